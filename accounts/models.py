@@ -1,0 +1,53 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, phone: str, password: str | None = None, **fields) -> "User":
+        # Used by Django itself (createsuperuser, tests); the product creates users through
+        # accounts.services.user_create, which validates and also opens the wallet.
+        user = self.model(phone=phone, **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, phone: str, password: str | None = None, **fields) -> "User":
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(phone, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A fan or an organizer. The mobile phone (stored as 010-XXXX-XXXX) is the login."""
+
+    phone = models.CharField(_("phone"), max_length=13, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    # Django's password hasher, like the password: the PIN is never stored in clear.
+    pin_hash = models.CharField(_("payment PIN (hashed)"), max_length=128, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "phone"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.phone})"
+
+    def set_pin(self, pin: str) -> None:
+        self.pin_hash = make_password(pin)
+
+    def check_pin(self, pin: str) -> bool:
+        return bool(self.pin_hash) and check_password(pin, self.pin_hash)

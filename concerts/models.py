@@ -1,0 +1,176 @@
+"""The catalog: venues and their seat layout, concerts with their policies, shows and show seats.
+
+A show copies its venue's layout into ShowSeat rows when it is created: those rows are what holds
+and payments lock, and a later change of the venue's layout never touches a show already on sale.
+"""
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SeatGrade(models.TextChoices):
+    VIP = "VIP", "VIP"
+    R = "R", "R"
+    S = "S", "S"
+    A = "A", "A"
+
+
+class Venue(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("venue")
+        verbose_name_plural = _("venues")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VenueSeat(models.Model):
+    """One seat of a venue's layout: row label (e.g. "A"), number in the row, grade."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="seats")
+    row = models.CharField(_("row"), max_length=5)
+    # Rows are drawn in this order (labels like "AA" would not sort right as text).
+    row_index = models.PositiveSmallIntegerField(_("row order"))
+    number = models.PositiveSmallIntegerField(_("number"), validators=[MinValueValidator(1)])
+    grade = models.CharField(_("grade"), max_length=3, choices=SeatGrade.choices)
+
+    class Meta:
+        ordering = ["venue", "row_index", "number"]
+        constraints = [models.UniqueConstraint(fields=["venue", "row", "number"], name="venue_seat_unique")]
+        verbose_name = _("venue seat")
+        verbose_name_plural = _("venue seats")
+
+    def __str__(self) -> str:
+        return f"{self.row}-{self.number}"
+
+
+class Concert(models.Model):
+    """A series of shows of one artist, with the policies of its waiting room and bookings."""
+
+    title = models.CharField(_("title"), max_length=200)
+    artist = models.CharField(_("artist"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    venue = models.ForeignKey(
+        Venue, on_delete=models.PROTECT, related_name="concerts", verbose_name=_("default venue")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Waiting room policies (SPEC "Waiting room").
+    queue_max_waiting = models.PositiveIntegerField(
+        _("waiting users, maximum"), default=10_000, validators=[MinValueValidator(1)]
+    )
+    queue_active_size = models.PositiveIntegerField(
+        _("admitted users at once"), default=20, validators=[MinValueValidator(1)]
+    )
+    session_minutes = models.PositiveIntegerField(
+        _("admitted session, minutes without a hold"), default=20, validators=[MinValueValidator(1)]
+    )
+    # Hold and payment policies (SPEC "Holds, payment, refunds").
+    hold_minutes = models.PositiveIntegerField(
+        _("hold time before payment, minutes"), default=5, validators=[MinValueValidator(1)]
+    )
+    seats_per_user = models.PositiveIntegerField(
+        _("seats per user per show"), default=4, validators=[MinValueValidator(1)]
+    )
+    max_payment_attempts = models.PositiveIntegerField(
+        _("failed payment attempts before removal"), default=5, validators=[MinValueValidator(1)]
+    )
+    refund_days_before = models.PositiveIntegerField(_("ticket refund allowed until, days before the show"), default=3)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("concert")
+        verbose_name_plural = _("concerts")
+
+    def __str__(self) -> str:
+        return f"{self.artist} — {self.title}"
+
+
+class Show(models.Model):
+    """One date of a concert. Booking is open from booking_opens_at until booking_closes_at."""
+
+    concert = models.ForeignKey(Concert, on_delete=models.PROTECT, related_name="shows")
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="shows")
+    starts_at = models.DateTimeField(_("starts at"))
+    booking_opens_at = models.DateTimeField(_("booking opens at"))
+    booking_closes_at = models.DateTimeField(_("booking closes at"))
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["concert", "starts_at"], name="show_unique_start"),
+            models.CheckConstraint(
+                condition=models.Q(booking_opens_at__lt=models.F("booking_closes_at"))
+                & models.Q(booking_closes_at__lte=models.F("starts_at")),
+                name="show_booking_window_before_start",
+            ),
+        ]
+        verbose_name = _("show")
+        verbose_name_plural = _("shows")
+
+    def __str__(self) -> str:
+        return f"{self.concert} @ {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class ShowGradePrice(models.Model):
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="grade_prices")
+    grade = models.CharField(_("grade"), max_length=3, choices=SeatGrade.choices)
+    price = models.PositiveIntegerField(_("price (won)"))
+
+    class Meta:
+        ordering = ["show", "grade"]
+        constraints = [models.UniqueConstraint(fields=["show", "grade"], name="show_grade_price_unique")]
+        verbose_name = _("grade price")
+        verbose_name_plural = _("grade prices")
+
+    def __str__(self) -> str:
+        return f"{self.grade}: {self.price}"
+
+
+class ShowSeatStatus(models.TextChoices):
+    AVAILABLE = "AVAILABLE", _("available")
+    HELD = "HELD", _("held")
+    SOLD = "SOLD", _("sold")
+
+
+class ShowSeat(models.Model):
+    """A seat of one show: the row that holds and payments lock.
+
+    A HELD seat whose held_until has passed counts as available at once, before any job
+    releases it (see concerts.selectors).
+    """
+
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="seats")
+    row = models.CharField(_("row"), max_length=5)
+    row_index = models.PositiveSmallIntegerField(_("row order"))
+    number = models.PositiveSmallIntegerField(_("number"))
+    grade = models.CharField(_("grade"), max_length=3, choices=SeatGrade.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ShowSeatStatus.choices, default=ShowSeatStatus.AVAILABLE
+    )
+    held_until = models.DateTimeField(_("held until"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["show", "row_index", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["show", "row", "number"], name="show_seat_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(status=ShowSeatStatus.HELD) | models.Q(held_until__isnull=False),
+                name="show_seat_held_has_deadline",
+            ),
+        ]
+        indexes = [models.Index(fields=["show", "status"], name="show_seat_show_status")]
+        verbose_name = _("show seat")
+        verbose_name_plural = _("show seats")
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{self.row}-{self.number}"

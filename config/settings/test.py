@@ -1,0 +1,32 @@
+"""Test settings: the real PostgreSQL and Redis, isolated per test run.
+
+Each run gets its own database name and Redis key prefix (pytest-xdist workers each import this
+module, so each worker is isolated too), so concurrent runs on one machine never collide.
+"""
+
+import os
+import uuid
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import CACHES, DATABASES
+
+TEST_RUN_ID = (os.environ.get("STAGEGATE_TEST_RUN_ID") or uuid.uuid4().hex[:10]) + os.environ.get(
+    "PYTEST_XDIST_WORKER", ""
+)
+
+DATABASES["default"]["TEST"] = {"NAME": f"test_stagegate_{TEST_RUN_ID}"}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+REDIS_KEY_PREFIX = f"sgtest:{TEST_RUN_ID}"
+CACHES["default"]["KEY_PREFIX"] = f"{REDIS_KEY_PREFIX}:cache"
+
+# Tests don't need collectstatic's manifest.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = False
+DEBUG = False
+# Serve static files straight from the apps (no collectstatic) in tests and live-server tests.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
