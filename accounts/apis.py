@@ -7,8 +7,9 @@ from rest_framework.views import APIView
 
 from accounts.exceptions import BadCredentials, PhoneTaken
 from accounts.services import user_create, user_login_token
-from core.exceptions import ValidationFailed
+from core.exceptions import RateLimited, ValidationFailed
 from core.schema import error_responses
+from core.throttling import PerIpThrottle, PerUserThrottle
 
 
 class UserOutputSerializer(serializers.Serializer):
@@ -21,6 +22,8 @@ class UserOutputSerializer(serializers.Serializer):
 class UserSignupApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [PerIpThrottle]
+    throttle_scope = "signup"
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=50)
@@ -32,7 +35,7 @@ class UserSignupApi(APIView):
         operation_id="users_create",
         summary="Sign up",
         request=InputSerializer,
-        responses={201: UserOutputSerializer, **error_responses(ValidationFailed, PhoneTaken)},
+        responses={201: UserOutputSerializer, **error_responses(ValidationFailed, PhoneTaken, RateLimited)},
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -44,6 +47,8 @@ class UserSignupApi(APIView):
 class TokenApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [PerIpThrottle, PerUserThrottle]
+    throttle_scope = "login"
 
     class InputSerializer(serializers.Serializer):
         phone = serializers.CharField(max_length=30)
@@ -56,7 +61,7 @@ class TokenApi(APIView):
         operation_id="auth_token_create",
         summary="Log in: exchange phone and password for an API token",
         request=InputSerializer,
-        responses={200: OutputSerializer, **error_responses(ValidationFailed, BadCredentials)},
+        responses={200: OutputSerializer, **error_responses(ValidationFailed, BadCredentials, RateLimited)},
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)

@@ -4,8 +4,11 @@ A show copies its venue's layout into ShowSeat rows when it is created: those ro
 and payments lock, and a later change of the venue's layout never touches a show already on sale.
 """
 
+from datetime import time
+
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -55,10 +58,13 @@ class Concert(models.Model):
     title = models.CharField(_("title"), max_length=200)
     artist = models.CharField(_("artist"), max_length=100)
     description = models.TextField(_("description"), blank=True)
-    venue = models.ForeignKey(
-        Venue, on_delete=models.PROTECT, related_name="concerts", verbose_name=_("default venue")
-    )
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="concerts", verbose_name=_("default venue"))
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Defaults for new shows (SPEC "Venues, concerts, shows, seats"): the start time (Asia/Seoul)
+    # of the shows seed_month creates, and the price of every grade unless the organizer sets one.
+    show_time = models.TimeField(_("show start time (Asia/Seoul)"), default=time(19, 0))
+    default_price = models.PositiveIntegerField(_("default price per seat (won)"), default=100_000)
 
     # Waiting room policies (SPEC "Waiting room").
     queue_max_waiting = models.PositiveIntegerField(
@@ -114,7 +120,7 @@ class Show(models.Model):
         verbose_name_plural = _("shows")
 
     def __str__(self) -> str:
-        return f"{self.concert} @ {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.concert} @ {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
 
 class ShowGradePrice(models.Model):

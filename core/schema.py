@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 
+from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -22,3 +23,13 @@ def error_responses(*errors: type[ApplicationError]) -> dict[int, OpenApiRespons
         status: OpenApiResponse(ErrorSerializer, description="Error codes: " + ", ".join(sorted(codes)))
         for status, codes in sorted(by_status.items())
     }
+
+
+class AutoSchema(openapi.AutoSchema):
+    def get_serializer_name(self, serializer: serializers.BaseSerializer, direction: str) -> str:
+        # Views nest their own InputSerializer/OutputSerializer (HackSoft style): name each
+        # component after its view, e.g. ReservationPaymentApi.InputSerializer -> ReservationPaymentInput.
+        outer, _, inner = type(serializer).__qualname__.rpartition(".")
+        if outer:
+            return outer.removesuffix("Api") + inner
+        return super().get_serializer_name(serializer, direction)

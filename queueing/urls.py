@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from django.urls import path
+
+from queueing.apis import QueueTokenCreateApi, QueueTokenCurrentApi
+
+urlpatterns = [
+    path("concerts/<int:concert_id>/queue-tokens", QueueTokenCreateApi.as_view(), name="queue-token-create"),
+    path("queue-tokens/current", QueueTokenCurrentApi.as_view(), name="queue-token-current"),
+]

@@ -19,15 +19,19 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_prometheus",
     "core",
     "accounts",
     "points",
     "concerts",
     "queueing",
     "reservations",
+    "pages",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -37,6 +41,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -111,11 +116,23 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.exception_handlers.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Client address for rate limits: REMOTE_ADDR (0), or the X-Forwarded-For entry added by the
+    # first of that many trusted proxies in front of gunicorn.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # Rate limits (core.throttling): "<scope>_ip" per client address, "<scope>_user" per user
+    # (per phone number tried, for login). Generous per address: many fans share one carrier NAT.
+    "DEFAULT_THROTTLE_RATES": {
+        "signup_ip": env("THROTTLE_SIGNUP_IP", default="20/min"),
+        "login_ip": env("THROTTLE_LOGIN_IP", default="120/min"),
+        "login_user": env("THROTTLE_LOGIN_USER", default="10/min"),
+        "queue_enter_ip": env("THROTTLE_QUEUE_ENTER_IP", default="600/min"),
+        "queue_enter_user": env("THROTTLE_QUEUE_ENTER_USER", default="30/min"),
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -154,10 +171,47 @@ QUEUE_PROMOTION_INTERVAL_SECONDS = env.float("QUEUE_PROMOTION_INTERVAL_SECONDS",
 # Holds
 HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default=5.0)
 
+# Structured logs: one JSON object per line with the request id (LOG_FORMAT=plain for humans).
+LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "core.request_id.RequestIdLogFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# ---------------------------------------------------------------------------------------------
+# Waiting room (queueing). Per-concert policies (size of the line, active places, session
+# minutes) are Concert fields; these are the global knobs of the queueing app.
+# ---------------------------------------------------------------------------------------------
+# The estimated wait uses the admissions observed in this window (also the admin's "admitted
+# recently" figure); with none observed it falls back to active size / session length.
+QUEUE_RATE_WINDOW_SECONDS = env.int("QUEUE_RATE_WINDOW_SECONDS", default=60)
+# Retry-After of a 503 QUEUE_FULL, and of a 503 SERVICE_UNAVAILABLE when Redis is down.
+QUEUE_FULL_RETRY_AFTER_SECONDS = env.int("QUEUE_FULL_RETRY_AFTER_SECONDS", default=30)
+QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5)
+# refresh_after_seconds of a WAITING answer: MIN at the front, one more second per STEP places
+# back, at most MAX (and never much later than the estimated wait). ACTIVE answers: ACTIVE.
+QUEUE_REFRESH_MIN_SECONDS = env.int("QUEUE_REFRESH_MIN_SECONDS", default=2)
+QUEUE_REFRESH_MAX_SECONDS = env.int("QUEUE_REFRESH_MAX_SECONDS", default=20)
+QUEUE_REFRESH_STEP_POSITIONS = env.int("QUEUE_REFRESH_STEP_POSITIONS", default=500)
+QUEUE_REFRESH_ACTIVE_SECONDS = env.int("QUEUE_REFRESH_ACTIVE_SECONDS", default=15)
+# The poll endpoint resolves `Authorization: Token` from a Redis cache of API token -> user id
+# (filled on the first database lookup) so polling costs no SQL; an entry lives this long.
+QUEUE_AUTH_CACHE_SECONDS = env.int("QUEUE_AUTH_CACHE_SECONDS", default=300)
+# Entering reads a concert's queue policy and booking windows from SQL at most once per this
+# many seconds per process (windows are checked against the clock on every call).
+QUEUE_POLICY_CACHE_SECONDS = env.float("QUEUE_POLICY_CACHE_SECONDS", default=2.0)
+# Hard time limit of one promotion run (queueing.tasks.promote_all).
+QUEUE_PROMOTION_TIME_LIMIT_SECONDS = env.int("QUEUE_PROMOTION_TIME_LIMIT_SECONDS", default=30)

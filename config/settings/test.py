@@ -8,7 +8,7 @@ import os
 import uuid
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import CACHES, DATABASES
+from config.settings.base import CACHES, DATABASES, REST_FRAMEWORK
 
 TEST_RUN_ID = (os.environ.get("STAGEGATE_TEST_RUN_ID") or uuid.uuid4().hex[:10]) + os.environ.get(
     "PYTEST_XDIST_WORKER", ""
@@ -30,3 +30,7 @@ DEBUG = False
 # Serve static files straight from the apps (no collectstatic) in tests and live-server tests.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# Rate limits would trip over the many signups and entries of the suite, all from 127.0.0.1;
+# the rate-limit tests set their own low rates.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {scope: "100000/min" for scope in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]}

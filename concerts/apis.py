@@ -1,0 +1,165 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from concerts.exceptions import ConcertNotFound, ShowNotFound
+from concerts.models import SeatGrade, Show, ShowSeatStatus
+from concerts.selectors import (
+    ShowStatus,
+    concert_get,
+    concert_list,
+    show_get,
+    show_list_for_concert,
+    show_seat_list,
+)
+from core.clock import clock
+from core.exceptions import NotAuthenticated, ServiceUnavailable
+from core.schema import error_responses
+from queueing.exceptions import QueueNotActive
+from queueing.permissions import HasActiveQueueToken
+
+
+class VenueOutputSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "VenueSummary"
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ConcertListApi(APIView):
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "Concert"
+
+        id = serializers.IntegerField()
+        title = serializers.CharField()
+        artist = serializers.CharField()
+        description = serializers.CharField()
+        venue = VenueOutputSerializer()
+        booking_opens_at = serializers.DateTimeField(
+            allow_null=True, help_text="Earliest opening of the concert's shows (null without shows)"
+        )
+        booking_closes_at = serializers.DateTimeField(
+            allow_null=True, help_text="Latest closing of the concert's shows (null without shows)"
+        )
+        shows_count = serializers.IntegerField()
+        seats_per_user = serializers.IntegerField(help_text="Seats one user may hold or buy per show")
+        hold_minutes = serializers.IntegerField(help_text="Time to pay for a hold")
+
+    @extend_schema(
+        operation_id="concerts_list",
+        summary="Concerts with their venue and booking window",
+        responses={200: OutputSerializer(many=True), **error_responses(NotAuthenticated)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(concert_list(), many=True).data)
+
+
+class GradeOutputSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "GradeAvailability"
+
+    grade = serializers.ChoiceField(choices=SeatGrade.choices)
+    price = serializers.IntegerField(help_text="Price in won")
+    total_seats = serializers.IntegerField()
+    remaining_seats = serializers.IntegerField(help_text="Seats neither held nor sold (expired holds count as free)")
+
+
+_CONCERT_ID = OpenApiParameter("concert_id", int, OpenApiParameter.PATH, description="Concert id")
+_SHOW_ID = OpenApiParameter("show_id", int, OpenApiParameter.PATH, description="Show id")
+_QUEUE_TOKEN = OpenApiParameter(
+    "X-Queue-Token",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="An ACTIVE queue token of the concert (the fan pages keep it in the session instead)",
+)
+
+
+class ShowListApi(APIView):
+    permission_classes = [HasActiveQueueToken]
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ShowAvailability"
+
+        id = serializers.IntegerField(source="show.id")
+        starts_at = serializers.DateTimeField(source="show.starts_at")
+        booking_opens_at = serializers.DateTimeField(source="show.booking_opens_at")
+        booking_closes_at = serializers.DateTimeField(source="show.booking_closes_at")
+        venue = VenueOutputSerializer(source="show.venue")
+        status = serializers.ChoiceField(
+            choices=ShowStatus.choices,
+            help_text="CLOSED outside the booking window or once started; SOLD_OUT when no seat is free",
+        )
+        total_seats = serializers.IntegerField()
+        remaining_seats = serializers.IntegerField()
+        grades = GradeOutputSerializer(many=True, help_text="Priced grades, best first")
+
+    def get_queue_concert_id(self) -> int:
+        """The concert this request is about (the booking guard checks its queue token)."""
+        if not hasattr(self, "_concert"):
+            self._concert = concert_get(concert_id=self.kwargs["concert_id"])
+        return self._concert.pk
+
+    @extend_schema(
+        operation_id="concert_shows_list",
+        summary="A concert's shows with status and remaining seats (total and per grade, with prices)",
+        parameters=[_CONCERT_ID, _QUEUE_TOKEN],
+        responses={
+            200: OutputSerializer(many=True),
+            **error_responses(NotAuthenticated, QueueNotActive, ConcertNotFound, ServiceUnavailable),
+        },
+    )
+    def get(self, request: Request, concert_id: int) -> Response:
+        self.get_queue_concert_id()
+        shows = show_list_for_concert(concert=self._concert, now=clock.now())
+        return Response(self.OutputSerializer(shows, many=True).data)
+
+
+class ShowSeatListApi(APIView):
+    permission_classes = [HasActiveQueueToken]
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ShowSeat"
+
+        id = serializers.IntegerField()
+        label = serializers.CharField(help_text='Row and number, e.g. "A-7"')
+        row = serializers.CharField()
+        number = serializers.IntegerField()
+        grade = serializers.ChoiceField(choices=SeatGrade.choices)
+        price = serializers.IntegerField(help_text="Price in won")
+        status = serializers.ChoiceField(
+            choices=ShowSeatStatus.choices,
+            source="effective_status",
+            help_text="A hold that has run out reads AVAILABLE",
+        )
+
+    def get_show(self) -> Show:
+        if not hasattr(self, "_show"):
+            self._show = show_get(show_id=self.kwargs["show_id"])
+        return self._show
+
+    def get_queue_concert_id(self) -> int:
+        """The concert of the show (the booking guard checks its queue token)."""
+        return self.get_show().concert_id
+
+    @extend_schema(
+        operation_id="show_seats_list",
+        summary="Every seat on sale of a show: label, grade, price and status",
+        parameters=[_SHOW_ID, _QUEUE_TOKEN],
+        responses={
+            200: OutputSerializer(many=True),
+            **error_responses(NotAuthenticated, QueueNotActive, ShowNotFound, ServiceUnavailable),
+        },
+    )
+    def get(self, request: Request, show_id: int) -> Response:
+        seats = show_seat_list(show=self.get_show(), now=clock.now())
+        return Response(self.OutputSerializer(seats, many=True).data)

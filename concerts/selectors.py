@@ -1,0 +1,172 @@
+"""Reads of the catalog: concerts with their booking window, shows with their availability, seats.
+
+The one availability rule lives here (`seat_is_free_q`): a seat is free when it is AVAILABLE, or
+HELD with a hold that has already run out. An expired hold therefore gives its seat back at once,
+before any background job releases it; counting, the seats list and the hold service all use it.
+
+Prices: a seat is on sale only if its show has a ShowGradePrice for the seat's grade. Seats of an
+unpriced grade are left out of the counts and of the seats list (`seat_is_priced_q`); the hold
+service must refuse them too.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Case, CharField, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Value, When
+
+from concerts.exceptions import ConcertNotFound, ShowNotFound
+from concerts.models import Concert, SeatGrade, Show, ShowGradePrice, ShowSeat, ShowSeatStatus
+
+# Grades in the order they are shown (best first).
+GRADE_ORDER = [grade.value for grade in SeatGrade]
+
+
+class ShowStatus:
+    AVAILABLE = "AVAILABLE"
+    SOLD_OUT = "SOLD_OUT"
+    CLOSED = "CLOSED"
+    choices = [AVAILABLE, SOLD_OUT, CLOSED]
+
+
+def seat_is_free_q(now: datetime, prefix: str = "") -> Q:
+    """ShowSeat rows that may be held right now: AVAILABLE, or HELD with an expired hold.
+
+    `prefix` lets a query on another model reach the seat, e.g. prefix="seats__".
+    """
+    return Q(**{f"{prefix}status": ShowSeatStatus.AVAILABLE}) | Q(
+        **{f"{prefix}status": ShowSeatStatus.HELD, f"{prefix}held_until__lte": now}
+    )
+
+
+def seat_is_priced_q() -> Q:
+    """ShowSeat rows whose show has a price for their grade (only those are on sale)."""
+    return Q(Exists(ShowGradePrice.objects.filter(show=OuterRef("show"), grade=OuterRef("grade"))))
+
+
+def show_is_open(*, show: Show, now: datetime) -> bool:
+    """Inside the booking window and not started (the clock-only part of "bookable")."""
+    return show.booking_opens_at <= now < show.booking_closes_at and now < show.starts_at
+
+
+def concert_list(*, now: datetime | None = None) -> QuerySet[Concert]:
+    """Concerts with their venue and booking window (earliest opening, latest closing of their shows)."""
+    return (
+        Concert.objects.select_related("venue")
+        .annotate(
+            booking_opens_at=Min("shows__booking_opens_at"),
+            booking_closes_at=Max("shows__booking_closes_at"),
+            shows_count=Count("shows"),
+        )
+        .order_by(F("booking_opens_at").asc(nulls_last=True), "-created_at", "-id")
+    )
+
+
+def concert_get(*, concert_id: int) -> Concert:
+    try:
+        return Concert.objects.select_related("venue").get(pk=concert_id)
+    except Concert.DoesNotExist as exc:
+        raise ConcertNotFound() from exc
+
+
+def concert_get_by_ref(*, ref: str) -> Concert:
+    """A concert by id (digits) or by exact title; ConcertNotFound if none or several match."""
+    if ref.isdigit() and len(ref) <= 18:
+        concert = Concert.objects.filter(pk=int(ref)).first()
+        if concert is not None:
+            return concert
+    matches = list(Concert.objects.filter(title=ref)[:2])
+    if len(matches) != 1:
+        raise ConcertNotFound("More than one concert has this title: give its id." if matches else None)
+    return matches[0]
+
+
+def show_get(*, show_id: int) -> Show:
+    try:
+        return Show.objects.select_related("concert", "venue").get(pk=show_id)
+    except Show.DoesNotExist as exc:
+        raise ShowNotFound() from exc
+
+
+@dataclass
+class GradeAvailability:
+    grade: str
+    price: int
+    total_seats: int = 0
+    remaining_seats: int = 0
+
+
+@dataclass
+class ShowAvailability:
+    """A show with what is left of it: only priced grades count (see module docstring)."""
+
+    show: Show
+    status: str
+    grades: list[GradeAvailability] = field(default_factory=list)
+
+    @property
+    def total_seats(self) -> int:
+        return sum(g.total_seats for g in self.grades)
+
+    @property
+    def remaining_seats(self) -> int:
+        return sum(g.remaining_seats for g in self.grades)
+
+
+def show_availability_list(*, shows: list[Show], now: datetime) -> list[ShowAvailability]:
+    """Status and remaining seats (total and per priced grade) of the given shows, in two queries."""
+    show_ids = [show.pk for show in shows]
+    prices: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in ShowGradePrice.objects.filter(show_id__in=show_ids).values("show_id", "grade", "price"):
+        prices[row["show_id"]][row["grade"]] = row["price"]
+    counts = (
+        ShowSeat.objects.filter(show_id__in=show_ids)
+        .values("show_id", "grade")
+        .annotate(total=Count("id"), free=Count("id", filter=seat_is_free_q(now)))
+        .order_by()
+    )
+    by_show: dict[int, dict[str, GradeAvailability]] = defaultdict(dict)
+    for row in counts:
+        price = prices[row["show_id"]].get(row["grade"])
+        if price is None:
+            continue  # an unpriced grade is not on sale
+        by_show[row["show_id"]][row["grade"]] = GradeAvailability(
+            grade=row["grade"], price=price, total_seats=row["total"], remaining_seats=row["free"]
+        )
+
+    result = []
+    for show in shows:
+        grades = [by_show[show.pk][g] for g in GRADE_ORDER if g in by_show[show.pk]]
+        remaining = sum(g.remaining_seats for g in grades)
+        if not show_is_open(show=show, now=now):
+            status = ShowStatus.CLOSED
+        elif remaining == 0:
+            status = ShowStatus.SOLD_OUT
+        else:
+            status = ShowStatus.AVAILABLE
+        result.append(ShowAvailability(show=show, status=status, grades=grades))
+    return result
+
+
+def show_list_for_concert(*, concert: Concert, now: datetime) -> list[ShowAvailability]:
+    shows = list(concert.shows.select_related("venue").order_by("starts_at", "id"))
+    return show_availability_list(shows=shows, now=now)
+
+
+def show_seat_list(*, show: Show, now: datetime) -> QuerySet[ShowSeat]:
+    """The seats on sale of a show, in layout order, annotated with `price` and `effective_status`
+    (an expired hold reads AVAILABLE)."""
+    price = ShowGradePrice.objects.filter(show=OuterRef("show"), grade=OuterRef("grade")).values("price")[:1]
+    return (
+        ShowSeat.objects.filter(show=show)
+        .annotate(price=Subquery(price))
+        .filter(price__isnull=False)
+        .annotate(
+            effective_status=Case(
+                When(seat_is_free_q(now), then=Value(ShowSeatStatus.AVAILABLE.value)),
+                default=F("status"),
+                output_field=CharField(),
+            )
+        )
+        .order_by("row_index", "number", "id")
+    )

@@ -1,0 +1,336 @@
+"""Writes of the catalog: venue layouts, shows (with their seats and prices), month seeding, the
+organizer group and the demo data."""
+
+import calendar
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import Q
+
+from accounts.models import User
+from accounts.services import user_create
+from concerts.models import Concert, SeatGrade, Show, ShowGradePrice, ShowSeat, Venue, VenueSeat
+from core.clock import clock
+from core.exceptions import ValidationFailed
+
+ROW_LABEL_MAX_LENGTH = VenueSeat._meta.get_field("row").max_length
+ROW_SEATS_MAX = 999
+
+# (row label, seats in the row, grade): one row of a layout.
+LayoutRow = tuple[str, int, str]
+
+
+def _local_tz() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Venues and their layout
+# ---------------------------------------------------------------------------------------------
+def venue_layout_validate(rows: Sequence[LayoutRow]) -> list[LayoutRow]:
+    """The rows cleaned (labels stripped and upper-cased), or ValidationFailed listing every problem."""
+    errors: list[str] = []
+    seen: set[str] = set()
+    clean: list[LayoutRow] = []
+    if not rows:
+        errors.append("A layout needs at least one row.")
+    for index, (label, seats, grade) in enumerate(rows, start=1):
+        label = (label or "").strip().upper()
+        if not label or len(label) > ROW_LABEL_MAX_LENGTH:
+            errors.append(f"Row {index}: the label must have 1 to {ROW_LABEL_MAX_LENGTH} characters.")
+        elif label in seen:
+            errors.append(f"Row {index}: the label {label} is used twice.")
+        seen.add(label)
+        if not isinstance(seats, int) or isinstance(seats, bool) or not 1 <= seats <= ROW_SEATS_MAX:
+            errors.append(f"Row {index}: a row has 1 to {ROW_SEATS_MAX} seats.")
+        if grade not in SeatGrade.values:
+            errors.append(f"Row {index}: the grade must be one of {', '.join(SeatGrade.values)}.")
+        clean.append((label, seats, grade))
+    if errors:
+        raise ValidationFailed(errors={"layout": errors})
+    return clean
+
+
+@transaction.atomic
+def venue_layout_generate(*, venue: Venue, rows: Sequence[LayoutRow]) -> list[VenueSeat]:
+    """Replace the venue's layout with `rows` (label, seats numbered 1..n, grade), in one go.
+
+    Shows already created keep their own seats (copied at creation), so this never touches them.
+    The venue row is locked, so two generations of one venue don't interleave.
+    """
+    clean = venue_layout_validate(rows)
+    Venue.objects.select_for_update().get(pk=venue.pk)
+    VenueSeat.objects.filter(venue=venue).delete()
+    seats = [
+        VenueSeat(venue=venue, row=label, row_index=row_index, number=number, grade=grade)
+        for row_index, (label, count, grade) in enumerate(clean)
+        for number in range(1, count + 1)
+    ]
+    return VenueSeat.objects.bulk_create(seats)
+
+
+@transaction.atomic
+def venue_create(*, name: str, rows: Sequence[LayoutRow], address: str = "") -> Venue:
+    venue = Venue(name=name.strip(), address=address)
+    venue.full_clean()
+    venue.save()
+    venue_layout_generate(venue=venue, rows=rows)
+    return venue
+
+
+def _rows(labels: str, seats: int, grade: str) -> list[LayoutRow]:
+    return [(label, seats, grade) for label in labels]
+
+
+# The SPEC's three venues: name -> layout (front rows are the better grades).
+SEED_VENUES: dict[str, list[LayoutRow]] = {
+    # 50 seats: 5 rows of 10 -> VIP 10, R 10, S 20, A 10
+    "항해 콘서트장": _rows("A", 10, "VIP") + _rows("B", 10, "R") + _rows("CD", 10, "S") + _rows("E", 10, "A"),
+    # 100 seats: 10 rows of 10 -> VIP 20, R 20, S 30, A 30
+    "스파르타 콘서트장": _rows("AB", 10, "VIP") + _rows("CD", 10, "R") + _rows("EFG", 10, "S") + _rows("HIJ", 10, "A"),
+    # 1,000 seats: 25 rows of 40 -> VIP 120, R 200, S 320, A 360
+    "예술의 전당 콘서트장": _rows("ABC", 40, "VIP")
+    + _rows("DEFGH", 40, "R")
+    + _rows("IJKLMNOP", 40, "S")
+    + _rows("QRSTUVWXY", 40, "A"),
+}
+
+
+@dataclass
+class SeedVenue:
+    venue: Venue
+    created: bool
+    seats: int
+
+
+def venues_seed() -> list[SeedVenue]:
+    """The SPEC venues, each with its layout. Idempotent: an existing venue (by name) is kept as is,
+    except that one without any seat gets the default layout."""
+    result = []
+    for name, rows in SEED_VENUES.items():
+        with transaction.atomic():
+            venue, created = Venue.objects.get_or_create(name=name)
+            if not venue.seats.exists():
+                venue_layout_generate(venue=venue, rows=rows)
+            result.append(SeedVenue(venue=venue, created=created, seats=venue.seats.count()))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Shows
+# ---------------------------------------------------------------------------------------------
+def _window_validate(*, starts_at: datetime, booking_opens_at: datetime, booking_closes_at: datetime) -> None:
+    for value in (starts_at, booking_opens_at, booking_closes_at):
+        if value.tzinfo is None:
+            raise ValueError("show times must be aware datetimes")
+    if not booking_opens_at < booking_closes_at <= starts_at:
+        raise ValidationFailed(
+            "Booking must open before it closes, and close no later than the show starts.",
+            errors={"booking_opens_at": ["Booking must open before it closes, and close by the show's start."]},
+        )
+
+
+@transaction.atomic
+def show_create(
+    *,
+    concert: Concert,
+    starts_at: datetime,
+    booking_opens_at: datetime,
+    booking_closes_at: datetime | None = None,
+    venue: Venue | None = None,
+    prices: Mapping[str, int] | None = None,
+) -> Show:
+    """A show of `concert` with one ShowSeat per seat of the venue's layout (copied now, so later
+    layout changes never touch it) and the given grade prices.
+
+    venue defaults to the concert's venue, booking_closes_at to the start. A grade without a price
+    is not on sale (see concerts.selectors).
+    """
+    venue = venue or concert.venue
+    booking_closes_at = booking_closes_at or starts_at
+    _window_validate(starts_at=starts_at, booking_opens_at=booking_opens_at, booking_closes_at=booking_closes_at)
+    prices = dict(prices or {})
+    bad = [g for g, p in prices.items() if g not in SeatGrade.values or not isinstance(p, int) or p < 0]
+    if bad:
+        raise ValidationFailed(errors={"prices": [f"Invalid grade or price: {', '.join(map(str, bad))}."]})
+    layout = list(VenueSeat.objects.filter(venue=venue).order_by("row_index", "number"))
+    if not layout:
+        raise ValidationFailed(
+            f"The venue {venue} has no seat layout yet.", errors={"venue": ["The venue has no seat layout yet."]}
+        )
+
+    show = Show.objects.create(
+        concert=concert,
+        venue=venue,
+        starts_at=starts_at,
+        booking_opens_at=booking_opens_at,
+        booking_closes_at=booking_closes_at,
+    )
+    ShowSeat.objects.bulk_create(
+        ShowSeat(show=show, row=seat.row, row_index=seat.row_index, number=seat.number, grade=seat.grade)
+        for seat in layout
+    )
+    ShowGradePrice.objects.bulk_create(ShowGradePrice(show=show, grade=g, price=p) for g, p in prices.items())
+    return show
+
+
+def month_weekend_dates(*, year: int, month: int) -> list[date]:
+    """Every Saturday and Sunday of the month, in order."""
+    days = calendar.monthrange(year, month)[1]
+    return [d for d in (date(year, month, n) for n in range(1, days + 1)) if d.weekday() >= calendar.SATURDAY]
+
+
+def month_booking_opens_at(*, year: int, month: int) -> datetime:
+    """The SPEC's opening for a month's shows: the last day of the previous month, 00:00 Asia/Seoul."""
+    last_day_before = date(year, month, 1) - timedelta(days=1)
+    return datetime(last_day_before.year, last_day_before.month, last_day_before.day, tzinfo=_local_tz())
+
+
+@dataclass
+class MonthSeed:
+    created: list[Show] = field(default_factory=list)
+    existing: list[Show] = field(default_factory=list)
+
+
+def month_shows_seed(
+    *,
+    concert: Concert,
+    year: int,
+    month: int,
+    venue: Venue | None = None,
+    prices: Mapping[str, int] | None = None,
+    booking_opens_at: datetime | None = None,
+) -> MonthSeed:
+    """The month's Saturday and Sunday shows of `concert`, at the concert's show time (Asia/Seoul).
+
+    Each show gets a price for every grade (`prices` overrides concert.default_price per grade);
+    booking opens at `booking_opens_at` (default: the last day of the previous month, 00:00) and
+    closes at the start. Idempotent: a show already at that start is left as it is. The concert
+    row is locked, so two seedings of one concert run one after the other.
+    """
+    if not 1 <= month <= 12:
+        raise ValidationFailed(errors={"month": ["The month must be 1 to 12."]})
+    all_prices = {grade: concert.default_price for grade in SeatGrade.values} | dict(prices or {})
+    opens_at = booking_opens_at or month_booking_opens_at(year=year, month=month)
+    tz = _local_tz()
+    result = MonthSeed()
+    with transaction.atomic():
+        Concert.objects.select_for_update().get(pk=concert.pk)
+        days = month_weekend_dates(year=year, month=month)
+        starts = [datetime.combine(day, concert.show_time, tzinfo=tz) for day in days]
+        existing = {show.starts_at: show for show in concert.shows.filter(starts_at__in=starts)}
+        for starts_at in starts:
+            if starts_at in existing:
+                result.existing.append(existing[starts_at])
+                continue
+            result.created.append(
+                show_create(
+                    concert=concert,
+                    venue=venue,
+                    starts_at=starts_at,
+                    booking_opens_at=opens_at,
+                    prices=all_prices,
+                )
+            )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Organizers and demo data
+# ---------------------------------------------------------------------------------------------
+ORGANIZER_GROUP = "Organizers"
+# What an organizer may do in the back-office: (app label, model or "*" for every model, actions).
+ORGANIZER_PERMISSIONS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("concerts", "venue", ("view", "add", "change")),
+    ("concerts", "concert", ("view", "add", "change")),
+    ("concerts", "show", ("view", "add", "change")),
+    ("concerts", "showgradeprice", ("view", "add", "change", "delete")),
+    ("concerts", "showseat", ("view",)),
+    ("accounts", "user", ("view",)),
+    # The waiting rooms (queue policy, pause/resume): whatever models that app has.
+    ("queueing", "*", ("view", "change")),
+    # Holds, sales and the ledger: read only, whatever models those apps have.
+    ("reservations", "*", ("view",)),
+    # ...and refunding a fan's tickets on their behalf (same service, same ledger).
+    ("reservations", "reservation", ("refund",)),
+    ("points", "*", ("view",)),
+]
+
+
+@transaction.atomic
+def organizer_group_sync() -> Group:
+    """The "Organizers" group with exactly ORGANIZER_PERMISSIONS (those that exist). Idempotent."""
+    group, _ = Group.objects.get_or_create(name=ORGANIZER_GROUP)
+    wanted = Q(pk__in=[])
+    for app_label, model, actions in ORGANIZER_PERMISSIONS:
+        scope = Q(content_type__app_label=app_label)
+        if model != "*":
+            scope &= Q(content_type__model=model)
+        wanted |= scope & Q(codename__regex=rf"^({'|'.join(actions)})_")
+    group.permissions.set(Permission.objects.filter(wanted))
+    return group
+
+
+DEMO_PASSWORD = "stagegate-demo"
+DEMO_PIN = "123456"
+DEMO_ORGANIZER = ("010-0000-0000", "데모 주최자")
+DEMO_FANS = [("010-1000-0001", "데모 팬 1"), ("010-1000-0002", "데모 팬 2"), ("010-1000-0003", "데모 팬 3")]
+DEMO_VENUE = "항해 콘서트장"
+
+
+@dataclass
+class DemoSeed:
+    venues: list[SeedVenue]
+    organizer: User
+    organizer_created: bool
+    fans: list[tuple[User, bool]]
+    concert: Concert
+    concert_created: bool
+    shows: MonthSeed
+
+
+def _demo_user(*, phone: str, name: str) -> tuple[User, bool]:
+    user = User.objects.filter(phone=phone).first()
+    if user is not None:
+        return user, False
+    return user_create(name=name, phone=phone, password=DEMO_PASSWORD, pin=DEMO_PIN), True
+
+
+@transaction.atomic
+def demo_seed() -> DemoSeed:
+    """Demo data for `scripts/run`: the SPEC venues, the organizer group and a demo organizer,
+    three demo fans, and a concert for next month at 항해 콘서트장 whose booking is open now.
+    Idempotent: what exists is kept."""
+    now = clock.now()
+    venues = venues_seed()
+    group = organizer_group_sync()
+
+    organizer, organizer_created = _demo_user(phone=DEMO_ORGANIZER[0], name=DEMO_ORGANIZER[1])
+    if not organizer.is_staff:
+        organizer.is_staff = True
+        organizer.save(update_fields=["is_staff"])
+    organizer.groups.add(group)
+    fans = [_demo_user(phone=phone, name=name) for phone, name in DEMO_FANS]
+
+    local_now = now.astimezone(_local_tz())
+    year, month = (local_now.year + 1, 1) if local_now.month == 12 else (local_now.year, local_now.month + 1)
+    venue = Venue.objects.get(name=DEMO_VENUE)
+    concert, concert_created = Concert.objects.get_or_create(
+        title=f"Stagegate 데모 콘서트 {year}-{month:02d}",
+        defaults={"artist": "Stagegate Demo Band", "venue": venue, "description": "Demo data."},
+    )
+    shows = month_shows_seed(concert=concert, year=year, month=month, booking_opens_at=now)
+    return DemoSeed(
+        venues=venues,
+        organizer=organizer,
+        organizer_created=organizer_created,
+        fans=fans,
+        concert=concert,
+        concert_created=concert_created,
+        shows=shows,
+    )

@@ -1,0 +1,227 @@
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from concerts.models import Show, ShowSeat, ShowSeatStatus, Venue
+from concerts.services import organizer_group_sync
+from concerts.tests.factories import ConcertFactory, VenueFactory, make_show
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def organizer():
+    user = UserFactory(is_staff=True)
+    user.groups.add(organizer_group_sync())
+    return user
+
+
+@pytest.fixture
+def org_client(organizer):
+    client = Client()
+    client.force_login(organizer)
+    return client
+
+
+def local(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def show_add_data(concert, starts_at, opens_at, prices: dict[str, str]) -> dict:
+    data = {
+        "concert": concert.pk,
+        "venue": "",
+        "starts_at_0": local(starts_at)[:10],
+        "starts_at_1": local(starts_at)[11:],
+        "booking_opens_at_0": local(opens_at)[:10],
+        "booking_opens_at_1": local(opens_at)[11:],
+        "booking_closes_at_0": "",
+        "booking_closes_at_1": "",
+        "grade_prices-TOTAL_FORMS": "4",
+        "grade_prices-INITIAL_FORMS": "0",
+        "grade_prices-MIN_NUM_FORMS": "0",
+        "grade_prices-MAX_NUM_FORMS": "4",
+    }
+    for index, grade in enumerate(["VIP", "R", "S", "A"]):
+        data[f"grade_prices-{index}-grade"] = grade
+        data[f"grade_prices-{index}-price"] = prices.get(grade, "")
+    return data
+
+
+def test_organizer_pages_load(clock, org_client):
+    show = make_show()
+    seat = show.seats.first()
+    user = UserFactory()
+    pages = [
+        "/admin/",
+        "/admin/concerts/venue/",
+        "/admin/concerts/venue/add/",
+        f"/admin/concerts/venue/{show.venue_id}/change/",
+        "/admin/concerts/concert/",
+        "/admin/concerts/concert/add/",
+        f"/admin/concerts/concert/{show.concert_id}/change/",
+        "/admin/concerts/show/",
+        "/admin/concerts/show/add/",
+        f"/admin/concerts/show/{show.pk}/change/",
+        "/admin/concerts/showseat/",
+        f"/admin/concerts/showseat/?show__id__exact={show.pk}&status__exact=AVAILABLE&grade__exact=VIP",
+        f"/admin/concerts/showseat/{seat.pk}/change/",
+        "/admin/accounts/user/",
+        "/admin/accounts/user/?q=010",
+        f"/admin/accounts/user/{user.pk}/change/",
+    ]
+    for page in pages:
+        response = org_client.get(page)
+        assert response.status_code == 200, page
+
+
+def test_organizer_cannot_reach_what_it_does_not_need(clock, org_client):
+    show = make_show()
+    seat = show.seats.first()
+    fan = UserFactory(name="Fan")
+
+    forbidden = [
+        "/admin/auth/group/",
+        "/admin/accounts/user/add/",
+        f"/admin/accounts/user/{fan.pk}/delete/",
+        f"/admin/concerts/showseat/{seat.pk}/delete/",
+        f"/admin/concerts/show/{show.pk}/delete/",
+        "/admin/authtoken/tokenproxy/",
+        "/admin/django_celery_beat/periodictask/",
+    ]
+    for page in forbidden:
+        assert org_client.get(page).status_code in (403, 404), page
+
+    response = org_client.post(f"/admin/accounts/user/{fan.pk}/change/", {"name": "Hacked", "is_staff": "on"})
+    assert response.status_code == 403
+    fan.refresh_from_db()
+    assert fan.name == "Fan" and not fan.is_staff
+
+    response = org_client.post(f"/admin/concerts/showseat/{seat.pk}/change/", {"status": "SOLD"})
+    assert response.status_code == 403
+    seat.refresh_from_db()
+    assert seat.status == ShowSeatStatus.AVAILABLE
+
+
+def test_a_fan_is_kept_out_of_the_admin():
+    client = Client()
+    client.force_login(UserFactory())
+
+    response = client.get("/admin/concerts/venue/")
+
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_organizer_adds_a_venue_with_its_layout(org_client):
+    response = org_client.post(
+        "/admin/concerts/venue/add/",
+        {"name": "새 공연장", "address": "서울", "layout": "A 4 VIP\r\nB-D 5 R\r\n\r\nE 3 a\r\n"},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    venue = Venue.objects.get(name="새 공연장")
+    assert venue.seats.count() == 4 + 15 + 3
+    assert list(venue.seats.filter(number=1).values_list("row", "grade")) == [
+        ("A", "VIP"),
+        ("B", "R"),
+        ("C", "R"),
+        ("D", "R"),
+        ("E", "A"),
+    ]
+
+
+def test_organizer_changes_a_layout_and_an_unchanged_form_keeps_it(org_client):
+    venue = VenueFactory(layout=[("A", 2, "VIP")])
+    seat_ids = set(venue.seats.values_list("pk", flat=True))
+    page = org_client.get(f"/admin/concerts/venue/{venue.pk}/change/").content.decode()
+    assert "A 2 VIP" in page
+
+    org_client.post(f"/admin/concerts/venue/{venue.pk}/change/", {"name": venue.name, "layout": "A 2 VIP"})
+    assert set(venue.seats.values_list("pk", flat=True)) == seat_ids
+
+    org_client.post(f"/admin/concerts/venue/{venue.pk}/change/", {"name": venue.name, "layout": "A 2 VIP\nB 3 S"})
+    assert venue.seats.count() == 5
+
+
+@pytest.mark.parametrize("layout", ["", "A ten VIP", "A 3 GOLD", "A 3 VIP\nA 2 R", "D-B 3 R", "A 0 VIP"])
+def test_a_bad_layout_is_a_form_error_not_a_crash(org_client, layout):
+    response = org_client.post("/admin/concerts/venue/add/", {"name": "Bad hall", "layout": layout})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert not Venue.objects.filter(name="Bad hall").exists()
+
+
+def test_organizer_adds_a_show_which_gets_the_venues_seats_and_its_prices(clock, org_client):
+    concert = ConcertFactory()
+    now = clock.now().replace(microsecond=0)
+    starts_at, opens_at = now + timedelta(days=10), now + timedelta(days=1)
+
+    response = org_client.post(
+        "/admin/concerts/show/add/", show_add_data(concert, starts_at, opens_at, {"VIP": "150000", "R": "120000"})
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    show = Show.objects.get()
+    assert show.venue == concert.venue and show.starts_at == starts_at and show.booking_closes_at == starts_at
+    assert show.seats.count() == concert.venue.seats.count() == 7
+    assert dict(show.grade_prices.values_list("grade", "price")) == {"VIP": 150_000, "R": 120_000}
+    page = org_client.get(f"/admin/concerts/show/{show.pk}/change/").content.decode()
+    assert "not on sale (no price)" in page and "CLOSED" in page
+
+
+def test_a_show_with_its_window_after_the_start_is_a_form_error(clock, org_client):
+    concert = ConcertFactory()
+    now = clock.now().replace(microsecond=0)
+
+    response = org_client.post(
+        "/admin/concerts/show/add/", show_add_data(concert, now + timedelta(days=1), now + timedelta(days=2), {})
+    )
+
+    assert response.status_code == 200
+    assert not Show.objects.exists() and not ShowSeat.objects.exists()
+
+
+def test_seat_list_shows_an_expired_hold_as_free_now(clock, org_client):
+    show = make_show()
+    seat = show.seats.get(row="A", number=1)
+    seat.status, seat.held_until = ShowSeatStatus.HELD, clock.now() - timedelta(minutes=1)
+    seat.save()
+
+    response = org_client.get(f"/admin/concerts/showseat/?show__id__exact={show.pk}&status__exact=HELD")
+
+    assert response.status_code == 200
+    [row] = response.context["cl"].result_list
+    assert row.pk == seat.pk and row.current == "AVAILABLE"
+
+
+def test_organizer_edits_concert_policies(org_client):
+    concert = ConcertFactory()
+    data = {
+        "title": concert.title,
+        "artist": concert.artist,
+        "description": "",
+        "venue": concert.venue_id,
+        "show_time": "19:00:00",
+        "default_price": "100000",
+        "queue_max_waiting": "500",
+        "queue_active_size": "10",
+        "session_minutes": "15",
+        "hold_minutes": "3",
+        "seats_per_user": "1",
+        "max_payment_attempts": "5",
+        "refund_days_before": "3",
+        "shows-TOTAL_FORMS": "0",
+        "shows-INITIAL_FORMS": "0",
+        "shows-MIN_NUM_FORMS": "0",
+        "shows-MAX_NUM_FORMS": "0",
+    }
+
+    response = org_client.post(f"/admin/concerts/concert/{concert.pk}/change/", data)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    concert.refresh_from_db()
+    assert (concert.queue_active_size, concert.seats_per_user, concert.hold_minutes) == (10, 1, 3)

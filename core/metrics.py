@@ -1,0 +1,136 @@
+"""Prometheus metrics at /metrics.
+
+- HTTP request metrics: django-prometheus middleware (per gunicorn worker; config/gunicorn.py
+  sets PROMETHEUS_MULTIPROC_DIR so all workers of an instance are summed).
+- Domain counters (admissions, holds, expirations, payments by outcome, points charged) and
+  Celery task durations are counted in Redis, because they happen in web instances and Celery
+  workers alike: every instance's /metrics shows the same totals. `metric_incr` never fails the
+  business operation it counts.
+- Gauges of every waiting room on sale (waiting, active) are read from Redis at scrape time.
+"""
+
+import logging
+import os
+import time
+
+import prometheus_client
+from celery.signals import task_postrun, task_prerun
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import multiprocess
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+from redis.exceptions import RedisError
+
+from core.clock import clock
+from core.redis import redis_client, redis_key
+
+logger = logging.getLogger(__name__)
+
+# name -> (help, label names). Values are kept in one Redis hash, field "name|label=value,...".
+COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "queue_admissions": ("Fans admitted from a waiting room into booking", ("concert",)),
+    "holds": ("Seat holds made", ("concert",)),
+    "held_seats": ("Seats held", ("concert",)),
+    "hold_expirations": ("Holds closed unpaid when their time ran out", ()),
+    "payments": ("Payment attempts by outcome", ("outcome",)),
+    "points_charged": ("Points charged into wallets, won", ()),
+    "ticket_refunds": ("Ticket refunds", ()),
+}
+_TASK_SECONDS = "celery_task_seconds"
+
+
+def _counters_key() -> str:
+    return redis_key("metrics", "counters")
+
+
+def _field(name: str, labels: dict[str, object]) -> str:
+    return name + "|" + ",".join(f"{key}={labels[key]}" for key in sorted(labels))
+
+
+def metric_incr(name: str, amount: float = 1, **labels: object) -> None:
+    """Add to a domain counter (call it after the commit of what it counts)."""
+    try:
+        redis_client().hincrbyfloat(_counters_key(), _field(name, labels), amount)
+    except RedisError:
+        logger.warning("metric %s not counted: Redis unavailable", name)
+
+
+def metric_incr_on_commit(name: str, amount: float = 1, **labels: object) -> None:
+    """Count it if, and when, the current transaction commits."""
+    transaction.on_commit(lambda: metric_incr(name, amount, **labels))
+
+
+@task_prerun.connect
+def _task_started(task_id=None, task=None, **kwargs) -> None:
+    task.request.stagegate_started = time.monotonic()
+
+
+@task_postrun.connect
+def _task_finished(task_id=None, task=None, **kwargs) -> None:
+    started = getattr(task.request, "stagegate_started", None)
+    if started is None:
+        return
+    try:
+        with redis_client().pipeline(transaction=False) as pipe:
+            pipe.hincrbyfloat(
+                _counters_key(), _field(_TASK_SECONDS + "_sum", {"task": task.name}), time.monotonic() - started
+            )
+            pipe.hincrbyfloat(_counters_key(), _field(_TASK_SECONDS + "_count", {"task": task.name}), 1)
+            pipe.execute()
+    except RedisError:
+        logger.warning("duration of task %s not recorded: Redis unavailable", task.name)
+
+
+class DomainCollector:
+    """Reads the Redis-kept counters and the live waiting-room numbers at scrape time."""
+
+    def collect(self):
+        raw = {
+            (k.decode() if isinstance(k, bytes) else k): float(v)
+            for k, v in redis_client().hgetall(_counters_key()).items()
+        }
+        parsed: dict[str, list[tuple[dict[str, str], float]]] = {}
+        for field, value in raw.items():
+            name, _, label_text = field.partition("|")
+            labels = dict(pair.split("=", 1) for pair in label_text.split(",") if pair)
+            parsed.setdefault(name, []).append((labels, value))
+
+        for name, (help_text, label_names) in COUNTERS.items():
+            family = CounterMetricFamily(f"stagegate_{name}", help_text, labels=list(label_names))
+            for labels, value in parsed.get(name, []):
+                family.add_metric([labels.get(label, "") for label in label_names], value)
+            yield family
+
+        durations = SummaryMetricFamily(
+            "stagegate_celery_task_duration_seconds", "Celery task run time", labels=["task"]
+        )
+        sums = {labels["task"]: value for labels, value in parsed.get(_TASK_SECONDS + "_sum", [])}
+        for labels, count in parsed.get(_TASK_SECONDS + "_count", []):
+            durations.add_metric([labels["task"]], count_value=count, sum_value=sums.get(labels["task"], 0.0))
+        yield durations
+
+        yield from _waiting_room_gauges()
+
+
+def _waiting_room_gauges():
+    from queueing.selectors import concerts_on_sale, queue_stats
+
+    waiting = GaugeMetricFamily("stagegate_queue_waiting", "Fans waiting per concert", labels=["concert"])
+    active = GaugeMetricFamily("stagegate_queue_active", "Fans admitted (active) per concert", labels=["concert"])
+    for policy in concerts_on_sale(now=clock.now()):
+        stats = queue_stats(concert_id=policy.concert_id)
+        waiting.add_metric([str(policy.concert_id)], stats.waiting)
+        active.add_metric([str(policy.concert_id)], stats.active)
+    yield waiting
+    yield active
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = prometheus_client.CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = prometheus_client.CollectorRegistry()
+        registry.register(prometheus_client.REGISTRY)  # django-prometheus's request metrics
+    registry.register(DomainCollector())
+    return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)

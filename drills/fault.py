@@ -1,0 +1,281 @@
+"""Fault drills (issue 7 item 4): a fault injected in the middle of a burst of enters, holds and
+payments; then the invariant commands. Run with scripts/drill <name> (python -m drills.fault).
+
+    web-worker-kill      kill -9 a gunicorn worker of web instance 1, three times, mid-payments
+    celery-worker-kill   kill -9 a whole Celery worker (and later a pool process of the other)
+    redis-restart        stop the drill's own Redis (port 6390, nothing on disk) for a few seconds
+    pg-drop              pg_terminate_backend every connection to the drill's database, 3 times
+    all                  each of the above, one after the other
+
+Each drill: its own database (stagegate_drill, recreated), its own Redis prefix (sgdrill) on the
+shared Redis (on its own redis-server at 127.0.0.1:6390 for redis-restart: the machine's Redis on
+6379 is never touched), two gunicorn instances (2 workers x 4 threads), two Celery workers and
+beat; 60 fans, 100 seats, 10 admitted at once. The report (printed, and written to
+artifacts/drill-<name>-<timestamp>.txt and .json) gives the answers by code, those seen during the
+fault, any 5xx with the server's traceback, the waiting room's figures and both checks.
+
+Exit 1 if check_inventory or check_ledger fails, if the active set ever exceeded its size or
+someone was admitted twice, or if any answer was a 500 (a 503 SERVICE_UNAVAILABLE is the expected
+answer while Redis is down; a request cut by a killed process or a dropped connection may end
+without an answer or, for PostgreSQL, with one 500 per cut transaction: reported, not failed,
+for pg-drop).
+"""
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+from drills.burst import Burst, Fan, QueueSampler
+from drills.stack import (
+    ROOT,
+    Stack,
+    StackConfig,
+    db_recreate,
+    db_terminate_connections,
+    db_url,
+    redis_prefix_clear,
+)
+
+DRILLS = ("web-worker-kill", "celery-worker-kill", "redis-restart", "pg-drop")
+OWN_REDIS_PORT = 6390
+
+
+class OwnRedis:
+    """A redis-server of the drill's own (no persistence, like the machine's): stopping it is the
+    'Redis restart' fault, and nobody else uses it."""
+
+    def __init__(self, port: int, log_dir) -> None:
+        self.port = port
+        self.log = log_dir / f"redis-{port}.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--logfile", str(self.log)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        import redis
+
+        for _ in range(50):
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.RedisError:
+                time.sleep(0.1)
+        raise RuntimeError(f"redis-server on {self.port} did not start")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -> int:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    run_dir = ROOT / "var" / "drills" / f"{name}-{stamp}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    own_redis = OwnRedis(OWN_REDIS_PORT, run_dir) if name == "redis-restart" else None
+    redis_url = own_redis.url if own_redis else "redis://127.0.0.1:6379/0"
+    config = StackConfig(database_url=db_url(db), redis_prefix=prefix, redis_url=redis_url)
+    say(name, f"database {db}, Redis {redis_url} prefix {prefix}, logs in {run_dir.relative_to(ROOT)}")
+    db_recreate(db)
+    fault_log: list[tuple[float, str]] = []
+    try:
+        if own_redis:
+            own_redis.start()
+        redis_prefix_clear(redis_url, prefix)
+        with Stack(config, run_dir) as stack:
+            for step in (["migrate", "--noinput", "-v", "0"], ["setup_periodic_tasks"]):
+                done = stack.manage(*step)
+                if done.returncode:
+                    sys.stderr.write(done.stdout + done.stderr)
+                    return 1
+            fans_file = run_dir / "fans.json"
+            seeded = subprocess.run(
+                [sys.executable, "-m", "loadtest.seed", "--fans", str(fans), "--active-size", str(active_size),
+                 "--venue", "스파르타 콘서트장", "--poor-share", "0", "--out", str(fans_file)],
+                cwd=ROOT, env=config.env(), capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+            if seeded.returncode:
+                sys.stderr.write(seeded.stdout + seeded.stderr)
+                return 1
+            world = json.loads(fans_file.read_text())
+            webs = [stack.start_web(f"web{i}", workers=2, threads=4) for i in (1, 2)]
+            workers = [stack.start_worker(f"worker{i}", concurrency=1) for i in (1, 2)]
+            stack.start_beat("beat1")
+            stack.wait_all_ready(timeout=90)
+            say(name, "stack up: " + ", ".join(web.url for web in webs) + "; the burst starts")
+
+            sampler = QueueSampler(redis_url, prefix, world["concert_id"])
+            sampler.start()
+            burst = Burst(
+                bases=[web.url for web in webs], concert_id=world["concert_id"], show_id=world["show_id"],
+                fans=[Fan(user_id=f["user_id"], api_key=f["token"]) for f in world["fans"]], pin=world["pin"],
+                max_seconds=120, poll_seconds=0.3,
+            )  # fmt: skip
+            runner = threading.Thread(target=burst.run, kwargs={"threads": 30}, daemon=True)
+            runner.start()
+            # The fault strikes once payments are flowing.
+            for _ in range(600):
+                if len(burst.result.paid) >= 5 or not runner.is_alive():
+                    break
+                time.sleep(0.1)
+            inject(name, stack, webs, workers, own_redis, db, fault_log)
+            runner.join(timeout=180)
+            sampler.stop()
+            alive = {proc.name: proc.alive() for proc in stack.procs}
+            say(name, "burst over; stopping the stack")
+        checks = {}
+        for command in ("check_inventory", "check_ledger"):
+            done = Stack(config, run_dir).manage(command)
+            checks[command] = {"ok": done.returncode == 0, "output": (done.stdout + done.stderr).strip()}
+    finally:
+        if own_redis:
+            own_redis.kill()
+
+    result = burst.result
+    window = (fault_log[0][0] - 0.5, fault_log[-1][0] + 5) if fault_log else (0, 0)
+    during = Counter(
+        f"{n} {s} {c}".strip() for t, n, s, c in result.timeline if window[0] <= t <= window[1]
+    )  # fmt: skip
+    five_hundreds = {key: n for key, n in result.answers.items() if key.split()[1] == "500"}
+    tracebacks = server_tracebacks(run_dir)
+    report = {
+        "drill": name,
+        "when_utc": stamp,
+        "fans": fans,
+        "active_size": active_size,
+        "fault": [(round(t - fault_log[0][0], 2), what) for t, what in fault_log] if fault_log else [],
+        "answers": dict(result.answers.most_common()),
+        "answers_during_fault": dict(during.most_common()),
+        "http_500": five_hundreds,
+        "server_tracebacks": tracebacks,
+        "outcomes": dict(result.outcomes.most_common()),
+        "paid": len(result.paid),
+        "fans_with_more_than_one_token": sum(1 for tokens in result.tokens.values() if len(tokens) > 1),
+        "queue": {
+            "samples": sampler.samples,
+            "sample_errors": sampler.errors,
+            "max_active": sampler.max_active,
+            "waiting_and_active_at_once": sorted(sampler.both_waiting_and_active),
+            "tokens_admitted_twice": sorted(sampler.readmitted),
+            "admissions_seen": len(sampler.admissions),
+        },
+        "processes_alive_at_end": alive,
+        "checks": checks,
+    }
+    failures = [f"{cmd} failed" for cmd, check in checks.items() if not check["ok"]]
+    if sampler.max_active > active_size:
+        failures.append(f"active set reached {sampler.max_active} > {active_size}")
+    if sampler.readmitted or sampler.both_waiting_and_active:
+        failures.append("a token admitted twice, or waiting and active at once")
+    if five_hundreds and name != "pg-drop":
+        failures.append(f"HTTP 500 answers: {five_hundreds}")
+    report["failures"] = failures
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    base = ROOT / "artifacts" / f"drill-{name}-{stamp}"
+    base.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    text = summary(report)
+    base.with_suffix(".txt").write_text(text)
+    print(text)
+    return 1 if failures else 0
+
+
+def inject(name, stack: Stack, webs, workers, own_redis: OwnRedis | None, db: str, log: list) -> None:
+    def note(what: str) -> None:
+        log.append((time.time(), what))
+        say(name, what)
+
+    if name == "web-worker-kill":
+        for _ in range(3):
+            pid = stack.kill9_child(webs[0])
+            note(f"kill -9 gunicorn worker {pid} of {webs[0].name}")
+            time.sleep(1.5)
+    elif name == "celery-worker-kill":
+        stack.kill9(workers[0])
+        note(f"kill -9 the whole Celery worker {workers[0].name} (pid {workers[0].pid} and its pool)")
+        time.sleep(3)
+        pid = stack.kill9_child(workers[1])
+        note(f"kill -9 pool process {pid} of {workers[1].name} (its parent starts another)")
+        time.sleep(3)
+        replacement = stack.start_worker("worker3", concurrency=1)
+        stack.wait_ready(replacement, timeout=60)
+        note("started worker3 in place of worker1")
+    elif name == "redis-restart":
+        own_redis.kill()
+        note(f"Redis on {own_redis.port} stopped (kill -9; nothing on disk)")
+        time.sleep(5)
+        own_redis.start()
+        note(f"Redis on {own_redis.port} started again, empty")
+    elif name == "pg-drop":
+        for _ in range(3):
+            ended = db_terminate_connections(db)
+            note(f"pg_terminate_backend: {ended} connections to {db} ended")
+            time.sleep(2)
+
+
+def server_tracebacks(run_dir) -> list[str]:
+    """Django's 'Internal Server Error' log records with their tracebacks, from the web logs."""
+    found = []
+    for log in sorted(run_dir.glob("web*.log")):
+        lines = log.read_text(errors="replace").splitlines()
+        for i, line in enumerate(lines):
+            if "Internal Server Error" in line or "Error handling request" in line:
+                block = [line]
+                for follow in lines[i + 1 : i + 60]:
+                    if re.match(r"^\d{4}-\d\d-\d\d |^\[\d{4}-", follow):
+                        break
+                    block.append(follow)
+                found.append(f"{log.name}: " + "\n".join(block))
+    return found[:10]
+
+
+def summary(r: dict) -> str:
+    out = [
+        f"Drill {r['drill']} ({r['when_utc']} UTC): {r['fans']} fans, active size {r['active_size']}",
+        "fault: " + "; ".join(f"+{t}s {what}" for t, what in r["fault"]),
+        f"answers: {r['answers']}",
+        f"answers during the fault (from 0.5 s before to 5 s after): {r['answers_during_fault']}",
+        f"HTTP 500: {r['http_500'] or 'none'}",
+        f"outcomes: {r['outcomes']} (paid {r['paid']}; fans that had to enter again: "
+        f"{r['fans_with_more_than_one_token']})",
+        f"queue: {r['queue']}",
+        f"processes alive at the end: {r['processes_alive_at_end']}",
+        *(f"{cmd}: {'OK' if c['ok'] else 'FAILED'}: {c['output'].splitlines()[-1]}" for cmd, c in r["checks"].items()),
+        *(f"server traceback:\n{tb}" for tb in r["server_tracebacks"][:3]),
+        "RESULT: " + ("PASS" if not r["failures"] else "FAIL: " + "; ".join(r["failures"])),
+    ]
+    return "\n".join(out) + "\n"
+
+
+def say(name: str, text: str) -> None:
+    print(f"[drill {name}] {text}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", choices=[*DRILLS, "all"])
+    parser.add_argument("--fans", type=int, default=60)
+    parser.add_argument("--active-size", type=int, default=10)
+    parser.add_argument("--db", default="stagegate_drill")
+    parser.add_argument("--prefix", default="sgdrill")
+    args = parser.parse_args(argv)
+    names = DRILLS if args.name == "all" else (args.name,)
+    status = 0
+    for name in names:
+        status |= run_drill(name, fans=args.fans, active_size=args.active_size, db=args.db, prefix=args.prefix)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

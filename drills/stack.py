@@ -1,0 +1,307 @@
+"""Start and stop the service's processes (gunicorn web, Celery worker, Celery beat) against a
+given PostgreSQL database, Redis and key prefix: used by the multi-instance drill test, the fault
+drills (scripts/drill) and the load test (scripts/loadtest).
+
+Every process runs in its own session (process group), so stopping it also stops gunicorn's
+workers and Celery's pool children; `Stack` stops everything it started on exit, even on error.
+Nothing here imports Django, so a plain script can drive a stack without settings.
+
+    with Stack(StackConfig(database_url=db_url("stagegate_load"), redis_prefix="sgload"), "var/x") as stack:
+        web = stack.start_web("web1", workers=3)
+        stack.start_worker("worker1")
+        stack.start_beat("beat1")
+        stack.wait_ready(web)
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("DRILL_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# What a Celery worker and beat print once they are up.
+READY_MARKS = {"worker": " ready.", "beat": "beat: Starting"}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def db_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def _pg_admin():
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True)
+
+
+def db_recreate(name: str) -> None:
+    """Drop the database (closing its connections) and create it empty."""
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def db_drop(name: str) -> None:
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def db_terminate_connections(name: str) -> int:
+    """pg_terminate_backend every connection to this one database (not the caller's): the
+    'PostgreSQL connections drop' fault. Returns how many were ended."""
+    with _pg_admin() as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        ).fetchall()
+    return sum(1 for (ok,) in rows if ok)
+
+
+def db_connection_count(name: str) -> int:
+    with _pg_admin() as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [name]).fetchone()[0]
+
+
+def redis_prefix_clear(redis_url: str, prefix: str) -> int:
+    """Delete every key under `prefix:` (queue, cache, Celery broker keys of the stack)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    deleted = 0
+    batch = []
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            deleted += client.delete(*batch)
+            batch = []
+    if batch:
+        deleted += client.delete(*batch)
+    return deleted
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of a process (gunicorn workers of a master, Celery pool processes)."""
+    children: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                children += [int(p) for p in fh.read().split()]
+    except FileNotFoundError:
+        pass
+    return children
+
+
+@dataclass
+class StackConfig:
+    database_url: str
+    redis_prefix: str
+    redis_url: str = DEFAULT_REDIS_URL
+    # Persistent DB connections per thread (seconds); 0 closes them after each request.
+    conn_max_age: int = 60
+    settings_module: str = "drills.settings"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PYTEST_", "DJANGO_", "GUNICORN_", "CELERY_", "DATABASE_", "REDIS_"))
+        }
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": self.settings_module,
+                "DATABASE_URL": self.database_url,
+                "DATABASE_CONN_MAX_AGE": str(self.conn_max_age),
+                "REDIS_URL": self.redis_url,
+                "CELERY_BROKER_URL": self.redis_url,
+                "REDIS_KEY_PREFIX": self.redis_prefix,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+
+@dataclass
+class Proc:
+    name: str
+    kind: str  # web, worker, beat
+    popen: subprocess.Popen
+    log: Path
+    port: int | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def children(self) -> list[int]:
+        return child_pids(self.pid)
+
+    def log_text(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+
+class Stack:
+    """The processes of one deployment of the service on this machine."""
+
+    def __init__(self, config: StackConfig, log_dir: str | Path) -> None:
+        self.config = config
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.procs: list[Proc] = []
+
+    # -- context manager: everything started is stopped, whatever happens -----------------------
+    def __enter__(self) -> "Stack":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop_all()
+
+    # -- processes ----------------------------------------------------------------------------
+    def _spawn(self, name: str, kind: str, argv: list[str], env: dict[str, str], port: int | None = None) -> Proc:
+        log = self.log_dir / f"{name}.log"
+        fh = open(log, "ab")  # noqa: SIM115 - kept by the child; closed below in the parent
+        try:
+            popen = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            fh.close()
+        proc = Proc(name=name, kind=kind, popen=popen, log=log, port=port)
+        self.procs.append(proc)
+        return proc
+
+    def start_web(
+        self, name: str, *, port: int | None = None, workers: int = 2, threads: int = 4, access_log: bool = False
+    ) -> Proc:
+        """gunicorn with config/gunicorn.py (gthread workers) on 127.0.0.1:port."""
+        port = port or free_port()
+        env = self.config.env()
+        env.update(
+            {
+                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "GUNICORN_WORKERS": str(workers),
+                "GUNICORN_THREADS": str(threads),
+                "GUNICORN_ACCESS_LOG": "-" if access_log else "/dev/null",
+            }
+        )
+        argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", str(ROOT / "config" / "gunicorn.py")]
+        return self._spawn(name, "web", argv, env, port=port)
+
+    def start_worker(self, name: str, *, concurrency: int = 2) -> Proc:
+        argv = [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "-n", f"{name}@%h",
+            f"--concurrency={concurrency}", "--loglevel=INFO", "--without-mingle", "--without-gossip",
+        ]  # fmt: skip
+        return self._spawn(name, "worker", argv, self.config.env())
+
+    def start_beat(self, name: str) -> Proc:
+        """Celery beat with the project's DatabaseScheduler (run setup_periodic_tasks first)."""
+        argv = [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO"]
+        argv += ["--pidfile=", f"--schedule={self.log_dir / (name + '-schedule')}"]
+        return self._spawn(name, "beat", argv, self.config.env())
+
+    def manage(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        """python manage.py <args> with the stack's settings; output captured."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.config.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    # -- readiness ----------------------------------------------------------------------------
+    def wait_ready(self, proc: Proc, *, timeout: float = 60) -> None:
+        """Web: /readyz answers 200. Worker: its log says ready. Beat: its log says Starting."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not proc.alive():
+                raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.log_text()[-3000:]}")
+            if proc.kind == "web":
+                try:
+                    with urllib.request.urlopen(proc.url + "/readyz", timeout=2) as resp:
+                        if resp.status == 200:
+                            return
+                except (urllib.error.URLError, OSError):
+                    pass
+            elif proc.kind in READY_MARKS and READY_MARKS[proc.kind] in proc.log_text():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{proc.name} not ready after {timeout}s:\n{proc.log_text()[-3000:]}")
+
+    def wait_all_ready(self, procs: Iterable[Proc] | None = None, *, timeout: float = 60) -> None:
+        for proc in list(procs if procs is not None else self.procs):
+            self.wait_ready(proc, timeout=timeout)
+
+    # -- faults and stopping ------------------------------------------------------------------
+    def kill9(self, proc: Proc) -> None:
+        """SIGKILL the whole process group (a crash of the machine's process: no cleanup at all)."""
+        _killpg(proc.pid, signal.SIGKILL)
+        proc.popen.wait(timeout=10)
+
+    def kill9_child(self, proc: Proc) -> int | None:
+        """SIGKILL one child (a gunicorn worker, a Celery pool process); the parent survives.
+        Returns the killed pid, or None if it had no child."""
+        children = proc.children()
+        if not children:
+            return None
+        os.kill(children[0], signal.SIGKILL)
+        return children[0]
+
+    def stop(self, proc: Proc, *, grace: float = 8) -> None:
+        if proc.alive():
+            _killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                _killpg(proc.pid, signal.SIGKILL)
+                proc.popen.wait(timeout=10)
+        else:
+            # The leader is gone; make sure no orphan of its group lives on.
+            _killpg(proc.pid, signal.SIGKILL)
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.procs):
+            try:
+                self.stop(proc)
+            except Exception:  # noqa: BLE001 - stop the others whatever happens to one
+                _killpg(proc.pid, signal.SIGKILL)
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)

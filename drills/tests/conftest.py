@@ -1,0 +1,26 @@
+"""Fixtures of the drills: a Stack of real processes (gunicorn, Celery worker and beat) on this
+run's test database (committed: the drills use transactional_db) and Redis prefix, always
+stopped at the end, even when the test fails."""
+
+import pytest
+from django.db import connection
+
+from drills.stack import Stack, StackConfig, db_url
+
+
+@pytest.fixture
+def drill_stack(transactional_db, settings, tmp_path):
+    """A Stack on the test database and this run's Redis prefix. The test's users are hashed with
+    the test settings' MD5 hasher, so the processes accept it too (DRILL_FAST_HASHER)."""
+    config = StackConfig(
+        database_url=db_url(connection.settings_dict["NAME"]),
+        redis_prefix=settings.REDIS_KEY_PREFIX,
+        redis_url=settings.REDIS_URL,
+        conn_max_age=0,
+        extra_env={"DRILL_FAST_HASHER": "1"},
+    )
+    stack = Stack(config, tmp_path / "logs")
+    try:
+        yield stack
+    finally:
+        stack.stop_all()

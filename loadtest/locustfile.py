@@ -1,0 +1,19 @@
+"""For the locust CLI: `locust -f loadtest/locustfile.py --headless ...` with LOADTEST_CONFIG set to
+a rush config (see loadtest.run, which writes one per run). scripts/loadtest drives the same Fan
+through locust's Python API (loadtest.rush) and is the documented way to run the load test."""
+
+import json
+import os
+
+from locust import events
+
+from loadtest import rush
+from loadtest.rush import Fan, Rush
+
+__all__ = ["Fan"]
+
+
+@events.init.add_listener
+def _init(environment, **kwargs) -> None:
+    with open(os.environ["LOADTEST_CONFIG"]) as fh:
+        rush.RUSH = Rush(json.load(fh))

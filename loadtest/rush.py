@@ -1,0 +1,481 @@
+"""The on-sale rush, driven by locust (one locust user = one fan), headless, through locust's
+Python API. Run by loadtest.run (scripts/loadtest), which seeds the database and starts the stack:
+
+    python -m loadtest.rush --config var/loadtest/<run>/rush.json --out var/loadtest/<run>/rush-result.json
+
+The config names the web instances (fans are spread across them), the seeded fans file, the
+concert, show and Redis keys, and the bounds. Each fan: enters the queue (all N within
+--ramp-seconds), polls honouring refresh_after_seconds with +-30% jitter, and once ACTIVE browses
+the shows and the seat map, holds 1-4 seats (retrying on SEAT_UNAVAILABLE) and pays, with some
+wrong PINs, some fans exhausting their attempts, some abandoned holds, some too-poor wallets
+(half of them charge points and pay again) and some refunds right after paying. Every loop is
+bounded in count and in time; all traffic goes to 127.0.0.1.
+
+A monitor greenlet samples Redis (active and waiting sizes, the admissions log) and the show's
+seats in PostgreSQL twice a second; it decides sell-out and ends the run.
+"""
+
+import gevent.monkey
+
+gevent.monkey.patch_all()
+
+import argparse  # noqa: E402
+import itertools  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections import Counter, defaultdict  # noqa: E402
+
+import gevent  # noqa: E402
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+from locust import constant, task  # noqa: E402
+from locust.contrib.fasthttp import FastHttpUser  # noqa: E402
+from locust.env import Environment  # noqa: E402
+from locust.exception import StopUser  # noqa: E402
+
+API = "/api/v1"
+MAX_ENTER_ATTEMPTS = 6
+MAX_POLLS = 400
+MAX_REENTERS = 3
+MAX_HOLD_ATTEMPTS = 4
+MAX_PAY_RETRIES = 3  # connection errors only, same Idempotency-Key
+SEAT_COUNT_WEIGHTS = {1: 0.2, 2: 0.4, 3: 0.15, 4: 0.25}
+# Shares of fans (among the admitted) by behaviour after the hold.
+ABANDON_SHARE = 0.06  # hold and never pay: the hold expires, the place goes to the next fan
+WRONG_PIN_SHARE = 0.10  # 1-2 wrong PINs, then the right one
+EXHAUST_SHARE = 0.02  # wrong PIN until the 5th failure removes them
+REFUND_SHARE = 0.05  # of the buyers: refund at once (the seats go back on sale)
+RECHARGE_SHARE = 0.5  # of the too-poor fans: charge points, pay again
+
+
+class Rush:
+    """Shared state of one run: config, fans, and everything measured."""
+
+    def __init__(self, config: dict) -> None:
+        self.config = config
+        with open(config["fans_file"]) as fh:
+            seeded = json.load(fh)
+        self.fans = seeded["fans"][: config["fans"]]
+        self.pin = seeded["pin"]
+        self.concert_id = seeded["concert_id"]
+        self.show_id = seeded["show_id"]
+        self.seats_total = seeded["seats"]
+        self.hosts = config["hosts"]
+        self._next = itertools.count()
+        self.rng = random.Random(config.get("seed", 11))
+        self.t0 = time.time()
+        self.deadline = self.t0 + config["max_seconds"]
+        self.stop = False
+        self.stop_reason = ""
+        # measurements
+        self.calls: dict[str, list[tuple[float, float]]] = defaultdict(list)  # name -> [(start, latency)]
+        self.errors: Counter = Counter()  # "name status CODE" -> n
+        self.enter_ok: list[float] = []  # end times of successful enters
+        self.entered_waiting: set[str] = set()  # tokens whose first answer was WAITING
+        self.first_active: dict[str, float] = {}  # token -> time the fan first saw ACTIVE
+        # (start, end) of each request that freed an active place (payment, leave, 5th failure)
+        self.freed: list[tuple[float, float]] = []
+        self.admissions: dict[str, float] = {}  # token -> admission epoch (from Redis)
+        self.outcomes: Counter = Counter()
+        self.samples: list[dict] = []
+        self.max_active = 0
+        self.max_waiting = 0
+        self.sold_out_at: float | None = None
+        self.finished = 0
+
+    def next_fan(self) -> tuple[int, dict] | None:
+        i = next(self._next)
+        return (i, self.fans[i]) if i < len(self.fans) else None
+
+    def time_left(self) -> float:
+        return self.deadline - time.time()
+
+
+RUSH: Rush | None = None
+
+
+class Fan(FastHttpUser):
+    host = "http://127.0.0.1"
+    wait_time = constant(0)
+    network_timeout = 60.0
+    connection_timeout = 30.0
+    max_retries = 0
+
+    def on_start(self) -> None:
+        assigned = RUSH.next_fan()
+        if assigned is None:
+            raise StopUser()
+        index, fan = assigned
+        self.base = RUSH.hosts[index % len(RUSH.hosts)] + API
+        self.fan = fan
+        self.rng = random.Random(index)
+        self.auth = {"Authorization": f"Token {fan['token']}"}
+        self.token: str | None = None
+
+    @task
+    def journey(self) -> None:
+        try:
+            outcome = self._journey()
+        except StopUser:
+            outcome = "stopped"
+        RUSH.outcomes[outcome] += 1
+        RUSH.finished += 1
+        raise StopUser()
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    def call(self, name: str, method: str, path: str, *, body=None, headers=None) -> tuple[int, dict, float]:
+        hdrs = dict(self.auth)
+        if self.token:
+            hdrs["X-Queue-Token"] = self.token
+        hdrs.update(headers or {})
+        start = time.time()
+        resp = self.client.request(method, self.base + path, name=name, json=body, headers=hdrs)
+        latency = time.time() - start
+        RUSH.calls[name].append((start, latency))
+        status = resp.status_code or 0
+        data: dict = {}
+        if resp.content:
+            try:
+                data = json.loads(resp.content)
+            except ValueError:
+                data = {}
+        if status == 0 or status >= 400:
+            code = data.get("code", "CONNECTION_ERROR" if status == 0 else "NO_CODE") if isinstance(data, dict) else ""
+            RUSH.errors[f"{name} {status} {code}"] += 1
+            if status == 0 or status >= 500:
+                retry = resp.headers.get("Retry-After") if resp.headers else None
+                data = {"code": code, "_retry_after": float(retry) if retry else None}
+        return status, data if isinstance(data, dict) else {"results": data}, start
+
+    def pause(self, low: float, high: float) -> None:
+        gevent.sleep(min(self.rng.uniform(low, high), max(0.0, RUSH.time_left())))
+
+    # -- the journey --------------------------------------------------------------------------
+    def _journey(self) -> str:
+        current = self._enter()
+        if current is None:
+            return "enter_failed"
+        polls = reenters = 0
+        while current.get("status") != "ACTIVE":
+            if RUSH.stop or RUSH.time_left() <= 0:
+                return "gave_up_waiting"
+            if polls >= MAX_POLLS:
+                return "poll_limit"
+            refresh = float(current.get("refresh_after_seconds") or 2)
+            self.pause(refresh * 0.7, refresh * 1.3)
+            if RUSH.stop or RUSH.time_left() <= 0:
+                return "gave_up_waiting"
+            status, data, _ = self.call("poll", "GET", "/queue-tokens/current")
+            polls += 1
+            if status == 200:
+                current = data
+            elif status == 404:
+                reenters += 1
+                if reenters > MAX_REENTERS:
+                    return "lost_place"
+                current = self._enter()
+                if current is None:
+                    return "enter_failed"
+            else:  # 503 SERVICE_UNAVAILABLE, connection error: keep the refresh, back off a little
+                current = {"status": current.get("status"), "refresh_after_seconds": data.get("_retry_after") or 3}
+        RUSH.first_active.setdefault(self.token, time.time())
+        return self._book()
+
+    def _enter(self) -> dict | None:
+        for _ in range(MAX_ENTER_ATTEMPTS):
+            if RUSH.time_left() <= 0:
+                return None
+            status, data, _ = self.call("enter", "POST", f"/concerts/{RUSH.concert_id}/queue-tokens")
+            if status in (200, 201):
+                self.token = data["token"]
+                RUSH.enter_ok.append(time.time())
+                if data["status"] == "WAITING":
+                    RUSH.entered_waiting.add(self.token)
+                return data
+            if status in (400, 401, 403, 404):
+                return None
+            self.pause(1, 1 + (data.get("_retry_after") or 2))
+        return None
+
+    def _leave(self) -> None:
+        start = time.time()
+        status, _, _ = self.call("leave", "DELETE", "/queue-tokens/current")
+        if status == 204:
+            RUSH.freed.append((start, time.time()))
+
+    def _seats(self) -> list[dict] | None:
+        status, data, _ = self.call("seats", "GET", f"/shows/{RUSH.show_id}/seats")
+        if status != 200:
+            return None
+        return [seat for seat in data["results"] if seat["status"] == "AVAILABLE"]
+
+    def _book(self) -> str:
+        self.pause(0.2, 1.0)
+        status, data, _ = self.call("shows", "GET", f"/concerts/{RUSH.concert_id}/shows")
+        if status != 200:
+            return f"shows_{status}"
+        show = next((s for s in data["results"] if s["id"] == RUSH.show_id), None)
+        if show is None or show["status"] != "AVAILABLE":
+            self._leave()
+            return "sold_out_seen"
+
+        reservation = None
+        wanted = self.rng.choices(list(SEAT_COUNT_WEIGHTS), weights=list(SEAT_COUNT_WEIGHTS.values()))[0]
+        for _ in range(MAX_HOLD_ATTEMPTS):
+            if RUSH.time_left() <= 0:
+                return "time_limit"
+            available = self._seats()
+            if available is None:
+                return "seats_failed"
+            if not available:
+                self._leave()
+                return "sold_out_seen"
+            self.pause(0.3, 1.5)  # picking seats on the map
+            pick = self.rng.sample(available, min(wanted, len(available)))
+            status, data, _ = self.call(
+                "hold", "POST", "/reservations", body={"show_id": RUSH.show_id, "seat_ids": [s["id"] for s in pick]}
+            )
+            if status == 201:
+                reservation = data
+                break
+            if status == 409 and data.get("code") == "SEAT_UNAVAILABLE":
+                continue
+            if status == 409 and data.get("code") == "SHOW_NOT_BOOKABLE":
+                self._leave()
+                return "sold_out_seen"
+            return f"hold_{status}_{data.get('code')}"
+        if reservation is None:
+            self._leave()
+            return "no_seats_after_retries"
+
+        roll = self.rng.random()
+        if roll < ABANDON_SHARE:
+            return "abandoned_hold"
+        self.pause(0.5, 2.0)  # typing the PIN
+        wrong = 0
+        if roll < ABANDON_SHARE + EXHAUST_SHARE:
+            wrong = 99
+        elif roll < ABANDON_SHARE + EXHAUST_SHARE + WRONG_PIN_SHARE:
+            wrong = self.rng.randint(1, 2)
+        recharged = False
+        for _attempt in range(8):
+            pin = "000000" if wrong > 0 else RUSH.pin
+            start = time.time()
+            status, data = self._pay(reservation["id"], pin)
+            if status == 200:
+                RUSH.freed.append((start, time.time()))  # paying takes the fan out of the active set
+                if self.rng.random() < REFUND_SHARE:
+                    self.pause(0.2, 1.0)
+                    status, _, _ = self.call("refund", "POST", f"/reservations/{reservation['id']}/refund", body={})
+                    return "paid_refunded" if status == 200 else f"refund_{status}"
+                return "paid"
+            code = data.get("code")
+            if code == "WRONG_PIN":
+                wrong -= 1
+                self.pause(0.3, 1.0)
+                continue
+            if code == "PAYMENT_ATTEMPTS_EXCEEDED":
+                RUSH.freed.append((start, time.time()))
+                return "attempts_exceeded"
+            if code == "INSUFFICIENT_BALANCE" and not recharged and self.rng.random() < RECHARGE_SHARE:
+                recharged = True
+                self.call("charge", "POST", "/wallet/charges", body={"amount": 1_000_000}, headers=_idem())
+                continue
+            if code == "INSUFFICIENT_BALANCE":
+                self._leave()
+                return "too_poor"
+            return f"pay_{status}_{code}"
+        return "pay_loop_limit"
+
+    def _pay(self, reservation_id: int, pin: str) -> tuple[int, dict]:
+        key = _idem()
+        for _ in range(MAX_PAY_RETRIES):
+            status, data, _ = self.call(
+                "pay", "POST", f"/reservations/{reservation_id}/payment", body={"pin": pin}, headers=key
+            )
+            if status != 0 and status < 500:
+                return status, data
+            self.pause(0.5, 1.5)
+        return status, data
+
+
+def _idem() -> dict:
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+# -- the monitor ------------------------------------------------------------------------------
+def monitor(env: Environment, config: dict) -> None:
+    """Twice a second: the active and waiting sizes and the admissions log in Redis, the seats in
+    PostgreSQL. Decides sell-out and the end of the run."""
+    client = redis.Redis.from_url(config["redis_url"])
+    waiting_key, active_key, admits_key = config["redis_keys"]
+    db = psycopg.connect(config["database_url"], autocommit=True)
+    sold_out_since = None
+    while True:
+        now = time.time()
+        try:
+            pipe = client.pipeline(transaction=False)
+            pipe.zcard(active_key)
+            pipe.zcard(waiting_key)
+            pipe.zrange(admits_key, 0, -1, withscores=True)
+            active, waiting, admits = pipe.execute()
+            for token, score in admits:
+                RUSH.admissions.setdefault(token.decode(), score)
+        except redis.RedisError:
+            active = waiting = -1
+        try:
+            rows = db.execute(
+                "SELECT status, count(*) FROM concerts_showseat WHERE show_id = %s GROUP BY status", [RUSH.show_id]
+            ).fetchall()
+            seats = dict(rows)
+        except psycopg.Error:
+            seats = {}
+            try:
+                db.close()
+                db = psycopg.connect(config["database_url"], autocommit=True)
+            except psycopg.Error:
+                pass
+        RUSH.max_active = max(RUSH.max_active, active)
+        RUSH.max_waiting = max(RUSH.max_waiting, waiting)
+        RUSH.samples.append({"t": round(now - RUSH.t0, 2), "active": active, "waiting": waiting, "seats": seats})
+        sold = seats.get("SOLD", 0)
+        if sold >= RUSH.seats_total:
+            sold_out_since = sold_out_since or now
+            RUSH.sold_out_at = RUSH.sold_out_at or now
+            if not RUSH.stop and now - sold_out_since >= config["drain_seconds"]:
+                RUSH.stop, RUSH.stop_reason = True, "sold out"
+        else:
+            sold_out_since = None
+        if not RUSH.stop and RUSH.time_left() <= 0:
+            RUSH.stop, RUSH.stop_reason = True, "time limit"
+        if RUSH.finished >= len(RUSH.fans) or (RUSH.stop and env.runner.user_count == 0):
+            return
+        if now > RUSH.deadline + config["grace_seconds"]:
+            RUSH.stop_reason += " (grace over: users stopped)"
+            return
+        gevent.sleep(0.5)
+
+
+# -- figures ----------------------------------------------------------------------------------
+def percentiles(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0}
+    ordered = sorted(values)
+
+    def pick(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 1)
+
+    return {"n": len(ordered), "p50_ms": pick(50), "p95_ms": pick(95), "p99_ms": pick(99), "max_ms": pick(100)}
+
+
+def per_second(times: list[float]) -> dict:
+    if not times:
+        return {"n": 0}
+    span = max(times) - min(times)
+    buckets = Counter(int(t) for t in times)
+    return {
+        "n": len(times),
+        "span_s": round(span, 2),
+        "mean_per_s": round(len(times) / span, 1) if span > 0 else float(len(times)),
+        "peak_per_s": max(buckets.values()),
+    }
+
+
+def freed_to_admitted(freed: list[tuple[float, float]], admissions: dict[str, float], waited: set[str]) -> list[float]:
+    """Each freed place matched, in order, to the first admission (of a fan who had been waiting)
+    after its request started (greedy). The value is how long after the fan's answer arrived the
+    next fan was admitted: 0 when the admission happened while the request was still being served
+    (the place is handed over in the same Redis script that removes the payer). Matches more than
+    60 s apart are dropped (the line was empty)."""
+    admits = sorted(score for token, score in admissions.items() if token in waited)
+    out, j = [], 0
+    for start, end in sorted(freed):
+        while j < len(admits) and admits[j] < start:
+            j += 1
+        if j >= len(admits):
+            break
+        if admits[j] - end <= 60:
+            out.append(max(0.0, admits[j] - end))
+            j += 1
+    return out
+
+
+def results(env: Environment, config: dict, started: float, ended: float) -> dict:
+    rush_start = min((s for s, _ in RUSH.calls.get("enter", [])), default=started)
+    admitted_to_seen = [
+        RUSH.first_active[token] - admitted
+        for token, admitted in RUSH.admissions.items()
+        if token in RUSH.first_active and token in RUSH.entered_waiting
+    ]
+    enter_window = [t for t in RUSH.enter_ok]
+    return {
+        "fans": len(RUSH.fans),
+        "web_instances": RUSH.hosts,
+        "duration_s": round(ended - started, 1),
+        "stop_reason": RUSH.stop_reason or "every fan finished",
+        "tokens_issued": per_second(enter_window),
+        "polls": per_second([s for s, _ in RUSH.calls.get("poll", [])]),
+        "latency": {name: percentiles([lat for _, lat in calls]) for name, calls in sorted(RUSH.calls.items())},
+        "freed_place_to_next_admission": percentiles(
+            freed_to_admitted(RUSH.freed, RUSH.admissions, RUSH.entered_waiting)
+        ),
+        "admission_to_fan_sees_active": percentiles(admitted_to_seen),
+        "time_to_sell_out_s": round(RUSH.sold_out_at - rush_start, 1) if RUSH.sold_out_at else None,
+        "seats_total": RUSH.seats_total,
+        "final_seats": RUSH.samples[-1]["seats"] if RUSH.samples else {},
+        "max_active_seen": RUSH.max_active,
+        "active_size": config["active_size"],
+        "max_waiting_seen": RUSH.max_waiting,
+        "admissions_seen": len(RUSH.admissions),
+        "outcomes": dict(RUSH.outcomes.most_common()),
+        "errors_by_code": dict(RUSH.errors.most_common()),
+        "server_errors_5xx": sum(n for key, n in RUSH.errors.items() if key.split()[1].startswith("5")),
+        "connection_errors": sum(n for key, n in RUSH.errors.items() if key.split()[1] == "0"),
+        "samples": RUSH.samples[:: max(1, len(RUSH.samples) // 400)],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    global RUSH
+    parser = argparse.ArgumentParser(description="The on-sale rush (locust, headless).")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    with open(args.config) as fh:
+        config = json.load(fh)
+    for host in config["hosts"]:
+        if not host.startswith(("http://127.0.0.1:", "http://localhost:")):
+            raise SystemExit(f"refusing a non-local host: {host}")
+    RUSH = Rush(config)
+    env = Environment(user_classes=[Fan])
+    runner = env.create_local_runner()
+    started = time.time()
+    spawn_rate = max(1.0, len(RUSH.fans) / config["ramp_seconds"])
+    runner.start(len(RUSH.fans), spawn_rate=spawn_rate)
+    watcher = gevent.spawn(monitor, env, config)
+    last_report = 0.0
+    while not watcher.dead:
+        gevent.sleep(1)
+        if time.time() - last_report >= 10:
+            last_report = time.time()
+            sample = RUSH.samples[-1] if RUSH.samples else {}
+            print(
+                f"[rush] t={time.time() - started:5.0f}s users={runner.user_count} finished={RUSH.finished} "
+                f"active={sample.get('active')} waiting={sample.get('waiting')} seats={sample.get('seats')} "
+                f"5xx={sum(n for k, n in RUSH.errors.items() if k.split()[1].startswith('5'))}",
+                flush=True,
+            )
+    runner.quit()
+    ended = time.time()
+    out = results(env, config, started, ended)
+    with open(args.out, "w") as fh:
+        json.dump(out, fh, indent=2, ensure_ascii=False)
+    print(f"[rush] done in {ended - started:.0f}s: {out['stop_reason']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

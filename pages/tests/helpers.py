@@ -1,0 +1,21 @@
+"""Shared steps of the pages' tests: an open show, a logged-in fan, admission to the waiting room."""
+
+from django.test import Client
+
+from queueing.selectors import QueueTokenStatus
+from queueing.services import SESSION_QUEUE_TOKENS, queue_enter
+
+
+def admit(client: Client, user, concert_id: int) -> str:
+    """Enter the fan into the concert's room (a free place: admitted at once) and keep the token
+    in the client's session, as the waiting-room page does."""
+    current = queue_enter(user_id=user.pk, concert_id=concert_id)
+    assert current.status is QueueTokenStatus.ACTIVE
+    session = client.session
+    session[SESSION_QUEUE_TOKENS] = {**session.get(SESSION_QUEUE_TOKENS, {}), str(concert_id): current.token}
+    session.save()
+    return current.token
+
+
+def text_of(response) -> str:
+    return response.content.decode()

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from pages import views
+
+app_name = "pages"
+
+urlpatterns = [
+    path("", views.concert_list_page, name="concert-list"),
+    path("signup/", views.signup, name="signup"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("concerts/<int:concert_id>/", views.concert_detail, name="concert-detail"),
+    path("concerts/<int:concert_id>/queue/", views.waiting_room, name="waiting-room"),
+    path("concerts/<int:concert_id>/queue/leave/", views.waiting_room_leave, name="waiting-room-leave"),
+    path("shows/<int:show_id>/seats/", views.seat_map, name="seat-map"),
+    path("reservations/<int:reservation_id>/pay/", views.payment, name="payment"),
+    path("me/tickets/", views.tickets, name="tickets"),
+    path("me/tickets/<int:reservation_id>/refund/", views.ticket_refund, name="ticket-refund"),
+    path("wallet/", views.wallet, name="wallet"),
+    path("wallet/charge/", views.wallet_charge_view, name="wallet-charge"),
+    path("wallet/withdraw/", views.wallet_withdraw_view, name="wallet-withdraw"),
+]

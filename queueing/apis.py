@@ -1,0 +1,179 @@
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.exception_handlers import error_body
+from core.exceptions import ApplicationError, NotAuthenticated, ServiceUnavailable
+from core.schema import error_responses
+from queueing.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_resolve
+from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
+from queueing.permissions import QUEUE_TOKEN_HEADER
+from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status, queue_status_data, queue_status_for_api_key
+from queueing.services import queue_enter, queue_leave, queue_token_to_session
+
+# The deferred authenticator checks the same `Authorization: Token` (or the session) as the rest.
+_AUTH = [{"tokenAuth": []}, {"cookieAuth": []}]
+_QUEUE_TOKEN_META = "HTTP_" + QUEUE_TOKEN_HEADER.upper().replace("-", "_")
+_QUEUE_TOKEN = OpenApiParameter(
+    QUEUE_TOKEN_HEADER, str, OpenApiParameter.HEADER, required=True, description="The token from entering the room"
+)
+
+
+class QueueStatusOutputSerializer(serializers.Serializer):
+    """Documents the answer; the views build it with queue_status_data (same fields)."""
+
+    class Meta:
+        ref_name = "QueueToken"
+
+    token = serializers.CharField(help_text=f"Send it back as {QUEUE_TOKEN_HEADER}")
+    concert_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=[(s.value, s.value) for s in QueueTokenStatus])
+    position = serializers.IntegerField(allow_null=True, help_text="WAITING: place in line, 1 = next")
+    ahead = serializers.IntegerField(allow_null=True, help_text="WAITING: users ahead")
+    estimated_wait_seconds = serializers.IntegerField(
+        allow_null=True, help_text="WAITING: from the admission rate seen in the last minute"
+    )
+    active_until = serializers.DateTimeField(allow_null=True, help_text="ACTIVE: when the session ends")
+    active_seconds_left = serializers.IntegerField(allow_null=True, help_text="ACTIVE: seconds left")
+    refresh_after_seconds = serializers.IntegerField(help_text="Ask again after this many seconds")
+
+
+def _caller_id(request: Request) -> int:
+    """The caller's user id; an API key is resolved from the Redis cache (SQL on a miss)."""
+    if isinstance(request.user, ApiKeyCaller):
+        return _api_key_user_id(request.user.api_key)
+    return request.user.pk
+
+
+def _api_key_user_id(api_key: str) -> int:
+    user_id = api_key_resolve(api_key)
+    if user_id is None:
+        raise NotAuthenticated("The API token is not valid.")
+    return user_id
+
+
+class LeanApiView(APIView):
+    """An APIView whose `lean_methods`, when the caller sends `Authorization: Token <key>`, are
+    served without DRF's request/response machinery.
+
+    Polling and entering are the busiest calls of an on-sale rush, and DRF's Request wrapping,
+    content negotiation, authenticator and permission objects and Response rendering cost about
+    20 times the CPU of the queue work itself (queueing/management/commands/bench_queue.py
+    measures it). The lean path gives the same answers: the same services, the body from
+    queue_status_data, errors as core.exception_handlers shapes them. Everything else (session
+    callers, malformed headers, other methods) goes through DRF as usual; the DRF methods
+    (`get`, `post`) stay the documented, equivalent implementation.
+    """
+
+    lean_methods: frozenset[str] = frozenset()
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method in self.lean_methods:
+            api_key = _plain_api_key(request)
+            if api_key is not None:
+                try:
+                    body, status_code = getattr(self, f"lean_{request.method.lower()}")(api_key, request, **kwargs)
+                except ApplicationError as exc:
+                    return _lean_error(exc)
+                return JsonResponse(body, status=status_code)
+        return super().dispatch(request, *args, **kwargs)
+
+
+def _plain_api_key(request: HttpRequest) -> str | None:
+    """The key of a well-formed `Authorization: Token <key>` header, else None."""
+    parts = request.META.get("HTTP_AUTHORIZATION", "").split()
+    if len(parts) == 2 and parts[0].lower() == KEYWORD.lower():
+        return parts[1]
+    return None
+
+
+def _lean_error(exc: ApplicationError) -> JsonResponse:
+    response = JsonResponse(error_body(exc.code, exc.message, **exc.extra), status=exc.status)
+    retry_after = exc.extra.get("retry_after_seconds")
+    if retry_after is not None:
+        response["Retry-After"] = str(int(retry_after))
+    if exc.status == 401:
+        response["WWW-Authenticate"] = KEYWORD
+    return response
+
+
+class QueueTokenCreateApi(LeanApiView):
+    """Enter a concert's waiting room (or get back the token already held there).
+
+    `Authorization: Token` is resolved from a Redis cache (queueing.authentication), not SQL.
+    """
+
+    authentication_classes = [DeferredTokenAuthentication, SessionAuthentication]
+    lean_methods = frozenset({"POST"})
+
+    @extend_schema(
+        operation_id="queue_tokens_create",
+        auth=_AUTH,
+        summary="Enter the waiting room",
+        request=None,
+        responses={
+            201: OpenApiResponse(QueueStatusOutputSerializer, description="A new token"),
+            200: OpenApiResponse(QueueStatusOutputSerializer, description="The token already held, same place"),
+            **error_responses(NotAuthenticated, ConcertNotFound, BookingClosed, QueueFull, ServiceUnavailable),
+        },
+    )
+    def post(self, request: Request, concert_id: int) -> Response:
+        current = queue_enter(user_id=_caller_id(request), concert_id=concert_id)
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            queue_token_to_session(session=request.session, concert_id=concert_id, token=current.token)
+        return Response(queue_status_data(current), status=_enter_status(current))
+
+    def lean_post(self, api_key: str, request: HttpRequest, concert_id: int) -> tuple[dict, int]:
+        current = queue_enter(user_id=_api_key_user_id(api_key), concert_id=concert_id)
+        return queue_status_data(current), _enter_status(current)
+
+
+def _enter_status(current: QueueStatus) -> int:
+    return status.HTTP_201_CREATED if current.created else status.HTTP_200_OK
+
+
+class QueueTokenCurrentApi(LeanApiView):
+    """Where I stand (GET, the hottest path: no SQL, one Redis round trip) and leaving (DELETE).
+
+    `Authorization: Token` is resolved from a Redis cache (queueing.authentication), not SQL.
+    """
+
+    authentication_classes = [DeferredTokenAuthentication, SessionAuthentication]
+    lean_methods = frozenset({"GET"})
+
+    @extend_schema(
+        operation_id="queue_tokens_current",
+        auth=_AUTH,
+        summary="Where I stand in the waiting room",
+        parameters=[_QUEUE_TOKEN],
+        responses={
+            200: QueueStatusOutputSerializer,
+            **error_responses(NotAuthenticated, TokenNotFound, ServiceUnavailable),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        token = request.headers.get(QUEUE_TOKEN_HEADER)
+        if isinstance(request.user, ApiKeyCaller):
+            current = queue_status_for_api_key(api_key=request.user.api_key, token=token)
+        else:
+            current = queue_status(user_id=request.user.pk, token=token)
+        return Response(queue_status_data(current))
+
+    def lean_get(self, api_key: str, request: HttpRequest) -> tuple[dict, int]:
+        current = queue_status_for_api_key(api_key=api_key, token=request.META.get(_QUEUE_TOKEN_META))
+        return queue_status_data(current), status.HTTP_200_OK
+
+    @extend_schema(
+        operation_id="queue_tokens_leave",
+        auth=_AUTH,
+        summary="Leave the waiting room (the place goes to the next in line at once)",
+        parameters=[_QUEUE_TOKEN],
+        responses={204: None, **error_responses(NotAuthenticated, TokenNotFound, ServiceUnavailable)},
+    )
+    def delete(self, request: Request) -> Response:
+        queue_leave(user_id=_caller_id(request), token=request.headers.get(QUEUE_TOKEN_HEADER))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,89 @@
+"""Authentication for the poll endpoint without SQL.
+
+DRF's TokenAuthentication reads the token and its user from PostgreSQL on every request; a fan
+polling every few seconds would make that the busiest query of the service. Here the API key
+(`Authorization: Token <key>`) is only parsed; the poll selector resolves it to a user id from a
+Redis cache (SHA-256 of the key -> user id, `settings.QUEUE_AUTH_CACHE_SECONDS`), fetched in the
+same pipeline as the poll script, and fills the cache from SQL on a miss. A deleted API token or a
+deactivated user is therefore still accepted by the poll endpoint until its cache entry lapses
+(it only reveals where that user's own token stands); every other endpoint checks SQL.
+"""
+
+import hashlib
+
+from django.conf import settings
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from core.redis import redis_client, redis_key
+from queueing.scripts import redis_boundary
+
+KEYWORD = "Token"
+
+
+class ApiKeyCaller:
+    """A caller that sent an API key not yet resolved to a user (see module docstring)."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    pk = id = None
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+
+    def __str__(self) -> str:
+        return "API key caller"
+
+
+class DeferredTokenAuthentication(TokenAuthentication):
+    """`Authorization: Token <key>` parsed, not looked up: request.user is an ApiKeyCaller.
+
+    Only for views that resolve the key themselves (queueing.selectors.queue_status_for_api_key,
+    queueing.authentication.api_key_resolve). A TokenAuthentication for the OpenAPI schema.
+    """
+
+    def authenticate(self, request: Request) -> tuple[ApiKeyCaller, str] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != KEYWORD.lower().encode():
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("Invalid token header.")
+        try:
+            api_key = parts[1].decode()
+        except UnicodeError as exc:
+            raise AuthenticationFailed("Invalid token header.") from exc
+        return ApiKeyCaller(api_key), api_key
+
+
+def api_key_cache_key(api_key: str) -> str:
+    return redis_key("auth", "apikey", hashlib.sha256(api_key.encode()).hexdigest())
+
+
+@redis_boundary
+def api_key_user_id(api_key: str) -> int | None:
+    """The active user owning the API key, from SQL (one query); cached in Redis when found."""
+    user_id = Token.objects.filter(key=api_key, user__is_active=True).values_list("user_id", flat=True).first()
+    if user_id is not None:
+        api_key_remember(api_key, user_id)
+    return user_id
+
+
+def api_key_remember(api_key: str, user_id: int) -> None:
+    """Cache the API key's user (log-in can call it, so even the first poll needs no SQL)."""
+    redis_client().set(api_key_cache_key(api_key), user_id, ex=settings.QUEUE_AUTH_CACHE_SECONDS)
+
+
+def api_key_forget(api_key: str) -> None:
+    """Drop the cached entry (call it when an API token is deleted, e.g. on logout)."""
+    redis_client().delete(api_key_cache_key(api_key))
+
+
+@redis_boundary
+def api_key_resolve(api_key: str) -> int | None:
+    """The API key's user id: from the Redis cache, else from SQL (then cached)."""
+    cached = redis_client().get(api_key_cache_key(api_key))
+    return int(cached) if cached is not None else api_key_user_id(api_key)

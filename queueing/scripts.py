@@ -1,0 +1,267 @@
+"""The waiting room's Redis data and the Lua scripts that change it.
+
+Per concert, every key carries the concert's Redis Cluster hash tag (`{c42}`), so each script
+touches one slot and runs unchanged on Redis Cluster:
+
+    <prefix>:queue:{c42}:waiting   ZSET token -> arrival number (from meta.seq): the line, FIFO
+    <prefix>:queue:{c42}:active    ZSET token -> epoch second the admitted session ends
+    <prefix>:queue:{c42}:tokens    HASH token -> user id
+    <prefix>:queue:{c42}:users     HASH user id -> token (one token per user per concert)
+    <prefix>:queue:{c42}:meta      HASH seq (arrival counter), paused ("1"), active_size and
+                                   session_seconds (the policy last passed in by enter or promote,
+                                   so leave/remove can fill a freed place without SQL)
+    <prefix>:queue:{c42}:admits    ZSET token -> epoch second of admission, trimmed to the rate
+                                   window: the admission rate actually observed
+
+Room left for the follow-up (pre-queue, abandoned places, admissions per minute): a `prequeue`
+and a `seen` ZSET under the same tag; the poll script can ZADD `seen` in its one call, `fill()`
+can cap `free` by ZCOUNT(admits) and the promote script can prune `seen` — no key changes shape.
+
+Every multi-step change is one script, so it is atomic across any number of web instances,
+workers and beat processes. Time is never read inside Redis: callers pass `now` (from
+`core.clock`) as an argument, so tests inject it. Scripts are called by SHA (EVALSHA) and loaded
+on a NOSCRIPT answer (`run_script`, `pipeline_scripts`).
+"""
+
+import functools
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+from django.conf import settings
+from redis import Redis
+from redis.client import Pipeline
+from redis.exceptions import NoScriptError, RedisError
+
+from core.exceptions import ServiceUnavailable
+from core.redis import redis_key
+
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+KEY_NAMES = ("waiting", "active", "tokens", "users", "meta", "admits")
+
+
+def concert_tag(concert_id: int) -> str:
+    return f"{{c{concert_id}}}"
+
+
+def concert_keys(concert_id: int) -> list[str]:
+    """The concert's keys in the order every script takes them (KEYS[1..6])."""
+    tag = concert_tag(concert_id)
+    return [redis_key("queue", tag, name) for name in KEY_NAMES]
+
+
+# Shared by every script: key names and the few steps they compose.
+_PRELUDE = """
+local waiting, active, tokens, users, meta, admits = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+
+-- Forget a token everywhere (line, active set, both mappings). True if it was known.
+local function drop(token)
+  redis.call('ZREM', waiting, token)
+  redis.call('ZREM', active, token)
+  local uid = redis.call('HGET', tokens, token)
+  if not uid then return false end
+  redis.call('HDEL', tokens, token)
+  if redis.call('HGET', users, uid) == token then redis.call('HDEL', users, uid) end
+  return true
+end
+
+-- Drop admitted sessions that have ended (score <= now). Returns how many.
+local function expire(now)
+  local ended = redis.call('ZRANGEBYSCORE', active, '-inf', now)
+  for _, token in ipairs(ended) do drop(token) end
+  return #ended
+end
+
+-- Admit the longest-waiting users into the free places, unless admission is paused.
+local function fill(now, window)
+  redis.call('ZREMRANGEBYSCORE', admits, '-inf', '(' .. (now - window))
+  local policy = redis.call('HMGET', meta, 'paused', 'active_size', 'session_seconds')
+  if policy[1] == '1' or not policy[2] then return 0 end
+  local free = tonumber(policy[2]) - redis.call('ZCARD', active)
+  if free <= 0 then return 0 end
+  local ends = now + tonumber(policy[3])
+  local popped = redis.call('ZPOPMIN', waiting, free)
+  for i = 1, #popped, 2 do
+    redis.call('ZADD', active, ends, popped[i])
+    redis.call('ZADD', admits, now, popped[i])
+  end
+  return #popped / 2
+end
+
+-- Where a token stands: {'WAITING', rank} or {'ACTIVE', ends (string)}; false if gone or ended.
+local function report(token, now)
+  local rank = redis.call('ZRANK', waiting, token)
+  if rank then return {'WAITING', rank} end
+  local ends = redis.call('ZSCORE', active, token)
+  if ends and tonumber(ends) > now then return {'ACTIVE', ends} end
+  return false
+end
+
+-- What an estimate needs: admissions seen in the window and the policy.
+local function rate_facts(now, window)
+  local recent = redis.call('ZCOUNT', admits, '(' .. (now - window), '+inf')
+  local policy = redis.call('HMGET', meta, 'active_size', 'session_seconds')
+  return {recent, policy[1] or '0', policy[2] or '0'}
+end
+"""
+
+# ARGV: user_id, new_token, now, active_size, session_seconds, max_waiting, window
+# -> {'FULL'} or {created 0|1, token, status, rank|ends, recent, active_size, session_seconds}
+_ENTER = """
+local uid, new_token = ARGV[1], ARGV[2]
+local now, max_waiting, window = tonumber(ARGV[3]), tonumber(ARGV[6]), tonumber(ARGV[7])
+redis.call('HSET', meta, 'active_size', ARGV[4], 'session_seconds', ARGV[5])
+expire(now)
+fill(now, window)
+local created = 0
+local token = redis.call('HGET', users, uid)
+local where = token and report(token, now)
+if not where then
+  if token then drop(token) end
+  if redis.call('ZCARD', waiting) >= max_waiting then return {'FULL'} end
+  token = new_token
+  created = 1
+  redis.call('ZADD', waiting, redis.call('HINCRBY', meta, 'seq', 1), token)
+  redis.call('HSET', tokens, token, uid)
+  redis.call('HSET', users, uid, token)
+  fill(now, window)
+  where = report(token, now)
+end
+local facts = rate_facts(now, window)
+return {created, token, where[1], where[2], facts[1], facts[2], facts[3]}
+"""
+
+# ARGV: token, now, window -> {} if unknown or ended, else
+# {user_id, status, rank|ends, recent, active_size, session_seconds}
+_POLL = """
+local token, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local uid = redis.call('HGET', tokens, token)
+if not uid then return {} end
+local where = report(token, now)
+if not where then return {} end
+local facts = rate_facts(now, window)
+return {uid, where[1], where[2], facts[1], facts[2], facts[3]}
+"""
+
+# ARGV: user_id, token ('' = the user's token), now, window -> {removed 0|1, admitted}
+# Leaves (or removes) the user and gives the freed place to the next in line at once.
+_LEAVE = """
+local uid, token, now, window = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+if token == '' then token = redis.call('HGET', users, uid) end
+local removed = 0
+if token and redis.call('HGET', tokens, token) == uid then
+  drop(token)
+  removed = 1
+end
+expire(now)
+return {removed, fill(now, window)}
+"""
+
+# ARGV: now, active_size, session_seconds, window -> {expired, admitted}
+_PROMOTE = """
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[4])
+redis.call('HSET', meta, 'active_size', ARGV[2], 'session_seconds', ARGV[3])
+local expired = expire(now)
+return {expired, fill(now, window)}
+"""
+
+# ARGV: user_id, until, now -> ends (string) if the user is still active, else false.
+# Sets the session end to max(current end, until).
+_EXTEND = """
+local uid, keep_until, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local token = redis.call('HGET', users, uid)
+if not token then return false end
+local ends = redis.call('ZSCORE', active, token)
+if not ends or tonumber(ends) <= now then return false end
+if keep_until > tonumber(ends) then
+  redis.call('ZADD', active, 'XX', keep_until, token)
+  return ARGV[2]
+end
+return ends
+"""
+
+# ARGV: user_id, now, window -> {token, status, rank|ends, recent, active_size, session_seconds} or {}
+_USER_STATUS = """
+local uid, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local token = redis.call('HGET', users, uid)
+if not token then return {} end
+local where = report(token, now)
+if not where then return {} end
+local facts = rate_facts(now, window)
+return {token, where[1], where[2], facts[1], facts[2], facts[3]}
+"""
+
+
+@dataclass(frozen=True)
+class Script:
+    name: str
+    source: str
+
+    @property
+    def sha(self) -> str:
+        return _SHAS[self.name]
+
+
+ENTER = Script("enter", _PRELUDE + _ENTER)
+POLL = Script("poll", _PRELUDE + _POLL)
+LEAVE = Script("leave", _PRELUDE + _LEAVE)
+PROMOTE = Script("promote", _PRELUDE + _PROMOTE)
+EXTEND = Script("extend", _PRELUDE + _EXTEND)
+USER_STATUS = Script("user_status", _PRELUDE + _USER_STATUS)
+SCRIPTS = (ENTER, POLL, LEAVE, PROMOTE, EXTEND, USER_STATUS)
+_SHAS = {script.name: hashlib.sha1(script.source.encode()).hexdigest() for script in SCRIPTS}
+
+
+def load_scripts(client: Redis) -> None:
+    """SCRIPT LOAD every script (after a Redis restart or SCRIPT FLUSH). Idempotent."""
+    for script in SCRIPTS:
+        client.script_load(script.source)
+
+
+def run_script(client: Redis, script: Script, keys: Sequence[str], args: Sequence[object]):
+    """EVALSHA, loading the scripts once if Redis answers NOSCRIPT."""
+    try:
+        return client.evalsha(script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        load_scripts(client)
+        return client.evalsha(script.sha, len(keys), *keys, *args)
+
+
+def execute_pipeline(client: Redis, build) -> list:
+    """Run `build(pipe)` (which queues commands, EVALSHA included) in one round trip.
+
+    redis-py's own Script objects make a pipeline ask SCRIPT EXISTS first (a second round trip);
+    here the EVALSHA goes out as is and, only if Redis answers NOSCRIPT, the scripts are loaded
+    and the pipeline is sent again (every script used this way must be safe to repeat).
+    """
+    pipe: Pipeline = client.pipeline(transaction=False)
+    build(pipe)
+    results = pipe.execute(raise_on_error=False)
+    if any(isinstance(result, NoScriptError) for result in results):
+        load_scripts(client)
+        pipe = client.pipeline(transaction=False)
+        build(pipe)
+        results = pipe.execute(raise_on_error=False)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results
+
+
+def redis_boundary(func: Callable[P, R]) -> Callable[P, R]:
+    """Redis unreachable or failing: a 503 SERVICE_UNAVAILABLE (with Retry-After), not a 500."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except RedisError as exc:
+            logger.exception("queue: Redis failed in %s", func.__name__)
+            raise ServiceUnavailable(retry_after_seconds=settings.QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS) from exc
+
+    return wrapper

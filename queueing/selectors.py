@@ -1,0 +1,305 @@
+"""Reads of the waiting room: concert policies (SQL) and where a token stands (Redis).
+
+`queue_status_for_api_key` is the hottest path of the service (every waiting fan polls it): it
+costs no SQL query and one Redis round trip, the caller's identity included.
+"""
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from concerts.models import Concert, Show
+from core.clock import clock
+from core.exceptions import NotAuthenticated
+from core.redis import redis_client
+from queueing.authentication import api_key_cache_key, api_key_user_id
+from queueing.exceptions import TokenNotFound
+from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, redis_boundary, run_script
+
+# A queue token is "<concert id>.<random>": the concert id routes it to its concert's keys
+# (one Redis Cluster slot) without a global lookup; the random part (secrets.token_urlsafe)
+# carries at least 256 bits and is what makes it unguessable.
+_TOKEN = re.compile(r"^([1-9][0-9]{0,18})\.[A-Za-z0-9_-]{32,128}$")
+
+
+class QueueTokenStatus(StrEnum):
+    WAITING = "WAITING"
+    ACTIVE = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    concert_id: int
+    max_waiting: int
+    active_size: int
+    session_minutes: int
+    booking_open: bool
+
+    @property
+    def session_seconds(self) -> int:
+        return self.session_minutes * 60
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """Where a token stands: the body of every queue-token answer (SPEC)."""
+
+    token: str
+    concert_id: int
+    status: QueueTokenStatus
+    position: int | None  # WAITING: 1 = next
+    ahead: int | None
+    estimated_wait_seconds: int | None
+    active_until: datetime | None  # ACTIVE: when the session ends (unless a hold extends it)
+    active_seconds_left: int | None
+    refresh_after_seconds: int
+    created: bool = field(default=False, compare=False)  # enter: a new token (201) or the same (200)
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    concert_id: int
+    waiting: int
+    active: int
+    admitted_recently: int  # within settings.QUEUE_RATE_WINDOW_SECONDS
+    paused: bool
+
+
+def token_concert_id(token: str | None) -> int | None:
+    """The concert a well-formed token belongs to; None for anything else."""
+    match = _TOKEN.match(token or "")
+    return int(match.group(1)) if match else None
+
+
+def _policy_query(now: datetime):
+    open_show = Show.objects.filter(concert=OuterRef("pk"), booking_opens_at__lte=now, booking_closes_at__gt=now)
+    return (
+        Concert.objects.annotate(booking_open=Exists(open_show))
+        .values_list("pk", "queue_max_waiting", "queue_active_size", "session_minutes", "booking_open")
+        .order_by("pk")
+    )
+
+
+def concert_queue_policy(*, concert_id: int, now: datetime) -> QueuePolicy | None:
+    """The concert's queue policy and whether a show's booking window contains `now` (one query)."""
+    row = _policy_query(now).filter(pk=concert_id).first()
+    return QueuePolicy(*row) if row else None
+
+
+@dataclass(frozen=True)
+class _CachedPolicy:
+    fetched_at: float  # time.monotonic()
+    max_waiting: int
+    active_size: int
+    session_minutes: int
+    windows: tuple[tuple[datetime, datetime], ...]  # (booking opens, closes) of the shows
+
+
+_policy_cache: dict[int, _CachedPolicy] = {}
+
+
+def concert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolicy | None:
+    """concert_queue_policy for the enter path: the concert's fields and its shows' booking
+    windows are read from SQL (one query) at most every QUEUE_POLICY_CACHE_SECONDS per process;
+    whether a window contains `now` is decided on every call, so opening and closing are exact."""
+    cached = _policy_cache.get(concert_id)
+    if cached is None or time.monotonic() - cached.fetched_at >= settings.QUEUE_POLICY_CACHE_SECONDS:
+        rows = list(
+            Concert.objects.filter(pk=concert_id).values_list(
+                "queue_max_waiting",
+                "queue_active_size",
+                "session_minutes",
+                "shows__booking_opens_at",
+                "shows__booking_closes_at",
+            )
+        )
+        if not rows:
+            _policy_cache.pop(concert_id, None)
+            return None
+        windows = tuple((opens, closes) for *_, opens, closes in rows if opens is not None)
+        cached = _CachedPolicy(time.monotonic(), *rows[0][:3], windows=windows)
+        _policy_cache[concert_id] = cached
+    return QueuePolicy(
+        concert_id=concert_id,
+        max_waiting=cached.max_waiting,
+        active_size=cached.active_size,
+        session_minutes=cached.session_minutes,
+        booking_open=any(opens <= now < closes for opens, closes in cached.windows),
+    )
+
+
+def concert_queue_policy_cache_clear() -> None:
+    _policy_cache.clear()
+
+
+def concerts_on_sale(*, now: datetime) -> list[QueuePolicy]:
+    """Every concert with a show whose booking window contains `now` (one query)."""
+    return [QueuePolicy(*row) for row in _policy_query(now).filter(booking_open=True)]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _estimated_wait(position: int, recent: int, active_size: int, session_seconds: int) -> int | None:
+    """Seconds until admission at the admission rate seen in the window, else the policy's rate
+    (every session lasts at most session_seconds, so active_size places turn over that often)."""
+    if recent > 0:
+        per_second = recent / settings.QUEUE_RATE_WINDOW_SECONDS
+    elif active_size > 0 and session_seconds > 0:
+        per_second = active_size / session_seconds
+    else:
+        return None
+    return math.ceil(position / per_second)
+
+
+def _waiting_refresh(position: int, estimate: int | None) -> int:
+    low, high = settings.QUEUE_REFRESH_MIN_SECONDS, settings.QUEUE_REFRESH_MAX_SECONDS
+    seconds = min(high, low + (position - 1) // settings.QUEUE_REFRESH_STEP_POSITIONS)
+    if estimate is not None:
+        seconds = min(seconds, max(low, estimate))
+    return seconds
+
+
+def queue_status_data(current: QueueStatus) -> dict:
+    """The answer body of a status (the shape QueueStatusOutputSerializer documents), built by hand:
+    a DRF serializer costs more than the rest of the poll request."""
+    active_until = current.active_until
+    return {
+        "token": current.token,
+        "concert_id": current.concert_id,
+        "status": current.status.value,
+        "position": current.position,
+        "ahead": current.ahead,
+        "estimated_wait_seconds": current.estimated_wait_seconds,
+        "active_until": timezone.localtime(active_until).isoformat() if active_until else None,
+        "active_seconds_left": current.active_seconds_left,
+        "refresh_after_seconds": current.refresh_after_seconds,
+    }
+
+
+def build_status(*, token: str, concert_id: int, where: list, now: float, created: bool = False) -> QueueStatus:
+    """A QueueStatus from a script's answer [status, rank|ends, recent, active_size, session_seconds]."""
+    status = QueueTokenStatus(_text(where[0]))
+    if status is QueueTokenStatus.WAITING:
+        position = int(where[1]) + 1
+        estimate = None
+        if len(where) >= 5:
+            estimate = _estimated_wait(position, int(where[2]), int(where[3]), int(where[4]))
+        return QueueStatus(
+            token=token,
+            concert_id=concert_id,
+            status=status,
+            position=position,
+            ahead=position - 1,
+            estimated_wait_seconds=estimate,
+            active_until=None,
+            active_seconds_left=None,
+            refresh_after_seconds=_waiting_refresh(position, estimate),
+            created=created,
+        )
+    ends = float(where[1])
+    seconds_left = max(0, math.ceil(ends - now))
+    return QueueStatus(
+        token=token,
+        concert_id=concert_id,
+        status=status,
+        position=None,
+        ahead=None,
+        estimated_wait_seconds=None,
+        active_until=datetime.fromtimestamp(ends, tz=UTC),
+        active_seconds_left=seconds_left,
+        refresh_after_seconds=max(1, min(settings.QUEUE_REFRESH_ACTIVE_SECONDS, seconds_left)),
+        created=created,
+    )
+
+
+def _poll_args(token: str, now: float) -> list[object]:
+    return [token, f"{now:.6f}", settings.QUEUE_RATE_WINDOW_SECONDS]
+
+
+@redis_boundary
+def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
+    """Where the caller's token stands, the caller known only by its API key (`Authorization:
+    Token`). One Redis round trip: the API key's cached user id and the poll script, pipelined.
+    The first poll after the cache entry lapses looks the key up in SQL once and caches it.
+
+    Raises NotAuthenticated for an unknown API key and TokenNotFound for a token that is not the
+    caller's (unknown, forged, ended or another user's, all alike).
+    """
+    concert_id = token_concert_id(token)
+    now = clock.timestamp()
+    keys = concert_keys(concert_id) if concert_id is not None else None
+
+    def build(pipe) -> None:
+        pipe.get(api_key_cache_key(api_key))
+        if keys is not None:
+            pipe.evalsha(POLL.sha, len(keys), *keys, *_poll_args(token, now))
+
+    results = execute_pipeline(redis_client(), build)
+    user_id = int(results[0]) if results[0] is not None else api_key_user_id(api_key)
+    if user_id is None:
+        raise NotAuthenticated("The API token is not valid.")
+    answer = results[1] if keys is not None else []
+    if not answer or int(answer[0]) != user_id:
+        raise TokenNotFound()
+    return build_status(token=token, concert_id=concert_id, where=answer[1:], now=now)
+
+
+@redis_boundary
+def queue_status(*, user_id: int, token: str | None) -> QueueStatus:
+    """Where the user's token stands (one Redis round trip). Raises TokenNotFound unless the token
+    is the user's and still waiting or active."""
+    concert_id = token_concert_id(token)
+    if concert_id is None:
+        raise TokenNotFound()
+    now = clock.timestamp()
+    answer = run_script(redis_client(), POLL, concert_keys(concert_id), _poll_args(token, now))
+    if not answer or int(answer[0]) != user_id:
+        raise TokenNotFound()
+    return build_status(token=token, concert_id=concert_id, where=answer[1:], now=now)
+
+
+@redis_boundary
+def queue_user_status(*, user_id: int, concert_id: int) -> QueueStatus | None:
+    """The user's token of the concert and where it stands, or None (one Redis round trip)."""
+    now = clock.timestamp()
+    answer = run_script(
+        redis_client(),
+        USER_STATUS,
+        concert_keys(concert_id),
+        [user_id, f"{now:.6f}", settings.QUEUE_RATE_WINDOW_SECONDS],
+    )
+    if not answer:
+        return None
+    return build_status(token=_text(answer[0]), concert_id=concert_id, where=answer[1:], now=now)
+
+
+@redis_boundary
+def queue_stats(*, concert_id: int) -> QueueStats:
+    """Live numbers of a concert's room (one Redis round trip)."""
+    waiting, active, _tokens, _users, meta, admits = concert_keys(concert_id)
+    now = clock.timestamp()
+    window_start = f"({now - settings.QUEUE_RATE_WINDOW_SECONDS:.6f}"
+
+    def build(pipe) -> None:
+        pipe.zcard(waiting)
+        pipe.zcount(active, f"({now:.6f}", "+inf")
+        pipe.zcount(admits, window_start, "+inf")
+        pipe.hget(meta, "paused")
+
+    n_waiting, n_active, n_admitted, paused = execute_pipeline(redis_client(), build)
+    return QueueStats(
+        concert_id=concert_id,
+        waiting=n_waiting,
+        active=n_active,
+        admitted_recently=n_admitted,
+        paused=paused is not None and _text(paused) == "1",
+    )

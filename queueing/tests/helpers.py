@@ -1,0 +1,52 @@
+"""Test helpers: counting Redis round trips, reading a room's raw state."""
+
+import contextlib
+from dataclasses import dataclass
+
+from redis.connection import AbstractConnection
+
+from core.redis import redis_client
+from queueing.scripts import concert_keys
+
+
+@dataclass
+class RoundTrips:
+    count: int = 0
+
+
+@contextlib.contextmanager
+def count_redis_round_trips():
+    """Counts requests written to any Redis connection: one per command, one per pipeline."""
+    counter = RoundTrips()
+    original = AbstractConnection.send_packed_command
+
+    def spy(self, command, check_health=True):
+        counter.count += 1
+        return original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = spy
+    try:
+        yield counter
+    finally:
+        AbstractConnection.send_packed_command = original
+
+
+@dataclass
+class RoomState:
+    waiting: list[str]
+    active: list[str]
+    admits: list[str]
+    tokens: dict[str, int]
+    users: dict[int, str]
+
+
+def room_state(concert_id: int) -> RoomState:
+    waiting, active, tokens, users, _meta, admits = concert_keys(concert_id)
+    client = redis_client()
+    return RoomState(
+        waiting=[t.decode() for t in client.zrange(waiting, 0, -1)],
+        active=[t.decode() for t in client.zrange(active, 0, -1)],
+        admits=[t.decode() for t in client.zrange(admits, 0, -1)],
+        tokens={k.decode(): int(v) for k, v in client.hgetall(tokens).items()},
+        users={int(k): v.decode() for k, v in client.hgetall(users).items()},
+    )

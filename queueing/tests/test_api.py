@@ -1,0 +1,280 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import UserFactory
+from core.clock import clock as the_clock
+from queueing.authentication import api_key_forget
+from queueing.selectors import queue_stats
+from queueing.services import SESSION_QUEUE_TOKENS, queue_promote, queue_remove, queue_set_paused
+from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
+from queueing.tests.helpers import count_redis_round_trips
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("queueing.tests.urls")]
+
+FIELDS = {
+    "token",
+    "concert_id",
+    "status",
+    "position",
+    "ahead",
+    "estimated_wait_seconds",
+    "active_until",
+    "active_seconds_left",
+    "refresh_after_seconds",
+}
+
+
+def fan() -> APIClient:
+    user = UserFactory()
+    client = APIClient()
+    client.api_key = Token.objects.create(user=user).key
+    client.credentials(HTTP_AUTHORIZATION=f"Token {client.api_key}")
+    client.user = user
+    return client
+
+
+def enter(client: APIClient, concert_id: int):
+    return client.post(f"/api/v1/concerts/{concert_id}/queue-tokens")
+
+
+def poll(client: APIClient, token: str | None):
+    headers = {"HTTP_X_QUEUE_TOKEN": token} if token is not None else {}
+    return client.get("/api/v1/queue-tokens/current", **headers)
+
+
+def test_enter_201_then_200_with_the_same_token_and_place(clock):
+    concert = concert_on_sale(queue_active_size=1, session_minutes=20)
+    first, second = fan(), fan()
+
+    active = enter(first, concert.pk)
+    waiting = enter(second, concert.pk)
+    again = enter(second, concert.pk)
+
+    assert active.status_code == 201
+    body = active.json()
+    assert set(body) == FIELDS
+    assert body["status"] == "ACTIVE" and body["concert_id"] == concert.pk
+    assert body["active_until"].endswith("+09:00")  # ISO 8601, Asia/Seoul
+    assert body["active_seconds_left"] == 20 * 60
+    assert waiting.status_code == 201
+    assert waiting.json()["status"] == "WAITING"
+    assert (waiting.json()["position"], waiting.json()["ahead"]) == (1, 0)
+    assert waiting.json()["estimated_wait_seconds"] > 0
+    assert waiting.json()["refresh_after_seconds"] > 0
+    assert again.status_code == 200
+    assert again.json()["token"] == waiting.json()["token"]
+    assert again.json()["position"] == 1
+
+
+def test_enter_needs_login():
+    concert = concert_on_sale()
+
+    response = APIClient().post(f"/api/v1/concerts/{concert.pk}/queue-tokens")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "NOT_AUTHENTICATED"
+
+
+def test_enter_when_booking_is_not_open_is_booking_closed(clock):
+    concert = ConcertFactory()
+    ShowFactory(concert=concert, booking_opens_at=clock.now() + timedelta(hours=1))
+
+    response = enter(fan(), concert.pk)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "BOOKING_CLOSED"
+    assert queue_stats(concert_id=concert.pk).waiting == 0
+
+
+def test_enter_unknown_concert_is_404():
+    response = enter(fan(), 999_999)
+
+    assert response.status_code == 404
+
+
+def test_queue_full_is_503_with_retry_after_and_adds_nobody(settings):
+    concert = concert_on_sale(queue_active_size=1, queue_max_waiting=2)
+    for _ in range(3):
+        assert enter(fan(), concert.pk).status_code == 201
+
+    response = enter(fan(), concert.pk)
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "QUEUE_FULL"
+    assert response["Retry-After"] == str(settings.QUEUE_FULL_RETRY_AFTER_SECONDS)
+    assert queue_stats(concert_id=concert.pk).waiting == 2
+
+
+def test_poll_shows_where_i_stand_and_moves_up():
+    concert = concert_on_sale(queue_active_size=1)
+    first, second, third = fan(), fan(), fan()
+    tokens = [enter(client, concert.pk).json()["token"] for client in (first, second, third)]
+
+    assert poll(third, tokens[2]).json()["position"] == 2
+    assert first.delete("/api/v1/queue-tokens/current", HTTP_X_QUEUE_TOKEN=tokens[0]).status_code == 204
+
+    assert poll(second, tokens[1]).json()["status"] == "ACTIVE"  # the freed place, at once
+    moved = poll(third, tokens[2]).json()
+    assert (moved["status"], moved["position"], moved["ahead"]) == ("WAITING", 1, 0)
+
+
+def test_poll_costs_no_sql_and_one_redis_round_trip():
+    concert = concert_on_sale(queue_active_size=1)
+    enter(fan(), concert.pk)
+    client = fan()
+    token = enter(client, concert.pk).json()["token"]
+    poll(client, token)
+
+    with CaptureQueriesContext(connection) as queries, count_redis_round_trips() as round_trips:
+        response = poll(client, token)
+
+    assert response.status_code == 200
+    assert response.json()["position"] == 1
+    assert len(queries) == 0, [q["sql"] for q in queries]
+    assert round_trips.count == 1
+
+
+def test_poll_with_a_cold_auth_cache_looks_the_api_key_up_once():
+    concert = concert_on_sale()
+    client = fan()
+    token = enter(client, concert.pk).json()["token"]
+    api_key_forget(client.api_key)  # entering cached it; as after QUEUE_AUTH_CACHE_SECONDS
+
+    with CaptureQueriesContext(connection) as queries:
+        assert poll(client, token).status_code == 200
+    assert len(queries) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert poll(client, token).status_code == 200
+    assert len(queries) == 0
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "not-a-token",
+        "",
+        "1.short",
+        "1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",  # well-formed, unknown
+        "../../etc/passwd",
+        "9" * 30 + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ],
+)
+def test_forged_token_is_token_not_found(forged):
+    concert = concert_on_sale()
+    client = fan()
+    real = enter(client, concert.pk).json()["token"]
+    guessed = forged.replace("1.", f"{concert.pk}.", 1) if forged.startswith("1.") else forged
+
+    response = poll(client, guessed)
+
+    assert guessed != real
+    assert response.status_code == 404
+    assert response.json()["code"] == "TOKEN_NOT_FOUND"
+
+
+def test_missing_token_header_is_token_not_found():
+    response = poll(fan(), None)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "TOKEN_NOT_FOUND"
+
+
+def test_another_users_token_is_token_not_found_and_cannot_be_deleted():
+    concert = concert_on_sale()
+    owner, other = fan(), fan()
+    token = enter(owner, concert.pk).json()["token"]
+
+    assert poll(other, token).status_code == 404
+    assert poll(other, token).json()["code"] == "TOKEN_NOT_FOUND"
+    response = other.delete("/api/v1/queue-tokens/current", HTTP_X_QUEUE_TOKEN=token)
+    assert response.status_code == 404
+    assert poll(owner, token).status_code == 200
+
+
+def test_left_removed_or_timed_out_token_is_token_not_found(clock):
+    concert = concert_on_sale(queue_active_size=3, session_minutes=20)
+    left, removed, timed_out = fan(), fan(), fan()
+    tokens = [enter(client, concert.pk).json()["token"] for client in (left, removed, timed_out)]
+
+    left.delete("/api/v1/queue-tokens/current", HTTP_X_QUEUE_TOKEN=tokens[0])
+    queue_remove(user_id=removed.user.pk, concert_id=concert.pk, reason="paid")
+    clock.advance(timedelta(minutes=20))
+
+    for client, token in zip((left, removed, timed_out), tokens, strict=True):
+        response = poll(client, token)
+        assert response.status_code == 404
+        assert response.json()["code"] == "TOKEN_NOT_FOUND"
+    queue_promote(concert_id=concert.pk)
+    assert poll(timed_out, tokens[2]).status_code == 404
+
+
+def test_poll_without_login_is_401_and_a_bad_api_key_too():
+    concert = concert_on_sale()
+    token = enter(fan(), concert.pk).json()["token"]
+
+    anonymous = APIClient().get("/api/v1/queue-tokens/current", HTTP_X_QUEUE_TOKEN=token)
+    bad_key = APIClient().get(
+        "/api/v1/queue-tokens/current", HTTP_X_QUEUE_TOKEN=token, HTTP_AUTHORIZATION="Token " + "f" * 40
+    )
+
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == "NOT_AUTHENTICATED"
+    assert bad_key.status_code == 401
+    assert bad_key.json()["code"] == "NOT_AUTHENTICATED"
+
+
+def test_session_login_works_and_the_token_is_kept_in_the_session():
+    concert = concert_on_sale()
+    user = UserFactory()
+    client = APIClient()
+    client.force_login(user)
+
+    entered = enter(client, concert.pk)
+    token = entered.json()["token"]
+
+    assert entered.status_code == 201
+    assert client.session[SESSION_QUEUE_TOKENS] == {str(concert.pk): token}
+    assert poll(client, token).json()["status"] == "ACTIVE"
+    assert client.delete("/api/v1/queue-tokens/current", HTTP_X_QUEUE_TOKEN=token).status_code == 204
+
+
+def test_paused_room_keeps_fans_waiting(clock):
+    concert = concert_on_sale(queue_active_size=2)
+    queue_set_paused(concert_id=concert.pk, paused=True)
+
+    body = enter(fan(), concert.pk).json()
+
+    assert (body["status"], body["position"]) == ("WAITING", 1)
+    assert the_clock.now() == clock.now()
+
+
+def test_token_and_session_callers_get_the_same_answer():
+    """API-key callers are served by the lean path, session callers by DRF: same body."""
+    concert = concert_on_sale(queue_active_size=1)
+    enter(fan(), concert.pk)
+    by_key = fan()
+    by_session = APIClient()
+    by_session.force_login(by_key.user)
+
+    entered = enter(by_key, concert.pk).json()
+    again = by_session.post(f"/api/v1/concerts/{concert.pk}/queue-tokens")
+
+    assert again.status_code == 200
+    assert again.json() == entered
+    assert poll(by_session, entered["token"]).json() == poll(by_key, entered["token"]).json()
+
+
+def test_malformed_authorization_header_is_401():
+    concert = concert_on_sale()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token two words")
+
+    assert enter(client, concert.pk).status_code == 401
+    assert poll(client, "1.x").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert enter(client, concert.pk).json()["code"] == "NOT_AUTHENTICATED"

@@ -1,0 +1,232 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from concerts.models import Show
+from core.clock import clock
+from core.exceptions import NotAuthenticated, ValidationFailed
+from core.pagination import PageNumberPagination
+from core.schema import error_responses
+from queueing.permissions import HasActiveQueueToken
+from reservations import exceptions as errors
+from reservations.models import Reservation
+from reservations.selectors import reservation_get_for_user, reservation_list_for_user
+from reservations.services import (
+    refund_deadline,
+    reservation_hold,
+    reservation_is_payable,
+    reservation_pay,
+    reservation_refund,
+)
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Replaying the same key returns the first answer and charges nothing again.",
+)
+_IDEMPOTENCY_KEY_MAX = 100
+
+
+class ReservationSeatSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="show_seat_id")
+    label = serializers.CharField(source="show_seat.label")
+    grade = serializers.CharField(source="show_seat.grade")
+    price = serializers.IntegerField()
+    status = serializers.SerializerMethodField()
+
+    def get_status(self, ticket) -> str:
+        if ticket.refund_id is not None:
+            return "REFUNDED"
+        return "ACTIVE" if ticket.active else "RELEASED"
+
+
+class ReservationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    show_id = serializers.IntegerField()
+    concert_id = serializers.IntegerField(source="show.concert_id")
+    concert_title = serializers.CharField(source="show.concert.title")
+    show_starts_at = serializers.DateTimeField(source="show.starts_at")
+    seats = ReservationSeatSerializer(many=True)
+    amount = serializers.IntegerField()
+    hold_expires_at = serializers.DateTimeField()
+    hold_seconds_left = serializers.SerializerMethodField()
+    payment_attempts_left = serializers.SerializerMethodField()
+    refund_deadline = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    confirmed_at = serializers.DateTimeField()
+
+    def get_hold_seconds_left(self, reservation: Reservation) -> int:
+        if reservation.status != "HELD":
+            return 0
+        return max(0, int((reservation.hold_expires_at - clock.now()).total_seconds()))
+
+    def get_payment_attempts_left(self, reservation: Reservation) -> int:
+        return max(0, reservation.show.concert.max_payment_attempts - reservation.failed_payment_attempts)
+
+    def get_refund_deadline(self, reservation: Reservation) -> str:
+        return serializers.DateTimeField().to_representation(refund_deadline(reservation))
+
+
+class ReservationListCreateApi(APIView):
+    """GET: my holds and tickets. POST: hold seats (needs an ACTIVE queue token of the concert)."""
+
+    class InputSerializer(serializers.Serializer):
+        show_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+        seat_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=100
+        )
+
+    def get_permissions(self):
+        return [HasActiveQueueToken()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    def get_queue_concert_id(self) -> int:
+        data = self.InputSerializer(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        concert_id = Show.objects.filter(pk=data.validated_data["show_id"]).values_list("concert_id", flat=True).first()
+        if concert_id is None:
+            raise ValidationFailed(errors={"show_id": ["No such show."]})
+        return concert_id
+
+    @extend_schema(
+        operation_id="reservations_list",
+        summary="My holds and tickets, newest first",
+        responses={200: ReservationOutputSerializer(many=True), **error_responses(NotAuthenticated)},
+    )
+    def get(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(reservation_list_for_user(user=request.user), request, view=self)
+        return paginator.get_paginated_response(ReservationOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="reservations_create",
+        summary="Hold seats (all or nothing)",
+        request=InputSerializer,
+        responses={
+            201: ReservationOutputSerializer,
+            **error_responses(
+                ValidationFailed,
+                NotAuthenticated,
+                errors.SeatUnavailable,
+                errors.SeatLimitExceeded,
+                errors.ShowNotBookable,
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reservation = reservation_hold(user=request.user, **data.validated_data)
+        reservation = reservation_get_for_user(user=request.user, reservation_id=reservation.pk)
+        return Response(ReservationOutputSerializer(reservation).data, status=status.HTTP_201_CREATED)
+
+
+class ReservationDetailApi(APIView):
+    @extend_schema(
+        operation_id="reservations_retrieve",
+        summary="One of my reservations",
+        responses={200: ReservationOutputSerializer, **error_responses(NotAuthenticated, errors.ReservationNotFound)},
+    )
+    def get(self, request: Request, reservation_id: int) -> Response:
+        reservation = reservation_get_for_user(user=request.user, reservation_id=reservation_id)
+        if reservation is None:
+            raise errors.ReservationNotFound()
+        return Response(ReservationOutputSerializer(reservation).data)
+
+
+class ReservationPaymentApi(APIView):
+    """Pay a hold with the PIN. A live hold needs the fan's ACTIVE queue token; a hold that has
+    ended answers with its own code (410, 409) whatever the queue says."""
+
+    permission_classes = [HasActiveQueueToken]
+
+    class InputSerializer(serializers.Serializer):
+        pin = serializers.CharField(max_length=6)
+
+    class OutputSerializer(serializers.Serializer):
+        reservation_id = serializers.IntegerField()
+        status = serializers.CharField()
+        paid_amount = serializers.IntegerField()
+        balance = serializers.IntegerField()
+
+    def get_queue_concert_id(self) -> int | None:
+        reservation = reservation_get_for_user(user=self.request.user, reservation_id=self.kwargs["reservation_id"])
+        if reservation is None:
+            raise errors.ReservationNotFound()
+        return reservation.show.concert_id if reservation_is_payable(reservation=reservation) else None
+
+    @extend_schema(
+        operation_id="reservations_payment",
+        summary="Pay a hold with points",
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                ValidationFailed,
+                NotAuthenticated,
+                errors.ReservationNotFound,
+                errors.PaymentInsufficientBalance,
+                errors.WrongPin,
+                errors.PaymentAttemptsExceeded,
+                errors.HoldExpired,
+                errors.AlreadyPaid,
+            ),
+        },
+    )
+    def post(self, request: Request, reservation_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key") or None
+        if key is not None and len(key) > _IDEMPOTENCY_KEY_MAX:
+            raise ValidationFailed(errors={"Idempotency-Key": [f"At most {_IDEMPOTENCY_KEY_MAX} characters."]})
+        result = reservation_pay(
+            user=request.user, reservation_id=reservation_id, pin=data.validated_data["pin"], idempotency_key=key
+        )
+        return Response(self.OutputSerializer(result).data)
+
+
+class ReservationRefundApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        seat_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+            min_length=1,
+            max_length=100,
+            required=False,
+            help_text="Refund only these seats (tickets); all of them when left out.",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        reservation_id = serializers.IntegerField(source="reservation.id")
+        status = serializers.CharField(source="reservation.status")
+        refunded_amount = serializers.IntegerField(source="refund.amount")
+        balance = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="reservations_refund",
+        summary="Refund my tickets (all, or the given seats) until the refund deadline",
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                ValidationFailed,
+                NotAuthenticated,
+                errors.ReservationNotFound,
+                errors.RefundWindowClosed,
+                errors.AlreadyRefunded,
+                errors.NotRefundable,
+            ),
+        },
+    )
+    def post(self, request: Request, reservation_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = reservation_refund(
+            actor=request.user, reservation_id=reservation_id, seat_ids=data.validated_data.get("seat_ids")
+        )
+        return Response(self.OutputSerializer(result).data)

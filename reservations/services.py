@@ -1,0 +1,382 @@
+"""Holds, payments, expiry and ticket refunds: where a seat is sold once and a point is never lost.
+
+Locking, done the same way everywhere so that no two transactions wait on each other in a cycle:
+  1. the fan's user row (hold only: serialises one fan's holds, for the seats-per-user limit), or
+     the reservation row (payment, expiry, refund);
+  2. the show seats, ordered by id;
+  3. then the rows those lead to (reserved seats, the wallet inside points.services).
+Time is read once per operation from core.clock, so a payment racing the expiry job is decided by
+whichever locks the reservation first: it sees the other's result and acts on it.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from accounts.models import User
+from concerts.models import Show, ShowGradePrice, ShowSeat, ShowSeatStatus
+from concerts.selectors import seat_is_free_q, seat_is_priced_q, show_is_open
+from core.clock import clock
+from core.exceptions import ApplicationError, ValidationFailed
+from core.metrics import metric_incr_on_commit
+from points.exceptions import InsufficientBalance
+from points.services import wallet_credit, wallet_debit
+from queueing.services import queue_extend_until, queue_remove
+from reservations.exceptions import (
+    AlreadyPaid,
+    AlreadyRefunded,
+    HoldExpired,
+    NotRefundable,
+    PaymentAttemptsExceeded,
+    PaymentInsufficientBalance,
+    RefundWindowClosed,
+    ReservationNotFound,
+    SeatLimitExceeded,
+    SeatUnavailable,
+    ShowNotBookable,
+    WrongPin,
+)
+from reservations.models import PaymentAttempt, Reservation, ReservationSeat, ReservationStatus, TicketRefund
+
+
+# --------------------------------------------------------------------------------------------
+# Hold
+# --------------------------------------------------------------------------------------------
+@transaction.atomic(durable=True)
+def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reservation:
+    """Hold every asked seat of the show for the fan, or none: SEAT_UNAVAILABLE names the taken ones."""
+    now = clock.now()
+    show = Show.objects.select_related("concert").filter(pk=show_id).first()
+    if show is None:
+        raise ValidationFailed(errors={"show_id": ["No such show."]})
+    concert = show.concert
+    wanted = sorted(set(seat_ids))
+    if not wanted:
+        raise ValidationFailed(errors={"seat_ids": ["Choose at least one seat."]})
+    if not show_is_open(show=show, now=now):
+        raise ShowNotBookable()
+
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one hold at a time per fan
+    held_or_owned = (
+        ReservationSeat.objects.filter(
+            reservation__user=user, reservation__show=show, active=True, reservation__status__in=_LIVE
+        )
+        .exclude(reservation__status=ReservationStatus.HELD, reservation__hold_expires_at__lte=now)
+        .count()
+    )
+    if held_or_owned + len(wanted) > concert.seats_per_user:
+        raise SeatLimitExceeded(limit=concert.seats_per_user, already=held_or_owned)
+
+    seats = list(ShowSeat.objects.select_for_update().filter(show=show, pk__in=wanted).order_by("pk"))
+    if len(seats) != len(wanted):
+        unknown = sorted(set(wanted) - {seat.pk for seat in seats})
+        raise ValidationFailed(errors={"seat_ids": [f"Not seats of this show: {unknown}"]})
+    on_sale = ShowSeat.objects.filter(pk__in=wanted).filter(seat_is_free_q(now), seat_is_priced_q())
+    free_ids = set(on_sale.values_list("pk", flat=True))
+    taken = [seat for seat in seats if seat.pk not in free_ids]
+    if taken:
+        raise SeatUnavailable(seats=[{"id": seat.pk, "label": seat.label} for seat in taken])
+
+    # Seats whose hold ran out are taken over: their old reservation lets go of them here, and
+    # is closed as EXPIRED by the expiry job (its time had passed already).
+    ReservationSeat.objects.filter(show_seat__in=seats, active=True).update(active=False)
+    prices = dict(ShowGradePrice.objects.filter(show=show).values_list("grade", "price"))
+    expires_at = now + timedelta(minutes=concert.hold_minutes)
+    reservation = Reservation.objects.create(
+        user=user,
+        show=show,
+        amount=sum(prices[seat.grade] for seat in seats),
+        hold_expires_at=expires_at,
+        created_at=now,
+    )
+    ReservationSeat.objects.bulk_create(
+        ReservationSeat(reservation=reservation, show_seat=seat, price=prices[seat.grade]) for seat in seats
+    )
+    ShowSeat.objects.filter(pk__in=wanted).update(status=ShowSeatStatus.HELD, held_until=expires_at)
+    metric_incr_on_commit("holds", concert=concert.pk)
+    metric_incr_on_commit("held_seats", len(seats), concert=concert.pk)
+    # The hold keeps the fan's admitted session alive until it is paid or ends.
+    transaction.on_commit(
+        lambda: queue_extend_until(user_id=user.pk, concert_id=concert.pk, until=expires_at), robust=True
+    )
+    return reservation
+
+
+_LIVE = [ReservationStatus.HELD, ReservationStatus.CONFIRMED]
+
+
+# --------------------------------------------------------------------------------------------
+# Payment
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PaymentResult:
+    reservation_id: int
+    status: str
+    paid_amount: int
+    balance: int
+
+
+def reservation_pay(*, user: User, reservation_id: int, pin: str, idempotency_key: str | None = None) -> PaymentResult:
+    """Pay a hold with the fan's points. Failures that change state (a counted attempt, a released
+    hold) are committed before their error is raised, so the refusal and the record agree."""
+    # The PIN hash is checked before any lock is taken: hashing is slow on purpose.
+    pin_ok = user.check_pin(pin)
+    result, error = _pay(user=user, reservation_id=reservation_id, pin_ok=pin_ok, idempotency_key=idempotency_key)
+    if error is not None:
+        raise error
+    return result
+
+
+@transaction.atomic(durable=True)
+def _pay(
+    *, user: User, reservation_id: int, pin_ok: bool, idempotency_key: str | None
+) -> tuple[PaymentResult | None, ApplicationError | None]:
+    now = clock.now()
+    reservation = _lock_own_reservation(user=user, reservation_id=reservation_id)
+
+    if idempotency_key:
+        earlier = reservation.payment_attempts.filter(idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            return _replay(earlier, reservation)
+    refusal = _payment_refusal(reservation, now=now)
+    if refusal is not None:
+        return None, refusal
+
+    seats = _lock_seats(reservation)
+    if any(seat.status != ShowSeatStatus.HELD for seat in seats) or len(seats) != reservation.seats.count():
+        # Another fan took over a seat after this hold's time had passed (see reservation_hold).
+        _close(reservation, status=ReservationStatus.EXPIRED, now=now, reason="hold_expired")
+        return None, HoldExpired()
+
+    if not pin_ok:
+        return None, _fail(reservation, WrongPin, now=now, idempotency_key=idempotency_key)
+    try:  # wallet_debit runs in its own savepoint: a refusal leaves this transaction usable
+        entry = wallet_debit(user=user, amount=reservation.amount, reference=reservation.ledger_reference)
+    except InsufficientBalance:
+        return None, _fail(reservation, PaymentInsufficientBalance, now=now, idempotency_key=idempotency_key)
+
+    ShowSeat.objects.filter(pk__in=[seat.pk for seat in seats]).update(status=ShowSeatStatus.SOLD, held_until=None)
+    reservation.status = ReservationStatus.CONFIRMED
+    reservation.confirmed_at = now
+    reservation.save(update_fields=["status", "confirmed_at"])
+    PaymentAttempt.objects.create(
+        reservation=reservation,
+        outcome=PaymentAttempt.Outcome.CONFIRMED,
+        amount=reservation.amount,
+        balance_after=entry.balance_after,
+        attempts_left=_attempts_left(reservation),
+        idempotency_key=idempotency_key or "",
+        created_at=now,
+    )
+    metric_incr_on_commit("payments", outcome=PaymentAttempt.Outcome.CONFIRMED)
+    _leave_queue_on_commit(reservation, reason="paid")
+    return PaymentResult(reservation.pk, reservation.status, reservation.amount, entry.balance_after), None
+
+
+def _payment_refusal(reservation: Reservation, *, now: datetime) -> ApplicationError | None:
+    """Why this reservation cannot be paid now, if it cannot (row locked by the caller).
+    A hold found past its time is closed here, as the expiry job would."""
+    if reservation.status == ReservationStatus.CONFIRMED:
+        return AlreadyPaid()
+    if reservation.status == ReservationStatus.REFUNDED:
+        return AlreadyRefunded()
+    if reservation.status == ReservationStatus.RELEASED:
+        return PaymentAttemptsExceeded(attempts_left=0)
+    if reservation.status == ReservationStatus.EXPIRED:
+        return HoldExpired()
+    if reservation.hold_expires_at <= now:
+        _close(reservation, status=ReservationStatus.EXPIRED, now=now, reason="hold_expired")
+        return HoldExpired()
+    return None
+
+
+def reservation_is_payable(*, reservation: Reservation) -> bool:
+    """A live hold: only then does paying need the fan's admitted queue session (the guard)."""
+    return reservation.status == ReservationStatus.HELD and reservation.hold_expires_at > clock.now()
+
+
+def _fail(
+    reservation: Reservation, error: type[ApplicationError], *, now: datetime, idempotency_key: str | None
+) -> ApplicationError:
+    """Count a failed attempt (reservation row locked); the last allowed one releases the hold."""
+    reservation.failed_payment_attempts += 1
+    reservation.save(update_fields=["failed_payment_attempts"])
+    attempts_left = _attempts_left(reservation)
+    outcome = PaymentAttempt.Outcome(error.code)
+    if attempts_left == 0:
+        _close(reservation, status=ReservationStatus.RELEASED, now=now, reason="payment_attempts_exceeded")
+        outcome, error = PaymentAttempt.Outcome.PAYMENT_ATTEMPTS_EXCEEDED, PaymentAttemptsExceeded
+    metric_incr_on_commit("payments", outcome=outcome)
+    PaymentAttempt.objects.create(
+        reservation=reservation,
+        outcome=outcome,
+        attempts_left=attempts_left,
+        idempotency_key=idempotency_key or "",
+        created_at=now,
+    )
+    return error(attempts_left=attempts_left)
+
+
+def _replay(attempt: PaymentAttempt, reservation: Reservation) -> tuple[PaymentResult | None, ApplicationError | None]:
+    """The first answer given for this Idempotency-Key, changing nothing."""
+    if attempt.outcome == PaymentAttempt.Outcome.CONFIRMED:
+        return PaymentResult(reservation.pk, ReservationStatus.CONFIRMED, attempt.amount, attempt.balance_after), None
+    error = {
+        PaymentAttempt.Outcome.WRONG_PIN: WrongPin,
+        PaymentAttempt.Outcome.INSUFFICIENT_BALANCE: PaymentInsufficientBalance,
+        PaymentAttempt.Outcome.PAYMENT_ATTEMPTS_EXCEEDED: PaymentAttemptsExceeded,
+    }[attempt.outcome]
+    return None, error(attempts_left=attempt.attempts_left)
+
+
+def _attempts_left(reservation: Reservation) -> int:
+    return max(0, reservation.show.concert.max_payment_attempts - reservation.failed_payment_attempts)
+
+
+# --------------------------------------------------------------------------------------------
+# Expiry
+# --------------------------------------------------------------------------------------------
+def reservation_expire_due(*, limit: int = 500) -> int:
+    """Close holds whose time has passed (EXPIRED): seats freed, owners leave the queue.
+
+    Safe on several workers at once: each hold is locked with SKIP LOCKED, so a hold being paid
+    right now (its row locked by the payment) is left to that payment, and re-checked under the lock.
+    """
+    now = clock.now()
+    due = list(
+        Reservation.objects.filter(status=ReservationStatus.HELD, hold_expires_at__lte=now)
+        .order_by("hold_expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(_expire_one(reservation_id=reservation_id, now=now) for reservation_id in due)
+
+
+@transaction.atomic(durable=True)
+def _expire_one(*, reservation_id: int, now: datetime) -> bool:
+    reservation = (
+        Reservation.objects.select_for_update(skip_locked=True)
+        .select_related("show")
+        .filter(pk=reservation_id, status=ReservationStatus.HELD, hold_expires_at__lte=now)
+        .first()
+    )
+    if reservation is None:
+        return False
+    _close(reservation, status=ReservationStatus.EXPIRED, now=now, reason="hold_expired")
+    metric_incr_on_commit("hold_expirations")
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# Refund
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RefundResult:
+    reservation: Reservation
+    refund: TicketRefund
+    balance: int
+
+
+@transaction.atomic(durable=True)
+def reservation_refund(
+    *, actor: User, reservation_id: int, seat_ids: list[int] | None = None, on_behalf: bool = False
+) -> RefundResult:
+    """Refund some (seat_ids) or all tickets of a paid reservation, until the concert's refund
+    deadline: the price goes back to the owner's wallet and the seats become available again.
+
+    A fan refunds their own tickets; an organizer passes on_behalf=True to refund any fan's.
+    """
+    now = clock.now()
+    reservation = (
+        _lock_reservation(reservation_id=reservation_id)
+        if on_behalf
+        else _lock_own_reservation(user=actor, reservation_id=reservation_id)
+    )
+    if reservation.status == ReservationStatus.REFUNDED:
+        raise AlreadyRefunded()
+    if reservation.status != ReservationStatus.CONFIRMED:
+        raise NotRefundable()
+    if now > refund_deadline(reservation):
+        raise RefundWindowClosed(refund_deadline=refund_deadline(reservation).isoformat())
+
+    tickets = list(reservation.seats.select_related("show_seat").order_by("show_seat_id"))
+    if seat_ids is None:
+        chosen = [ticket for ticket in tickets if ticket.active]
+    else:
+        by_seat = {ticket.show_seat_id: ticket for ticket in tickets}
+        unknown = sorted(set(seat_ids) - set(by_seat))
+        if unknown or not seat_ids:
+            raise ValidationFailed(errors={"seat_ids": [f"Not seats of this reservation: {unknown}"]})
+        chosen = [by_seat[seat_id] for seat_id in sorted(set(seat_ids))]
+        if any(not ticket.active for ticket in chosen):
+            raise AlreadyRefunded()
+    if not chosen:
+        raise AlreadyRefunded()
+
+    seat_rows = list(
+        ShowSeat.objects.select_for_update().filter(pk__in=[t.show_seat_id for t in chosen]).order_by("pk")
+    )
+    amount = sum(ticket.price for ticket in chosen)
+    refund = TicketRefund.objects.create(reservation=reservation, amount=amount, actor=actor, created_at=now)
+    ReservationSeat.objects.filter(pk__in=[t.pk for t in chosen]).update(active=False, refund=refund)
+    ShowSeat.objects.filter(pk__in=[s.pk for s in seat_rows]).update(status=ShowSeatStatus.AVAILABLE, held_until=None)
+    entry = wallet_credit(user=reservation.user, amount=amount, reference=reservation.ledger_reference)
+    metric_incr_on_commit("ticket_refunds")
+    if not reservation.seats.filter(active=True).exists():
+        reservation.status = ReservationStatus.REFUNDED
+        reservation.closed_at = now
+        reservation.save(update_fields=["status", "closed_at"])
+    return RefundResult(reservation=reservation, refund=refund, balance=entry.balance_after)
+
+
+def refund_deadline(reservation: Reservation) -> datetime:
+    """The last moment tickets of this reservation may be refunded (inclusive)."""
+    return reservation.show.starts_at - timedelta(days=reservation.show.concert.refund_days_before)
+
+
+# --------------------------------------------------------------------------------------------
+# Shared steps (each expects the reservation row locked by its caller)
+# --------------------------------------------------------------------------------------------
+def _lock_reservation(*, reservation_id: int) -> Reservation:
+    reservation = (
+        Reservation.objects.select_for_update(of=("self",))
+        .select_related("show__concert", "user")
+        .filter(pk=reservation_id)
+        .first()
+    )
+    if reservation is None:
+        raise ReservationNotFound()
+    return reservation
+
+
+def _lock_own_reservation(*, user: User, reservation_id: int) -> Reservation:
+    reservation = _lock_reservation(reservation_id=reservation_id)
+    if reservation.user_id != user.pk:
+        raise ReservationNotFound()  # another fan's reservation does not exist for this caller
+    return reservation
+
+
+def _lock_seats(reservation: Reservation) -> list[ShowSeat]:
+    return list(
+        ShowSeat.objects.select_for_update()
+        .filter(reservation_seats__reservation=reservation, reservation_seats__active=True)
+        .order_by("pk")
+    )
+
+
+def _close(reservation: Reservation, *, status: str, now: datetime, reason: str) -> None:
+    """End a hold (EXPIRED or RELEASED): free the seats it still has, and the fan's queue place."""
+    seats = _lock_seats(reservation)
+    ShowSeat.objects.filter(pk__in=[seat.pk for seat in seats], status=ShowSeatStatus.HELD).update(
+        status=ShowSeatStatus.AVAILABLE, held_until=None
+    )
+    reservation.seats.filter(active=True).update(active=False)
+    reservation.status = status
+    reservation.closed_at = now
+    reservation.save(update_fields=["status", "closed_at"])
+    _leave_queue_on_commit(reservation, reason=reason)
+
+
+def _leave_queue_on_commit(reservation: Reservation, *, reason: str) -> None:
+    user_id, concert_id = reservation.user_id, reservation.show.concert_id
+    transaction.on_commit(lambda: queue_remove(user_id=user_id, concert_id=concert_id, reason=reason), robust=True)

@@ -1,0 +1,287 @@
+"""The /reservations endpoints through HTTP, with a real queue session in Redis."""
+
+from datetime import timedelta
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import DEFAULT_PIN
+from points.models import LedgerEntry
+from queueing.selectors import queue_user_status
+from queueing.services import queue_enter, queue_is_active
+from reservations.services import reservation_hold
+from reservations.tests.factories import fan_with_points, make_show, seats_of
+
+pytestmark = pytest.mark.django_db
+
+
+def admitted_client(fan, concert_id) -> APIClient:
+    """An API client logged in as the fan, with an ACTIVE queue token of the concert."""
+    status = queue_enter(user_id=fan.pk, concert_id=concert_id)
+    assert status.status.value == "ACTIVE"
+    api = APIClient()
+    api.force_authenticate(fan)
+    api.credentials(HTTP_X_QUEUE_TOKEN=status.token)
+    return api
+
+
+@pytest.fixture
+def show(clock):
+    return make_show(starts_in=timedelta(days=10))
+
+
+@pytest.fixture
+def fan():
+    return fan_with_points(1_000_000)
+
+
+def hold(api, show, *labels):
+    return api.post("/api/v1/reservations", {"show_id": show.pk, "seat_ids": seats_of(show, *labels)})
+
+
+def test_hold_answers_the_reservation_with_its_countdown(show, fan, django_capture_on_commit_callbacks):
+    api = admitted_client(fan, show.concert_id)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hold(api, show, "A-1", "B-2")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "HELD"
+    assert body["amount"] == 250_000
+    assert body["hold_seconds_left"] == 300
+    assert [(s["label"], s["grade"], s["price"]) for s in body["seats"]] == [
+        ("A-1", "VIP", 150_000),
+        ("B-2", "R", 100_000),
+    ]
+    assert body["hold_expires_at"].endswith("+09:00")
+    # The hold keeps the fan's queue session alive until it ends.
+    assert queue_user_status(
+        user_id=fan.pk, concert_id=show.concert_id
+    ).active_until >= show.concert.shows.get().starts_at - timedelta(days=10) + timedelta(minutes=5) - timedelta(
+        seconds=1
+    )
+
+
+def test_hold_needs_login_and_an_active_queue_token(show, fan):
+    anonymous = APIClient()
+    no_token = APIClient()
+    no_token.force_authenticate(fan)
+
+    assert hold(anonymous, show, "A-1").json()["code"] == "NOT_AUTHENTICATED"
+    response = hold(no_token, show, "A-1")
+    assert response.status_code == 403
+    assert response.json()["code"] == "QUEUE_NOT_ACTIVE"
+
+
+def test_another_fans_queue_token_does_not_open_the_booking(show, fan):
+    other = fan_with_points()
+    token = queue_enter(user_id=other.pk, concert_id=show.concert_id).token
+    api = APIClient()
+    api.force_authenticate(fan)
+    api.credentials(HTTP_X_QUEUE_TOKEN=token)
+
+    assert hold(api, show, "A-1").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "prepare"),
+    [
+        ("SEAT_UNAVAILABLE", 409, "taken"),
+        ("SEAT_LIMIT_EXCEEDED", 409, "limit"),
+    ],
+)
+def test_hold_refusals(show, fan, code, status, prepare):
+    api = admitted_client(fan, show.concert_id)
+    if prepare == "taken":
+        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+        labels = ["A-1", "A-2"]
+    else:
+        labels = ["A-1", "A-2", "A-3", "A-4", "A-5"]
+
+    response = hold(api, show, *labels)
+
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    if prepare == "taken":
+        assert response.json()["seats"] == [{"id": seats_of(show, "A-1")[0], "label": "A-1"}]
+
+
+def test_hold_on_a_closed_show_is_show_not_bookable(show, fan, clock):
+    api = admitted_client(fan, show.concert_id)
+    show.booking_closes_at = clock.now()
+    show.save(update_fields=["booking_closes_at"])
+
+    response = hold(api, show, "A-1")
+
+    assert (response.status_code, response.json()["code"]) in {(409, "SHOW_NOT_BOOKABLE"), (403, "QUEUE_NOT_ACTIVE")}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"show_id": "x", "seat_ids": [1]},
+        {"show_id": 1, "seat_ids": "1,2"},
+        {"show_id": 1, "seat_ids": []},
+        {"show_id": 10**30, "seat_ids": [1]},
+        {"show_id": 1, "seat_ids": [10**30]},
+        {"show_id": 1.5, "seat_ids": [1]},
+        {"show_id": 999_999_999, "seat_ids": [1]},
+        [],
+    ],
+)
+def test_malformed_hold_is_a_validation_error(show, fan, body):
+    api = admitted_client(fan, show.concert_id)
+
+    response = api.post("/api/v1/reservations", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_pay_through_the_api_and_leave_the_queue(show, fan, django_capture_on_commit_callbacks):
+    api = admitted_client(fan, show.concert_id)
+    reservation_id = hold(api, show, "A-1").json()["id"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "reservation_id": reservation_id,
+        "status": "CONFIRMED",
+        "paid_amount": 150_000,
+        "balance": 850_000,
+    }
+    assert not queue_is_active(user_id=fan.pk, concert_id=show.concert_id)
+    # Paid and out of the queue: a second payment is refused by what happened, not by the queue.
+    again = api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
+    assert (again.status_code, again.json()["code"]) == (409, "ALREADY_PAID")
+
+
+def test_payment_idempotency_key_replays_the_first_answer(show, fan):
+    api = admitted_client(fan, show.concert_id)
+    reservation_id = hold(api, show, "A-1").json()["id"]
+    url = f"/api/v1/reservations/{reservation_id}/payment"
+
+    first = api.post(url, {"pin": DEFAULT_PIN}, HTTP_IDEMPOTENCY_KEY="pay-1")
+    again = api.post(url, {"pin": DEFAULT_PIN}, HTTP_IDEMPOTENCY_KEY="pay-1")
+
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAYMENT).count() == 1
+    too_long = api.post(url, {"pin": DEFAULT_PIN}, HTTP_IDEMPOTENCY_KEY="k" * 101)
+    assert too_long.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_wrong_pin_and_low_balance_answers_carry_attempts_left(show, django_capture_on_commit_callbacks):
+    poor = fan_with_points(100_000)
+    api = admitted_client(poor, show.concert_id)
+    reservation_id = hold(api, show, "A-1").json()["id"]
+    url = f"/api/v1/reservations/{reservation_id}/payment"
+
+    wrong = api.post(url, {"pin": "999999"})
+    low = api.post(url, {"pin": DEFAULT_PIN})
+
+    assert (wrong.status_code, wrong.json()["code"], wrong.json()["attempts_left"]) == (422, "WRONG_PIN", 4)
+    assert (low.status_code, low.json()["code"], low.json()["attempts_left"]) == (402, "INSUFFICIENT_BALANCE", 3)
+    for _ in range(2):
+        api.post(url, {"pin": "999999"})
+    with django_capture_on_commit_callbacks(execute=True):
+        fifth = api.post(url, {"pin": "999999"})
+    assert (fifth.status_code, fifth.json()["code"], fifth.json()["attempts_left"]) == (
+        422,
+        "PAYMENT_ATTEMPTS_EXCEEDED",
+        0,
+    )
+    assert not queue_is_active(user_id=poor.pk, concert_id=show.concert_id)
+    assert api.get(f"/api/v1/reservations/{reservation_id}").json()["status"] == "RELEASED"
+
+
+def test_payment_after_the_hold_ended_is_410_even_out_of_the_queue(
+    show, fan, clock, django_capture_on_commit_callbacks
+):
+    api = admitted_client(fan, show.concert_id)
+    reservation_id = hold(api, show, "A-1").json()["id"]
+    clock.advance(timedelta(minutes=5))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
+
+    assert (response.status_code, response.json()["code"]) == (410, "HOLD_EXPIRED")
+    assert not queue_is_active(user_id=fan.pk, concert_id=show.concert_id)
+    again = api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
+    assert (again.status_code, again.json()["code"]) == (410, "HOLD_EXPIRED")
+
+
+@pytest.mark.parametrize("body", [{}, {"pin": None}, {"pin": 123456789}, {"pin": ["1"]}, "x"])
+def test_malformed_payment_is_a_validation_error(show, fan, body):
+    api = admitted_client(fan, show.concert_id)
+    reservation_id = hold(api, show, "A-1").json()["id"]
+
+    response = api.post(f"/api/v1/reservations/{reservation_id}/payment", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_reservations_are_private_to_their_owner(show, fan):
+    api = admitted_client(fan, show.concert_id)
+    reservation_id = hold(api, show, "A-1").json()["id"]
+    other = APIClient()
+    other.force_authenticate(fan_with_points())
+
+    assert other.get("/api/v1/reservations").json()["results"] == []
+    for method, url, body in [
+        ("get", f"/api/v1/reservations/{reservation_id}", None),
+        ("post", f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN}),
+        ("post", f"/api/v1/reservations/{reservation_id}/refund", {}),
+    ]:
+        response = getattr(other, method)(url, body)
+        assert (response.status_code, response.json()["code"]) == (404, "NOT_FOUND"), url
+    assert [r["id"] for r in api.get("/api/v1/reservations").json()["results"]] == [reservation_id]
+
+
+@pytest.mark.parametrize("reservation_id", ["999999999", "99999999999999999999999999"])
+def test_unknown_reservation_is_404(fan, reservation_id):
+    api = APIClient()
+    api.force_authenticate(fan)
+
+    for url in [f"/api/v1/reservations/{reservation_id}", f"/api/v1/reservations/{reservation_id}/refund"]:
+        response = api.get(url) if url.endswith(reservation_id) else api.post(url, {})
+        assert response.status_code == 404
+        assert response.json()["code"] == "NOT_FOUND"
+
+
+def test_refund_through_the_api(show, fan, clock):
+    api = admitted_client(fan, show.concert_id)
+    reservation_id = hold(api, show, "A-1", "B-1").json()["id"]
+    api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
+    url = f"/api/v1/reservations/{reservation_id}/refund"
+
+    one = api.post(url, {"seat_ids": seats_of(show, "B-1")})
+    rest = api.post(url, {})
+    twice = api.post(url, {})
+
+    assert one.json() == {
+        "reservation_id": reservation_id,
+        "status": "CONFIRMED",
+        "refunded_amount": 100_000,
+        "balance": 850_000,
+    }
+    assert rest.json()["status"] == "REFUNDED" and rest.json()["balance"] == 1_000_000
+    assert (twice.status_code, twice.json()["code"]) == (409, "ALREADY_REFUNDED")
+    detail = api.get(f"/api/v1/reservations/{reservation_id}").json()
+    assert [s["status"] for s in detail["seats"]] == ["REFUNDED", "REFUNDED"]
+
+
+def test_refund_after_the_deadline_is_refused(show, fan, clock):
+    api = admitted_client(fan, show.concert_id)
+    reservation_id = hold(api, show, "A-1").json()["id"]
+    api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
+    clock.freeze(show.starts_at - timedelta(days=3) + timedelta(seconds=1))
+
+    response = api.post(f"/api/v1/reservations/{reservation_id}/refund", {})
+
+    assert (response.status_code, response.json()["code"]) == (409, "REFUND_WINDOW_CLOSED")

@@ -1,0 +1,23 @@
+/* Live countdowns: <strong data-countdown="SECONDS_LEFT">. Counts from the seconds the server
+   computed (so a wrong device clock does not matter); at zero shows data-expired-text and, with
+   data-reload-on-end, reloads so the server explains what happened. */
+(function () {
+  "use strict";
+  var started = Date.now();
+  var timers = Array.prototype.slice.call(document.querySelectorAll("[data-countdown]"));
+  if (!timers.length) return;
+  function fmt(s) { var m = Math.floor(s / 60), r = s % 60; return m + ":" + (r < 10 ? "0" : "") + r; }
+  function tick() {
+    var elapsed = Math.floor((Date.now() - started) / 1000);
+    timers.forEach(function (el) {
+      var left = Math.max(0, parseInt(el.getAttribute("data-countdown"), 10) - elapsed);
+      if (left > 0) { el.textContent = fmt(left); return; }
+      if (el.getAttribute("data-done")) return;
+      el.setAttribute("data-done", "1");
+      el.textContent = el.getAttribute("data-expired-text") || "0:00";
+      if (el.getAttribute("data-reload-on-end")) setTimeout(function () { window.location.reload(); }, 1500);
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
+})();
