@@ -67,6 +67,7 @@ from reservations.services import (
     refund_deadline,
     reservation_hold,
     reservation_is_payable,
+    reservation_is_refundable,
     reservation_pay,
     reservation_refund,
 )
@@ -316,8 +317,8 @@ def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
             else:
                 return redirect("pages:payment", reservation_id=reservation.pk)
             seats = list(show_seat_list(show=show, now=clock.now()))
-        else:
-            error = " ".join(str(e) for e in form.errors.get("seat_ids", [])) or None
+        if error is None:
+            error = " ".join(str(e) for errors in form.errors.values() for e in errors) or None
     availability = show_availability_list(shows=[show], now=now)[0]
     context = {
         "show": show,
@@ -429,7 +430,7 @@ def tickets(request: HttpRequest) -> HttpResponse:
             "reservation": reservation,
             "seats": list(reservation.seats.all()),
             "refund_deadline": deadline,
-            "refundable": reservation.status == ReservationStatus.CONFIRMED and now <= deadline,
+            "refundable": reservation_is_refundable(reservation=reservation, now=now),
         }
         if reservation.status == ReservationStatus.CONFIRMED:
             groups["confirmed"].append(item)

@@ -296,7 +296,7 @@ def reservation_refund(
         raise AlreadyRefunded()
     if reservation.status != ReservationStatus.CONFIRMED:
         raise NotRefundable()
-    if now > refund_deadline(reservation):
+    if not reservation_is_refundable(reservation=reservation, now=now):
         raise RefundWindowClosed(refund_deadline=refund_deadline(reservation).isoformat())
 
     tickets = list(reservation.seats.select_related("show_seat").order_by("show_seat_id"))
@@ -332,6 +332,12 @@ def reservation_refund(
 def refund_deadline(reservation: Reservation) -> datetime:
     """The last moment tickets of this reservation may be refunded (inclusive)."""
     return reservation.show.starts_at - timedelta(days=reservation.show.concert.refund_days_before)
+
+
+def reservation_is_refundable(*, reservation: Reservation, now: datetime | None = None) -> bool:
+    """Paid, and the refund deadline not passed."""
+    now = now or clock.now()
+    return reservation.status == ReservationStatus.CONFIRMED and now <= refund_deadline(reservation)
 
 
 # --------------------------------------------------------------------------------------------

@@ -54,6 +54,10 @@ def test_celery_worker_killed_and_db_connections_dropped_mid_burst(drill_stack, 
     connection.close()
     result = burst.result
 
+    print(  # shown with pytest -s: what the drill saw
+        f"samples={sampler.samples} max_active={sampler.max_active} admissions={len(sampler.admissions)} "
+        f"outcomes={dict(result.outcomes)} answers={dict(result.answers)}"
+    )
     assert ended >= 1
     assert not workers[0].alive() and workers[1].alive() and web.alive()
     assert sampler.max_active <= ACTIVE_SIZE

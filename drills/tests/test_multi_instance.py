@@ -50,6 +50,10 @@ def test_two_webs_two_workers_two_beats_burst(drill_stack, settings):
         sampler.stop()
     result = burst.result
 
+    print(  # shown with pytest -s: what the drill saw
+        f"samples={sampler.samples} max_active={sampler.max_active} admissions={len(sampler.admissions)} "
+        f"outcomes={dict(result.outcomes)} answers={dict(result.answers)}"
+    )
     # The waiting room held under two promoters, two workers and two web instances.
     assert sampler.samples > 50
     assert sampler.max_active == ACTIVE_SIZE, f"active set reached {sampler.max_active} (size {ACTIVE_SIZE})"

@@ -12,7 +12,6 @@ from redis.retry import Retry
 
 from accounts.tests.factories import UserFactory
 from concerts.services import show_create
-from core.clock import clock as real_clock
 from pages.tests.helpers import admit, text_of
 from queueing import selectors, services
 from queueing.services import SESSION_QUEUE_TOKENS, queue_enter, queue_remove
@@ -35,12 +34,12 @@ def show(clock):
     return make_show(seats_per_user=2)
 
 
-def test_concert_list_and_concert_page_show_venue_window_status_and_remaining_seats(client, show):
+def test_concert_list_and_concert_page_show_venue_window_status_and_remaining_seats(client, show, clock):
     concert = show.concert
     later = show_create(
         concert=concert,
-        starts_at=real_clock.now() + timedelta(days=60),
-        booking_opens_at=real_clock.now() + timedelta(days=10),
+        starts_at=clock.now() + timedelta(days=60),
+        booking_opens_at=clock.now() + timedelta(days=10),
         prices={"VIP": 150_000, "R": 100_000},
     )
     reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))

@@ -263,6 +263,7 @@ class Command(BaseCommand):
         parser.add_argument("--script-procs", type=int, default=2, help="Processes driving the pipelined scripts")
         parser.add_argument("--batch", type=int, default=200, help="Calls per pipeline (script part)")
         parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: config)")
+        parser.add_argument("--rounds", type=int, default=3, help="HTTP lines run interleaved in this many rounds")
         parser.add_argument("--skip-http", action="store_true", help="Only the scripts")
 
     def handle(self, *args, **options) -> None:
@@ -369,16 +370,29 @@ class Command(BaseCommand):
                 for c in range(clients)
             ]
             procs = options["client_procs"]
+            if os.environ.get("BENCH_QUEUE_HOLD"):  # debugging: keep the server up for a look
+                self.stdout.write(f"holding: port {port}, poll request {poll_cycles[0][0]!r}")
+                time.sleep(float(os.environ["BENCH_QUEUE_HOLD"]))
             if options["verbosity"] >= 2:  # sequential latency, one connection: no load at all
                 for name, cycles in (("healthz", health), ("poll", poll_cycles), ("enter", enter_cycles)):
                     r = _run_http(name, port, cycles[:1], 1, 1.0)
                     self.stdout.write(f"  sequential {name}: p50 {r.percentile(50):.2f} ms, errors {r.errors}")
             _run_http("warm-up", port, poll_cycles, procs, 1.0)  # fills the API-key cache
             _run_http("warm-up", port, health, procs, 1.0)
-            results = []
-            for name, cycles in (("healthz baseline", health), ("poll", poll_cycles), ("enter", enter_cycles)):
-                self.stdout.write(f"http: {name} ...")
-                results.append(_run_http(name, port, cycles, procs, seconds))
+            # Interleaved rounds, so a change of the machine's load hits every line alike.
+            plan = (("healthz baseline", health), ("poll", poll_cycles), ("enter", enter_cycles))
+            totals: dict[str, Result] = {}
+            rounds = options["rounds"]
+            for round_ in range(rounds):
+                for name, cycles in plan:
+                    self.stdout.write(f"http: {name} (round {round_ + 1}/{rounds}) ...")
+                    part = _run_http(name, port, cycles, procs, seconds / rounds)
+                    total = totals.setdefault(name, Result(part.name, 0, 0.0, []))
+                    total.requests += part.requests
+                    total.seconds += part.seconds
+                    total.latencies += part.latencies
+                    total.errors += part.errors
+            results = list(totals.values())
             return results
         finally:
             if server is not None:
