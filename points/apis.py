@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import NotAuthenticated, ValidationFailed
-from core.pagination import PageNumberPagination
+from core.pagination import PAGE_PARAMETERS, PageNumberPagination, page_of
 from core.schema import error_responses
 from points.exceptions import AmountOutOfRange, BalanceCapExceeded, IdempotencyKeyReused, InsufficientBalance
 from points.idempotency import HEADER, MAX_LENGTH
@@ -128,22 +128,12 @@ class WalletWithdrawalApi(APIView):
         return _movement_response(movement)
 
 
-class LedgerEntryPageOutputSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = LedgerEntryOutputSerializer(many=True)
-
-
 class WalletTransactionListApi(APIView):
     @extend_schema(
         operation_id="wallet_transactions_list",
         summary="My ledger, newest first",
-        parameters=[
-            OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY),
-            OpenApiParameter("page_size", OpenApiTypes.INT, OpenApiParameter.QUERY, description="At most 100."),
-        ],
-        responses={200: LedgerEntryPageOutputSerializer, **error_responses(NotAuthenticated)},
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_of(LedgerEntryOutputSerializer), **error_responses(NotAuthenticated)},
     )
     def get(self, request: Request) -> Response:
         paginator = PageNumberPagination()

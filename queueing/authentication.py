@@ -7,9 +7,12 @@ Redis cache (SHA-256 of the key -> user id, `settings.QUEUE_AUTH_CACHE_SECONDS`)
 same pipeline as the poll script, and fills the cache from SQL on a miss. A deleted API token or a
 deactivated user is therefore still accepted by the poll endpoint until its cache entry lapses
 (it only reveals where that user's own token stands); every other endpoint checks SQL.
+Each process also keeps resolved keys in memory for QUEUE_AUTH_LOCAL_CACHE_SECONDS, so a
+steady poller costs one EVALSHA and nothing else.
 """
 
 import hashlib
+import time
 
 from django.conf import settings
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
@@ -59,6 +62,27 @@ class DeferredTokenAuthentication(TokenAuthentication):
         return ApiKeyCaller(api_key), api_key
 
 
+# API key -> (user id, time.monotonic() it lapses); bounded, emptied when full.
+_local: dict[str, tuple[int, float]] = {}
+_LOCAL_MAX_ENTRIES = 100_000
+
+
+def api_key_local_user_id(api_key: str) -> int | None:
+    """The API key's user id if this process resolved it recently, else None (no I/O)."""
+    hit = _local.get(api_key)
+    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+
+def api_key_local_remember(api_key: str, user_id: int) -> None:
+    if len(_local) >= _LOCAL_MAX_ENTRIES:
+        _local.clear()
+    _local[api_key] = (user_id, time.monotonic() + settings.QUEUE_AUTH_LOCAL_CACHE_SECONDS)
+
+
+def api_key_local_cache_clear() -> None:
+    _local.clear()
+
+
 def api_key_cache_key(api_key: str) -> str:
     return redis_key("auth", "apikey", hashlib.sha256(api_key.encode()).hexdigest())
 
@@ -78,12 +102,20 @@ def api_key_remember(api_key: str, user_id: int) -> None:
 
 
 def api_key_forget(api_key: str) -> None:
-    """Drop the cached entry (call it when an API token is deleted, e.g. on logout)."""
+    """Drop the cached entry (call it when an API token is deleted, e.g. on logout). Other
+    processes' memory keeps it at most QUEUE_AUTH_LOCAL_CACHE_SECONDS more."""
+    _local.pop(api_key, None)
     redis_client().delete(api_key_cache_key(api_key))
 
 
 @redis_boundary
 def api_key_resolve(api_key: str) -> int | None:
-    """The API key's user id: from the Redis cache, else from SQL (then cached)."""
+    """The API key's user id: from this process's memory, the Redis cache, else SQL (then cached)."""
+    user_id = api_key_local_user_id(api_key)
+    if user_id is not None:
+        return user_id
     cached = redis_client().get(api_key_cache_key(api_key))
-    return int(cached) if cached is not None else api_key_user_id(api_key)
+    user_id = int(cached) if cached is not None else api_key_user_id(api_key)
+    if user_id is not None:
+        api_key_local_remember(api_key, user_id)
+    return user_id

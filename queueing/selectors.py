@@ -19,7 +19,12 @@ from concerts.models import Concert, Show
 from core.clock import clock
 from core.exceptions import NotAuthenticated
 from core.redis import redis_client
-from queueing.authentication import api_key_cache_key, api_key_user_id
+from queueing.authentication import (
+    api_key_cache_key,
+    api_key_local_remember,
+    api_key_local_user_id,
+    api_key_user_id,
+)
 from queueing.exceptions import TokenNotFound
 from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, redis_boundary, run_script
 
@@ -228,8 +233,9 @@ def _poll_args(token: str, now: float) -> list[object]:
 @redis_boundary
 def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
     """Where the caller's token stands, the caller known only by its API key (`Authorization:
-    Token`). One Redis round trip: the API key's cached user id and the poll script, pipelined.
-    The first poll after the cache entry lapses looks the key up in SQL once and caches it.
+    Token`). One Redis round trip: the poll script alone when this process resolved the key in
+    the last QUEUE_AUTH_LOCAL_CACHE_SECONDS, else the key's cached user id and the poll script,
+    pipelined. The first poll after the Redis entry lapses looks the key up in SQL once.
 
     Raises NotAuthenticated for an unknown API key and TokenNotFound for a token that is not the
     caller's (unknown, forged, ended or another user's, all alike).
@@ -237,17 +243,22 @@ def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
     concert_id = token_concert_id(token)
     now = clock.timestamp()
     keys = concert_keys(concert_id) if concert_id is not None else None
+    user_id = api_key_local_user_id(api_key)
+    if user_id is not None:  # resolved by this process recently: the script alone
+        answer = run_script(redis_client(), POLL, keys, _poll_args(token, now)) if keys is not None else []
+    else:
 
-    def build(pipe) -> None:
-        pipe.get(api_key_cache_key(api_key))
-        if keys is not None:
-            pipe.evalsha(POLL.sha, len(keys), *keys, *_poll_args(token, now))
+        def build(pipe) -> None:
+            pipe.get(api_key_cache_key(api_key))
+            if keys is not None:
+                pipe.evalsha(POLL.sha, len(keys), *keys, *_poll_args(token, now))
 
-    results = execute_pipeline(redis_client(), build)
-    user_id = int(results[0]) if results[0] is not None else api_key_user_id(api_key)
-    if user_id is None:
-        raise NotAuthenticated("The API token is not valid.")
-    answer = results[1] if keys is not None else []
+        results = execute_pipeline(redis_client(), build)
+        user_id = int(results[0]) if results[0] is not None else api_key_user_id(api_key)
+        if user_id is None:
+            raise NotAuthenticated("The API token is not valid.")
+        api_key_local_remember(api_key, user_id)
+        answer = results[1] if keys is not None else []
     if not answer or int(answer[0]) != user_id:
         raise TokenNotFound()
     return build_status(token=token, concert_id=concert_id, where=answer[1:], now=now)

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from concerts.models import Show
 from core.clock import clock
 from core.exceptions import NotAuthenticated, ValidationFailed
-from core.pagination import PageNumberPagination
+from core.pagination import PAGE_PARAMETERS, PageNumberPagination, page_of
 from core.schema import error_responses
 from queueing.permissions import HasActiveQueueToken
 from reservations import exceptions as errors
@@ -96,7 +96,8 @@ class ReservationListCreateApi(APIView):
     @extend_schema(
         operation_id="reservations_list",
         summary="My holds and tickets, newest first",
-        responses={200: ReservationOutputSerializer(many=True), **error_responses(NotAuthenticated)},
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_of(ReservationOutputSerializer), **error_responses(NotAuthenticated)},
     )
     def get(self, request: Request) -> Response:
         paginator = PageNumberPagination()

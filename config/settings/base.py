@@ -210,6 +210,8 @@ QUEUE_REFRESH_ACTIVE_SECONDS = env.int("QUEUE_REFRESH_ACTIVE_SECONDS", default=1
 # The poll endpoint resolves `Authorization: Token` from a Redis cache of API token -> user id
 # (filled on the first database lookup) so polling costs no SQL; an entry lives this long.
 QUEUE_AUTH_CACHE_SECONDS = env.int("QUEUE_AUTH_CACHE_SECONDS", default=300)
+# ... and each web process keeps what it resolved this long in memory (then a poll is one EVALSHA).
+QUEUE_AUTH_LOCAL_CACHE_SECONDS = env.int("QUEUE_AUTH_LOCAL_CACHE_SECONDS", default=30)
 # Entering reads a concert's queue policy and booking windows from SQL at most once per this
 # many seconds per process (windows are checked against the clock on every call).
 QUEUE_POLICY_CACHE_SECONDS = env.float("QUEUE_POLICY_CACHE_SECONDS", default=2.0)

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from core.clock import clock as the_clock
-from queueing.authentication import api_key_forget
+from queueing.authentication import api_key_forget, api_key_local_cache_clear
 from queueing.selectors import queue_stats
 from queueing.services import SESSION_QUEUE_TOKENS, queue_promote, queue_remove, queue_set_paused
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
@@ -130,6 +130,17 @@ def test_poll_costs_no_sql_and_one_redis_round_trip():
     token = enter(client, concert.pk).json()["token"]
     poll(client, token)
 
+    with CaptureQueriesContext(connection) as queries, count_redis_round_trips() as round_trips:
+        response = poll(client, token)
+
+    assert response.status_code == 200
+    assert response.json()["position"] == 1
+    assert len(queries) == 0, [q["sql"] for q in queries]
+    assert round_trips.count == 1
+
+    # Another web process (nothing in its memory): the API key's cached user id comes from Redis
+    # in the same round trip as the poll script.
+    api_key_local_cache_clear()
     with CaptureQueriesContext(connection) as queries, count_redis_round_trips() as round_trips:
         response = poll(client, token)
 

@@ -35,8 +35,9 @@ from core.clock import clock
 from queueing.authentication import api_key_cache_key
 from queueing.scripts import ENTER, POLL, concert_keys, load_scripts
 
-# A fake concert id for the script-only part (its keys live under the bench prefix only).
-SCRIPT_CONCERT_ID = 1
+# A fake concert id for the script-only part (its keys live under the bench prefix only, and are
+# deleted before the HTTP part, whose concert lives in the bench database).
+SCRIPT_CONCERT_ID = 999_999_999
 
 
 @dataclass
@@ -299,6 +300,7 @@ class Command(BaseCommand):
         probe = _redis().evalsha(POLL.sha, len(keys), *keys, _bench_token(1), f"{time.time():.6f}", 60)
         if not probe:
             raise RuntimeError("the polled tokens do not exist: the poll figures would be meaningless")
+        _redis().delete(*keys)
         return [enter, poll, single]
 
     def _bench_http(self, options, run_id: str) -> list[Result]:
