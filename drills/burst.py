@@ -48,8 +48,9 @@ def call(
     body=None,
     headers=None,
     timeout: float = 15,
-) -> Answer:  # noqa: E501
-    hdrs = {"Authorization": f"Token {api_key}", "Accept": "application/json"}
+) -> Answer:
+    """One API call (path under /api/v1) as the fan with this API key."""
+    hdrs = {"Authorization": f"Token {api_key}", "Accept": "application/json"} if api_key else {}
     if queue_token:
         hdrs["X-Queue-Token"] = queue_token
     data = None
@@ -57,7 +58,12 @@ def call(
         data = json.dumps(body).encode()
         hdrs["Content-Type"] = "application/json"
     hdrs.update(headers or {})
-    request = urllib.request.Request(base + API + path, data=data, method=method, headers=hdrs)
+    return http(method, base + API + path, data=data, headers=hdrs, timeout=timeout)
+
+
+def http(method: str, url: str, *, data: bytes | None = None, headers=None, timeout: float = 15) -> Answer:
+    """One HTTP request; the JSON answer parsed (a non-JSON body is kept, cut, under `_raw`)."""
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     at = time.time()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
@@ -239,7 +245,13 @@ class Burst:
                 with self.result.lock:
                     self.result.paid.append((fan.user_id, reservation))
                 if rng.random() < self.refund_share:
-                    self._do(index, step, "refund", "POST", f"/reservations/{reservation}/refund", fan, body={})
+                    for retry in range(4):  # no answer: ask again (409 ALREADY_REFUNDED if it went through)
+                        refund = self._do(
+                            index, step + retry, "refund", "POST", f"/reservations/{reservation}/refund", fan, body={}
+                        )
+                        if refund.status not in (0, 500, 502, 503, 504):
+                            break
+                        time.sleep(0.3 + 0.3 * retry)
                     return "paid_refunded"
                 return "paid"
             if pay.code == "WRONG_PIN":

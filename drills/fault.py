@@ -28,11 +28,13 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 
-from drills.burst import Burst, Fan, QueueSampler
+from drills.burst import Burst, Fan, QueueSampler, call, http
 from drills.stack import (
     ROOT,
+    SETUP_STEPS,
     Stack,
     StackConfig,
     db_recreate,
@@ -40,6 +42,7 @@ from drills.stack import (
     db_url,
     redis_prefix_clear,
 )
+from loadtest.seed import FAN_PASSWORD
 
 DRILLS = ("web-worker-kill", "celery-worker-kill", "redis-restart", "pg-drop")
 OWN_REDIS_PORT = 6390
@@ -86,16 +89,22 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
     run_dir.mkdir(parents=True, exist_ok=True)
     own_redis = OwnRedis(OWN_REDIS_PORT, run_dir) if name == "redis-restart" else None
     redis_url = own_redis.url if own_redis else "redis://127.0.0.1:6379/0"
-    config = StackConfig(database_url=db_url(db), redis_prefix=prefix, redis_url=redis_url)
+    config = StackConfig(
+        database_url=db_url(db),
+        redis_prefix=prefix,
+        redis_url=redis_url,
+        extra_env={"DJANGO_STATIC_ROOT": str(run_dir / "static")},
+    )
     say(name, f"database {db}, Redis {redis_url} prefix {prefix}, logs in {run_dir.relative_to(ROOT)}")
     db_recreate(db)
     fault_log: list[tuple[float, str]] = []
+    probe: list[dict] = []
     try:
         if own_redis:
             own_redis.start()
         redis_prefix_clear(redis_url, prefix)
         with Stack(config, run_dir) as stack:
-            for step in (["migrate", "--noinput", "-v", "0"], ["setup_periodic_tasks"]):
+            for step in SETUP_STEPS:
                 done = stack.manage(*step)
                 if done.returncode:
                     sys.stderr.write(done.stdout + done.stderr)
@@ -130,7 +139,8 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
                 if len(burst.result.paid) >= 5 or not runner.is_alive():
                     break
                 time.sleep(0.1)
-            inject(name, stack, webs, workers, own_redis, db, fault_log)
+            probe_fan = Fan(user_id=world["fans"][-1]["user_id"], api_key=world["fans"][-1]["token"])
+            inject(name, stack, webs, workers, own_redis, db, fault_log, probe, probe_fan, world["concert_id"])
             runner.join(timeout=180)
             sampler.stop()
             alive = {proc.name: proc.alive() for proc in stack.procs}
@@ -160,6 +170,7 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
         "answers_during_fault": dict(during.most_common()),
         "http_500": five_hundreds,
         "server_tracebacks": tracebacks,
+        "outage_probe": probe,
         "outcomes": dict(result.outcomes.most_common()),
         "paid": len(result.paid),
         "fans_with_more_than_one_token": sum(1 for tokens in result.tokens.values() if len(tokens) > 1),
@@ -179,6 +190,9 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
         failures.append(f"active set reached {sampler.max_active} > {active_size}")
     if sampler.readmitted or sampler.both_waiting_and_active:
         failures.append("a token admitted twice, or waiting and active at once")
+    probe_500 = [p["request"] for p in probe if p["status"] >= 500 and p["status"] != 503]
+    if probe_500:
+        failures.append(f"answered {probe_500} with a 5xx other than 503 while Redis was down")
     if five_hundreds and name != "pg-drop":
         failures.append(f"HTTP 500 answers: {five_hundreds}")
     report["failures"] = failures
@@ -191,7 +205,18 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
     return 1 if failures else 0
 
 
-def inject(name, stack: Stack, webs, workers, own_redis: OwnRedis | None, db: str, log: list) -> None:
+def inject(
+    name: str,
+    stack: Stack,
+    webs: list,
+    workers: list,
+    own_redis: OwnRedis | None,
+    db: str,
+    log: list,
+    probe: list,
+    probe_fan: Fan,
+    concert_id: int,
+) -> None:
     def note(what: str) -> None:
         log.append((time.time(), what))
         say(name, what)
@@ -214,7 +239,10 @@ def inject(name, stack: Stack, webs, workers, own_redis: OwnRedis | None, db: st
     elif name == "redis-restart":
         own_redis.kill()
         note(f"Redis on {own_redis.port} stopped (kill -9; nothing on disk)")
-        time.sleep(5)
+        time.sleep(1)
+        probe[:] = outage_probe(webs[0].url, probe_fan, concert_id)
+        note("probed every endpoint once while Redis is down")
+        time.sleep(3)
         own_redis.start()
         note(f"Redis on {own_redis.port} started again, empty")
     elif name == "pg-drop":
@@ -224,20 +252,69 @@ def inject(name, stack: Stack, webs, workers, own_redis: OwnRedis | None, db: st
             time.sleep(2)
 
 
+def outage_probe(base: str, fan: Fan, concert_id: int) -> list[dict]:
+    """Every kind of request once, while Redis is down: which answer 503 (the queue's), which keep
+    working (no Redis needed) and, above all, which answer 500."""
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    signup = {"name": "probe", "phone": f"010-9999-{int(time.time()) % 10000:04d}", "password": "a-long-pass-9"}
+    api = [
+        ("GET", "/concerts", None, {}),
+        ("POST", f"/concerts/{concert_id}/queue-tokens", None, {}),
+        ("GET", "/queue-tokens/current", None, {"X-Queue-Token": f"{concert_id}.x"}),
+        ("GET", f"/concerts/{concert_id}/shows", None, {"X-Queue-Token": f"{concert_id}.x"}),
+        ("GET", "/wallet", None, {}),
+        ("GET", "/wallet/transactions", None, {}),
+        ("POST", "/wallet/charges", {"amount": 1000}, key),
+        ("GET", "/reservations", None, {}),
+        ("POST", "/auth/token", {"phone": "010-5000-0000", "password": FAN_PASSWORD}, {}),
+        ("POST", "/users", signup | {"pin": "123456"}, {}),
+    ]
+    out = []
+    for method, path, body, headers in api:
+        answer = call(base, method, path, api_key=fan.api_key, body=body, headers=headers)
+        out.append({"request": f"{method} /api/v1{path}", "status": answer.status, "code": answer.code})
+    for path in ("/healthz", "/readyz", "/", "/api/schema/"):
+        answer = http("GET", base + path)
+        out.append({"request": f"GET {path}", "status": answer.status, "code": answer.code})
+    return out
+
+
 def server_tracebacks(run_dir) -> list[str]:
-    """Django's 'Internal Server Error' log records with their tracebacks, from the web logs."""
+    """Django's 'Internal Server Error' records from the web logs, shortened to the request, the
+    project's own frames and the exception (JSON log lines and plain ones alike)."""
     found = []
     for log in sorted(run_dir.glob("web*.log")):
         lines = log.read_text(errors="replace").splitlines()
         for i, line in enumerate(lines):
-            if "Internal Server Error" in line or "Error handling request" in line:
+            if "Internal Server Error" not in line and "Error handling request" not in line:
+                continue
+            if line.lstrip().startswith("{"):
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    record = {"message": line}
+                text = f"{record.get('message', '')}\n{record.get('exc_info', '')}"
+            else:
                 block = [line]
-                for follow in lines[i + 1 : i + 60]:
+                for follow in lines[i + 1 : i + 80]:
                     if re.match(r"^\d{4}-\d\d-\d\d |^\[\d{4}-", follow):
                         break
                     block.append(follow)
-                found.append(f"{log.name}: " + "\n".join(block))
-    return found[:10]
+                text = "\n".join(block)
+            found.append(f"{log.name}: " + _shorten(text))
+    return found[:20]
+
+
+def _shorten(text: str) -> str:
+    """The first line, the frames in the project's own code (not .venv, not the stdlib) and the
+    final exception line."""
+    lines = text.splitlines()
+    own = []
+    for i, line in enumerate(lines):
+        if line.strip().startswith("File ") and str(ROOT) in line and "/.venv/" not in line:
+            own.append(line.strip() + " :: " + (lines[i + 1].strip() if i + 1 < len(lines) else ""))
+    last = next((line for line in reversed(lines) if line.strip()), "")
+    return "\n  ".join([lines[0] if lines else "", *own, last])
 
 
 def summary(r: dict) -> str:
@@ -247,6 +324,14 @@ def summary(r: dict) -> str:
         f"answers: {r['answers']}",
         f"answers during the fault (from 0.5 s before to 5 s after): {r['answers_during_fault']}",
         f"HTTP 500: {r['http_500'] or 'none'}",
+        *(
+            [
+                "probe while Redis was down: "
+                + ", ".join(f"{p['request']} -> {p['status']} {p['code']}".strip() for p in r["outage_probe"])
+            ]
+            if r["outage_probe"]
+            else []
+        ),
         f"outcomes: {r['outcomes']} (paid {r['paid']}; fans that had to enter again: "
         f"{r['fans_with_more_than_one_token']})",
         f"queue: {r['queue']}",

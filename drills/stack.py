@@ -29,6 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("DRILL_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# manage.py commands that make a new database ready for a stack, as scripts/run does.
+SETUP_STEPS = (
+    ("migrate", "--noinput", "-v", "0"),
+    ("collectstatic", "--noinput", "-v", "0"),
+    ("setup_periodic_tasks",),
+)
 # What a Celery worker and beat print once they are up.
 READY_MARKS = {"worker": " ready.", "beat": "beat: Starting"}
 

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from drills.stack import ROOT, Stack, StackConfig, db_recreate, db_url, free_port, redis_prefix_clear
+from drills.stack import ROOT, SETUP_STEPS, Stack, StackConfig, db_recreate, db_url, free_port, redis_prefix_clear
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,13 +48,23 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     artifacts.mkdir(exist_ok=True)
 
-    config = StackConfig(database_url=db_url(args.db), redis_prefix=args.prefix, redis_url=args.redis_url)
+    config = StackConfig(
+        database_url=db_url(args.db),
+        redis_prefix=args.prefix,
+        redis_url=args.redis_url,
+        extra_env={
+            "DJANGO_STATIC_ROOT": str(run_dir / "static"),
+            # Every simulated fan comes from 127.0.0.1: the per-IP limit of queue entry would
+            # count them all as one client. The per-user limit stays as configured.
+            "THROTTLE_QUEUE_ENTER_IP": os.environ.get("THROTTLE_QUEUE_ENTER_IP", "1000000/min"),
+        },
+    )
     say(f"database {args.db} (recreated), Redis prefix {args.prefix}, logs in {run_dir.relative_to(ROOT)}")
     db_recreate(args.db)
     redis_prefix_clear(args.redis_url, args.prefix)
 
     with Stack(config, run_dir) as stack:
-        for step in (["migrate", "--noinput", "-v", "0"], ["setup_periodic_tasks"]):
+        for step in SETUP_STEPS:
             done = stack.manage(*step)
             if done.returncode:
                 sys.stderr.write(done.stdout + done.stderr)

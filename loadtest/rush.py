@@ -145,7 +145,7 @@ class Fan(FastHttpUser):
         if status == 0 or status >= 400:
             code = data.get("code", "CONNECTION_ERROR" if status == 0 else "NO_CODE") if isinstance(data, dict) else ""
             RUSH.errors[f"{name} {status} {code}"] += 1
-            if status == 0 or status >= 500:
+            if status in (0, 429) or status >= 500:
                 retry = resp.headers.get("Retry-After") if resp.headers else None
                 data = {"code": code, "_retry_after": float(retry) if retry else None}
         return status, data if isinstance(data, dict) else {"results": data}, start

@@ -51,8 +51,14 @@ def concert_tag(concert_id: int) -> str:
 
 def concert_keys(concert_id: int) -> list[str]:
     """The concert's keys in the order every script takes them (KEYS[1..6])."""
+    return list(_concert_keys(settings.REDIS_KEY_PREFIX, concert_id))
+
+
+@functools.lru_cache(maxsize=4096)
+def _concert_keys(prefix: str, concert_id: int) -> tuple[str, ...]:
+    # The prefix is part of the cache key: tests and the benchmark switch it at run time.
     tag = concert_tag(concert_id)
-    return [redis_key("queue", tag, name) for name in KEY_NAMES]
+    return tuple(redis_key("queue", tag, name) for name in KEY_NAMES)
 
 
 # Shared by every script: key names and the few steps they compose.

@@ -83,6 +83,10 @@ CACHES = {
     }
 }
 
+# Sessions are read from Redis (written through to PostgreSQL): the fan pages' polling does not
+# hit the database for the session.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

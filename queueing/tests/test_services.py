@@ -393,3 +393,24 @@ def test_redis_down_is_service_unavailable_not_a_crash(monkeypatch):
         queue_is_active(user_id=1, concert_id=concert.pk)
     with pytest.raises(ServiceUnavailable):
         queue_remove(user_id=1, concert_id=concert.pk, reason="paid")
+
+
+def test_enter_reads_the_policy_from_a_short_cache_but_the_booking_window_against_now(clock, settings):
+    settings.QUEUE_POLICY_CACHE_SECONDS = 60
+    concert = ConcertFactory(queue_active_size=1, queue_max_waiting=1)
+    show = ShowFactory(concert=concert, booking_closes_at=clock.now() + timedelta(minutes=5))
+    queue_enter(user_id=1, concert_id=concert.pk)
+    queue_enter(user_id=2, concert_id=concert.pk)
+    concert.queue_max_waiting = 5
+    concert.save(update_fields=["queue_max_waiting"])
+
+    with pytest.raises(QueueFull):  # the cached policy, for up to QUEUE_POLICY_CACHE_SECONDS
+        queue_enter(user_id=3, concert_id=concert.pk)
+    clock.advance(timedelta(minutes=5))  # the window closes exactly, cache or not
+    with pytest.raises(BookingClosed):
+        queue_enter(user_id=3, concert_id=concert.pk)
+
+    settings.QUEUE_POLICY_CACHE_SECONDS = 0
+    show.booking_closes_at = show.starts_at
+    show.save(update_fields=["booking_closes_at"])
+    assert queue_enter(user_id=3, concert_id=concert.pk).position == 2

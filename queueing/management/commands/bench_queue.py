@@ -47,6 +47,11 @@ class Result:
     seconds: float
     latencies: list[float]
     errors: int = 0
+    server_cpu: float = 0.0  # CPU seconds the gunicorn workers spent (HTTP lines)
+
+    @property
+    def cpu_per_request_us(self) -> float:
+        return self.server_cpu / self.requests * 1e6 if self.requests else 0.0
 
     @property
     def rate(self) -> float:
@@ -227,6 +232,23 @@ def _read_response(sock: socket.socket, port: int) -> tuple[int, socket.socket]:
     return status, sock
 
 
+def _process_tree_cpu(root_pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pids, total = [root_pid], 0.0
+    while pids:
+        pid = pids.pop()
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            with open(f"/proc/{pid}/task/{pid}/children") as children:
+                pids += [int(child) for child in children.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def _run_http(name: str, port: int, cycles: list[list[bytes]], procs: int, seconds: float) -> Result:
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
@@ -372,9 +394,6 @@ class Command(BaseCommand):
                 for c in range(clients)
             ]
             procs = options["client_procs"]
-            if os.environ.get("BENCH_QUEUE_HOLD"):  # debugging: keep the server up for a look
-                self.stdout.write(f"holding: port {port}, poll request {poll_cycles[0][0]!r}")
-                time.sleep(float(os.environ["BENCH_QUEUE_HOLD"]))
             if options["verbosity"] >= 2:  # sequential latency, one connection: no load at all
                 for name, cycles in (("healthz", health), ("poll", poll_cycles), ("enter", enter_cycles)):
                     r = _run_http(name, port, cycles[:1], 1, 1.0)
@@ -388,12 +407,15 @@ class Command(BaseCommand):
             for round_ in range(rounds):
                 for name, cycles in plan:
                     self.stdout.write(f"http: {name} (round {round_ + 1}/{rounds}) ...")
+                    cpu_before = _process_tree_cpu(server.pid)
                     part = _run_http(name, port, cycles, procs, seconds / rounds)
+                    part.server_cpu = _process_tree_cpu(server.pid) - cpu_before
                     total = totals.setdefault(name, Result(part.name, 0, 0.0, []))
                     total.requests += part.requests
                     total.seconds += part.seconds
                     total.latencies += part.latencies
                     total.errors += part.errors
+                    total.server_cpu += part.server_cpu
             results = list(totals.values())
             return results
         finally:
@@ -468,10 +490,13 @@ class Command(BaseCommand):
 
     def _report(self, results: list[Result]) -> None:
         self.stdout.write("")
-        self.stdout.write(f"{'measurement':<52}{'requests/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+        self.stdout.write(
+            f"{'measurement':<52}{'requests/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'server CPU us/req':>19}"
+        )
         for r in results:
+            cpu = f"{r.cpu_per_request_us:>19,.0f}" if r.server_cpu else ""
             self.stdout.write(
-                f"{r.name:<52}{r.rate:>12,.0f}{r.percentile(50):>10.2f}{r.percentile(99):>10.2f}{r.errors:>8}"
+                f"{r.name:<52}{r.rate:>12,.0f}{r.percentile(50):>10.2f}{r.percentile(99):>10.2f}{r.errors:>8}{cpu}"
             )
         by_name = {r.name.split(" (")[0]: r for r in results}
         poll = by_name.get("script poll")
@@ -481,4 +506,9 @@ class Command(BaseCommand):
         if base and base.rate:
             for name, target in (("http poll", 0.60), ("http enter", 0.50)):
                 r = by_name[name]
-                self.stdout.write(f"{name}: {r.rate / base.rate:.0%} of /healthz (target >= {target:.0%})")
+                line = f"{name}: {r.rate / base.rate:.0%} of /healthz's requests/s (target >= {target:.0%})"
+                if r.server_cpu and base.server_cpu:
+                    # Independent of other load on the machine: the web workers' own CPU per request.
+                    share = base.cpu_per_request_us / r.cpu_per_request_us
+                    line += f"; by gunicorn CPU per request: {share:.0%}"
+                self.stdout.write(line)
