@@ -11,6 +11,7 @@ from accounts.models import User
 from accounts.phone import normalize_phone
 from core.exceptions import ValidationFailed
 from points.services import wallet_create
+from queueing.authentication import api_key_remember
 
 _PIN = re.compile(r"^\d{6}$")
 
@@ -57,4 +58,5 @@ def user_login_token(*, phone: str, password: str) -> str:
     if user is None:
         raise BadCredentials()
     token, _ = Token.objects.get_or_create(user=user)
+    api_key_remember(token.key, user.pk)  # the fan's first queue poll then needs no SQL
     return token.key

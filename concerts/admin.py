@@ -144,7 +144,19 @@ class ConcertAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["title", "artist", "description", "venue"]}),
         (_("Show defaults"), {"fields": ["show_time", "default_price"]}),
-        (_("Waiting room"), {"fields": ["queue_max_waiting", "queue_active_size", "session_minutes"]}),
+        (
+            _("Waiting room"),
+            {
+                "fields": [
+                    "queue_max_waiting",
+                    "queue_active_size",
+                    "session_minutes",
+                    "prequeue_minutes",
+                    "abandon_after_minutes",
+                    "admissions_per_minute",
+                ]
+            },
+        ),
         (
             _("Holds, payment and refunds"),
             {"fields": ["hold_minutes", "seats_per_user", "max_payment_attempts", "refund_days_before"]},

@@ -76,6 +76,21 @@ class Concert(models.Model):
     session_minutes = models.PositiveIntegerField(
         _("admitted session, minutes without a hold"), default=20, validators=[MinValueValidator(1)]
     )
+    prequeue_minutes = models.PositiveIntegerField(
+        _("pre-queue opens, minutes before booking opens"),
+        default=30,
+        help_text=_("Fans who enter in this time are placed in a random order when booking opens (0: no pre-queue)."),
+    )
+    abandon_after_minutes = models.PositiveIntegerField(
+        _("waiting fan loses the place after not polling for, minutes"), default=5, validators=[MinValueValidator(1)]
+    )
+    admissions_per_minute = models.PositiveIntegerField(
+        _("new admissions per minute, maximum"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Besides the admitted users at once; empty: unlimited."),
+    )
     # Hold and payment policies (SPEC "Holds, payment, refunds").
     hold_minutes = models.PositiveIntegerField(
         _("hold time before payment, minutes"), default=5, validators=[MinValueValidator(1)]

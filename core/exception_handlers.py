@@ -1,14 +1,20 @@
 """Maps every API error to the SPEC's body: {"code": "UPPER_SNAKE", "message": "...", ...}."""
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
 
 # DRF's own exceptions, by class, to our codes. Checked in order (subclasses first).
 _DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
@@ -30,6 +36,11 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RedisError | OperationalError | InterfaceError):
+        # Redis or PostgreSQL unreachable, a connection cut mid-request: nothing was committed,
+        # so a clear 503 tells the client to retry (with the same Idempotency-Key), not a 500.
+        logger.exception("storage unavailable")
+        exc = ServiceUnavailable(retry_after_seconds=settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS)
     if isinstance(exc, ApplicationError):
         headers = {}
         retry_after = exc.extra.get("retry_after_seconds")

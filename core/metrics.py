@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 # name -> (help, label names). Values are kept in one Redis hash, field "name|label=value,...".
 COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "queue_admissions": ("Fans admitted from a waiting room into booking", ("concert",)),
+    "queue_abandoned": ("Waiting fans who lost their place by not polling", ("concert",)),
     "holds": ("Seat holds made", ("concert",)),
     "held_seats": ("Seats held", ("concert",)),
     "hold_expirations": ("Holds closed unpaid when their time ran out", ()),

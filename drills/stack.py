@@ -113,6 +113,45 @@ def child_pids(pid: int) -> list[int]:
     return children
 
 
+class RedisServer:
+    """A redis-server of a drill's own on 127.0.0.1:port, keeping nothing on disk like the
+    machine's: stopping it is the 'Redis restart' fault, and nobody else uses it."""
+
+    def __init__(self, port: int, log_dir: str | Path) -> None:
+        self.port = port
+        self.log = Path(log_dir) / f"redis-{port}.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import redis
+
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--logfile", str(self.log)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        for _ in range(100):
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.RedisError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError(f"redis-server on {self.port} did not start (see {self.log})")
+
+    def kill(self) -> None:
+        """SIGKILL: everything in it is gone."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
 @dataclass
 class StackConfig:
     database_url: str

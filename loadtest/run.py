@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         done = Stack(config, run_dir).manage(command)
         checks[command] = {"ok": done.returncode == 0, "output": (done.stdout + done.stderr).strip()}
 
+    redis_prefix_clear(args.redis_url, args.prefix)  # the database stays for inspection; Redis is shared
     report = {
         "when_utc": stamp,
         "machine": {"cores": os.cpu_count(), "memory_gib": _mem_gib(), "python": platform.python_version()},

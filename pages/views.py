@@ -238,7 +238,19 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
         return render(request, "pages/queue_admitted.html", context)
     context["next_url"] = reverse("pages:seat-map", args=[show_id]) if show_id else _waiting_room_url(concert.pk)
     context["poll_url"] = reverse("queue-token-current")
+    # PREQUEUE (before booking opens): no position yet, a countdown to the opening instead.
+    context["prequeue"] = current.status is QueueTokenStatus.PREQUEUE
+    context["countdown"] = _countdown(current.seconds_until_open)
     return render(request, "pages/queue_waiting.html", context)
+
+
+def _countdown(seconds: int | None) -> str:
+    """h:mm:ss or m:ss (queue.js counts down in the same format)."""
+    if seconds is None:
+        return ""
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @fan_required

@@ -1,5 +1,6 @@
-"""Waiting rooms in the admin: per concert, the live numbers and the queue policy; pause, resume
-and flush. A proxy of Concert, so the catalog's own admin stays untouched."""
+"""Waiting rooms in the admin: per concert, the live numbers (pre-queue, waiting, active, admitted
+and abandoned in the last minute) and the queue policy; pause, resume and flush. A proxy of
+Concert, so the catalog's own admin stays untouched."""
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -17,16 +18,34 @@ from queueing.services import queue_flush, queue_set_paused
 class QueueMonitorAdmin(admin.ModelAdmin):
     list_display = [
         "__str__",
+        "prequeue_now",
         "waiting_now",
         "active_now",
         "admitted_recently",
+        "abandoned_recently",
         "admission",
         "queue_max_waiting",
         "queue_active_size",
         "session_minutes",
+        "admissions_per_minute",
     ]
-    list_editable = ["queue_max_waiting", "queue_active_size", "session_minutes"]
-    fields = ["title", "artist", "queue_max_waiting", "queue_active_size", "session_minutes", "live_numbers"]
+    list_editable = ["queue_max_waiting", "queue_active_size", "session_minutes", "admissions_per_minute"]
+    fieldsets = [
+        (None, {"fields": ["title", "artist", "live_numbers"]}),
+        (
+            _("Waiting room"),
+            {
+                "fields": [
+                    "queue_max_waiting",
+                    "queue_active_size",
+                    "session_minutes",
+                    "prequeue_minutes",
+                    "abandon_after_minutes",
+                    "admissions_per_minute",
+                ]
+            },
+        ),
+    ]
     readonly_fields = ["title", "artist", "live_numbers"]
     search_fields = ["title", "artist"]
     actions = ["pause_admission", "resume_admission", "flush_queue"]
@@ -47,6 +66,11 @@ class QueueMonitorAdmin(admin.ModelAdmin):
                 obj._queue_stats = None
         return obj._queue_stats
 
+    @admin.display(description=_("pre-queue"))
+    def prequeue_now(self, obj: QueueMonitor):
+        stats = self._stats(obj)
+        return stats.prequeue if stats else "?"
+
     @admin.display(description=_("waiting"))
     def waiting_now(self, obj: QueueMonitor):
         stats = self._stats(obj)
@@ -62,6 +86,11 @@ class QueueMonitorAdmin(admin.ModelAdmin):
         stats = self._stats(obj)
         return stats.admitted_recently if stats else "?"
 
+    @admin.display(description=_("abandoned in the last minute"))
+    def abandoned_recently(self, obj: QueueMonitor):
+        stats = self._stats(obj)
+        return stats.abandoned_recently if stats else "?"
+
     @admin.display(description=_("admission"))
     def admission(self, obj: QueueMonitor):
         stats = self._stats(obj)
@@ -75,11 +104,14 @@ class QueueMonitorAdmin(admin.ModelAdmin):
         if stats is None:
             return _("Redis unavailable")
         return _(
-            "%(waiting)s waiting, %(active)s active, %(admitted)s admitted in the last %(window)s s, %(state)s"
+            "%(prequeue)s in the pre-queue, %(waiting)s waiting, %(active)s active, %(admitted)s admitted and "
+            "%(abandoned)s abandoned in the last %(window)s s, %(state)s"
         ) % {
+            "prequeue": stats.prequeue,
             "waiting": stats.waiting,
             "active": stats.active,
             "admitted": stats.admitted_recently,
+            "abandoned": stats.abandoned_recently,
             "window": settings.QUEUE_RATE_WINDOW_SECONDS,
             "state": _("paused") if stats.paused else _("running"),
         }

@@ -7,11 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exception_handlers import error_body
-from core.exceptions import ApplicationError, NotAuthenticated, ServiceUnavailable
+from core.exceptions import ApplicationError, NotAuthenticated, RateLimited, ServiceUnavailable
 from core.schema import error_responses
 from queueing.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_resolve
 from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
 from queueing.permissions import QUEUE_TOKEN_HEADER
+from queueing.ratelimit import client_ip, queue_enter_rate_check
 from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status, queue_status_data, queue_status_for_api_key
 from queueing.services import queue_enter, queue_leave, queue_token_to_session
 
@@ -31,15 +32,28 @@ class QueueStatusOutputSerializer(serializers.Serializer):
 
     token = serializers.CharField(help_text=f"Send it back as {QUEUE_TOKEN_HEADER}")
     concert_id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=[(s.value, s.value) for s in QueueTokenStatus])
-    position = serializers.IntegerField(allow_null=True, help_text="WAITING: place in line, 1 = next")
+    status = serializers.ChoiceField(
+        choices=[(s.value, s.value) for s in QueueTokenStatus],
+        help_text="PREQUEUE: entered before booking opened, placed in a random order at the opening; "
+        "WAITING: in line, first come, first served; ACTIVE: admitted to booking",
+    )
+    position = serializers.IntegerField(
+        allow_null=True, help_text="WAITING: place in line, 1 = next (null while PREQUEUE)"
+    )
     ahead = serializers.IntegerField(allow_null=True, help_text="WAITING: users ahead")
     estimated_wait_seconds = serializers.IntegerField(
         allow_null=True, help_text="WAITING: from the admission rate seen in the last minute"
     )
     active_until = serializers.DateTimeField(allow_null=True, help_text="ACTIVE: when the session ends")
     active_seconds_left = serializers.IntegerField(allow_null=True, help_text="ACTIVE: seconds left")
-    refresh_after_seconds = serializers.IntegerField(help_text="Ask again after this many seconds")
+    refresh_after_seconds = serializers.IntegerField(
+        help_text="Ask again after this many seconds (add some jitter): about 2 s near the front of the line, "
+        "longer further back (at most 20 s by default); PREQUEUE: by the opening. A WAITING fan who does not "
+        "ask for abandon_after_minutes (default 5) loses the place"
+    )
+    seconds_until_open = serializers.IntegerField(
+        allow_null=True, help_text="PREQUEUE: seconds until booking opens (and the pre-queue is shuffled)"
+    )
 
 
 def _caller_id(request: Request) -> int:
@@ -64,8 +78,9 @@ class LeanApiView(APIView):
     content negotiation, authenticator and permission objects and Response rendering cost about
     three times the CPU of the queue work itself (measured: ~270 us against ~85 us per poll;
     `manage.py bench_queue` measures the whole request). The lean path gives the same answers:
-    the same services, the body from queue_status_data, errors shaped as
-    core.exception_handlers shapes them (a view with throttle_classes is always served by DRF). Everything else
+    the same services, the same rate limits (queueing.ratelimit), the body from
+    queue_status_data, errors shaped as core.exception_handlers shapes them (a view with DRF
+    throttle_classes is always served by DRF). Everything else
     (session callers, malformed headers, other methods) goes through DRF as usual; the DRF
     methods (`get`, `post`) stay the documented, equivalent implementation.
     """
@@ -106,7 +121,10 @@ def _lean_error(exc: ApplicationError) -> JsonResponse:
 class QueueTokenCreateApi(LeanApiView):
     """Enter a concert's waiting room (or get back the token already held there).
 
-    `Authorization: Token` is resolved from a Redis cache (queueing.authentication), not SQL.
+    Before booking opens (within the concert's prequeue_minutes) the answer is PREQUEUE with
+    seconds_until_open and no position; at the opening the pre-queue is placed in a random order
+    ahead of later arrivals. `Authorization: Token` is resolved from a Redis cache
+    (queueing.authentication), not SQL. Rate limited per user and per client address.
     """
 
     authentication_classes = [DeferredTokenAuthentication, SessionAuthentication]
@@ -118,19 +136,29 @@ class QueueTokenCreateApi(LeanApiView):
         summary="Enter the waiting room",
         request=None,
         responses={
-            201: OpenApiResponse(QueueStatusOutputSerializer, description="A new token"),
+            201: OpenApiResponse(
+                QueueStatusOutputSerializer, description="A new token (PREQUEUE before booking opens)"
+            ),
             200: OpenApiResponse(QueueStatusOutputSerializer, description="The token already held, same place"),
-            **error_responses(NotAuthenticated, ConcertNotFound, BookingClosed, QueueFull, ServiceUnavailable),
+            **error_responses(
+                NotAuthenticated, ConcertNotFound, BookingClosed, RateLimited, QueueFull, ServiceUnavailable
+            ),
         },
+        description="409 BOOKING_CLOSED carries `prequeue_opens_at` (ISO 8601, or null) when the pre-queue "
+        "opens later. 429 RATE_LIMITED and 503 QUEUE_FULL carry `retry_after_seconds` and a Retry-After header.",
     )
     def post(self, request: Request, concert_id: int) -> Response:
-        current = queue_enter(user_id=_caller_id(request), concert_id=concert_id)
+        user_id = _caller_id(request)
+        queue_enter_rate_check(user_id=user_id, ip=client_ip(request))
+        current = queue_enter(user_id=user_id, concert_id=concert_id)
         if isinstance(request.successful_authenticator, SessionAuthentication):
             queue_token_to_session(session=request.session, concert_id=concert_id, token=current.token)
         return Response(queue_status_data(current), status=_enter_status(current))
 
     def lean_post(self, api_key: str, request: HttpRequest, concert_id: int) -> tuple[dict, int]:
-        current = queue_enter(user_id=_api_key_user_id(api_key), concert_id=concert_id)
+        user_id = _api_key_user_id(api_key)
+        queue_enter_rate_check(user_id=user_id, ip=client_ip(request))
+        current = queue_enter(user_id=user_id, concert_id=concert_id)
         return queue_status_data(current), _enter_status(current)
 
 

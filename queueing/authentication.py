@@ -12,9 +12,11 @@ steady poller costs one EVALSHA and nothing else.
 """
 
 import hashlib
+import logging
 import time
 
 from django.conf import settings
+from redis.exceptions import RedisError
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
@@ -23,6 +25,7 @@ from rest_framework.request import Request
 from core.redis import redis_client, redis_key
 from queueing.scripts import redis_boundary
 
+logger = logging.getLogger(__name__)
 KEYWORD = "Token"
 
 
@@ -97,8 +100,12 @@ def api_key_user_id(api_key: str) -> int | None:
 
 
 def api_key_remember(api_key: str, user_id: int) -> None:
-    """Cache the API key's user (log-in can call it, so even the first poll needs no SQL)."""
-    redis_client().set(api_key_cache_key(api_key), user_id, ex=settings.QUEUE_AUTH_CACHE_SECONDS)
+    """Cache the API key's user (log-in calls it, so even the first poll needs no SQL). Only a
+    cache fill: with Redis unavailable it logs and returns (the poll then looks the key up)."""
+    try:
+        redis_client().set(api_key_cache_key(api_key), user_id, ex=settings.QUEUE_AUTH_CACHE_SECONDS)
+    except RedisError:
+        logger.warning("queue: API key cache not filled: Redis unavailable")
 
 
 def api_key_forget(api_key: str) -> None:

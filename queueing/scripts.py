@@ -7,15 +7,29 @@ touches one slot and runs unchanged on Redis Cluster:
     <prefix>:queue:{c42}:active    ZSET token -> epoch second the admitted session ends
     <prefix>:queue:{c42}:tokens    HASH token -> user id
     <prefix>:queue:{c42}:users     HASH user id -> token (one token per user per concert)
-    <prefix>:queue:{c42}:meta      HASH seq (arrival counter), paused ("1"), active_size and
-                                   session_seconds (the policy last passed in by enter or promote,
-                                   so leave/remove can fill a freed place without SQL)
+    <prefix>:queue:{c42}:meta      HASH seq (arrival counter), paused ("1"), the policy last passed
+                                   in by enter or promote (active_size, session_seconds,
+                                   abandon_seconds, per_minute; 0 = unlimited), so leave/remove can
+                                   fill a freed place without SQL; opens_at (epoch second booking
+                                   opens, set by a pre-queue entry, read by the poll) and opened
+                                   (epoch second of the last opening: the pre-queue was moved)
     <prefix>:queue:{c42}:admits    ZSET token -> epoch second of admission, trimmed to the rate
-                                   window: the admission rate actually observed
+                                   window (at least a minute): the admission rate actually observed
+                                   and the per-minute admission cap
+    <prefix>:queue:{c42}:prequeue  ZSET token -> random score (from `secrets`, drawn in Python at
+                                   entry): fans who entered before booking opened
+    <prefix>:queue:{c42}:seen      ZSET token -> epoch second of the fan's last poll or entry
+                                   (waiting and pre-queue tokens only)
+    <prefix>:queue:{c42}:abandons  ZSET token -> epoch second it was pruned, trimmed to the window
 
-Room left for the follow-up (pre-queue, abandoned places, admissions per minute): a `prequeue`
-and a `seen` ZSET under the same tag; the poll script can ZADD `seen` in its one call, `fill()`
-can cap `free` by ZCOUNT(admits) and the promote script can prune `seen` — no key changes shape.
+Opening (`open_prequeue`, run by the promote and the enter script once booking is open): the whole
+pre-queue moves, in its random score order, to the head of the line as it stands (new arrival
+numbers), and `meta.opened` is set. One script, and the pre-queue is empty afterwards, so running it
+twice or from two beat processes at once shuffles once and loses nobody; an entry that still asks
+for the pre-queue after the opening (`opened >= opens_at`) goes to the line instead.
+
+Abandoned places (`prune`): a waiting token whose `seen` is older than abandon_seconds is dropped
+(counted in `abandons`); the poll script refreshes `seen` in its one call.
 
 Every multi-step change is one script, so it is atomic across any number of web instances,
 workers and beat processes. Time is never read inside Redis: callers pass `now` (from
@@ -42,7 +56,9 @@ logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-KEY_NAMES = ("waiting", "active", "tokens", "users", "meta", "admits")
+KEY_NAMES = ("waiting", "active", "tokens", "users", "meta", "admits", "prequeue", "seen", "abandons")
+# "Admissions per minute" counts admissions within this many seconds.
+ADMISSION_CAP_WINDOW_SECONDS = 60
 
 
 def concert_tag(concert_id: int) -> str:
@@ -50,7 +66,7 @@ def concert_tag(concert_id: int) -> str:
 
 
 def concert_keys(concert_id: int) -> list[str]:
-    """The concert's keys in the order every script takes them (KEYS[1..6])."""
+    """The concert's keys in the order every script takes them (KEYS[1..9], as KEY_NAMES)."""
     return list(_concert_keys(settings.REDIS_KEY_PREFIX, concert_id))
 
 
@@ -62,13 +78,23 @@ def _concert_keys(prefix: str, concert_id: int) -> tuple[str, ...]:
 
 
 # Shared by every script: key names and the few steps they compose.
-_PRELUDE = """
+_PRELUDE = (
+    """
 local waiting, active, tokens, users, meta, admits = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local prequeue, seen, abandons = KEYS[7], KEYS[8], KEYS[9]
+local CAP_WINDOW = """
+    + str(ADMISSION_CAP_WINDOW_SECONDS)
+    + """
 
--- Forget a token everywhere (line, active set, both mappings). True if it was known.
+-- An exclusive score bound, to the microsecond (Lua's own number formatting keeps 14 digits).
+local function after(x) return '(' .. string.format('%.6f', x) end
+
+-- Forget a token everywhere (line, pre-queue, active set, mappings). True if it was known.
 local function drop(token)
   redis.call('ZREM', waiting, token)
   redis.call('ZREM', active, token)
+  redis.call('ZREM', prequeue, token)
+  redis.call('ZREM', seen, token)
   local uid = redis.call('HGET', tokens, token)
   if not uid then return false end
   redis.call('HDEL', tokens, token)
@@ -83,78 +109,163 @@ local function expire(now)
   return #ended
 end
 
--- Admit the longest-waiting users into the free places, unless admission is paused.
+-- Keep the policy the caller read from the concert (leave and remove fill places without SQL);
+-- an empty value keeps the one stored.
+local function set_policy(active_size, session_seconds, abandon_seconds, per_minute)
+  local names = {'active_size', 'session_seconds', 'abandon_seconds', 'per_minute'}
+  local values = {active_size, session_seconds, abandon_seconds, per_minute}
+  for i = 1, #names do
+    if values[i] ~= '' then redis.call('HSET', meta, names[i], values[i]) end
+  end
+end
+
+-- Booking is open: the whole pre-queue joins the line at once, in its random score order, ahead
+-- of anyone who arrives later. Atomic and the pre-queue is emptied, so a second run moves nobody.
+local function open_prequeue(now)
+  redis.call('HSET', meta, 'opened', now)
+  local n = redis.call('ZCARD', prequeue)
+  if n == 0 then return 0 end
+  local members = redis.call('ZRANGE', prequeue, 0, -1)
+  local seq = redis.call('HINCRBY', meta, 'seq', n) - n
+  local batch = {}
+  for i, token in ipairs(members) do
+    batch[#batch + 1] = seq + i
+    batch[#batch + 1] = token
+    if #batch >= 1000 then
+      redis.call('ZADD', waiting, unpack(batch))
+      batch = {}
+    end
+  end
+  if #batch > 0 then redis.call('ZADD', waiting, unpack(batch)) end
+  redis.call('DEL', prequeue)
+  return n
+end
+
+-- Drop waiting tokens not seen (polled) for longer than abandon_seconds. Returns how many.
+local function prune(now, window)
+  redis.call('ZREMRANGEBYSCORE', abandons, '-inf', after(now - window))
+  local limit = tonumber(redis.call('HGET', meta, 'abandon_seconds') or '0') or 0
+  if limit <= 0 then return 0 end
+  local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', after(now - limit))
+  local pruned = 0
+  for _, token in ipairs(stale) do
+    if redis.call('ZSCORE', waiting, token) then
+      drop(token)
+      redis.call('ZADD', abandons, now, token)
+      pruned = pruned + 1
+    elseif not redis.call('ZSCORE', prequeue, token) then
+      redis.call('ZREM', seen, token)
+    end
+  end
+  return pruned
+end
+
+-- Admit the longest-waiting users into the free places, unless admission is paused, and at most
+-- per_minute admissions within CAP_WINDOW seconds (when per_minute > 0).
 local function fill(now, window)
-  redis.call('ZREMRANGEBYSCORE', admits, '-inf', '(' .. (now - window))
-  local policy = redis.call('HMGET', meta, 'paused', 'active_size', 'session_seconds')
+  redis.call('ZREMRANGEBYSCORE', admits, '-inf', after(now - math.max(window, CAP_WINDOW)))
+  local policy = redis.call('HMGET', meta, 'paused', 'active_size', 'session_seconds', 'per_minute')
   if policy[1] == '1' or not policy[2] then return 0 end
   local free = tonumber(policy[2]) - redis.call('ZCARD', active)
+  local per_minute = tonumber(policy[4] or '0') or 0
+  if per_minute > 0 then
+    free = math.min(free, per_minute - redis.call('ZCOUNT', admits, after(now - CAP_WINDOW), '+inf'))
+  end
   if free <= 0 then return 0 end
   local ends = now + tonumber(policy[3])
   local popped = redis.call('ZPOPMIN', waiting, free)
   for i = 1, #popped, 2 do
     redis.call('ZADD', active, ends, popped[i])
     redis.call('ZADD', admits, now, popped[i])
+    redis.call('ZREM', seen, popped[i])
   end
   return #popped / 2
 end
 
--- Where a token stands: {'WAITING', rank} or {'ACTIVE', ends (string)}; false if gone or ended.
+-- Where a token stands: {'WAITING', rank}, {'ACTIVE', ends (string)} or {'PREQUEUE', opens_at
+-- (string)}; false if gone or ended.
 local function report(token, now)
   local rank = redis.call('ZRANK', waiting, token)
   if rank then return {'WAITING', rank} end
   local ends = redis.call('ZSCORE', active, token)
   if ends and tonumber(ends) > now then return {'ACTIVE', ends} end
+  if redis.call('ZSCORE', prequeue, token) then
+    return {'PREQUEUE', redis.call('HGET', meta, 'opens_at') or '0'}
+  end
   return false
 end
 
 -- What an estimate needs: admissions seen in the window and the policy.
 local function rate_facts(now, window)
-  local recent = redis.call('ZCOUNT', admits, '(' .. (now - window), '+inf')
+  local recent = redis.call('ZCOUNT', admits, after(now - window), '+inf')
   local policy = redis.call('HMGET', meta, 'active_size', 'session_seconds')
   return {recent, policy[1] or '0', policy[2] or '0'}
 end
 """
+)
 
-# ARGV: user_id, new_token, now, active_size, session_seconds, max_waiting, window
-# -> {'FULL'} or {created 0|1, token, status, rank|ends, recent, active_size, session_seconds}
+# ARGV: user_id, new_token, now, active_size, session_seconds, max_waiting, window,
+#       abandon_seconds, per_minute (0 = unlimited), opens_at ('' = booking is open, else the epoch
+#       second it opens: a new token joins the pre-queue), prequeue_score (random, from `secrets`)
+# -> {'FULL', admitted, pruned} or
+#    {created 0|1, token, status, rank|ends|opens_at, recent, active_size, session_seconds, admitted, pruned}
 _ENTER = """
 local uid, new_token = ARGV[1], ARGV[2]
 local now, max_waiting, window = tonumber(ARGV[3]), tonumber(ARGV[6]), tonumber(ARGV[7])
-redis.call('HSET', meta, 'active_size', ARGV[4], 'session_seconds', ARGV[5])
+local opens_at = tonumber(ARGV[10])
+set_policy(ARGV[4], ARGV[5], ARGV[8], ARGV[9])
+if opens_at and (tonumber(redis.call('HGET', meta, 'opened') or '') or -1) >= opens_at then
+  opens_at = nil -- this opening has happened (the pre-queue moved): join the line
+end
 expire(now)
-fill(now, window)
+local admitted, pruned = 0, 0
+if opens_at then
+  redis.call('HSET', meta, 'opens_at', ARGV[10])
+else
+  open_prequeue(now)
+  pruned = prune(now, window)
+  admitted = fill(now, window)
+end
 local created = 0
 local token = redis.call('HGET', users, uid)
 local where = token and report(token, now)
 if not where then
   if token then drop(token) end
-  if redis.call('ZCARD', waiting) >= max_waiting then return {'FULL'} end
+  if redis.call('ZCARD', waiting) + redis.call('ZCARD', prequeue) >= max_waiting then
+    return {'FULL', admitted, pruned}
+  end
   token = new_token
   created = 1
-  redis.call('ZADD', waiting, redis.call('HINCRBY', meta, 'seq', 1), token)
   redis.call('HSET', tokens, token, uid)
   redis.call('HSET', users, uid, token)
-  fill(now, window)
+  if opens_at then
+    redis.call('ZADD', prequeue, ARGV[11], token)
+  else
+    redis.call('ZADD', waiting, redis.call('HINCRBY', meta, 'seq', 1), token)
+    admitted = admitted + fill(now, window)
+  end
   where = report(token, now)
 end
+if where[1] ~= 'ACTIVE' then redis.call('ZADD', seen, now, token) end
 local facts = rate_facts(now, window)
-return {created, token, where[1], where[2], facts[1], facts[2], facts[3]}
+return {created, token, where[1], where[2], facts[1], facts[2], facts[3], admitted, pruned}
 """
 
 # ARGV: token, now, window -> {} if unknown or ended, else
-# {user_id, status, rank|ends, recent, active_size, session_seconds}
+# {user_id, status, rank|ends|opens_at, recent, active_size, session_seconds}.
+# A waiting or pre-queue token is marked as seen now (the fan is still there).
 _POLL = """
 local token, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local uid = redis.call('HGET', tokens, token)
 if not uid then return {} end
 local where = report(token, now)
 if not where then return {} end
+if where[1] ~= 'ACTIVE' then redis.call('ZADD', seen, now, token) end
 local facts = rate_facts(now, window)
 return {uid, where[1], where[2], facts[1], facts[2], facts[3]}
 """
 
-# ARGV: user_id, token ('' = the user's token), now, window -> {removed 0|1, admitted}
+# ARGV: user_id, token ('' = the user's token), now, window -> {removed 0|1, admitted, pruned}
 # Leaves (or removes) the user and gives the freed place to the next in line at once.
 _LEAVE = """
 local uid, token, now, window = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -165,15 +276,20 @@ if token and redis.call('HGET', tokens, token) == uid then
   removed = 1
 end
 expire(now)
-return {removed, fill(now, window)}
+local pruned = prune(now, window)
+return {removed, fill(now, window), pruned}
 """
 
-# ARGV: now, active_size, session_seconds, window -> {expired, admitted}
+# ARGV: now, active_size, session_seconds, window, abandon_seconds, per_minute, booking open ('1' or '0')
+# -> {expired, admitted, pruned, moved from the pre-queue (only when booking is open)}
 _PROMOTE = """
 local now, window = tonumber(ARGV[1]), tonumber(ARGV[4])
-redis.call('HSET', meta, 'active_size', ARGV[2], 'session_seconds', ARGV[3])
+set_policy(ARGV[2], ARGV[3], ARGV[5], ARGV[6])
 local expired = expire(now)
-return {expired, fill(now, window)}
+local moved = 0
+if ARGV[7] == '1' then moved = open_prequeue(now) end
+local pruned = prune(now, window)
+return {expired, fill(now, window), pruned, moved}
 """
 
 # ARGV: user_id, until, now -> ends (string) if the user is still active, else false.
@@ -191,7 +307,7 @@ end
 return ends
 """
 
-# ARGV: user_id, now, window -> {token, status, rank|ends, recent, active_size, session_seconds} or {}
+# ARGV: user_id, now, window -> {token, status, rank|ends|opens_at, recent, active_size, session_seconds} or {}
 _USER_STATUS = """
 local uid, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local token = redis.call('HGET', users, uid)

@@ -8,11 +8,11 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from concerts.models import Concert, Show
@@ -35,6 +35,7 @@ _TOKEN = re.compile(r"^([1-9][0-9]{0,18})\.[A-Za-z0-9_-]{32,128}$")
 
 
 class QueueTokenStatus(StrEnum):
+    PREQUEUE = "PREQUEUE"  # entered before booking opened: no position until the opening shuffle
     WAITING = "WAITING"
     ACTIVE = "ACTIVE"
 
@@ -45,11 +46,29 @@ class QueuePolicy:
     max_waiting: int
     active_size: int
     session_minutes: int
-    booking_open: bool
+    prequeue_minutes: int
+    abandon_after_minutes: int
+    admissions_per_minute: int | None  # None: unlimited
+    booking_open: bool  # a show's booking window contains now
+    opens_at: datetime | None  # the earliest booking opening of the shows not closed yet
 
     @property
     def session_seconds(self) -> int:
         return self.session_minutes * 60
+
+    @property
+    def abandon_seconds(self) -> int:
+        return self.abandon_after_minutes * 60
+
+    @property
+    def prequeue_opens_at(self) -> datetime | None:
+        return self.opens_at - timedelta(minutes=self.prequeue_minutes) if self.opens_at is not None else None
+
+    def in_prequeue(self, now: datetime) -> bool:
+        """Booking is not open yet, and opens within prequeue_minutes."""
+        if self.booking_open or self.opens_at is None or self.opens_at <= now:
+            return False
+        return self.prequeue_opens_at <= now
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,7 @@ class QueueStatus:
     active_until: datetime | None  # ACTIVE: when the session ends (unless a hold extends it)
     active_seconds_left: int | None
     refresh_after_seconds: int
+    seconds_until_open: int | None = None  # PREQUEUE: seconds until booking opens
     created: bool = field(default=False, compare=False)  # enter: a new token (201) or the same (200)
 
 
@@ -75,6 +95,8 @@ class QueueStats:
     active: int
     admitted_recently: int  # within settings.QUEUE_RATE_WINDOW_SECONDS
     paused: bool
+    prequeue: int = 0
+    abandoned_recently: int = 0  # waiting fans pruned for not polling, within the same window
 
 
 def token_concert_id(token: str | None) -> int | None:
@@ -83,11 +105,24 @@ def token_concert_id(token: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+_POLICY_FIELDS = (
+    "queue_max_waiting",
+    "queue_active_size",
+    "session_minutes",
+    "prequeue_minutes",
+    "abandon_after_minutes",
+    "admissions_per_minute",
+)
+
+
 def _policy_query(now: datetime):
     open_show = Show.objects.filter(concert=OuterRef("pk"), booking_opens_at__lte=now, booking_closes_at__gt=now)
     return (
-        Concert.objects.annotate(booking_open=Exists(open_show))
-        .values_list("pk", "queue_max_waiting", "queue_active_size", "session_minutes", "booking_open")
+        Concert.objects.annotate(
+            booking_open=Exists(open_show),
+            opens_at=Min("shows__booking_opens_at", filter=Q(shows__booking_closes_at__gt=now)),
+        )
+        .values_list("pk", *_POLICY_FIELDS, "booking_open", "opens_at")
         .order_by("pk")
     )
 
@@ -101,9 +136,7 @@ def concert_queue_policy(*, concert_id: int, now: datetime) -> QueuePolicy | Non
 @dataclass(frozen=True)
 class _CachedPolicy:
     fetched_at: float  # time.monotonic()
-    max_waiting: int
-    active_size: int
-    session_minutes: int
+    fields: tuple  # the values of _POLICY_FIELDS
     windows: tuple[tuple[datetime, datetime], ...]  # (booking opens, closes) of the shows
 
 
@@ -118,25 +151,20 @@ def concert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolic
     if cached is None or time.monotonic() - cached.fetched_at >= settings.QUEUE_POLICY_CACHE_SECONDS:
         rows = list(
             Concert.objects.filter(pk=concert_id).values_list(
-                "queue_max_waiting",
-                "queue_active_size",
-                "session_minutes",
-                "shows__booking_opens_at",
-                "shows__booking_closes_at",
+                *_POLICY_FIELDS, "shows__booking_opens_at", "shows__booking_closes_at"
             )
         )
         if not rows:
             _policy_cache.pop(concert_id, None)
             return None
         windows = tuple((opens, closes) for *_, opens, closes in rows if opens is not None)
-        cached = _CachedPolicy(time.monotonic(), *rows[0][:3], windows=windows)
+        cached = _CachedPolicy(time.monotonic(), rows[0][: len(_POLICY_FIELDS)], windows=windows)
         _policy_cache[concert_id] = cached
     return QueuePolicy(
-        concert_id=concert_id,
-        max_waiting=cached.max_waiting,
-        active_size=cached.active_size,
-        session_minutes=cached.session_minutes,
+        concert_id,
+        *cached.fields,
         booking_open=any(opens <= now < closes for opens, closes in cached.windows),
+        opens_at=min((opens for opens, closes in cached.windows if closes > now), default=None),
     )
 
 
@@ -165,6 +193,11 @@ def _estimated_wait(position: int, recent: int, active_size: int, session_second
     return math.ceil(position / per_second)
 
 
+def _prequeue_refresh(seconds_until_open: int) -> int:
+    """A pre-queue fan asks again by the opening, at most every QUEUE_REFRESH_MAX_SECONDS."""
+    return max(settings.QUEUE_REFRESH_MIN_SECONDS, min(settings.QUEUE_REFRESH_MAX_SECONDS, seconds_until_open))
+
+
 def _waiting_refresh(position: int, estimate: int | None) -> int:
     low, high = settings.QUEUE_REFRESH_MIN_SECONDS, settings.QUEUE_REFRESH_MAX_SECONDS
     seconds = min(high, low + (position - 1) // settings.QUEUE_REFRESH_STEP_POSITIONS)
@@ -187,12 +220,29 @@ def queue_status_data(current: QueueStatus) -> dict:
         "active_until": timezone.localtime(active_until).isoformat() if active_until else None,
         "active_seconds_left": current.active_seconds_left,
         "refresh_after_seconds": current.refresh_after_seconds,
+        "seconds_until_open": current.seconds_until_open,
     }
 
 
 def build_status(*, token: str, concert_id: int, where: list, now: float, created: bool = False) -> QueueStatus:
-    """A QueueStatus from a script's answer [status, rank|ends, recent, active_size, session_seconds]."""
+    """A QueueStatus from a script's answer [status, rank|ends|opens_at, recent, active_size,
+    session_seconds]."""
     status = QueueTokenStatus(_text(where[0]))
+    if status is QueueTokenStatus.PREQUEUE:
+        seconds_until_open = max(0, math.ceil(float(where[1]) - now))
+        return QueueStatus(
+            token=token,
+            concert_id=concert_id,
+            status=status,
+            position=None,
+            ahead=None,
+            estimated_wait_seconds=None,
+            active_until=None,
+            active_seconds_left=None,
+            refresh_after_seconds=_prequeue_refresh(seconds_until_open),
+            seconds_until_open=seconds_until_open,
+            created=created,
+        )
     if status is QueueTokenStatus.WAITING:
         position = int(where[1]) + 1
         estimate = None
@@ -296,7 +346,7 @@ def queue_user_status(*, user_id: int, concert_id: int) -> QueueStatus | None:
 @redis_boundary
 def queue_stats(*, concert_id: int) -> QueueStats:
     """Live numbers of a concert's room (one Redis round trip)."""
-    waiting, active, _tokens, _users, meta, admits = concert_keys(concert_id)
+    waiting, active, _tokens, _users, meta, admits, prequeue, _seen, abandons = concert_keys(concert_id)
     now = clock.timestamp()
     window_start = f"({now - settings.QUEUE_RATE_WINDOW_SECONDS:.6f}"
 
@@ -305,12 +355,16 @@ def queue_stats(*, concert_id: int) -> QueueStats:
         pipe.zcount(active, f"({now:.6f}", "+inf")
         pipe.zcount(admits, window_start, "+inf")
         pipe.hget(meta, "paused")
+        pipe.zcard(prequeue)
+        pipe.zcount(abandons, window_start, "+inf")
 
-    n_waiting, n_active, n_admitted, paused = execute_pipeline(redis_client(), build)
+    n_waiting, n_active, n_admitted, paused, n_prequeue, n_abandoned = execute_pipeline(redis_client(), build)
     return QueueStats(
         concert_id=concert_id,
         waiting=n_waiting,
         active=n_active,
         admitted_recently=n_admitted,
         paused=paused is not None and _text(paused) == "1",
+        prequeue=n_prequeue,
+        abandoned_recently=n_abandoned,
     )

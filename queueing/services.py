@@ -1,4 +1,5 @@
-"""The waiting room's writes: enter, leave, remove, promote, extend, pause, flush.
+"""The waiting room's writes: enter (the pre-queue before booking opens, the line after), leave,
+remove, promote (opening shuffle, expiry, abandoned places, admission), extend, pause, flush.
 
 Each change is one Lua script (queueing.scripts) on the concert's hash-tagged keys, so it is
 atomic whatever runs at the same time (web instances, workers, two beat processes). Time comes
@@ -13,12 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.utils import timezone
 
 from core.clock import clock
+from core.metrics import metric_incr
 from core.redis import redis_client
 from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, QueueNotActive, TokenNotFound
 from queueing.scripts import ENTER, EXTEND, LEAVE, PROMOTE, concert_keys, redis_boundary, run_script
 from queueing.selectors import (
+    QueuePolicy,
     QueueStatus,
     QueueTokenStatus,
     build_status,
@@ -43,10 +47,31 @@ class PromotionResult:
     concert_id: int
     expired: int
     admitted: int
+    abandoned: int = 0  # waiting fans pruned for not polling within abandon_after
+    opened: int = 0  # pre-queue fans moved into the line (at the opening, once)
 
 
 def _now_arg(now: float) -> str:
     return f"{now:.6f}"
+
+
+def _count(*, concert_id: int, admitted: int, abandoned: int) -> None:
+    """The metrics of what a script did (every script that admits or prunes reports here)."""
+    if admitted > 0:
+        metric_incr("queue_admissions", admitted, concert=concert_id)
+    if abandoned > 0:
+        metric_incr("queue_abandoned", abandoned, concert=concert_id)
+
+
+def _policy_args(policy: QueuePolicy) -> list[object]:
+    """abandon_seconds and per_minute as the scripts take them (0 = unlimited)."""
+    return [policy.abandon_seconds, policy.admissions_per_minute or 0]
+
+
+def queue_prequeue_score() -> int:
+    """A pre-queue entry's place in the opening shuffle: 52 random bits from the OS CSPRNG (exact
+    as a Redis score). Sorting the pre-queue by it is a uniformly random order."""
+    return secrets.randbits(52)
 
 
 def queue_token_new(*, concert_id: int) -> str:
@@ -58,16 +83,22 @@ def queue_enter(*, user_id: int, concert_id: int) -> QueueStatus:
     """Enter the concert's waiting room, or get back the token the user already holds there.
 
     No SQL query while the concert's policy is cached (concert_queue_policy_cached), and one
-    script. The user is admitted
-    at once when a place is free and nobody waits. `created` tells a new token from the same one.
-    Raises ConcertNotFound, BookingClosed (no show's booking window contains now), QueueFull.
+    script. Within prequeue_minutes before booking opens the user joins the pre-queue (status
+    PREQUEUE, no position; placed in a random order at the opening). Once booking is open the
+    user joins the line (first come, first served, behind the pre-queue) and is admitted at once
+    when a place is free and nobody waits. `created` tells a new token from the same one.
+    Raises ConcertNotFound, BookingClosed (booking not open and the pre-queue not open either;
+    with prequeue_opens_at when it opens later), QueueFull.
     """
     now = clock.now()
     policy = concert_queue_policy_cached(concert_id=concert_id, now=now)
     if policy is None:
         raise ConcertNotFound()
-    if not policy.booking_open:
-        raise BookingClosed()
+    prequeue = policy.in_prequeue(now)
+    if not policy.booking_open and not prequeue:
+        opens = policy.prequeue_opens_at
+        later = opens is not None and opens > now
+        raise BookingClosed(prequeue_opens_at=timezone.localtime(opens).isoformat() if later else None)
     ts = now.timestamp()
     answer = run_script(
         redis_client(),
@@ -81,22 +112,28 @@ def queue_enter(*, user_id: int, concert_id: int) -> QueueStatus:
             policy.session_seconds,
             policy.max_waiting,
             settings.QUEUE_RATE_WINDOW_SECONDS,
+            *_policy_args(policy),
+            _now_arg(policy.opens_at.timestamp()) if prequeue else "",
+            queue_prequeue_score(),
         ],
     )
     if answer[0] in (b"FULL", "FULL"):
+        _count(concert_id=concert_id, admitted=answer[1], abandoned=answer[2])
         raise QueueFull(retry_after_seconds=settings.QUEUE_FULL_RETRY_AFTER_SECONDS, max_waiting=policy.max_waiting)
+    _count(concert_id=concert_id, admitted=answer[7], abandoned=answer[8])
     token = answer[1].decode() if isinstance(answer[1], bytes) else answer[1]
-    return build_status(token=token, concert_id=concert_id, where=answer[2:], now=ts, created=bool(answer[0]))
+    return build_status(token=token, concert_id=concert_id, where=answer[2:7], now=ts, created=bool(answer[0]))
 
 
 def _leave(*, user_id: int, concert_id: int, token: str) -> tuple[bool, int]:
     ts = clock.timestamp()
-    removed, admitted = run_script(
+    removed, admitted, abandoned = run_script(
         redis_client(),
         LEAVE,
         concert_keys(concert_id),
         [user_id, token, _now_arg(ts), settings.QUEUE_RATE_WINDOW_SECONDS],
     )
+    _count(concert_id=concert_id, admitted=admitted, abandoned=abandoned)
     return bool(removed), admitted
 
 
@@ -145,33 +182,51 @@ def queue_extend_until(*, user_id: int, concert_id: int, until: datetime) -> boo
 
 @redis_boundary
 def queue_promote(
-    *, concert_id: int, active_size: int | None = None, session_minutes: int | None = None
+    *,
+    concert_id: int,
+    policy: QueuePolicy | None = None,
+    active_size: int | None = None,
+    session_minutes: int | None = None,
 ) -> PromotionResult:
-    """Drop the concert's ended sessions and admit the longest-waiting users into the free places,
-    in one script: any number of promoters at once never admit past the active size nor anyone
-    twice. The policy is read from the concert unless given (promote_all passes it)."""
-    if active_size is None or session_minutes is None:
+    """One promotion step of a concert whose booking is open, in one script: the pre-queue joins
+    the line in its random order (once: the first step after the opening), ended sessions are
+    dropped, waiting fans silent for longer than abandon_after are pruned, and the longest-waiting
+    are admitted into the free places, within the per-minute admission cap. Any number of
+    promoters at once never admit past the active size or the cap, nor anyone twice, and shuffle
+    the pre-queue once. The policy is read from the concert (one query) unless given: promote_all
+    passes it; a caller passing only active_size and session_minutes (no SQL) keeps the other
+    policy values last stored in Redis and vouches that booking is open."""
+    if policy is None and (active_size is None or session_minutes is None):
         policy = concert_queue_policy(concert_id=concert_id, now=clock.now())
         if policy is None:
             raise ConcertNotFound()
-        active_size, session_minutes = policy.active_size, policy.session_minutes
-    expired, admitted = run_script(
+    if policy is not None:
+        active_size = policy.active_size if active_size is None else active_size
+        session_minutes = policy.session_minutes if session_minutes is None else session_minutes
+    expired, admitted, abandoned, opened = run_script(
         redis_client(),
         PROMOTE,
         concert_keys(concert_id),
-        [_now_arg(clock.timestamp()), active_size, session_minutes * 60, settings.QUEUE_RATE_WINDOW_SECONDS],
+        [
+            _now_arg(clock.timestamp()),
+            active_size,
+            session_minutes * 60,
+            settings.QUEUE_RATE_WINDOW_SECONDS,
+            *(_policy_args(policy) if policy is not None else ["", ""]),
+            "1" if policy is None or policy.booking_open else "0",
+        ],
     )
-    return PromotionResult(concert_id=concert_id, expired=expired, admitted=admitted)
+    _count(concert_id=concert_id, admitted=admitted, abandoned=abandoned)
+    if opened:
+        logger.info("queue: concert %s opened, %s pre-queue fans placed in a random order", concert_id, opened)
+    return PromotionResult(
+        concert_id=concert_id, expired=expired, admitted=admitted, abandoned=abandoned, opened=opened
+    )
 
 
 def queue_promote_all() -> list[PromotionResult]:
     """One promotion per concert on sale (one SQL query, then one script per concert)."""
-    return [
-        queue_promote(
-            concert_id=policy.concert_id, active_size=policy.active_size, session_minutes=policy.session_minutes
-        )
-        for policy in concerts_on_sale(now=clock.now())
-    ]
+    return [queue_promote(concert_id=policy.concert_id, policy=policy) for policy in concerts_on_sale(now=clock.now())]
 
 
 @redis_boundary
@@ -188,14 +243,14 @@ def queue_set_paused(*, concert_id: int, paused: bool) -> None:
 def queue_flush(*, concert_id: int) -> None:
     """Empty the concert's room: every token (waiting and active) is gone. The pause flag and the
     arrival counter stay. One DEL of keys in one slot, so it is atomic."""
-    waiting, active, tokens, users, _meta, admits = concert_keys(concert_id)
-    redis_client().delete(waiting, active, tokens, users, admits)
+    waiting, active, tokens, users, _meta, admits, prequeue, seen, abandons = concert_keys(concert_id)
+    redis_client().delete(waiting, active, tokens, users, admits, prequeue, seen, abandons)
 
 
 def queue_require_active(*, user_id: int, concert_id: int, token: str | None) -> QueueStatus:
     """The booking guard's check: the token is the user's, of this concert, and ACTIVE.
 
-    Raises QueueNotActive with the token's status and position (both null when the token is
+    Raises QueueNotActive with the token's status (PREQUEUE, WAITING) and position (both null when the token is
     missing, not of this concert, not the user's or ended). One Redis round trip.
     """
     if token_concert_id(token) != concert_id:

@@ -11,7 +11,9 @@ from queueing.services import queue_promote_all
     soft_time_limit=settings.QUEUE_PROMOTION_TIME_LIMIT_SECONDS * 0.8,
 )
 def promote_all() -> int:
-    """Expire ended sessions and admit waiting fans, for every concert on sale (beat, every
-    QUEUE_PROMOTION_INTERVAL_SECONDS). Safe to run any number of times at once: each concert's
-    step is one atomic script. Returns how many were admitted."""
+    """For every concert on sale (beat, every QUEUE_PROMOTION_INTERVAL_SECONDS): at the opening,
+    place the pre-queue in the line in its random order (once); expire ended sessions, prune
+    waiting fans who stopped polling, and admit waiting fans within the active size and the
+    per-minute cap. Safe to run any number of times at once: each concert's step is one atomic
+    script. Returns how many were admitted."""
     return sum(result.admitted for result in queue_promote_all())

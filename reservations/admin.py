@@ -38,7 +38,7 @@ class PaymentAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 @admin.register(Reservation)
 class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "user", "show", "status", "amount", "hold_expires_at", "created_at", "confirmed_at"]
-    list_filter = ["status", "show__concert"]
+    list_filter = ["status", "show__concert", "show"]
     search_fields = ["user__phone", "user__name", "show__concert__title", "=id"]
     list_select_related = ["user", "show__concert"]
     date_hierarchy = "created_at"

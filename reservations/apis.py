@@ -10,6 +10,9 @@ from core.clock import clock
 from core.exceptions import NotAuthenticated, ValidationFailed
 from core.pagination import PAGE_PARAMETERS, PageNumberPagination, page_of
 from core.schema import error_responses
+from points.idempotency import HEADER as IDEMPOTENCY_HEADER
+from points.idempotency import MAX_LENGTH as IDEMPOTENCY_KEY_MAX
+from points.idempotency import idempotency_key_clean
 from queueing.permissions import HasActiveQueueToken
 from reservations import exceptions as errors
 from reservations.models import Reservation
@@ -23,13 +26,13 @@ from reservations.services import (
 )
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
+    IDEMPOTENCY_HEADER,
     str,
     OpenApiParameter.HEADER,
     required=False,
-    description="Replaying the same key returns the first answer and charges nothing again.",
+    description=f"1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters (e.g. a UUID). Replaying a key returns "
+    "the first answer (success or refusal) and changes nothing again.",
 )
-_IDEMPOTENCY_KEY_MAX = 100
 
 
 class ReservationSeatSerializer(serializers.Serializer):
@@ -183,9 +186,7 @@ class ReservationPaymentApi(APIView):
     def post(self, request: Request, reservation_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        key = request.headers.get("Idempotency-Key") or None
-        if key is not None and len(key) > _IDEMPOTENCY_KEY_MAX:
-            raise ValidationFailed(errors={"Idempotency-Key": [f"At most {_IDEMPOTENCY_KEY_MAX} characters."]})
+        key = idempotency_key_clean(request.headers.get(IDEMPOTENCY_HEADER))
         result = reservation_pay(
             user=request.user, reservation_id=reservation_id, pin=data.validated_data["pin"], idempotency_key=key
         )

@@ -1,7 +1,8 @@
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +53,15 @@ def test_login_is_limited_per_address(low_rates):
     ]
 
     assert codes == [401] * 5 + [429]
+
+
+def test_with_redis_down_the_limits_let_requests_through(low_rates, settings):
+    dead_redis = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
+    UserFactory(phone="010-5555-0001")
+
+    with override_settings(CACHES=dead_redis):  # nothing listens on port 1
+        signups = [signup(APIClient(), n).status_code for n in range(5)]
+        login = APIClient().post("/api/v1/auth/token", {"phone": "010-5555-0001", "password": DEFAULT_PASSWORD})
+
+    assert signups == [201] * 5
+    assert login.status_code == 200

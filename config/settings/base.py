@@ -79,9 +79,13 @@ CACHES = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        # The cache (sessions, rate-limit counters) degrades instead of failing when Redis is
+        # down: sessions fall back to PostgreSQL, rate limits let requests through. The waiting
+        # room talks to Redis directly and answers 503 instead (queueing.scripts.redis_boundary).
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "IGNORE_EXCEPTIONS": True},
     }
 }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # Sessions are read from Redis (written through to PostgreSQL): the fan pages' polling does not
 # hit the database for the session.
@@ -154,6 +158,8 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: Redis is the broker; beat reads its schedule from the database (django-celery-beat).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+# Broker keys under the deployment's prefix: deployments sharing a Redis never share a queue.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:broker:"}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
@@ -161,6 +167,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Workers log through Django's LOGGING (JSON lines), like the web processes.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # ---------------------------------------------------------------------------------------------
 # Policies (SPEC section 1). Per-concert policies are fields on concerts.Concert; these are the
@@ -176,6 +184,9 @@ QUEUE_PROMOTION_INTERVAL_SECONDS = env.float("QUEUE_PROMOTION_INTERVAL_SECONDS",
 HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default=5.0)
 
 # Structured logs: one JSON object per line with the request id (LOG_FORMAT=plain for humans).
+# Retry-After of a 503 when PostgreSQL or Redis cannot be reached.
+SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5)
+
 LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,

@@ -34,3 +34,5 @@ WHITENOISE_USE_FINDERS = True
 # Rate limits would trip over the many signups and entries of the suite, all from 127.0.0.1;
 # the rate-limit tests set their own low rates.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {scope: "100000/min" for scope in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]}
+# Every enter reads the concert's queue policy afresh (tests change policies and shows at will).
+QUEUE_POLICY_CACHE_SECONDS = 0

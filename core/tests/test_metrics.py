@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -6,7 +7,7 @@ from django.test import Client
 from accounts.tests.factories import UserFactory
 from core.metrics import metric_incr
 from points.services import wallet_charge
-from queueing.services import queue_enter
+from queueing.services import queue_enter, queue_leave, queue_promote
 from reservations.tests.factories import make_show
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +53,21 @@ def test_waiting_room_gauges_per_concert_on_sale(client: Client, clock):
 
     assert value(text, f'stagegate_queue_active{{concert="{show.concert_id}"}}') == 1
     assert value(text, f'stagegate_queue_waiting{{concert="{show.concert_id}"}}') == 2
+
+
+def test_queue_admissions_and_abandoned_places_are_counted(client: Client, clock):
+    show = make_show(queue_active_size=1)
+    concert_id = show.concert_id
+    fans = [UserFactory().pk for _ in range(4)]
+    first, *_ = [queue_enter(user_id=user_id, concert_id=concert_id) for user_id in fans]  # 1 admitted
+    queue_leave(user_id=fans[0], token=first.token)  # the freed place: the second fan admitted
+
+    assert value(scrape(client), f'stagegate_queue_admissions_total{{concert="{concert_id}"}}') == 2
+
+    clock.advance(timedelta(minutes=show.concert.abandon_after_minutes, seconds=1))
+    result = queue_promote(concert_id=concert_id)  # the two still waiting never polled
+
+    text = scrape(client)
+    assert (result.abandoned, result.admitted) == (2, 0)
+    assert value(text, f'stagegate_queue_abandoned_total{{concert="{concert_id}"}}') == 2
+    assert value(text, f'stagegate_queue_admissions_total{{concert="{concert_id}"}}') == 2

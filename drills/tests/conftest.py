@@ -24,3 +24,17 @@ def drill_stack(transactional_db, settings, tmp_path):
         yield stack
     finally:
         stack.stop_all()
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of the test's own on a free port (nothing on disk), so it can be stopped
+    and started again; the machine's Redis is never touched."""
+    from drills.stack import RedisServer, free_port
+
+    server = RedisServer(free_port(), tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

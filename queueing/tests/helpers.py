@@ -38,10 +38,12 @@ class RoomState:
     admits: list[str]
     tokens: dict[str, int]
     users: dict[int, str]
+    prequeue: list[str]  # in the order the opening will place them
+    seen: dict[str, float]
 
 
 def room_state(concert_id: int) -> RoomState:
-    waiting, active, tokens, users, _meta, admits = concert_keys(concert_id)
+    waiting, active, tokens, users, _meta, admits, prequeue, seen, _abandons = concert_keys(concert_id)
     client = redis_client()
     return RoomState(
         waiting=[t.decode() for t in client.zrange(waiting, 0, -1)],
@@ -49,4 +51,6 @@ def room_state(concert_id: int) -> RoomState:
         admits=[t.decode() for t in client.zrange(admits, 0, -1)],
         tokens={k.decode(): int(v) for k, v in client.hgetall(tokens).items()},
         users={int(k): v.decode() for k, v in client.hgetall(users).items()},
+        prequeue=[t.decode() for t in client.zrange(prequeue, 0, -1)],
+        seen={t.decode(): score for t, score in client.zrange(seen, 0, -1, withscores=True)},
     )

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -10,7 +10,7 @@ from accounts.tests.factories import UserFactory
 from core.clock import clock as the_clock
 from queueing.authentication import api_key_forget, api_key_local_cache_clear
 from queueing.selectors import queue_stats
-from queueing.services import SESSION_QUEUE_TOKENS, queue_promote, queue_remove, queue_set_paused
+from queueing.services import SESSION_QUEUE_TOKENS, queue_enter, queue_promote, queue_remove, queue_set_paused
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
 from queueing.tests.helpers import count_redis_round_trips
 
@@ -26,6 +26,7 @@ FIELDS = {
     "active_until",
     "active_seconds_left",
     "refresh_after_seconds",
+    "seconds_until_open",
 }
 
 
@@ -289,3 +290,95 @@ def test_malformed_authorization_header_is_401():
     assert poll(client, "1.x").status_code == 401
     client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
     assert enter(client, concert.pk).json()["code"] == "NOT_AUTHENTICATED"
+
+
+def low_enter_limits(settings, *, ip: str = "100000/min", user: str = "100000/min") -> None:
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "queue_enter_ip": ip, "queue_enter_user": user}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+@pytest.mark.parametrize("by_session", [False, True])
+def test_entering_past_the_per_user_limit_is_429_with_retry_after(settings, clock, by_session):
+    low_enter_limits(settings, user="3/min")
+    concert = concert_on_sale()
+    client = fan()
+    if by_session:  # served by DRF; an API key is served by the lean path: the same limit
+        client.credentials()
+        client.force_login(client.user)
+    other = fan()
+
+    answers = [enter(client, concert.pk) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [201, 200, 200, 429]
+    refused = answers[-1]
+    assert refused.json()["code"] == "RATE_LIMITED"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused.json()["retry_after_seconds"] == int(refused["Retry-After"])
+    assert enter(other, concert.pk).status_code == 201  # another user is not limited
+    clock.advance(timedelta(seconds=int(refused["Retry-After"])))
+    assert enter(client, concert.pk).status_code == 200  # a new window
+
+
+def test_entering_past_the_per_ip_limit_is_429_with_retry_after(settings, clock):
+    low_enter_limits(settings, ip="2/min")
+    concert = concert_on_sale()
+
+    answers = [enter(fan(), concert.pk) for _ in range(3)]
+    elsewhere = fan().post(f"/api/v1/concerts/{concert.pk}/queue-tokens", REMOTE_ADDR="10.9.8.7")
+
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert answers[-1].json()["code"] == "RATE_LIMITED"
+    assert int(answers[-1]["Retry-After"]) >= 1
+    assert elsewhere.status_code == 201
+    assert queue_stats(concert_id=concert.pk).active + queue_stats(concert_id=concert.pk).waiting == 3
+
+
+def test_pre_queue_answer_over_http_the_same_for_both_paths(clock):
+    concert = ConcertFactory(prequeue_minutes=30)
+    ShowFactory(concert=concert, booking_opens_at=clock.now() + timedelta(minutes=10))
+    by_key = fan()
+    by_session = APIClient()
+    by_session.force_login(by_key.user)
+
+    entered = enter(by_key, concert.pk)
+    again = by_session.post(f"/api/v1/concerts/{concert.pk}/queue-tokens")
+    body = entered.json()
+
+    assert entered.status_code == 201 and again.status_code == 200
+    assert again.json() == body
+    assert set(body) == FIELDS
+    assert body["status"] == "PREQUEUE"
+    assert (body["position"], body["ahead"], body["estimated_wait_seconds"]) == (None, None, None)
+    assert body["seconds_until_open"] == 600
+    assert body["refresh_after_seconds"] > 0
+    assert poll(by_key, body["token"]).json() == poll(by_session, body["token"]).json() == body
+
+
+def test_booking_closed_tells_when_the_pre_queue_opens(clock):
+    concert = ConcertFactory(prequeue_minutes=30)
+    ShowFactory(concert=concert, booking_opens_at=clock.now() + timedelta(hours=1))
+
+    response = enter(fan(), concert.pk)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "BOOKING_CLOSED"
+    opens = datetime.fromisoformat(response.json()["prequeue_opens_at"])
+    assert opens == clock.now() + timedelta(minutes=30)
+    assert response.json()["prequeue_opens_at"].endswith("+09:00")
+
+
+def test_after_log_in_even_the_first_poll_needs_no_sql():
+    from accounts.services import user_login_token
+    from accounts.tests.factories import DEFAULT_PASSWORD
+
+    concert = concert_on_sale()
+    user = UserFactory()
+    api_key = user_login_token(phone=user.phone, password=DEFAULT_PASSWORD)
+    api_key_local_cache_clear()  # as on another web process: only the Redis cache knows the key
+    token = queue_enter(user_id=user.pk, concert_id=concert.pk).token  # e.g. through the fan pages
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key}")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert poll(client, token).status_code == 200
+    assert len(queries) == 0, [q["sql"] for q in queries]

@@ -1,6 +1,6 @@
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -109,7 +109,7 @@ def test_queue_full_at_the_default_ten_thousand(clock):
 
     def build(pipe):  # the enter script itself, pipelined: 10,000 fans in a few round trips
         for user_id in range(1, 10_001):
-            args = [user_id, f"{concert.pk}.{'x' * 40}{user_id}", now, 3, 1200, 10_000, 60]
+            args = [user_id, f"{concert.pk}.{'x' * 40}{user_id}", now, 3, 1200, 10_000, 60, 300, 0, "", 0]
             pipe.evalsha(ENTER.sha, len(keys), *keys, *args)
 
     answers = execute_pipeline(redis_client(), build)
@@ -120,18 +120,21 @@ def test_queue_full_at_the_default_ten_thousand(clock):
     assert queue_stats(concert_id=concert.pk).waiting == 10_000
 
 
-def test_booking_closed_before_opening_and_after_closing(clock):
-    concert = ConcertFactory()
-    ShowFactory(
-        concert=concert,
-        booking_opens_at=clock.now() + timedelta(minutes=10),
-        starts_at=clock.now() + timedelta(days=1),
-    )
-    with pytest.raises(BookingClosed):
+def test_booking_closed_before_the_pre_queue_opens_and_after_closing(clock):
+    concert = ConcertFactory(prequeue_minutes=30, queue_active_size=1, abandon_after_minutes=60)
+    opens_at = clock.now() + timedelta(minutes=40)
+    ShowFactory(concert=concert, booking_opens_at=opens_at, starts_at=clock.now() + timedelta(days=1))
+    with pytest.raises(BookingClosed) as refused:
         queue_enter(user_id=1, concert_id=concert.pk)
+    assert datetime.fromisoformat(refused.value.extra["prequeue_opens_at"]) == opens_at - timedelta(minutes=30)
 
     clock.advance(timedelta(minutes=10))
-    assert queue_enter(user_id=1, concert_id=concert.pk).status is QueueTokenStatus.ACTIVE
+    assert queue_enter(user_id=1, concert_id=concert.pk).status is QueueTokenStatus.PREQUEUE
+
+    clock.advance(timedelta(minutes=30))
+    later = queue_enter(user_id=2, concert_id=concert.pk)  # the opening moved user 1 first
+    assert (later.status, later.position) == (QueueTokenStatus.WAITING, 1)
+    assert queue_is_active(user_id=1, concert_id=concert.pk)
 
     clock.advance(timedelta(days=1))
     with pytest.raises(BookingClosed):
@@ -214,7 +217,7 @@ def test_concurrent_promoters_never_exceed_the_active_size_nor_admit_twice(clock
 
 
 def test_session_expires_with_the_clock_and_the_place_goes_to_the_next(clock):
-    concert = concert_on_sale(queue_active_size=1, session_minutes=20)
+    concert = concert_on_sale(queue_active_size=1, session_minutes=20, abandon_after_minutes=30)  # user 2 is silent
     first = queue_enter(user_id=1, concert_id=concert.pk)
     second = queue_enter(user_id=2, concert_id=concert.pk)
     assert second.status is QueueTokenStatus.WAITING
@@ -362,7 +365,7 @@ def test_refresh_after_grows_with_position(settings):
 
 
 def test_promote_all_promotes_every_concert_on_sale_only(clock):
-    on_sale = concert_on_sale(queue_active_size=1)
+    on_sale = concert_on_sale(queue_active_size=1, abandon_after_minutes=30)  # user 2 waits silently
     closed = ConcertFactory(queue_active_size=1)
     for concert in (on_sale, closed):
         queue_set_paused(concert_id=concert.pk, paused=True)

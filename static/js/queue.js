@@ -1,6 +1,8 @@
 /* The waiting room: polls the queue endpoint when the server says to (refresh_after_seconds, plus
    jitter so that thousands of pages do not ask in the same second), updates the numbers, and goes
-   to seat selection by itself when the fan is admitted. */
+   to seat selection by itself when the fan is admitted. Before booking opens (PREQUEUE) it shows a
+   countdown to the opening and keeps polling: the fan's place appears once the pre-queue is placed.
+   Polling is also what keeps the place: a fan silent for a few minutes loses it. */
 (function () {
   "use strict";
   var box = document.getElementById("queue");
@@ -10,7 +12,35 @@
   var nextUrl = box.getAttribute("data-next-url");
   var reloadUrl = box.getAttribute("data-reload-url");
   var waitEl = document.getElementById("queue-wait");
+  var prequeueEl = document.getElementById("queue-prequeue");
+  var lineEl = document.getElementById("queue-line");
+  var countdownEl = document.getElementById("queue-countdown");
   var failures = 0;
+  var opensAt = null; // ms timestamp of the opening, while PREQUEUE
+  var ticker = null;
+
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function formatCountdown(seconds) { // h:mm:ss or m:ss, as the server renders it
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    return h > 0 ? h + ":" + two(m) + ":" + two(s) : m + ":" + two(s);
+  }
+  function tick() {
+    if (opensAt === null) return;
+    countdownEl.textContent = formatCountdown(Math.max(0, Math.ceil((opensAt - Date.now()) / 1000)));
+  }
+  function showPrequeue(secondsUntilOpen) {
+    opensAt = Date.now() + Math.max(0, secondsUntilOpen) * 1000;
+    prequeueEl.hidden = false;
+    lineEl.hidden = true;
+    tick();
+    if (ticker === null) ticker = setInterval(tick, 1000);
+  }
+  function showLine() {
+    opensAt = null;
+    if (ticker !== null) { clearInterval(ticker); ticker = null; }
+    prequeueEl.hidden = true;
+    lineEl.hidden = false;
+  }
 
   function withJitter(seconds) {
     var base = Math.max(1, seconds) * 1000;
@@ -30,6 +60,12 @@
           window.location.assign(reloadUrl); // the server explains: session ended, or log in again
           return null;
         }
+        var retryAfter = parseInt(response.headers.get("Retry-After"), 10);
+        if (!response.ok && !isNaN(retryAfter)) { // 503 or 429: the server says when to ask again
+          failures += 1;
+          schedule(retryAfter);
+          return null;
+        }
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.json();
       })
@@ -37,6 +73,11 @@
         if (!data) return;
         failures = 0;
         if (data.status === "ACTIVE") { window.location.assign(nextUrl); return; }
+        if (data.status === "PREQUEUE") {
+          showPrequeue(data.seconds_until_open || 0);
+        } else {
+          showLine();
+        }
         document.getElementById("queue-position").textContent = data.position === null ? "—" : data.position;
         document.getElementById("queue-ahead").textContent = data.ahead === null ? "—" : data.ahead;
         showWait(data.estimated_wait_seconds);
@@ -49,5 +90,7 @@
         schedule(Math.min(30, 2 * Math.pow(2, failures)));
       });
   }
+  var initial = parseInt(countdownEl.getAttribute("data-seconds"), 10);
+  if (!prequeueEl.hidden && !isNaN(initial)) showPrequeue(initial);
   schedule(parseInt(box.getAttribute("data-refresh-after"), 10) || 2);
 })();
