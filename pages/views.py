@@ -36,7 +36,7 @@ from concerts.selectors import (
     show_seat_list,
 )
 from core.clock import clock
-from core.exceptions import ServiceUnavailable, ValidationFailed
+from core.exceptions import RateLimited, ServiceUnavailable, ValidationFailed
 from pages.booking import booking_session, session_queue_token, session_queue_token_forget, session_queue_token_store
 from pages.forms import AmountForm, HoldForm, LoginForm, PinForm, RefundForm, SignupForm, form_errors_from
 from pages.templatetags.pages_tags import won_format
@@ -45,7 +45,8 @@ from points.selectors import ledger_entry_list, wallet_balance
 from points.services import wallet_charge, wallet_withdraw
 from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
 from queueing.exceptions import ConcertNotFound as QueueConcertNotFound
-from queueing.selectors import QueueTokenStatus, queue_status
+from queueing.ratelimit import client_ip, queue_enter_rate_check
+from queueing.selectors import QueueTokenStatus, concert_queue_policy, queue_status
 from queueing.services import queue_enter, queue_leave
 from reservations.exceptions import (
     AlreadyPaid,
@@ -167,11 +168,15 @@ def concert_detail(request: HttpRequest, concert_id: int) -> HttpResponse:
         concert = concert_get(concert_id=concert_id)
     except ConcertNotFound as exc:
         raise Http404 from exc
-    shows = show_list_for_concert(concert=concert, now=clock.now())
+    now = clock.now()
+    shows = show_list_for_concert(concert=concert, now=now)
+    policy = concert_queue_policy(concert_id=concert.pk, now=now)
     context = {
         "concert": concert,
         "shows": shows,
         "any_open": any(s.status == ShowStatus.AVAILABLE for s in shows),
+        # Before the sale: the pre-queue is open, everyone in it gets a fair random place at the opening.
+        "prequeue_open": policy is not None and policy.in_prequeue(now),
         "booking_opens_at": min((s.show.booking_opens_at for s in shows), default=None),
         "booking_closes_at": max((s.show.booking_closes_at for s in shows), default=None),
         "in_queue": request.user.is_authenticated and session_queue_token(request, concert.pk) is not None,
@@ -207,7 +212,14 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
 
     if request.method == "POST":
         try:
+            queue_enter_rate_check(user_id=request.user.pk, ip=client_ip(request))
             current = queue_enter(user_id=request.user.pk, concert_id=concert.pk)
+        except RateLimited as exc:
+            context["retry_after_seconds"] = exc.extra["retry_after_seconds"]
+            context["rate_limited"] = True
+            response = render(request, "pages/unavailable.html", context, status=429)
+            response["Retry-After"] = str(context["retry_after_seconds"])
+            return response
         except QueueFull as exc:
             context["retry_after_seconds"] = exc.extra.get("retry_after_seconds")
             response = render(request, "pages/queue_full.html", context, status=503)

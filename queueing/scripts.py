@@ -384,6 +384,6 @@ def redis_boundary(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except RedisError as exc:
             logger.exception("queue: Redis failed in %s", func.__name__)
-            raise ServiceUnavailable(retry_after_seconds=settings.QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS) from exc
+            raise ServiceUnavailable(retry_after_seconds=settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS) from exc
 
     return wrapper

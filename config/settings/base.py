@@ -213,9 +213,8 @@ LOGGING = {
 # The estimated wait uses the admissions observed in this window (also the admin's "admitted
 # recently" figure); with none observed it falls back to active size / session length.
 QUEUE_RATE_WINDOW_SECONDS = env.int("QUEUE_RATE_WINDOW_SECONDS", default=60)
-# Retry-After of a 503 QUEUE_FULL, and of a 503 SERVICE_UNAVAILABLE when Redis is down.
+# Retry-After of a 503 QUEUE_FULL (SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS: of a Redis outage).
 QUEUE_FULL_RETRY_AFTER_SECONDS = env.int("QUEUE_FULL_RETRY_AFTER_SECONDS", default=30)
-QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5)
 # refresh_after_seconds of a WAITING answer: MIN at the front, one more second per STEP places
 # back, at most MAX (and never much later than the estimated wait). ACTIVE answers: ACTIVE.
 QUEUE_REFRESH_MIN_SECONDS = env.int("QUEUE_REFRESH_MIN_SECONDS", default=2)

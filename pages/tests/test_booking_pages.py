@@ -58,6 +58,17 @@ def test_concert_list_and_concert_page_show_venue_window_status_and_remaining_se
     assert "로그인하고 예매하기" in page  # anonymous: log in first
 
 
+def test_concert_page_before_the_sale_invites_to_the_pre_queue(client, fan, clock):
+    show = make_show(prequeue_minutes=30)
+    show.booking_opens_at = clock.now() + timedelta(minutes=10)
+    show.save(update_fields=["booking_opens_at"])
+
+    page = text_of(client.get(reverse("pages:concert-detail", args=[show.concert_id])))
+
+    assert "공정한 무작위 순서" in page
+    assert "지금 예매할 수 있는 회차가 없습니다" not in page
+
+
 def test_unknown_concert_is_a_404_page(client):
     response = client.get(reverse("pages:concert-detail", args=[999999]))
     assert response.status_code == 404
@@ -106,6 +117,19 @@ def test_a_full_waiting_room_gets_its_own_page_and_nobody_is_added(client, fan, 
     page = text_of(response)
     assert "대기열이 가득 찼습니다" in page and "대기열에 추가되지 않았습니다." in page
     assert SESSION_QUEUE_TOKENS not in client.session
+
+
+def test_entering_too_often_is_rate_limited_with_a_page_that_says_so(client, fan, clock, settings):
+    show = make_show()
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "queue_enter_user": "2/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    url = reverse("pages:waiting-room", args=[show.concert_id])
+
+    answers = [client.post(url) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [302, 302, 429]
+    assert int(answers[-1]["Retry-After"]) > 0
+    assert "대기열 입장을 너무 자주 시도했습니다" in text_of(answers[-1])
 
 
 def test_a_closed_sale_gets_its_own_page(client, fan, clock):

@@ -29,6 +29,12 @@ def concert_opening_in(clock, minutes: int, **fields):
     return concert
 
 
+def prequeue_order(concert_id: int) -> list[int]:
+    """The users of the pre-queue in the order the opening will place them (their random scores)."""
+    state = room_state(concert_id)
+    return [state.tokens[token] for token in state.prequeue]
+
+
 def waiting_users(concert_id: int) -> list[int]:
     state = room_state(concert_id)
     return [state.tokens[token] for token in state.waiting]
@@ -79,7 +85,7 @@ def test_1000_pre_queue_fans_come_out_shuffled_each_once_ahead_of_a_later_fan(cl
     arrivals = list(range(1, 1001))
     answers = [queue_enter(user_id=user_id, concert_id=concert.pk) for user_id in arrivals]
     assert {a.status for a in answers} == {QueueTokenStatus.PREQUEUE}
-    predicted = [room_state(concert.pk).tokens[token] for token in room_state(concert.pk).prequeue]
+    predicted = prequeue_order(concert.pk)
 
     clock.advance(timedelta(minutes=10))
     # The fan arriving right at the opening, before any promotion tick, still comes after.
@@ -113,7 +119,7 @@ def test_the_promotion_tick_opens_the_pre_queue_and_admits_from_its_head(clock):
     concert = concert_opening_in(clock, 5, queue_active_size=2)
     for user_id in range(1, 11):
         queue_enter(user_id=user_id, concert_id=concert.pk)
-    predicted = [room_state(concert.pk).tokens[t] for t in room_state(concert.pk).prequeue]
+    predicted = prequeue_order(concert.pk)
 
     clock.advance(timedelta(minutes=5))
     result = queue_promote(concert_id=concert.pk)
@@ -129,7 +135,7 @@ def test_concurrent_openings_shuffle_once_and_lose_nobody(clock, round_):
     concert = concert_opening_in(clock, 5, queue_active_size=3, queue_max_waiting=1_000)
     for user_id in range(1, 301):
         queue_enter(user_id=user_id, concert_id=concert.pk)
-    predicted = [room_state(concert.pk).tokens[t] for t in room_state(concert.pk).prequeue]
+    predicted = prequeue_order(concert.pk)
     clock.advance(timedelta(minutes=5))
     policy = concert_queue_policy(concert_id=concert.pk, now=clock.now())  # the threads need no SQL
     promoters = 8
