@@ -15,7 +15,17 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from concerts.models import Concert, SeatGrade, Show, ShowGradePrice, ShowSeat, ShowSeatStatus, Venue, VenueSeat
+from concerts.models import (
+    WAITING_ROOM_POLICY_FIELDS,
+    Concert,
+    SeatGrade,
+    Show,
+    ShowGradePrice,
+    ShowSeat,
+    ShowSeatStatus,
+    Venue,
+    VenueSeat,
+)
 from concerts.selectors import seat_is_free_q, show_availability_list
 from concerts.services import LayoutRow, show_create, venue_layout_generate, venue_layout_validate
 from core.clock import clock
@@ -146,16 +156,7 @@ class ConcertAdmin(admin.ModelAdmin):
         (_("Show defaults"), {"fields": ["show_time", "default_price"]}),
         (
             _("Waiting room"),
-            {
-                "fields": [
-                    "queue_max_waiting",
-                    "queue_active_size",
-                    "session_minutes",
-                    "prequeue_minutes",
-                    "abandon_after_minutes",
-                    "admissions_per_minute",
-                ]
-            },
+            {"fields": WAITING_ROOM_POLICY_FIELDS},
         ),
         (
             _("Holds, payment and refunds"),

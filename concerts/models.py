@@ -112,6 +112,18 @@ class Concert(models.Model):
         return f"{self.artist} — {self.title}"
 
 
+# The waiting-room policy fields of a concert, in the order the admin shows them and the queue
+# reads them (queueing.selectors.QueuePolicy).
+WAITING_ROOM_POLICY_FIELDS = (
+    "queue_max_waiting",
+    "queue_active_size",
+    "session_minutes",
+    "prequeue_minutes",
+    "abandon_after_minutes",
+    "admissions_per_minute",
+)
+
+
 class Show(models.Model):
     """One date of a concert. Booking is open from booking_opens_at until booking_closes_at."""
 

@@ -9,24 +9,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdminMixin
 from core.exceptions import ApplicationError
 from points.models import LedgerEntry, Wallet
 from points.services import AMOUNT_LIMIT, wallet_adjust
-
-
-class ReadOnlyAdminMixin:
-    """Balances and ledger entries change only through points.services, never by hand. Viewing
-    needs Django's view permission (points.view_wallet / points.view_ledgerentry), e.g. through an
-    organizers group."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class AdjustBalanceForm(forms.Form):

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from concerts.models import WAITING_ROOM_POLICY_FIELDS
 from core.exceptions import ServiceUnavailable
 from queueing.models import QueueMonitor
 from queueing.selectors import QueueStats, queue_stats
@@ -34,16 +35,7 @@ class QueueMonitorAdmin(admin.ModelAdmin):
         (None, {"fields": ["title", "artist", "live_numbers"]}),
         (
             _("Waiting room"),
-            {
-                "fields": [
-                    "queue_max_waiting",
-                    "queue_active_size",
-                    "session_minutes",
-                    "prequeue_minutes",
-                    "abandon_after_minutes",
-                    "admissions_per_minute",
-                ]
-            },
+            {"fields": WAITING_ROOM_POLICY_FIELDS},
         ),
     ]
     readonly_fields = ["title", "artist", "live_numbers"]

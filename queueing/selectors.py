@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
-from concerts.models import Concert, Show
+from concerts.models import WAITING_ROOM_POLICY_FIELDS, Concert, Show
 from core.clock import clock
 from core.exceptions import NotAuthenticated
 from core.redis import redis_client
@@ -105,16 +105,6 @@ def token_concert_id(token: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-_POLICY_FIELDS = (
-    "queue_max_waiting",
-    "queue_active_size",
-    "session_minutes",
-    "prequeue_minutes",
-    "abandon_after_minutes",
-    "admissions_per_minute",
-)
-
-
 def _policy_query(now: datetime):
     open_show = Show.objects.filter(concert=OuterRef("pk"), booking_opens_at__lte=now, booking_closes_at__gt=now)
     return (
@@ -122,7 +112,7 @@ def _policy_query(now: datetime):
             booking_open=Exists(open_show),
             opens_at=Min("shows__booking_opens_at", filter=Q(shows__booking_closes_at__gt=now)),
         )
-        .values_list("pk", *_POLICY_FIELDS, "booking_open", "opens_at")
+        .values_list("pk", *WAITING_ROOM_POLICY_FIELDS, "booking_open", "opens_at")
         .order_by("pk")
     )
 
@@ -136,7 +126,7 @@ def concert_queue_policy(*, concert_id: int, now: datetime) -> QueuePolicy | Non
 @dataclass(frozen=True)
 class _CachedPolicy:
     fetched_at: float  # time.monotonic()
-    fields: tuple  # the values of _POLICY_FIELDS
+    fields: tuple  # the values of WAITING_ROOM_POLICY_FIELDS
     windows: tuple[tuple[datetime, datetime], ...]  # (booking opens, closes) of the shows
 
 
@@ -151,14 +141,14 @@ def concert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolic
     if cached is None or time.monotonic() - cached.fetched_at >= settings.QUEUE_POLICY_CACHE_SECONDS:
         rows = list(
             Concert.objects.filter(pk=concert_id).values_list(
-                *_POLICY_FIELDS, "shows__booking_opens_at", "shows__booking_closes_at"
+                *WAITING_ROOM_POLICY_FIELDS, "shows__booking_opens_at", "shows__booking_closes_at"
             )
         )
         if not rows:
             _policy_cache.pop(concert_id, None)
             return None
         windows = tuple((opens, closes) for *_, opens, closes in rows if opens is not None)
-        cached = _CachedPolicy(time.monotonic(), rows[0][: len(_POLICY_FIELDS)], windows=windows)
+        cached = _CachedPolicy(time.monotonic(), rows[0][: len(WAITING_ROOM_POLICY_FIELDS)], windows=windows)
         _policy_cache[concert_id] = cached
     return QueuePolicy(
         concert_id,

@@ -3,22 +3,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdminMixin
 from core.exceptions import ApplicationError
 from reservations.models import PaymentAttempt, Reservation, ReservationSeat, TicketRefund
 from reservations.services import reservation_refund
-
-
-class ReadOnlyAdminMixin:
-    """Money and seat records change only through the services, never by hand."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class ReservationSeatInline(ReadOnlyAdminMixin, admin.TabularInline):
