@@ -1,0 +1,71 @@
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from accounts.tests.factories import DEFAULT_PIN, UserFactory
+from concerts.services import organizer_group_sync
+from points.models import LedgerEntry
+from reservations.models import ReservationStatus
+from reservations.services import reservation_hold, reservation_pay
+from reservations.tests.factories import fan_with_points, make_show, seats_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def org_client():
+    organizer = UserFactory(is_staff=True)
+    organizer.groups.add(organizer_group_sync())
+    client = Client()
+    client.force_login(organizer)
+    return client
+
+
+@pytest.fixture
+def paid(clock):
+    show = make_show(starts_in=timedelta(days=10))
+    fan = fan_with_points(1_000_000, phone="010-4444-0001")
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "B-1"))
+    reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
+    return fan, reservation
+
+
+def test_organizer_finds_reservations_by_phone_and_status_read_only(org_client, paid):
+    _, reservation = paid
+
+    listing = org_client.get("/admin/reservations/reservation/", {"q": "010-4444-0001", "status__exact": "CONFIRMED"})
+    detail = org_client.get(f"/admin/reservations/reservation/{reservation.pk}/change/")
+
+    assert listing.status_code == 200 and f">{reservation.pk}<" in listing.content.decode()
+    assert detail.status_code == 200
+    assert b'name="amount"' not in detail.content  # money fields are read-only
+    for page in ["/admin/reservations/paymentattempt/", "/admin/reservations/ticketrefund/"]:
+        assert org_client.get(page).status_code == 200
+    assert org_client.get("/admin/reservations/reservation/add/").status_code == 403
+
+
+def test_organizer_refunds_on_the_fans_behalf_through_the_same_service(org_client, paid):
+    fan, reservation = paid
+
+    response = org_client.post(
+        "/admin/reservations/reservation/",
+        {"action": "refund_tickets", "_selected_action": [reservation.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.REFUNDED
+    fan.wallet.refresh_from_db()
+    assert fan.wallet.balance == 1_000_000
+    assert LedgerEntry.objects.get(kind=LedgerEntry.Kind.TICKET_REFUND).amount == 250_000
+
+
+def test_a_fan_cannot_reach_the_admin(client, paid):
+    fan, _ = paid
+    client.force_login(fan)
+
+    response = client.get("/admin/reservations/reservation/")
+
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
