@@ -45,7 +45,7 @@ from points.selectors import ledger_entry_list, wallet_balance
 from points.services import wallet_charge, wallet_withdraw
 from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
 from queueing.exceptions import ConcertNotFound as QueueConcertNotFound
-from queueing.ratelimit import client_ip, queue_enter_rate_check
+from queueing.ratelimit import client_ip
 from queueing.selectors import QueueTokenStatus, concert_queue_policy, queue_status
 from queueing.services import queue_enter, queue_leave
 from reservations.exceptions import (
@@ -212,8 +212,7 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
 
     if request.method == "POST":
         try:
-            queue_enter_rate_check(user_id=request.user.pk, ip=client_ip(request))
-            current = queue_enter(user_id=request.user.pk, concert_id=concert.pk)
+            current = queue_enter(user_id=request.user.pk, concert_id=concert.pk, client_ip=client_ip(request))
         except RateLimited as exc:
             context["retry_after_seconds"] = exc.extra["retry_after_seconds"]
             context["rate_limited"] = True

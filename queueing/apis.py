@@ -12,7 +12,7 @@ from core.schema import error_responses
 from queueing.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_resolve
 from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
 from queueing.permissions import QUEUE_TOKEN_HEADER
-from queueing.ratelimit import client_ip, queue_enter_rate_check
+from queueing.ratelimit import client_ip
 from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status, queue_status_data, queue_status_for_api_key
 from queueing.services import queue_enter, queue_leave, queue_token_to_session
 
@@ -124,7 +124,8 @@ class QueueTokenCreateApi(LeanApiView):
     Before booking opens (within the concert's prequeue_minutes) the answer is PREQUEUE with
     seconds_until_open and no position; at the opening the pre-queue is placed in a random order
     ahead of later arrivals. `Authorization: Token` is resolved from a Redis cache
-    (queueing.authentication), not SQL. Rate limited per user and per client address.
+    (queueing.authentication), not SQL. Rate limited per user and per client address, per concert
+    (counted by the enter script: queueing.ratelimit).
     """
 
     authentication_classes = [DeferredTokenAuthentication, SessionAuthentication]
@@ -149,16 +150,14 @@ class QueueTokenCreateApi(LeanApiView):
     )
     def post(self, request: Request, concert_id: int) -> Response:
         user_id = _caller_id(request)
-        queue_enter_rate_check(user_id=user_id, ip=client_ip(request))
-        current = queue_enter(user_id=user_id, concert_id=concert_id)
+        current = queue_enter(user_id=user_id, concert_id=concert_id, client_ip=client_ip(request))
         if isinstance(request.successful_authenticator, SessionAuthentication):
             queue_token_to_session(session=request.session, concert_id=concert_id, token=current.token)
         return Response(queue_status_data(current), status=_enter_status(current))
 
     def lean_post(self, api_key: str, request: HttpRequest, concert_id: int) -> tuple[dict, int]:
         user_id = _api_key_user_id(api_key)
-        queue_enter_rate_check(user_id=user_id, ip=client_ip(request))
-        current = queue_enter(user_id=user_id, concert_id=concert_id)
+        current = queue_enter(user_id=user_id, concert_id=concert_id, client_ip=client_ip(request))
         return queue_status_data(current), _enter_status(current)
 
 

@@ -1,27 +1,35 @@
-"""Rate limits on entering a waiting room, per user and per client address.
+"""Rate limits on entering a waiting room, per user and per client address, per concert.
 
 The limits are the DRF throttle rates of scope "queue_enter" (one definition, in settings:
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["queue_enter_user" / "queue_enter_ip"], read when used so
 overrides apply) and the client address is taken as core.throttling takes it (DRF's get_ident,
-honouring NUM_PROXIES). They are counted here in Redis fixed windows (INCR + EXPIRE, both limits
-in one pipelined round trip) rather than by DRF's throttles, whose request history is read and
-written whole on every call: entering is the second-busiest call of an on-sale rush, served on the
-lean path as well as by DRF. A fixed window may let up to twice the rate through across a window
-boundary; past a limit the answer is 429 RATE_LIMITED with Retry-After (the window's end).
+honouring NUM_PROXIES). They are counted in Redis fixed windows by the ENTER script itself
+(queueing.services.queue_enter): the counters are keys under the concert's hash tag, so counting
+costs no round trip of its own and the script still touches one Redis Cluster slot. That makes
+the limits per concert: a user (or an address) may enter each concert's room that many times per
+window. Every entry attempt that reaches the script counts, a refused one included; attempts
+refused before it (unknown concert, booking closed) do not. A fixed window may let up to twice the
+rate through across a window boundary; past a limit the answer is 429 RATE_LIMITED with
+Retry-After (the window's end) and the room is not touched.
 """
 
-import math
+from dataclasses import dataclass
 
 from rest_framework.settings import api_settings
 
-from core.clock import clock
-from core.exceptions import RateLimited
-from core.redis import redis_client, redis_key
 from core.throttling import PerIpThrottle
-from queueing.scripts import redis_boundary
 
 SCOPE = "queue_enter"
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class EnterWindow:
+    """One limit's current fixed window: the counter's key suffix, the limit, the window's end."""
+
+    name: str  # the key suffix under the concert's tag: rate:<user|ip>:<ident>:<window number>
+    limit: int
+    ends: int  # epoch second
 
 
 def _parse_rate(rate: str) -> tuple[int, int]:
@@ -35,26 +43,11 @@ def client_ip(request) -> str:
     return PerIpThrottle().get_ident(request)
 
 
-@redis_boundary
-def queue_enter_rate_check(*, user_id: int, ip: str) -> None:
-    """Count one entry attempt of the user from the address; raises RateLimited (with
-    retry_after_seconds) past either limit. One Redis round trip."""
-    now = clock.timestamp()
-    windows = []
-    for suffix, ident in (("user", str(user_id)), ("ip", ip)):
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get(f"{SCOPE}_{suffix}")
-        if not rate:
-            continue
-        limit, seconds = _parse_rate(rate)
-        window = int(now // seconds)
-        windows.append((redis_key("ratelimit", SCOPE, suffix, ident, str(window)), limit, (window + 1) * seconds))
-    if not windows:
-        return
-    with redis_client().pipeline(transaction=False) as pipe:
-        for key, _limit, ends in windows:
-            pipe.incr(key)
-            pipe.expireat(key, math.ceil(ends) + 1)
-        counts = pipe.execute()[::2]
-    waits = [ends - now for (_key, limit, ends), count in zip(windows, counts, strict=True) if count > limit]
-    if waits:
-        raise RateLimited(retry_after_seconds=max(1, math.ceil(max(waits))))
+def enter_window(*, kind: str, ident: int | str, now: float) -> EnterWindow | None:
+    """The current window of the `kind` ("user" or "ip") limit for `ident`; None if no limit is set."""
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get(f"{SCOPE}_{kind}")
+    if not rate:
+        return None
+    limit, seconds = _parse_rate(rate)
+    window = int(now // seconds)
+    return EnterWindow(f"rate:{kind}:{ident}:{window}", limit, (window + 1) * seconds)

@@ -21,6 +21,9 @@ touches one slot and runs unchanged on Redis Cluster:
     <prefix>:queue:{c42}:seen      ZSET token -> epoch second of the fan's last poll or entry
                                    (waiting and pre-queue tokens only)
     <prefix>:queue:{c42}:abandons  ZSET token -> epoch second it was pruned, trimmed to the window
+    <prefix>:queue:{c42}:rate:<user|ip>:<user id|address>:<window number>
+                                   STRING entry attempts in that fixed window (the enter rate
+                                   limits, queueing.ratelimit), expiring after the window
 
 Opening (`open_prequeue`, run by the promote and the enter script once booking is open): the whole
 pre-queue moves, in its random score order, to the head of the line as it stands (new arrival
@@ -63,6 +66,11 @@ ADMISSION_CAP_WINDOW_SECONDS = 60
 
 def concert_tag(concert_id: int) -> str:
     return f"{{c{concert_id}}}"
+
+
+def concert_key(concert_id: int, name: str) -> str:
+    """Another key under the concert's tag (e.g. an enter rate counter)."""
+    return redis_key("queue", concert_tag(concert_id), name)
 
 
 def concert_keys(concert_id: int) -> list[str]:
@@ -204,12 +212,27 @@ end
 """
 )
 
+# KEYS: the concert's nine, then the per-user and the per-address entry counters of the current
+#       fixed windows (under the concert's tag: queueing.ratelimit)
 # ARGV: user_id, new_token, now, active_size, session_seconds, max_waiting, window,
 #       abandon_seconds, per_minute (0 = unlimited), opens_at ('' = booking is open, else the epoch
-#       second it opens: a new token joins the pre-queue), prequeue_score (random, from `secrets`)
-# -> {'FULL', admitted, pruned} or
+#       second it opens: a new token joins the pre-queue), prequeue_score (random, from `secrets`),
+#       user limit, user window end, address limit, address window end (a limit '' = not counted)
+# -> {'RATE', end of the latest window over its limit} (the room untouched), {'FULL', admitted,
+#    pruned} or
 #    {created 0|1, token, status, rank|ends|opens_at, recent, active_size, session_seconds, admitted, pruned}
 _ENTER = """
+local over = nil
+for i = 0, 1 do
+  local limit = tonumber(ARGV[12 + 2 * i])
+  if limit then
+    local counter, ends = KEYS[10 + i], tonumber(ARGV[13 + 2 * i])
+    local count = redis.call('INCR', counter)
+    if count == 1 then redis.call('EXPIREAT', counter, ends + 1) end
+    if count > limit and (not over or ends > over) then over = ends end
+  end
+end
+if over then return {'RATE', over} end
 local uid, new_token = ARGV[1], ARGV[2]
 local now, max_waiting, window = tonumber(ARGV[3]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local opens_at = tonumber(ARGV[10])

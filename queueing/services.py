@@ -9,6 +9,7 @@ The reservations app calls `queue_remove`, `queue_is_active` and `queue_extend_u
 """
 
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +18,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.clock import clock
+from core.exceptions import RateLimited
 from core.metrics import metric_incr
 from core.redis import redis_client
 from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, QueueNotActive, TokenNotFound
-from queueing.scripts import ENTER, EXTEND, LEAVE, PROMOTE, concert_keys, redis_boundary, run_script
+from queueing.ratelimit import enter_window
+from queueing.scripts import ENTER, EXTEND, LEAVE, PROMOTE, concert_key, concert_keys, redis_boundary, run_script
 from queueing.selectors import (
     QueuePolicy,
     QueueStatus,
@@ -79,7 +82,7 @@ def queue_token_new(*, concert_id: int) -> str:
 
 
 @redis_boundary
-def queue_enter(*, user_id: int, concert_id: int) -> QueueStatus:
+def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) -> QueueStatus:
     """Enter the concert's waiting room, or get back the token the user already holds there.
 
     No SQL query while the concert's policy is cached (concert_queue_policy_cached), and one
@@ -87,8 +90,13 @@ def queue_enter(*, user_id: int, concert_id: int) -> QueueStatus:
     PREQUEUE, no position; placed in a random order at the opening). Once booking is open the
     user joins the line (first come, first served, behind the pre-queue) and is admitted at once
     when a place is free and nobody waits. `created` tells a new token from the same one.
+
+    A request's entry passes the caller's `client_ip` (queueing.ratelimit.client_ip): the same
+    script then counts the attempt against the per-user and per-address limits of this concert
+    (queueing.ratelimit) and, past either, refuses without entering. Without `client_ip` (an
+    internal caller: tests, drills) nothing is counted.
     Raises ConcertNotFound, BookingClosed (booking not open and the pre-queue not open either;
-    with prequeue_opens_at when it opens later), QueueFull.
+    with prequeue_opens_at when it opens later), RateLimited (with retry_after_seconds), QueueFull.
     """
     now = clock.now()
     policy = concert_queue_policy_cached(concert_id=concert_id, now=now)
@@ -100,10 +108,16 @@ def queue_enter(*, user_id: int, concert_id: int) -> QueueStatus:
         later = opens is not None and opens > now
         raise BookingClosed(prequeue_opens_at=timezone.localtime(opens).isoformat() if later else None)
     ts = now.timestamp()
+    keys = concert_keys(concert_id)
+    limits: list[object] = []
+    for kind, ident in (("user", user_id), ("ip", client_ip)):
+        window = enter_window(kind=kind, ident=ident, now=ts) if client_ip is not None else None
+        keys.append(concert_key(concert_id, window.name if window else f"rate:{kind}"))
+        limits += [window.limit, window.ends] if window else ["", ""]
     answer = run_script(
         redis_client(),
         ENTER,
-        concert_keys(concert_id),
+        keys,
         [
             user_id,
             queue_token_new(concert_id=concert_id),
@@ -114,15 +128,19 @@ def queue_enter(*, user_id: int, concert_id: int) -> QueueStatus:
             settings.QUEUE_RATE_WINDOW_SECONDS,
             *_policy_args(policy),
             _now_arg(policy.opens_at.timestamp()) if prequeue else "",
-            queue_prequeue_score(),
+            queue_prequeue_score() if prequeue else 0,  # only a pre-queue entry uses it
+            *limits,
         ],
     )
-    if answer[0] in (b"FULL", "FULL"):
+    verdict = answer[0]
+    if verdict in (b"RATE", "RATE"):
+        raise RateLimited(retry_after_seconds=max(1, math.ceil(int(answer[1]) - ts)))
+    if verdict in (b"FULL", "FULL"):
         _count(concert_id=concert_id, admitted=answer[1], abandoned=answer[2])
         raise QueueFull(retry_after_seconds=settings.QUEUE_FULL_RETRY_AFTER_SECONDS, max_waiting=policy.max_waiting)
     _count(concert_id=concert_id, admitted=answer[7], abandoned=answer[8])
     token = answer[1].decode() if isinstance(answer[1], bytes) else answer[1]
-    return build_status(token=token, concert_id=concert_id, where=answer[2:7], now=ts, created=bool(answer[0]))
+    return build_status(token=token, concert_id=concert_id, where=answer[2:7], now=ts, created=bool(verdict))
 
 
 def _leave(*, user_id: int, concert_id: int, token: str) -> tuple[bool, int]:

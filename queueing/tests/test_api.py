@@ -333,6 +333,31 @@ def test_entering_past_the_per_ip_limit_is_429_with_retry_after(settings, clock)
     assert queue_stats(concert_id=concert.pk).active + queue_stats(concert_id=concert.pk).waiting == 3
 
 
+def test_enter_limits_count_per_concert(settings):
+    low_enter_limits(settings, user="2/min")
+    concert, other_concert = concert_on_sale(), concert_on_sale()
+    client = fan()
+
+    answers = [enter(client, concert.pk) for _ in range(3)]
+    elsewhere = enter(client, other_concert.pk)
+
+    assert [a.status_code for a in answers] == [201, 200, 429]
+    assert elsewhere.status_code == 201  # the counters are the concert's (one Redis Cluster slot)
+
+
+def test_enter_of_a_caller_new_to_the_process_costs_two_redis_round_trips():
+    concert = concert_on_sale(queue_active_size=1)
+    client = fan()
+    enter(client, concert.pk)  # fills the API key's Redis cache
+    api_key_local_cache_clear()  # as in another web process
+
+    with count_redis_round_trips() as round_trips:
+        response = enter(client, concert.pk)
+
+    assert response.status_code == 200
+    assert round_trips.count == 2  # the API key's user id, then the ENTER script (rate limits included)
+
+
 def test_pre_queue_answer_over_http_the_same_for_both_paths(clock):
     concert = ConcertFactory(prequeue_minutes=30)
     ShowFactory(concert=concert, booking_opens_at=clock.now() + timedelta(minutes=10))

@@ -8,7 +8,7 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from core.exceptions import ServiceUnavailable
+from core.exceptions import RateLimited, ServiceUnavailable
 from core.redis import redis_client
 from queueing import selectors, services
 from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
@@ -417,3 +417,22 @@ def test_enter_reads_the_policy_from_a_short_cache_but_the_booking_window_agains
     show.booking_closes_at = show.starts_at
     show.save(update_fields=["booking_closes_at"])
     assert queue_enter(user_id=3, concert_id=concert.pk).position == 2
+
+
+def test_enter_rate_limits_count_requests_only_and_a_refused_attempt_changes_nothing(clock, settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "queue_enter_user": "2/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    concert = concert_on_sale(queue_active_size=1)
+    for _ in range(3):  # an internal caller (no client address) is not counted
+        queue_enter(user_id=1, concert_id=concert.pk)
+    queue_enter(user_id=2, concert_id=concert.pk, client_ip="10.0.0.1")
+    queue_enter(user_id=2, concert_id=concert.pk, client_ip="10.0.0.2")
+    before = room_state(concert.pk)
+
+    with pytest.raises(RateLimited) as refused:
+        queue_enter(user_id=2, concert_id=concert.pk, client_ip="10.0.0.3")
+
+    assert 1 <= refused.value.extra["retry_after_seconds"] <= 60
+    assert room_state(concert.pk) == before
+    clock.advance(timedelta(seconds=refused.value.extra["retry_after_seconds"]))
+    assert queue_enter(user_id=2, concert_id=concert.pk, client_ip="10.0.0.3").position == 1  # a new window

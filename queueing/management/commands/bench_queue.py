@@ -33,7 +33,7 @@ from django.db import connection
 
 from core.clock import clock
 from queueing.authentication import api_key_cache_key
-from queueing.scripts import ENTER, POLL, concert_keys, load_scripts
+from queueing.scripts import ENTER, POLL, concert_key, concert_keys, load_scripts
 
 # A fake concert id for the script-only part (its keys live under the bench prefix only, and are
 # deleted before the HTTP part, whose concert lives in the bench database).
@@ -84,6 +84,7 @@ def _script_loop(kind: str, worker: int, seconds: float, batch: int, users: int)
     client = _redis()
     conn = client.connection_pool.get_connection()
     keys = concert_keys(SCRIPT_CONCERT_ID)
+    ip_counter = concert_key(SCRIPT_CONCERT_ID, f"rate:ip:127.0.0.{worker}:0")
     window = settings.QUEUE_RATE_WINDOW_SECONDS
     latencies, done, user = [], 0, worker * 10_000_000
 
@@ -102,10 +103,14 @@ def _script_loop(kind: str, worker: int, seconds: float, batch: int, users: int)
         if kind == "enter":
             now = f"{time.time():.6f}"
             commands = []
+            ends = int(time.time()) // 60 * 60 + 60
             for _ in range(batch):
                 user += 1
-                args = (user, _bench_token(user), now, 20, 1200, 10**9, window, 300, 0, "", 0)
-                commands.append(("EVALSHA", ENTER.sha, len(keys), *keys, *args))
+                # The rate limits are counted as a request's entry counts them (one fixed-window
+                # counter per user, one for the address), at rates nobody reaches.
+                counters = [concert_key(SCRIPT_CONCERT_ID, f"rate:user:{user}:0"), ip_counter]
+                args = (user, _bench_token(user), now, 20, 1200, 10**9, window, 300, 0, "", 0, 10**9, ends, 10**9, ends)
+                commands.append(("EVALSHA", ENTER.sha, len(keys) + 2, *keys, *counters, *args))
             packed = conn.pack_commands(commands)
         started = time.perf_counter()
         conn.send_packed_command(packed)
@@ -301,8 +306,14 @@ class Command(BaseCommand):
                 results += self._bench_http(options, run_id)
         finally:
             client = _redis()
+            batch = []
             for key in client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000):
-                client.delete(key)
+                batch.append(key)
+                if len(batch) >= 1000:
+                    client.delete(*batch)
+                    batch = []
+            if batch:
+                client.delete(*batch)
             settings.REDIS_KEY_PREFIX = real_prefix
         self._report(results)
 
