@@ -78,12 +78,12 @@ class QueueStatus:
     token: str
     concert_id: int
     status: QueueTokenStatus
-    position: int | None  # WAITING: 1 = next
-    ahead: int | None
-    estimated_wait_seconds: int | None
-    active_until: datetime | None  # ACTIVE: when the session ends (unless a hold extends it)
-    active_seconds_left: int | None
     refresh_after_seconds: int
+    position: int | None = None  # WAITING: 1 = next
+    ahead: int | None = None
+    estimated_wait_seconds: int | None = None
+    active_until: datetime | None = None  # ACTIVE: when the session ends (unless a hold extends it)
+    active_seconds_left: int | None = None
     seconds_until_open: int | None = None  # PREQUEUE: seconds until booking opens
     created: bool = field(default=False, compare=False)  # enter: a new token (201) or the same (200)
 
@@ -224,11 +224,6 @@ def build_status(*, token: str, concert_id: int, where: list, now: float, create
             token=token,
             concert_id=concert_id,
             status=status,
-            position=None,
-            ahead=None,
-            estimated_wait_seconds=None,
-            active_until=None,
-            active_seconds_left=None,
             refresh_after_seconds=_prequeue_refresh(seconds_until_open),
             seconds_until_open=seconds_until_open,
             created=created,
@@ -245,8 +240,6 @@ def build_status(*, token: str, concert_id: int, where: list, now: float, create
             position=position,
             ahead=position - 1,
             estimated_wait_seconds=estimate,
-            active_until=None,
-            active_seconds_left=None,
             refresh_after_seconds=_waiting_refresh(position, estimate),
             created=created,
         )
@@ -256,9 +249,6 @@ def build_status(*, token: str, concert_id: int, where: list, now: float, create
         token=token,
         concert_id=concert_id,
         status=status,
-        position=None,
-        ahead=None,
-        estimated_wait_seconds=None,
         active_until=datetime.fromtimestamp(ends, tz=UTC),
         active_seconds_left=seconds_left,
         refresh_after_seconds=max(1, min(settings.QUEUE_REFRESH_ACTIVE_SECONDS, seconds_left)),
