@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from concerts.exceptions import ConcertNotFound, ShowNotFound
-from concerts.models import SeatGrade, Show, ShowSeatStatus
+from concerts.models import Concert, SeatGrade, Show, ShowSeatStatus
 from concerts.selectors import (
     ShowStatus,
     concert_get,
@@ -102,11 +102,14 @@ class ShowListApi(APIView):
         remaining_seats = serializers.IntegerField()
         grades = GradeOutputSerializer(many=True, help_text="Priced grades, best first")
 
-    def get_queue_concert_id(self) -> int:
-        """The concert this request is about (the booking guard checks its queue token)."""
+    def get_concert(self) -> Concert:
         if not hasattr(self, "_concert"):
             self._concert = concert_get(concert_id=self.kwargs["concert_id"])
-        return self._concert.pk
+        return self._concert
+
+    def get_queue_concert_id(self) -> int:
+        """The concert this request is about (the booking guard checks its queue token)."""
+        return self.get_concert().pk
 
     @extend_schema(
         operation_id="concert_shows_list",
@@ -118,8 +121,7 @@ class ShowListApi(APIView):
         },
     )
     def get(self, request: Request, concert_id: int) -> Response:
-        self.get_queue_concert_id()
-        shows = show_list_for_concert(concert=self._concert, now=clock.now())
+        shows = show_list_for_concert(concert=self.get_concert(), now=clock.now())
         return Response(self.OutputSerializer(shows, many=True).data)
 
 

@@ -1,7 +1,16 @@
-from django.db.models import Prefetch, QuerySet
+"""Reads of holds and tickets, and the inventory audit behind `manage.py check_inventory`: every
+seat sold or held at most once, and every ticket matched by the ledger (aggregated in SQL, so it
+stays fast on big shows)."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from accounts.models import User
-from reservations.models import Reservation, ReservationSeat
+from concerts.models import ShowSeat, ShowSeatStatus
+from points.models import LedgerEntry
+from reservations.models import Reservation, ReservationSeat, ReservationStatus, TicketRefund
 
 
 def reservation_list_for_user(*, user: User) -> QuerySet[Reservation]:
@@ -16,3 +25,113 @@ def reservation_list_for_user(*, user: User) -> QuerySet[Reservation]:
 
 def reservation_get_for_user(*, user: User, reservation_id: int) -> Reservation | None:
     return reservation_list_for_user(user=user).filter(pk=reservation_id).first()
+
+
+_PAID = [ReservationStatus.CONFIRMED, ReservationStatus.REFUNDED]
+
+
+@dataclass
+class InventoryReport:
+    seats: Counter = field(default_factory=Counter)
+    reservations: Counter = field(default_factory=Counter)
+    breaches: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaches
+
+
+def inventory_check(*, max_listed: int = 50) -> InventoryReport:
+    report = InventoryReport()
+    report.seats.update(dict(ShowSeat.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n")))
+    report.reservations.update(
+        dict(Reservation.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    )
+
+    def breach(kind: str, items: list) -> None:
+        if items:
+            shown = ", ".join(map(str, items[:max_listed]))
+            more = f" (and {len(items) - max_listed} more)" if len(items) > max_listed else ""
+            report.breaches.append(f"{kind}: {shown}{more}")
+
+    live = ReservationSeat.objects.filter(active=True)
+    breach(
+        "seat in more than one live hold or ticket",
+        list(
+            live.values("show_seat_id").annotate(n=Count("pk")).filter(n__gt=1).values_list("show_seat_id", flat=True)
+        ),
+    )
+    # Each seat status must match its live reservation seat, if any.
+    expected_owner = {
+        ShowSeatStatus.SOLD: ReservationStatus.CONFIRMED,
+        ShowSeatStatus.HELD: ReservationStatus.HELD,
+    }
+    for seat_status, reservation_status in expected_owner.items():
+        breach(
+            f"{seat_status} seat without exactly one live {reservation_status} reservation",
+            list(
+                ShowSeat.objects.filter(status=seat_status)
+                .annotate(
+                    owners=Count(
+                        "reservation_seats",
+                        filter=Q(
+                            reservation_seats__active=True, reservation_seats__reservation__status=reservation_status
+                        ),
+                    )
+                )
+                .exclude(owners=1)
+                .values_list("pk", flat=True)
+            ),
+        )
+    breach(
+        "AVAILABLE seat still in a live hold or ticket",
+        list(live.filter(show_seat__status=ShowSeatStatus.AVAILABLE).values_list("show_seat_id", flat=True)),
+    )
+    breach(
+        "live reservation seat of a closed reservation",
+        list(
+            live.exclude(reservation__status__in=[ReservationStatus.HELD, ReservationStatus.CONFIRMED]).values_list(
+                "pk", flat=True
+            )
+        ),
+    )
+
+    # Money: one payment debit per paid reservation, none for the others; refunds credited exactly.
+    debits = _ledger_by_reservation(LedgerEntry.Kind.PAYMENT)
+    credits = _ledger_by_reservation(LedgerEntry.Kind.TICKET_REFUND)
+    refunded = dict(
+        TicketRefund.objects.values_list("reservation_id")
+        .annotate(total=Sum("amount"))
+        .values_list("reservation_id", "total")
+    )
+    refunded_seats = dict(
+        ReservationSeat.objects.filter(refund__isnull=False)
+        .values_list("reservation_id")
+        .annotate(total=Sum("price"))
+        .values_list("reservation_id", "total")
+    )
+    wrong_debit, unpaid_debit, wrong_credit = [], [], []
+    for reservation_id, status, amount in Reservation.objects.values_list("pk", "status", "amount").iterator():
+        count, total = debits.get(reservation_id, (0, 0))
+        if status in _PAID and (count != 1 or total != -amount):
+            wrong_debit.append(reservation_id)
+        if status not in _PAID and count:
+            unpaid_debit.append(reservation_id)
+        credited = credits.get(reservation_id, (0, 0))[1]
+        if not (credited == refunded.get(reservation_id, 0) == refunded_seats.get(reservation_id, 0)):
+            wrong_credit.append(reservation_id)
+    breach("paid reservation without exactly one matching ledger debit", wrong_debit)
+    breach("unpaid reservation with a ledger debit", unpaid_debit)
+    breach("refund not matched by ledger credits and refunded seats", wrong_credit)
+    return report
+
+
+def _ledger_by_reservation(kind: str) -> dict[int, tuple[int, int]]:
+    """{reservation id: (entries, sum of amounts)} of one ledger kind, by the "reservation:<id>" reference."""
+    rows = (
+        LedgerEntry.objects.filter(kind=kind, reference__startswith="reservation:")
+        .values_list("reference")
+        .annotate(n=Count("pk"), total=Sum("amount"))
+        .values_list("reference", "n", "total")
+    )
+    return {int(reference.split(":", 1)[1]): (n, total) for reference, n, total in rows}

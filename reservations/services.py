@@ -39,6 +39,9 @@ from reservations.exceptions import (
 )
 from reservations.models import PaymentAttempt, Reservation, ReservationSeat, ReservationStatus, TicketRefund
 
+# Reservations whose seats are held or sold.
+_LIVE = [ReservationStatus.HELD, ReservationStatus.CONFIRMED]
+
 
 # --------------------------------------------------------------------------------------------
 # Hold
@@ -101,9 +104,6 @@ def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reserv
         lambda: queue_extend_until(user_id=user.pk, concert_id=concert.pk, until=expires_at), robust=True
     )
     return reservation
-
-
-_LIVE = [ReservationStatus.HELD, ReservationStatus.CONFIRMED]
 
 
 # --------------------------------------------------------------------------------------------

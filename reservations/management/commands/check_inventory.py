@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from reservations.selectors_inventory import inventory_check
+from reservations.selectors import inventory_check
 
 
 class Command(BaseCommand):
