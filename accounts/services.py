@@ -11,7 +11,7 @@ from accounts.models import User
 from accounts.phone import normalize_phone
 from core.exceptions import ValidationFailed
 from points.services import wallet_create
-from queueing.authentication import api_key_remember
+from queueing.authentication import api_key_new, api_key_remember
 
 _PIN = re.compile(r"^\d{6}$")
 
@@ -57,6 +57,12 @@ def user_login_token(*, phone: str, password: str) -> str:
     user = authenticate(phone=normalized, password=password) if normalized else None
     if user is None:
         raise BadCredentials()
-    token, _ = Token.objects.get_or_create(user=user)
-    api_key_remember(token.key, user.pk)  # the fan's first queue poll then needs no SQL
+    return user_api_key(user=user)
+
+
+def user_api_key(*, user: User) -> str:
+    """The user's API key (`Authorization: Token`), issued signed on first use and cached so the
+    fan's first queue calls need no SQL (queueing.authentication)."""
+    token, _ = Token.objects.get_or_create(user=user, defaults={"key": api_key_new(user_id=user.pk)})
+    api_key_remember(token.key, user.pk)
     return token.key

@@ -6,10 +6,10 @@ from core import views as core_views
 from core.metrics import metrics_view
 
 api_v1 = [
+    path("", include("queueing.urls")),  # first: entering and polling are most of the traffic
     path("", include("accounts.urls")),
     path("", include("points.urls")),
     path("", include("concerts.urls")),
-    path("", include("queueing.urls")),
     path("", include("reservations.urls")),
 ]
 

@@ -10,11 +10,11 @@ from core.exception_handlers import error_body
 from core.exceptions import ApplicationError, NotAuthenticated, RateLimited, ServiceUnavailable
 from core.schema import error_responses
 from queueing.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_resolve
-from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
+from queueing.exceptions import ApiKeyInvalid, BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
 from queueing.permissions import QUEUE_TOKEN_HEADER
 from queueing.ratelimit import client_ip
 from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status, queue_status_data, queue_status_for_api_key
-from queueing.services import queue_enter, queue_leave, queue_token_to_session
+from queueing.services import queue_enter, queue_enter_for_api_key, queue_leave, queue_token_to_session
 
 # The deferred authenticator checks the same `Authorization: Token` (or the session) as the rest.
 _AUTH = [{"tokenAuth": []}, {"cookieAuth": []}]
@@ -59,15 +59,11 @@ class QueueStatusOutputSerializer(serializers.Serializer):
 def _caller_id(request: Request) -> int:
     """The caller's user id; an API key is resolved from the Redis cache (SQL on a miss)."""
     if isinstance(request.user, ApiKeyCaller):
-        return _api_key_user_id(request.user.api_key)
+        user_id = api_key_resolve(request.user.api_key)
+        if user_id is None:
+            raise ApiKeyInvalid()
+        return user_id
     return request.user.pk
-
-
-def _api_key_user_id(api_key: str) -> int:
-    user_id = api_key_resolve(api_key)
-    if user_id is None:
-        raise NotAuthenticated("The API token is not valid.")
-    return user_id
 
 
 class LeanApiView(APIView):
@@ -149,15 +145,18 @@ class QueueTokenCreateApi(LeanApiView):
         "opens later. 429 RATE_LIMITED and 503 QUEUE_FULL carry `retry_after_seconds` and a Retry-After header.",
     )
     def post(self, request: Request, concert_id: int) -> Response:
-        user_id = _caller_id(request)
-        current = queue_enter(user_id=user_id, concert_id=concert_id, client_ip=client_ip(request))
+        if isinstance(request.user, ApiKeyCaller):
+            current = queue_enter_for_api_key(
+                api_key=request.user.api_key, concert_id=concert_id, client_ip=client_ip(request)
+            )
+        else:
+            current = queue_enter(user_id=request.user.pk, concert_id=concert_id, client_ip=client_ip(request))
         if isinstance(request.successful_authenticator, SessionAuthentication):
             queue_token_to_session(session=request.session, concert_id=concert_id, token=current.token)
         return Response(queue_status_data(current), status=_enter_status(current))
 
     def lean_post(self, api_key: str, request: HttpRequest, concert_id: int) -> tuple[dict, int]:
-        user_id = _api_key_user_id(api_key)
-        current = queue_enter(user_id=user_id, concert_id=concert_id, client_ip=client_ip(request))
+        current = queue_enter_for_api_key(api_key=api_key, concert_id=concert_id, client_ip=client_ip(request))
         return queue_status_data(current), _enter_status(current)
 
 

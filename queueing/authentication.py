@@ -9,13 +9,21 @@ deactivated user is therefore still accepted by the poll endpoint until its cach
 (it only reveals where that user's own token stands); every other endpoint checks SQL.
 Each process also keeps resolved keys in memory for QUEUE_AUTH_LOCAL_CACHE_SECONDS, so a
 steady poller costs one EVALSHA and nothing else.
+
+Keys issued at log-in are signed (`api_key_new`): `<user id>.<random>.<MAC>`, so entering the
+room knows the caller's user id before any I/O and sends the cache read in the same round trip
+as the enter script (queueing.services.queue_enter_for_api_key), still checking the key is live.
+A key without a valid signature (one made in the admin, or before signing) is looked up first.
 """
 
+import base64
 import hashlib
 import logging
+import secrets
 import time
 
 from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
 from redis.exceptions import RedisError
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
@@ -63,6 +71,33 @@ class DeferredTokenAuthentication(TokenAuthentication):
         except UnicodeError as exc:
             raise AuthenticationFailed("Invalid token header.") from exc
         return ApiKeyCaller(api_key), api_key
+
+
+_SIGNING_SALT = "stagegate.queueing.api_key"
+_KEY_MAX_LENGTH = Token._meta.get_field("key").max_length  # 40
+
+
+def api_key_new(*, user_id: int) -> str:
+    """A new API key naming its user, signed with SECRET_KEY: `<user id>.<12 random>.<16 MAC>`.
+    (A user id too long for DRF's 40-character key gets a plain random key: looked up, not read.)"""
+    body = f"{user_id}.{secrets.token_urlsafe(9)}"
+    key = f"{body}.{_mac(body)}"
+    return key if len(key) <= _KEY_MAX_LENGTH else Token.generate_key()
+
+
+def api_key_signed_user_id(api_key: str) -> int | None:
+    """The user id a signed key names, if its signature is ours; else None. No I/O: it proves the
+    key was issued to that user, not that it is still live (the caller checks that)."""
+    body, _, mac = api_key.rpartition(".")
+    user_part = body.partition(".")[0]
+    if not user_part.isdigit() or not constant_time_compare(mac, _mac(body)):
+        return None
+    return int(user_part)
+
+
+def _mac(body: str) -> str:
+    digest = salted_hmac(_SIGNING_SALT, body, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()  # 96 bits
 
 
 # API key -> (user id, time.monotonic() it lapses); bounded, emptied when full.

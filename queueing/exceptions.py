@@ -1,4 +1,10 @@
-from core.exceptions import ApplicationError, Conflict, NotFound
+from core.exceptions import ApplicationError, Conflict, NotAuthenticated, NotFound
+
+
+class ApiKeyInvalid(NotAuthenticated):
+    """An `Authorization: Token` key that is unknown, deleted or of a deactivated user."""
+
+    message = "The API token is not valid."
 
 
 class ConcertNotFound(NotFound):

@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from concerts.models import WAITING_ROOM_POLICY_FIELDS, Concert, Show
 from core.clock import clock
-from core.exceptions import NotAuthenticated
 from core.redis import redis_client
 from queueing.authentication import (
     api_key_cache_key,
@@ -25,7 +24,7 @@ from queueing.authentication import (
     api_key_local_user_id,
     api_key_user_id,
 )
-from queueing.exceptions import TokenNotFound
+from queueing.exceptions import ApiKeyInvalid, TokenNotFound
 from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, redis_boundary, run_script
 
 # A queue token is "<concert id>.<random>": the concert id routes it to its concert's keys
@@ -286,7 +285,7 @@ def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
         results = execute_pipeline(redis_client(), build)
         user_id = int(results[0]) if results[0] is not None else api_key_user_id(api_key)
         if user_id is None:
-            raise NotAuthenticated("The API token is not valid.")
+            raise ApiKeyInvalid()
         api_key_local_remember(api_key, user_id)
         answer = results[1] if keys is not None else []
     if not answer or int(answer[0]) != user_id:

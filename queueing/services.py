@@ -21,9 +21,34 @@ from core.clock import clock
 from core.exceptions import RateLimited
 from core.metrics import metric_incr
 from core.redis import redis_client
-from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, QueueNotActive, TokenNotFound
+from queueing.authentication import (
+    api_key_cache_key,
+    api_key_local_remember,
+    api_key_local_user_id,
+    api_key_resolve,
+    api_key_signed_user_id,
+    api_key_user_id,
+)
+from queueing.exceptions import (
+    ApiKeyInvalid,
+    BookingClosed,
+    ConcertNotFound,
+    QueueFull,
+    QueueNotActive,
+    TokenNotFound,
+)
 from queueing.ratelimit import enter_window
-from queueing.scripts import ENTER, EXTEND, LEAVE, PROMOTE, concert_key, concert_keys, redis_boundary, run_script
+from queueing.scripts import (
+    ENTER,
+    EXTEND,
+    LEAVE,
+    PROMOTE,
+    concert_key,
+    concert_keys,
+    execute_pipeline,
+    redis_boundary,
+    run_script,
+)
 from queueing.selectors import (
     QueuePolicy,
     QueueStatus,
@@ -81,6 +106,17 @@ def queue_token_new(*, concert_id: int) -> str:
     return f"{concert_id}.{secrets.token_urlsafe(TOKEN_BYTES)}"
 
 
+@dataclass(frozen=True)
+class _EnterCall:
+    """One entry prepared for the ENTER script: its keys and arguments, and what reads its answer."""
+
+    concert_id: int
+    max_waiting: int
+    ts: float
+    keys: list[str]
+    args: list[object]
+
+
 @redis_boundary
 def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) -> QueueStatus:
     """Enter the concert's waiting room, or get back the token the user already holds there.
@@ -98,6 +134,48 @@ def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) 
     Raises ConcertNotFound, BookingClosed (booking not open and the pre-queue not open either;
     with prequeue_opens_at when it opens later), RateLimited (with retry_after_seconds), QueueFull.
     """
+    call = _enter_call(user_id=user_id, concert_id=concert_id, client_ip=client_ip)
+    return _enter_answer(call, run_script(redis_client(), ENTER, call.keys, call.args))
+
+
+@redis_boundary
+def queue_enter_for_api_key(*, api_key: str, concert_id: int, client_ip: str | None = None) -> QueueStatus:
+    """queue_enter for a caller known only by its API key (`Authorization: Token`).
+
+    A signed key (issued at log-in: queueing.authentication.api_key_new) names its user, so the
+    entry goes out at once, pipelined with the read of the key's cached user id: one Redis round
+    trip. That read (SQL on a cache miss) then proves the key is still live; a key deleted or of
+    a deactivated user gets its entry taken back, if it made one, and NotAuthenticated. Any other
+    key is resolved first (the process's memory, the Redis cache, SQL), then enters.
+    Raises what queue_enter raises and NotAuthenticated (for a revoked signed key, only after the
+    concert checks: ConcertNotFound and BookingClosed come first).
+    """
+    user_id = api_key_local_user_id(api_key)
+    signed_user_id = api_key_signed_user_id(api_key) if user_id is None else None
+    if signed_user_id is None:
+        user_id = user_id if user_id is not None else api_key_resolve(api_key)
+        if user_id is None:
+            raise ApiKeyInvalid()
+        return queue_enter(user_id=user_id, concert_id=concert_id, client_ip=client_ip)
+
+    call = _enter_call(user_id=signed_user_id, concert_id=concert_id, client_ip=client_ip)
+
+    def build(pipe) -> None:
+        pipe.get(api_key_cache_key(api_key))
+        pipe.evalsha(ENTER.sha, len(call.keys), *call.keys, *call.args)
+
+    cached, answer = execute_pipeline(redis_client(), build)
+    live_user_id = int(cached) if cached is not None else api_key_user_id(api_key)
+    if live_user_id != signed_user_id:
+        _enter_take_back(call, answer, user_id=signed_user_id)
+        raise ApiKeyInvalid()
+    api_key_local_remember(api_key, signed_user_id)
+    return _enter_answer(call, answer)
+
+
+def _enter_call(*, user_id: int, concert_id: int, client_ip: str | None) -> _EnterCall:
+    """The concert checks (no I/O while its policy is cached) and the ENTER script's arguments.
+    Raises ConcertNotFound, BookingClosed."""
     now = clock.now()
     policy = concert_queue_policy_cached(concert_id=concert_id, now=now)
     if policy is None:
@@ -114,33 +192,49 @@ def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) 
         window = enter_window(kind=kind, ident=ident, now=ts) if client_ip is not None else None
         keys.append(concert_key(concert_id, window.name if window else f"rate:{kind}"))
         limits += [window.limit, window.ends] if window else ["", ""]
-    answer = run_script(
-        redis_client(),
-        ENTER,
-        keys,
-        [
-            user_id,
-            queue_token_new(concert_id=concert_id),
-            _now_arg(ts),
-            policy.active_size,
-            policy.session_seconds,
-            policy.max_waiting,
-            settings.QUEUE_RATE_WINDOW_SECONDS,
-            *_policy_args(policy),
-            _now_arg(policy.opens_at.timestamp()) if prequeue else "",
-            queue_prequeue_score() if prequeue else 0,  # only a pre-queue entry uses it
-            *limits,
-        ],
-    )
-    verdict = answer[0]
+    args = [
+        user_id,
+        queue_token_new(concert_id=concert_id),
+        _now_arg(ts),
+        policy.active_size,
+        policy.session_seconds,
+        policy.max_waiting,
+        settings.QUEUE_RATE_WINDOW_SECONDS,
+        *_policy_args(policy),
+        _now_arg(policy.opens_at.timestamp()) if prequeue else "",
+        queue_prequeue_score() if prequeue else 0,  # only a pre-queue entry uses it
+        *limits,
+    ]
+    return _EnterCall(concert_id=concert_id, max_waiting=policy.max_waiting, ts=ts, keys=keys, args=args)
+
+
+def _enter_answer(call: _EnterCall, answer: list) -> QueueStatus:
+    """The ENTER script's answer as a QueueStatus. Raises RateLimited, QueueFull."""
+    verdict, concert_id = answer[0], call.concert_id
     if verdict in (b"RATE", "RATE"):
-        raise RateLimited(retry_after_seconds=max(1, math.ceil(int(answer[1]) - ts)))
+        raise RateLimited(retry_after_seconds=max(1, math.ceil(int(answer[1]) - call.ts)))
     if verdict in (b"FULL", "FULL"):
         _count(concert_id=concert_id, admitted=answer[1], abandoned=answer[2])
-        raise QueueFull(retry_after_seconds=settings.QUEUE_FULL_RETRY_AFTER_SECONDS, max_waiting=policy.max_waiting)
+        raise QueueFull(retry_after_seconds=settings.QUEUE_FULL_RETRY_AFTER_SECONDS, max_waiting=call.max_waiting)
     _count(concert_id=concert_id, admitted=answer[7], abandoned=answer[8])
-    token = answer[1].decode() if isinstance(answer[1], bytes) else answer[1]
-    return build_status(token=token, concert_id=concert_id, where=answer[2:7], now=ts, created=bool(verdict))
+    return build_status(
+        token=_decoded(answer[1]), concert_id=concert_id, where=answer[2:7], now=call.ts, created=bool(verdict)
+    )
+
+
+def _enter_take_back(call: _EnterCall, answer: list, *, user_id: int) -> None:
+    """Undo what an entry with a revoked key did: the token it made, if any, leaves (the place
+    goes to the next in line at once). Admissions and prunings the script made on the way stand."""
+    try:
+        current = _enter_answer(call, answer)
+    except (RateLimited, QueueFull):
+        return
+    if current.created:
+        _leave(user_id=user_id, concert_id=call.concert_id, token=current.token)
+
+
+def _decoded(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _leave(*, user_id: int, concert_id: int, token: str) -> tuple[bool, int]:

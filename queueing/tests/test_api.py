@@ -6,13 +6,14 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import user_api_key
 from accounts.tests.factories import UserFactory
 from core.clock import clock as the_clock
 from queueing.authentication import api_key_forget, api_key_local_cache_clear
 from queueing.selectors import queue_stats
 from queueing.services import SESSION_QUEUE_TOKENS, queue_enter, queue_promote, queue_remove, queue_set_paused
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
-from queueing.tests.helpers import count_redis_round_trips
+from queueing.tests.helpers import count_redis_round_trips, room_state
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("queueing.tests.urls")]
 
@@ -30,10 +31,12 @@ FIELDS = {
 }
 
 
-def fan() -> APIClient:
+def fan(*, signed: bool = True) -> APIClient:
+    """A logged-in fan's client: the signed API key log-in issues, or (signed=False) a plain key
+    such as the admin makes."""
     user = UserFactory()
     client = APIClient()
-    client.api_key = Token.objects.create(user=user).key
+    client.api_key = user_api_key(user=user) if signed else Token.objects.create(user=user).key
     client.credentials(HTTP_AUTHORIZATION=f"Token {client.api_key}")
     client.user = user
     return client
@@ -345,9 +348,11 @@ def test_enter_limits_count_per_concert(settings):
     assert elsewhere.status_code == 201  # the counters are the concert's (one Redis Cluster slot)
 
 
-def test_enter_of_a_caller_new_to_the_process_costs_two_redis_round_trips():
+@pytest.mark.parametrize("signed", [True, False])
+def test_enter_of_a_caller_new_to_the_process(signed):
+    """A signed key (log-in's) names its user: the cache check rides with the ENTER script."""
     concert = concert_on_sale(queue_active_size=1)
-    client = fan()
+    client = fan(signed=signed)
     enter(client, concert.pk)  # fills the API key's Redis cache
     api_key_local_cache_clear()  # as in another web process
 
@@ -355,7 +360,74 @@ def test_enter_of_a_caller_new_to_the_process_costs_two_redis_round_trips():
         response = enter(client, concert.pk)
 
     assert response.status_code == 200
-    assert round_trips.count == 2  # the API key's user id, then the ENTER script (rate limits included)
+    # signed: one pipeline (the key's cached user id + ENTER); plain: the lookup, then ENTER
+    assert round_trips.count == (1 if signed else 2)
+
+
+def revoke(client: APIClient, how: str) -> None:
+    """Make a fan's API key dead, as the admin does, after its cache entry lapsed."""
+    if how == "token deleted":
+        Token.objects.filter(key=client.api_key).delete()
+    else:
+        type(client.user).objects.filter(pk=client.user.pk).update(is_active=False)
+    api_key_forget(client.api_key)  # as after QUEUE_AUTH_CACHE_SECONDS
+
+
+@pytest.mark.parametrize("served_by", ["lean path", "DRF"])
+@pytest.mark.parametrize("how", ["token deleted", "user deactivated"])
+def test_a_revoked_signed_key_cannot_enter_and_its_entry_is_taken_back(how, served_by):
+    concert = concert_on_sale(queue_active_size=1)
+    client = fan()
+    revoke(client, how)
+
+    prefix = "/drf" if served_by == "DRF" else "/api/v1"
+    response = client.post(f"{prefix}/concerts/{concert.pk}/queue-tokens")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "NOT_AUTHENTICATED"
+    assert queue_stats(concert_id=concert.pk).active == 0  # admitted at once, then taken back
+    assert room_state(concert.pk).users == {}
+    # a fan entering next gets the free place
+    assert enter(fan(), concert.pk).json()["status"] == "ACTIVE"
+
+
+def test_entering_by_drf_or_the_lean_path_gives_the_same_answer():
+    concert = concert_on_sale(queue_active_size=1)
+    enter(fan(), concert.pk)
+    client = fan()
+
+    by_drf = client.post(f"/drf/concerts/{concert.pk}/queue-tokens")
+    api_key_local_cache_clear()  # the signed path again, not this process's memory
+    by_lean_path = enter(client, concert.pk)
+
+    assert (by_drf.status_code, by_lean_path.status_code) == (201, 200)
+    assert by_drf.json() == by_lean_path.json()
+    assert by_drf.json()["position"] == 1
+
+
+def test_a_revoked_signed_key_leaves_the_token_its_user_already_held():
+    concert = concert_on_sale(queue_active_size=1)
+    client = fan()
+    token = enter(client, concert.pk).json()["token"]
+    revoke(client, "token deleted")
+    api_key_local_cache_clear()
+
+    assert enter(client, concert.pk).status_code == 401
+    assert room_state(concert.pk).users == {client.user.pk: token}
+
+
+def test_a_key_with_a_wrong_signature_is_looked_up_and_refused():
+    concert = concert_on_sale()
+    client = fan()
+    user_part, random_part, _mac = client.api_key.split(".")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {user_part}.{random_part}.{'A' * 16}")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = enter(client, concert.pk)
+
+    assert response.status_code == 401
+    assert len(queries) == 1  # no signature: the key is looked up (and unknown)
+    assert room_state(concert.pk).users == {}
 
 
 def test_pre_queue_answer_over_http_the_same_for_both_paths(clock):
