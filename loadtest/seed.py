@@ -69,6 +69,7 @@ def seed(
     from concerts.services import show_create, venues_seed
     from core.clock import clock
     from points.models import LedgerEntry, Wallet
+    from queueing.authentication import api_key_new
 
     venues_seed()
     venue = Venue.objects.get(name=venue_name or LOAD_VENUE)
@@ -121,7 +122,8 @@ def seed(
                 )
                 for wallet, balance in zip(wallets, balances, strict=True)
             )
-            tokens = Token.objects.bulk_create(Token(key=Token.generate_key(), user=user) for user in users)
+            # the signed keys log-in issues (accounts.services.user_api_key)
+            tokens = Token.objects.bulk_create(Token(key=api_key_new(user_id=user.pk), user=user) for user in users)
             out += [
                 {"user_id": user.pk, "token": token.key, "balance": balance}
                 for user, token, balance in zip(users, tokens, balances, strict=True)

@@ -1,12 +1,11 @@
-"""Authentication for the poll endpoint without SQL.
+"""Authentication for the queue endpoints (poll and enter) without SQL.
 
 DRF's TokenAuthentication reads the token and its user from PostgreSQL on every request; a fan
 polling every few seconds would make that the busiest query of the service. Here the API key
 (`Authorization: Token <key>`) is only parsed; the poll selector resolves it to a user id from a
 Redis cache (SHA-256 of the key -> user id, `settings.QUEUE_AUTH_CACHE_SECONDS`), fetched in the
-same pipeline as the poll script, and fills the cache from SQL on a miss. A deleted API token or a
-deactivated user is therefore still accepted by the poll endpoint until its cache entry lapses
-(it only reveals where that user's own token stands); every other endpoint checks SQL.
+same pipeline as the poll script, and fills the cache from SQL on a miss. Deleting a token or
+deactivating its user drops the entry (queueing.receivers); every other endpoint checks SQL.
 Each process also keeps resolved keys in memory for QUEUE_AUTH_LOCAL_CACHE_SECONDS, so a
 steady poller costs one EVALSHA and nothing else.
 
@@ -144,10 +143,14 @@ def api_key_remember(api_key: str, user_id: int) -> None:
 
 
 def api_key_forget(api_key: str) -> None:
-    """Drop the cached entry (call it when an API token is deleted, e.g. on logout). Other
-    processes' memory keeps it at most QUEUE_AUTH_LOCAL_CACHE_SECONDS more."""
+    """Drop the cached entry (queueing.receivers calls it when an API token is deleted or its user
+    deactivated). Other processes' memory keeps it at most QUEUE_AUTH_LOCAL_CACHE_SECONDS more.
+    With Redis unavailable it logs and returns: the entry then lapses after QUEUE_AUTH_CACHE_SECONDS."""
     _local.pop(api_key, None)
-    redis_client().delete(api_key_cache_key(api_key))
+    try:
+        redis_client().delete(api_key_cache_key(api_key))
+    except RedisError:
+        logger.warning("queue: API key cache entry not dropped: Redis unavailable")
 
 
 @redis_boundary

@@ -2,10 +2,12 @@
 
 import pytest
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from accounts.services import user_api_key, user_login_token
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from queueing.authentication import api_key_new, api_key_signed_user_id
+from queueing.authentication import api_key_local_cache_clear, api_key_new, api_key_signed_user_id
+from queueing.tests.factories import concert_on_sale
 
 
 def test_a_new_key_names_its_user_and_fits_drf_token():
@@ -51,3 +53,25 @@ def test_log_in_issues_a_signed_key_once():
     assert api_key_signed_user_id(key) == user.pk
     assert user_api_key(user=user) == key
     assert Token.objects.get(user=user).key == key
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("queueing.tests.urls")
+@pytest.mark.parametrize("revoke", ["token deleted", "user deactivated"])
+def test_revoking_a_key_takes_effect_at_once_not_when_its_cache_lapses(revoke, django_capture_on_commit_callbacks):
+    concert = concert_on_sale()
+    user = UserFactory()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {user_api_key(user=user)}")
+    token = client.post(f"/api/v1/concerts/{concert.pk}/queue-tokens").json()["token"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        if revoke == "token deleted":
+            Token.objects.filter(user=user).delete()
+        else:
+            user.is_active = False
+            user.save()
+    api_key_local_cache_clear()  # as in another web process (each keeps its memo 30 s at most)
+
+    assert client.get("/api/v1/queue-tokens/current", HTTP_X_QUEUE_TOKEN=token).status_code == 401
+    assert client.post(f"/api/v1/concerts/{concert.pk}/queue-tokens").status_code == 401
