@@ -3,6 +3,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 
 from concerts.models import Concert, Show, ShowGradePrice, ShowSeat, VenueSeat
@@ -220,6 +221,13 @@ def test_organizer_group_has_catalog_rights_and_only_views_users_and_seats():
         content_type__app_label__in=["auth", "authtoken", "django_celery_beat"]
     ).exists()
     assert Concert.objects.count() == 0
+
+
+def test_migrate_leaves_the_organizers_group_with_its_rights_without_demo_data():
+    group = Group.objects.get(name=ORGANIZER_GROUP)  # the test database was only migrated
+
+    codenames = set(group.permissions.values_list("codename", flat=True))
+    assert {"change_concert", "view_reservation", "refund_reservation"} <= codenames
 
 
 @pytest.mark.django_db(transaction=True)
