@@ -221,8 +221,8 @@ QUEUE_REFRESH_MIN_SECONDS = env.int("QUEUE_REFRESH_MIN_SECONDS", default=2)
 QUEUE_REFRESH_MAX_SECONDS = env.int("QUEUE_REFRESH_MAX_SECONDS", default=20)
 QUEUE_REFRESH_STEP_POSITIONS = env.int("QUEUE_REFRESH_STEP_POSITIONS", default=500)
 QUEUE_REFRESH_ACTIVE_SECONDS = env.int("QUEUE_REFRESH_ACTIVE_SECONDS", default=15)
-# The poll endpoint resolves `Authorization: Token` from a Redis cache of API token -> user id
-# (filled on the first database lookup) so polling costs no SQL; an entry lives this long.
+# Poll and enter resolve `Authorization: Token` from a Redis cache of API token -> user id
+# (filled at log-in or on a database lookup) so they cost no SQL; an entry lives this long.
 QUEUE_AUTH_CACHE_SECONDS = env.int("QUEUE_AUTH_CACHE_SECONDS", default=300)
 # ... and each web process keeps what it resolved this long in memory (then a poll is one EVALSHA).
 QUEUE_AUTH_LOCAL_CACHE_SECONDS = env.int("QUEUE_AUTH_LOCAL_CACHE_SECONDS", default=30)
