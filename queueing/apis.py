@@ -9,8 +9,8 @@ from rest_framework.views import APIView
 from core.exception_handlers import error_body
 from core.exceptions import ApplicationError, NotAuthenticated, RateLimited, ServiceUnavailable
 from core.schema import error_responses
-from queueing.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_resolve
-from queueing.exceptions import ApiKeyInvalid, BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
+from queueing.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_caller_id
+from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
 from queueing.permissions import QUEUE_TOKEN_HEADER
 from queueing.ratelimit import client_ip
 from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status, queue_status_data, queue_status_for_api_key
@@ -59,10 +59,7 @@ class QueueStatusOutputSerializer(serializers.Serializer):
 def _caller_id(request: Request) -> int:
     """The caller's user id; an API key is resolved from the Redis cache (SQL on a miss)."""
     if isinstance(request.user, ApiKeyCaller):
-        user_id = api_key_resolve(request.user.api_key)
-        if user_id is None:
-            raise ApiKeyInvalid()
-        return user_id
+        return api_key_caller_id(request.user.api_key)
     return request.user.pk
 
 

@@ -30,6 +30,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from core.redis import redis_client, redis_key
+from queueing.exceptions import ApiKeyInvalid
 from queueing.scripts import redis_boundary
 
 logger = logging.getLogger(__name__)
@@ -151,6 +152,14 @@ def api_key_forget(api_key: str) -> None:
         redis_client().delete(api_key_cache_key(api_key))
     except RedisError:
         logger.warning("queue: API key cache entry not dropped: Redis unavailable")
+
+
+def api_key_caller_id(api_key: str) -> int:
+    """The user id of a caller sending this API key (api_key_resolve); raises ApiKeyInvalid."""
+    user_id = api_key_resolve(api_key)
+    if user_id is None:
+        raise ApiKeyInvalid()
+    return user_id
 
 
 @redis_boundary

@@ -23,9 +23,9 @@ from core.metrics import metric_incr
 from core.redis import redis_client
 from queueing.authentication import (
     api_key_cache_key,
+    api_key_caller_id,
     api_key_local_remember,
     api_key_local_user_id,
-    api_key_resolve,
     api_key_signed_user_id,
     api_key_user_id,
 )
@@ -150,13 +150,9 @@ def queue_enter_for_api_key(*, api_key: str, concert_id: int, client_ip: str | N
     Raises what queue_enter raises and NotAuthenticated (for a revoked signed key, only after the
     concert checks: ConcertNotFound and BookingClosed come first).
     """
-    user_id = api_key_local_user_id(api_key)
-    signed_user_id = api_key_signed_user_id(api_key) if user_id is None else None
-    if signed_user_id is None:
-        user_id = user_id if user_id is not None else api_key_resolve(api_key)
-        if user_id is None:
-            raise ApiKeyInvalid()
-        return queue_enter(user_id=user_id, concert_id=concert_id, client_ip=client_ip)
+    signed_user_id = api_key_signed_user_id(api_key) if api_key_local_user_id(api_key) is None else None
+    if signed_user_id is None:  # known to this process already, or not signed: resolve, then enter
+        return queue_enter(user_id=api_key_caller_id(api_key), concert_id=concert_id, client_ip=client_ip)
 
     call = _enter_call(user_id=signed_user_id, concert_id=concert_id, client_ip=client_ip)
 
