@@ -22,7 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Summa
 from redis.exceptions import RedisError
 
 from core.clock import clock
-from core.redis import redis_client, redis_key
+from core.redis import redis_client, redis_key, redis_text
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +86,7 @@ class DomainCollector:
     """Reads the Redis-kept counters and the live waiting-room numbers at scrape time."""
 
     def collect(self):
-        raw = {
-            (k.decode() if isinstance(k, bytes) else k): float(v)
-            for k, v in redis_client().hgetall(_counters_key()).items()
-        }
+        raw = {redis_text(k): float(v) for k, v in redis_client().hgetall(_counters_key()).items()}
         parsed: dict[str, list[tuple[dict[str, str], float]]] = {}
         for field, value in raw.items():
             name, _, label_text = field.partition("|")

@@ -134,6 +134,11 @@ def api_key_user_id(api_key: str) -> int | None:
     return user_id
 
 
+def api_key_user_id_from_cache(api_key: str, cached: bytes | str | None) -> int | None:
+    """The user id a read of the key's cache entry gave (api_key_cache_key), else from SQL."""
+    return int(cached) if cached is not None else api_key_user_id(api_key)
+
+
 def api_key_remember(api_key: str, user_id: int) -> None:
     """Cache the API key's user (log-in calls it, so even the first poll needs no SQL). Only a
     cache fill: with Redis unavailable it logs and returns (the poll then looks the key up)."""
@@ -168,8 +173,7 @@ def api_key_resolve(api_key: str) -> int | None:
     user_id = api_key_local_user_id(api_key)
     if user_id is not None:
         return user_id
-    cached = redis_client().get(api_key_cache_key(api_key))
-    user_id = int(cached) if cached is not None else api_key_user_id(api_key)
+    user_id = api_key_user_id_from_cache(api_key, redis_client().get(api_key_cache_key(api_key)))
     if user_id is not None:
         api_key_local_remember(api_key, user_id)
     return user_id

@@ -17,12 +17,12 @@ from django.utils import timezone
 
 from concerts.models import WAITING_ROOM_POLICY_FIELDS, Concert, Show
 from core.clock import clock
-from core.redis import redis_client
+from core.redis import redis_client, redis_text
 from queueing.authentication import (
     api_key_cache_key,
     api_key_local_remember,
     api_key_local_user_id,
-    api_key_user_id,
+    api_key_user_id_from_cache,
 )
 from queueing.exceptions import ApiKeyInvalid, TokenNotFound
 from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, redis_boundary, run_script
@@ -166,10 +166,6 @@ def concerts_on_sale(*, now: datetime) -> list[QueuePolicy]:
     return [QueuePolicy(*row) for row in _policy_query(now).filter(booking_open=True)]
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def _estimated_wait(position: int, recent: int, active_size: int, session_seconds: int) -> int | None:
     """Seconds until admission at the admission rate seen in the window, else the policy's rate
     (every session lasts at most session_seconds, so active_size places turn over that often)."""
@@ -216,7 +212,7 @@ def queue_status_data(current: QueueStatus) -> dict:
 def build_status(*, token: str, concert_id: int, where: list, now: float, created: bool = False) -> QueueStatus:
     """A QueueStatus from a script's answer [status, rank|ends|opens_at, recent, active_size,
     session_seconds]."""
-    status = QueueTokenStatus(_text(where[0]))
+    status = QueueTokenStatus(redis_text(where[0]))
     if status is QueueTokenStatus.PREQUEUE:
         seconds_until_open = max(0, math.ceil(float(where[1]) - now))
         return QueueStatus(
@@ -283,7 +279,7 @@ def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
                 pipe.evalsha(POLL.sha, len(keys), *keys, *_poll_args(token, now))
 
         results = execute_pipeline(redis_client(), build)
-        user_id = int(results[0]) if results[0] is not None else api_key_user_id(api_key)
+        user_id = api_key_user_id_from_cache(api_key, results[0])
         if user_id is None:
             raise ApiKeyInvalid()
         api_key_local_remember(api_key, user_id)
@@ -319,7 +315,7 @@ def queue_user_status(*, user_id: int, concert_id: int) -> QueueStatus | None:
     )
     if not answer:
         return None
-    return build_status(token=_text(answer[0]), concert_id=concert_id, where=answer[1:], now=now)
+    return build_status(token=redis_text(answer[0]), concert_id=concert_id, where=answer[1:], now=now)
 
 
 @redis_boundary
@@ -343,7 +339,7 @@ def queue_stats(*, concert_id: int) -> QueueStats:
         waiting=n_waiting,
         active=n_active,
         admitted_recently=n_admitted,
-        paused=paused is not None and _text(paused) == "1",
+        paused=paused is not None and redis_text(paused) == "1",
         prequeue=n_prequeue,
         abandoned_recently=n_abandoned,
     )

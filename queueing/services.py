@@ -20,14 +20,14 @@ from django.utils import timezone
 from core.clock import clock
 from core.exceptions import RateLimited
 from core.metrics import metric_incr
-from core.redis import redis_client
+from core.redis import redis_client, redis_text
 from queueing.authentication import (
     api_key_cache_key,
     api_key_caller_id,
     api_key_local_remember,
     api_key_local_user_id,
     api_key_signed_user_id,
-    api_key_user_id,
+    api_key_user_id_from_cache,
 )
 from queueing.exceptions import (
     ApiKeyInvalid,
@@ -161,7 +161,7 @@ def queue_enter_for_api_key(*, api_key: str, concert_id: int, client_ip: str | N
         pipe.evalsha(ENTER.sha, len(call.keys), *call.keys, *call.args)
 
     cached, answer = execute_pipeline(redis_client(), build)
-    live_user_id = int(cached) if cached is not None else api_key_user_id(api_key)
+    live_user_id = api_key_user_id_from_cache(api_key, cached)
     if live_user_id != signed_user_id:
         _enter_take_back(call, answer, user_id=signed_user_id)
         raise ApiKeyInvalid()
@@ -214,7 +214,7 @@ def _enter_answer(call: _EnterCall, answer: list) -> QueueStatus:
         raise QueueFull(retry_after_seconds=settings.QUEUE_FULL_RETRY_AFTER_SECONDS, max_waiting=call.max_waiting)
     _count(concert_id=concert_id, admitted=answer[7], abandoned=answer[8])
     return build_status(
-        token=_decoded(answer[1]), concert_id=concert_id, where=answer[2:7], now=call.ts, created=bool(verdict)
+        token=redis_text(answer[1]), concert_id=concert_id, where=answer[2:7], now=call.ts, created=bool(verdict)
     )
 
 
@@ -227,10 +227,6 @@ def _enter_take_back(call: _EnterCall, answer: list, *, user_id: int) -> None:
         return
     if current.created:
         _leave(user_id=user_id, concert_id=call.concert_id, token=current.token)
-
-
-def _decoded(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _leave(*, user_id: int, concert_id: int, token: str) -> tuple[bool, int]:
