@@ -1,9 +1,10 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from accounts.pins import pin_hash_check, pin_hash_is_current, pin_hash_make
 
 
 class UserManager(BaseUserManager["User"]):
@@ -28,7 +29,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     phone = models.CharField(_("phone"), max_length=13, unique=True)
     name = models.CharField(_("name"), max_length=50)
-    # Django's password hasher, like the password: the PIN is never stored in clear.
+    # A keyed hash (accounts.pins): the PIN is never stored in clear.
     pin_hash = models.CharField(_("payment PIN (hashed)"), max_length=128, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)
@@ -47,7 +48,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         return f"{self.name} ({self.phone})"
 
     def set_pin(self, pin: str) -> None:
-        self.pin_hash = make_password(pin)
+        self.pin_hash = pin_hash_make(pin)
 
     def check_pin(self, pin: str) -> bool:
-        return bool(self.pin_hash) and check_password(pin, self.pin_hash)
+        """Check the PIN; a PIN stored by the earlier slow hasher is rewritten in the current form
+        on its first success (only if nobody changed it meanwhile)."""
+        stored = self.pin_hash
+        ok = pin_hash_check(pin, stored)
+        if ok and not pin_hash_is_current(stored):
+            self.pin_hash = pin_hash_make(pin)
+            User.objects.filter(pk=self.pk, pin_hash=stored).update(pin_hash=self.pin_hash)
+        return ok

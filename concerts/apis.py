@@ -1,4 +1,5 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -7,13 +8,13 @@ from rest_framework.views import APIView
 
 from concerts.exceptions import ConcertNotFound, ShowNotFound
 from concerts.models import Concert, SeatGrade, Show, ShowSeatStatus
+from concerts.seat_map import show_seat_map
 from concerts.selectors import (
     ShowStatus,
-    concert_get,
+    concert_get_cached,
     concert_list,
-    show_get,
-    show_list_for_concert,
-    show_seat_list,
+    show_get_cached,
+    show_list_for_booking,
 )
 from core.clock import clock
 from core.exceptions import NotAuthenticated, ServiceUnavailable
@@ -73,6 +74,9 @@ class GradeOutputSerializer(serializers.Serializer):
 
 _CONCERT_ID = OpenApiParameter("concert_id", int, OpenApiParameter.PATH, description="Concert id")
 _SHOW_ID = OpenApiParameter("show_id", int, OpenApiParameter.PATH, description="Show id")
+_IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", str, OpenApiParameter.HEADER, required=False, description="The ETag of a seat map already held"
+)
 _QUEUE_TOKEN = OpenApiParameter(
     "X-Queue-Token",
     str,
@@ -104,7 +108,7 @@ class ShowListApi(APIView):
 
     def get_concert(self) -> Concert:
         if not hasattr(self, "_concert"):
-            self._concert = concert_get(concert_id=self.kwargs["concert_id"])
+            self._concert = concert_get_cached(concert_id=self.kwargs["concert_id"])
         return self._concert
 
     def get_queue_concert_id(self) -> int:
@@ -121,7 +125,7 @@ class ShowListApi(APIView):
         },
     )
     def get(self, request: Request, concert_id: int) -> Response:
-        shows = show_list_for_concert(concert=self.get_concert(), now=clock.now())
+        shows = show_list_for_booking(concert_id=self.get_concert().pk, now=clock.now())
         return Response(self.OutputSerializer(shows, many=True).data)
 
 
@@ -146,7 +150,7 @@ class ShowSeatListApi(APIView):
 
     def get_show(self) -> Show:
         if not hasattr(self, "_show"):
-            self._show = show_get(show_id=self.kwargs["show_id"])
+            self._show = show_get_cached(show_id=self.kwargs["show_id"])
         return self._show
 
     def get_queue_concert_id(self) -> int:
@@ -156,12 +160,23 @@ class ShowSeatListApi(APIView):
     @extend_schema(
         operation_id="show_seats_list",
         summary="Every seat on sale of a show: label, grade, price and status",
-        parameters=[_SHOW_ID, _QUEUE_TOKEN],
+        description="The answer carries an ETag: send it back in If-None-Match to get 304 Not Modified "
+        "(no body) while the seat map has not changed.",
+        parameters=[_SHOW_ID, _QUEUE_TOKEN, _IF_NONE_MATCH],
         responses={
             200: OutputSerializer(many=True),
+            304: OpenApiResponse(description="The seat map is the one the ETag names"),
             **error_responses(NotAuthenticated, QueueNotActive, ShowNotFound, ServiceUnavailable),
         },
     )
-    def get(self, request: Request, show_id: int) -> Response:
-        seats = show_seat_list(show=self.get_show(), now=clock.now())
-        return Response(self.OutputSerializer(seats, many=True).data)
+    def get(self, request: Request, show_id: int) -> HttpResponse:
+        # The kept JSON snapshot (concerts.seat_map), not a serializer: the body is the
+        # OutputSerializer's fields, built once per change of the show's seats.
+        seat_map = show_seat_map(show=self.get_show(), now=clock.now())
+        if request.headers.get("If-None-Match") == seat_map.etag:
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(seat_map.body, content_type="application/json")
+        response["ETag"] = seat_map.etag
+        response["Cache-Control"] = "private, no-cache"
+        return response

@@ -9,14 +9,17 @@ unpriced grade are left out of the counts and of the seats list (`seat_is_priced
 service must refuse them too.
 """
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Case, CharField, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from concerts.exceptions import ConcertNotFound, ShowNotFound
 from concerts.models import Concert, SeatGrade, Show, ShowGradePrice, ShowSeat, ShowSeatStatus
+from concerts.seat_map import show_seat_maps
 
 # Grades in the order they are shown (best first).
 GRADE_ORDER = [grade.value for grade in SeatGrade]
@@ -137,20 +140,73 @@ def show_availability_list(*, shows: list[Show], now: datetime) -> list[ShowAvai
     result = []
     for show in shows:
         grades = [by_show[show.pk][g] for g in GRADE_ORDER if g in by_show[show.pk]]
-        remaining = sum(g.remaining_seats for g in grades)
-        if not show_is_open(show=show, now=now):
-            status = ShowStatus.CLOSED
-        elif remaining == 0:
-            status = ShowStatus.SOLD_OUT
-        else:
-            status = ShowStatus.AVAILABLE
-        result.append(ShowAvailability(show=show, status=status, grades=grades))
+        result.append(ShowAvailability(show=show, status=_show_status(show, grades, now), grades=grades))
     return result
+
+
+def _show_status(show: Show, grades: list[GradeAvailability], now: datetime) -> str:
+    if not show_is_open(show=show, now=now):
+        return ShowStatus.CLOSED
+    if sum(g.remaining_seats for g in grades) == 0:
+        return ShowStatus.SOLD_OUT
+    return ShowStatus.AVAILABLE
 
 
 def show_list_for_concert(*, concert: Concert, now: datetime) -> list[ShowAvailability]:
     shows = list(concert.shows.select_related("venue").order_by("starts_at", "id"))
     return show_availability_list(shows=shows, now=now)
+
+
+def show_list_for_booking(*, concert_id: int, now: datetime) -> list[ShowAvailability]:
+    """show_list_for_concert for the booking API in the rush: the concert's shows from this
+    process's catalog memo, their remaining seats from their kept seat maps (concerts.seat_map:
+    exact, replaced at each change), so no SQL count runs while the seats do not change."""
+    shows = _catalog_memo(("shows", concert_id), lambda: list(
+        Show.objects.filter(concert_id=concert_id).select_related("venue").order_by("starts_at", "id")
+    ))  # fmt: skip
+    result = []
+    for show, seat_map in zip(shows, show_seat_maps(shows=shows, now=now), strict=True):
+        grades = [
+            GradeAvailability(grade=g, price=s.price, total_seats=s.total_seats, remaining_seats=s.free_seats)
+            for g in GRADE_ORDER
+            if (s := seat_map.grades.get(g)) is not None
+        ]
+        result.append(ShowAvailability(show=show, status=_show_status(show, grades, now), grades=grades))
+    return result
+
+
+# Catalog rows the booking guard and the booking reads look up on every request (a show's concert,
+# a concert's shows), kept per process for CATALOG_CACHE_SECONDS: an organizer's edit shows within
+# that time; bookability itself is always decided from the clock and the locked rows.
+_catalog: dict[tuple, tuple[float, object]] = {}
+
+
+def _catalog_memo(key: tuple, load):
+    hit = _catalog.get(key)
+    if hit is not None and time.monotonic() - hit[0] < settings.CATALOG_CACHE_SECONDS:
+        return hit[1]
+    value = load()
+    if len(_catalog) > 10_000:
+        _catalog.clear()
+    _catalog[key] = (time.monotonic(), value)
+    return value
+
+
+def concert_get_cached(*, concert_id: int) -> Concert:
+    """concert_get through the catalog memo (the booking guard's lookup)."""
+    return _catalog_memo(("concert", concert_id), lambda: concert_get(concert_id=concert_id))
+
+
+def show_get_cached(*, show_id: int) -> Show:
+    """show_get through the catalog memo (the booking guard's lookup)."""
+    return _catalog_memo(("show", show_id), lambda: show_get(show_id=show_id))
+
+
+def show_concert_id_cached(*, show_id: int) -> int | None:
+    """The show's concert id through the catalog memo; None for no such show."""
+    return _catalog_memo(
+        ("show-concert", show_id), lambda: Show.objects.filter(pk=show_id).values_list("concert_id", flat=True).first()
+    )
 
 
 def show_seat_list(*, show: Show, now: datetime) -> QuerySet[ShowSeat]:

@@ -11,6 +11,10 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
+# Behind HAProxy (config/haproxy/) every request comes on its own connection: set this to `threads`
+# so that a worker whose threads are all busy takes no more, and the next request goes to a
+# worker with a free thread. Serving clients directly (keep-alive), leave gunicorn's default.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
 keepalive = 5

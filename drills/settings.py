@@ -3,7 +3,7 @@
 Redis never take each other's tasks), plus:
 
 - DRILL_FAST_HASHER=1 (pytest drills only) also accepts the MD5 hasher that config.settings.test
-  uses, so users made by the test process can pay in the subprocesses without a 0.2 s PBKDF2.
+  uses, so users made by the test process can log in to the subprocesses with their password.
 """
 
 from config.env import env

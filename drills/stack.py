@@ -113,6 +113,23 @@ def child_pids(pid: int) -> list[int]:
     return children
 
 
+def proxy_env(
+    *, listen: str, queue_web: str, queue_slots: int, booking_web: str, booking_slots: int, events_web: str
+) -> dict:
+    """The environment config/haproxy/stagegate.cfg reads: where to listen, the pools and how
+    many requests each gunicorn pool takes at once (its workers x threads)."""
+    return {
+        "STAGEGATE_PROXY_DIR": str(ROOT / "config" / "haproxy"),
+        "STAGEGATE_PROXY_MAXCONN": "9900",  # 2 descriptors per connection within a 20,000 limit
+        "STAGEGATE_LISTEN": listen,
+        "STAGEGATE_QUEUE_WEB": queue_web,
+        "STAGEGATE_QUEUE_SLOTS": str(queue_slots),
+        "STAGEGATE_BOOKING_WEB": booking_web,
+        "STAGEGATE_BOOKING_SLOTS": str(booking_slots),
+        "STAGEGATE_EVENTS_WEB": events_web,
+    }
+
+
 class RedisServer:
     """A redis-server of a drill's own on 127.0.0.1:port, keeping nothing on disk like the
     machine's: stopping it is the 'Redis restart' fault, and nobody else uses it."""
@@ -186,10 +203,11 @@ class StackConfig:
 @dataclass
 class Proc:
     name: str
-    kind: str  # web, worker, beat
+    kind: str  # web (gunicorn), events (uvicorn), proxy (HAProxy), worker, beat
     popen: subprocess.Popen
     log: Path
     port: int | None = None
+    slots: int = 0  # a web pool behind the proxy: requests it serves at once (workers x threads)
 
     @property
     def pid(self) -> int:
@@ -204,6 +222,15 @@ class Proc:
 
     def children(self) -> list[int]:
         return child_pids(self.pid)
+
+    def tree_pids(self) -> list[int]:
+        """This process and all its live descendants (read-only; the load test's CPU accounting)."""
+        pids, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            todo += child_pids(pid)
+        return pids
 
     def log_text(self) -> str:
         try:
@@ -265,6 +292,54 @@ class Stack:
         argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", str(ROOT / "config" / "gunicorn.py")]
         return self._spawn(name, "web", argv, env, port=port)
 
+    def start_pool(
+        self, name: str, *, port: int | None = None, workers: int = 2, threads: int = 4, nice: int = 0
+    ) -> Proc:
+        """A gunicorn pool behind HAProxy (start_proxy): it trusts one proxy's X-Forwarded-For and
+        takes only as many connections per worker as it has threads. `nice` lowers its CPU
+        priority (the waiting room's pool yields the CPU to booking when both want it)."""
+        port = port or free_port()
+        env = self.config.env()
+        env.update(
+            {
+                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "GUNICORN_WORKERS": str(workers),
+                "GUNICORN_THREADS": str(threads),
+                "GUNICORN_WORKER_CONNECTIONS": str(threads),
+                "GUNICORN_ACCESS_LOG": "/dev/null",
+                "NUM_PROXIES": "1",
+            }
+        )
+        argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", str(ROOT / "config" / "gunicorn.py")]
+        if nice:
+            argv = ["nice", "-n", str(nice), *argv]
+        proc = self._spawn(name, "web", argv, env, port=port)
+        proc.slots = workers * threads
+        return proc
+
+    def start_events(self, name: str, *, port: int | None = None) -> Proc:
+        """uvicorn with config/asgi.py on 127.0.0.1:port: the waiting fans' event streams."""
+        port = port or free_port()
+        env = self.config.env() | {"NUM_PROXIES": "1"}
+        argv = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+        argv += ["--no-access-log", "--lifespan", "off", "--timeout-graceful-shutdown", "5"]
+        return self._spawn(name, "events", argv, env, port=port)
+
+    def start_proxy(self, name: str, *, queue: Proc, booking: Proc, events: Proc, port: int | None = None) -> Proc:
+        """HAProxy on 127.0.0.1:port in front of the queue, booking and events pools
+        (config/haproxy/stagegate.cfg)."""
+        port = port or free_port()
+        env = self.config.env() | proxy_env(
+            listen=f"127.0.0.1:{port}",
+            queue_web=f"127.0.0.1:{queue.port}",
+            queue_slots=queue.slots,
+            booking_web=f"127.0.0.1:{booking.port}",
+            booking_slots=booking.slots,
+            events_web=f"127.0.0.1:{events.port}",
+        )
+        argv = ["haproxy", "-db", "-f", str(ROOT / "config" / "haproxy" / "stagegate.cfg")]
+        return self._spawn(name, "proxy", argv, env, port=port)
+
     def start_worker(self, name: str, *, concurrency: int = 2) -> Proc:
         argv = [
             sys.executable, "-m", "celery", "-A", "config", "worker", "-n", f"{name}@%h",
@@ -296,7 +371,7 @@ class Stack:
         while time.monotonic() < deadline:
             if not proc.alive():
                 raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.log_text()[-3000:]}")
-            if proc.kind == "web":
+            if proc.kind in ("web", "proxy", "events"):
                 try:
                     with urllib.request.urlopen(proc.url + "/readyz", timeout=2) as resp:
                         if resp.status == 200:

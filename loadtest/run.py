@@ -23,7 +23,9 @@ import subprocess
 import sys
 import time
 
-from drills.stack import ROOT, SETUP_STEPS, Stack, StackConfig, db_recreate, db_url, free_port, redis_prefix_clear
+from drills.stack import ROOT, SETUP_STEPS, Stack, StackConfig, db_recreate, db_url, redis_prefix_clear
+from loadtest import figures, server
+from loadtest.seed import POOR_BALANCE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,8 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ramp-seconds", type=float, default=5, help="every fan has entered within this")
     parser.add_argument("--max-seconds", type=float, default=900, help="hard bound of the rush")
     parser.add_argument("--drain-seconds", type=float, default=10, help="run on this long after sell-out")
-    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn workers per instance")
+    parser.add_argument("--queue-workers", type=int, default=2, help="gunicorn workers of the waiting-room pool")
+    parser.add_argument("--booking-workers", type=int, default=2, help="gunicorn workers of the booking pool")
     parser.add_argument("--web-threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--queue-nice", type=int, default=0, help="CPU niceness of the waiting-room pool")
+    parser.add_argument(
+        "--polling", action="store_true", help="waiting fans poll instead of following the event stream"
+    )
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--db", default="stagegate_load", help="database (dropped and recreated)")
     parser.add_argument("--prefix", default="sgload", help="Redis key prefix (cleared)")
@@ -82,19 +89,22 @@ def main(argv: list[str] | None = None) -> int:
         say(seeded.stdout.strip())
         seed_info = json.loads(fans_file.read_text())
 
-        say("starting 2 web instances, a Celery worker and beat")
-        webs = [
-            stack.start_web(f"web{i}", port=free_port(), workers=args.web_workers, threads=args.web_threads)
-            for i in (1, 2)
-        ]
+        say("starting HAProxy, the waiting-room and booking pools, a Celery worker and beat")
+        queue_pool = stack.start_pool(
+            "web-queue", workers=args.queue_workers, threads=args.web_threads, nice=args.queue_nice
+        )
+        booking_pool = stack.start_pool("web-booking", workers=args.booking_workers, threads=args.web_threads)
+        events_pool = stack.start_events("web-events")
+        proxy = stack.start_proxy("proxy", queue=queue_pool, booking=booking_pool, events=events_pool)
         stack.start_worker("worker1", concurrency=args.worker_concurrency)
         stack.start_beat("beat1")
         stack.wait_all_ready(timeout=90)
-        say("stack up: " + ", ".join(web.url for web in webs))
+        say(f"stack up: {proxy.url} (HAProxy) -> {queue_pool.url} (waiting room), {booking_pool.url} (booking)")
 
         concert_tag = f"{{c{seed_info['concert_id']}}}"
         rush_config = {
-            "hosts": [web.url for web in webs],
+            "hosts": [proxy.url],
+            "streams": not args.polling,
             "fans_file": str(fans_file),
             "fans": args.fans,
             "active_size": args.active_size,
@@ -109,11 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         (run_dir / "rush.json").write_text(json.dumps(rush_config, indent=2))
         result_file = run_dir / "rush-result.json"
         say(f"the rush: {args.fans} fans within {args.ramp_seconds:g}s (bounded by {args.max_seconds:g}s)")
+        # Server-side figures: /metrics and CPU read just before and just after the rush.
+        postmaster = server.postmaster_pid(config.database_url)
+        before = server.snapshot(stack, postmaster=postmaster, redis_url=args.redis_url)
         rush = subprocess.run(
             [sys.executable, "-m", "loadtest.rush", "--config", str(run_dir / "rush.json"), "--out", str(result_file)],
             cwd=ROOT, env={**config.env(), "DJANGO_SETTINGS_MODULE": ""},
             timeout=args.max_seconds + 300,
         )  # fmt: skip
+        after = server.snapshot(stack, postmaster=postmaster, redis_url=args.redis_url)
         procs_alive = {proc.name: proc.alive() for proc in stack.procs}
         say("stopping the stack")
 
@@ -121,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"the rush failed (exit {rush.returncode})")
         return 1
     result = json.loads(result_file.read_text())
+    poor_share = sum(fan["balance"] == POOR_BALANCE for fan in seed_info["fans"]) / max(1, len(seed_info["fans"]))
+    server_side = server_figures(before, after, result, args, poor_share)
 
     checks = {}
     for command in ("check_inventory", "check_ledger"):
@@ -132,9 +148,13 @@ def main(argv: list[str] | None = None) -> int:
         "when_utc": stamp,
         "machine": {"cores": os.cpu_count(), "memory_gib": _mem_gib(), "python": platform.python_version()},
         "parameters": vars(args)
-        | {"gunicorn": f"2 instances x {args.web_workers} workers x {args.web_threads} threads (gthread)"},
+        | {
+            "gunicorn": f"HAProxy -> waiting-room pool {args.queue_workers} workers (nice {args.queue_nice}) + "
+            f"booking pool {args.booking_workers} workers, x {args.web_threads} threads (gthread)"
+        },
         "processes_alive_at_end": procs_alive,
         **result,
+        **server_side,
         "checks": checks,
     }
     json_path = artifacts / f"loadtest-{stamp}.json"
@@ -150,31 +170,102 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
+def server_figures(
+    before: server.Snapshot, after: server.Snapshot, result: dict, args: argparse.Namespace, poor_share: float
+) -> dict:
+    """The report's server-side sections (issue #12), from the snapshots around the rush."""
+    metrics = server.metrics_delta(before, after)  # per gunicorn instance
+    cpu = server.cpu_delta(before.cpu_s, after.cpu_s)
+    proc_cpu = server.cpu_delta(before.proc_cpu_s, after.proc_cpu_s)
+    floor = figures.sell_out_floor(
+        seats_total=result["seats_total"],
+        active_size=args.active_size,
+        hold_seconds=args.hold_minutes * 60,
+        poor_share=poor_share,
+    )
+    return {
+        "server_latency": figures.server_latency(figures.sum_samples(metrics.values())),
+        "server_cpu": figures.cpu_breakdown(
+            window_s=after.at - before.at,
+            cores=os.cpu_count() or 1,
+            machine_busy_s=after.machine_busy_s - before.machine_busy_s,
+            web=[(proc_cpu[name] or 0.0, figures.request_cpu(samples)) for name, samples in metrics.items()],
+            groups={kind: seconds for kind, seconds in cpu.items() if kind != "web"},
+            locust_s=after.children_cpu_s - before.children_cpu_s,  # the rush: run.py's only child that ended
+        ),
+        "sell_out": figures.sell_out_versus_floor(result["time_to_sell_out_s"], floor),
+        # Each process of the stack (with its children), e.g. each gunicorn pool on its own.
+        "stack_process_cpu_s": {
+            name: round(seconds, 1) if seconds is not None else None for name, seconds in proc_cpu.items()
+        },
+        "metrics_scrape_errors": before.scrape_errors + after.scrape_errors,
+    }
+
+
+# Rows of the server CPU table (figures.cpu_breakdown's names; a process kind not named here
+# prints as itself).
+CPU_ROWS = {
+    "django_request_code": "Django request code (middleware)",
+    "gunicorn_outside_django": "gunicorn outside Django",
+    "proxy": "HAProxy (reverse proxy)",
+    "events": "uvicorn: waiting fans' event streams",
+    "postgresql": "PostgreSQL (whole server)",
+    "redis": "Redis (whole server)",
+    "worker": "Celery worker",
+    "beat": "Celery beat",
+}
+
+
+def _num(value: object, spec: str = "") -> str:
+    """The value formatted, or "-" (right-aligned to the spec's width, if it has one)."""
+    if value is None:
+        width = "".join(c for c in spec if c.isdigit() or c == ".").split(".")[0]
+        return "-".rjust(int(width)) if width else "-"
+    return format(value, spec)
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
+
+
 def summary(r: dict) -> str:
-    lat = r["latency"]
+    lat, server_lat = r["latency"], r.get("server_latency", {})
 
-    def line(name: str) -> str:
-        p = lat.get(name, {"n": 0})
-        if not p["n"]:
-            return f"  {name:<6} n=0"
-        return f"  {name:<6} n={p['n']:<6} p50 {p['p50_ms']:>8} ms  p95 {p['p95_ms']:>8} ms  p99 {p['p99_ms']:>8} ms"
+    def served(v: dict, key: str) -> str:
+        # A percentile past the histogram's last finite bucket is only known to be above it.
+        above = v.get("over_last_bucket") and v.get(key) == v.get("last_bucket_ms")
+        return f">{v[key]}".rjust(9) if above else _num(v.get(key), ">9")
 
-    t, polls = r["tokens_issued"], r["polls"]
+    def latency_line(name: str) -> str:
+        c, v = lat.get(name, {"n": 0}), server_lat.get(name, {"n": 0})
+        client = " ".join(_num(c.get(k), ">9") for k in ("p50_ms", "p95_ms", "p99_ms"))
+        server_side = " ".join(served(v, k) for k in ("p50_ms", "p95_ms", "p99_ms"))
+        return f"  {name:<7} {c['n']:>8} {client}  | {v['n']:>8} {server_side}"
+
+    t, polls, streams = r["tokens_issued"], r["polls"], r.get("streams", {})
     f, s = r["freed_place_to_next_admission"], r["admission_to_fan_sees_active"]
     out = [
         f"Stagegate load test {r['when_utc']} UTC: {r['fans']} fans, machine {r['machine']['cores']} cores "
         f"{r['machine']['memory_gib']} GiB, {r['parameters']['gunicorn']}, active size {r['active_size']}",
         f"duration {r['duration_s']} s ({r['stop_reason']}); time to sell out: {r['time_to_sell_out_s']} s "
         f"after the first enter; final seats {r['final_seats']}",
+        *_sell_out_lines(r.get("sell_out")),
         f"tokens issued: {t.get('n')} in {t.get('span_s')} s = {t.get('mean_per_s')}/s (peak {t.get('peak_per_s')}/s)",
-        f"polls: {polls.get('n')} = {polls.get('mean_per_s')}/s (peak {polls.get('peak_per_s')}/s)",
-        "latency:",
-        *(line(name) for name in ("enter", "poll", "shows", "seats", "hold", "pay", "refund", "leave", "charge")),
+        f"polls: {polls.get('n')} = {polls.get('mean_per_s')}/s (peak {polls.get('peak_per_s')}/s); "
+        f"event streams opened {streams.get('opened')}, status events {streams.get('status_events')}",
+        "latency, ms: client = as the fan saw it (the proxy, gunicorn's queue and locust's own delays included); "
+        "server = the view's time from /metrics (every gunicorn instance)",
+        f"  {'call':<7} {'client n':>8} {'p50':>9} {'p95':>9} {'p99':>9}  | {'server n':>8} {'p50':>9} {'p95':>9} "
+        f"{'p99':>9}",
+        *(latency_line(name) for name in figures.ENDPOINTS),
         f"freed place (answer to the payer) -> next admission: n={f.get('n')} p50 {f.get('p50_ms')} ms "
         f"p95 {f.get('p95_ms')} ms p99 {f.get('p99_ms')} ms",
         f"admission -> fan sees ACTIVE (poll): n={s.get('n')} p50 {s.get('p50_ms')} ms p95 {s.get('p95_ms')} ms",
         f"active set max seen {r['max_active_seen']} (size {r['active_size']}); waiting max {r['max_waiting_seen']}; "
         f"admissions {r['admissions_seen']}",
+        *_cpu_lines(r.get("server_cpu"), r.get("stack_process_cpu_s", {})),
+        *_load_generator_lines(r.get("load_generator")),
+        *(f"metrics scrape failed: {error}" for error in r.get("metrics_scrape_errors", [])),
         f"outcomes: {r['outcomes']}",
         f"errors by code: {r['errors_by_code']}",
         f"5xx: {r['server_errors_5xx']}, connection errors: {r['connection_errors']}",
@@ -184,6 +275,77 @@ def summary(r: dict) -> str:
         ),
     ]
     return "\n".join(out) + "\n"
+
+
+def _sell_out_lines(so: dict | None) -> list[str]:
+    if not so:
+        return []
+    verdict = "met" if so["met"] else "NOT met"
+    return [
+        f"sell-out floor {so['floor_s']} s: mean journey of an admitted fan {so['mean_journey_s']} s "
+        f"x {so['seats_total']} seats / {so['mean_seats_sold_per_admitted_fan']} seats sold per admitted fan "
+        f"/ {so['active_size']} places (the fans' pauses only, zero server time)",
+        f"sell-out measured {so['measured_s']} s = {_num(so['ratio'])} x the floor "
+        f"(target <= {so['target_ratio']}: {verdict})"
+        if so["measured_s"]
+        else "sell-out measured: none within the run",
+    ]
+
+
+def _cpu_lines(cpu: dict | None, procs: dict[str, float | None]) -> list[str]:
+    if not cpu:
+        return []
+    out = [
+        f"server CPU over the rush: {cpu['window_s']} s x {cpu['cores']} cores = {cpu['capacity_core_s']} core-s; "
+        f"the machine was busy {_num(cpu['machine_busy_s'])} core-s ({_pct(cpu['machine_busy_share'])})",
+        f"  {'where':<34} {'CPU-s':>9} {'share':>7}",
+    ]
+    for name, seconds in cpu["server"].items():
+        out.append(f"  {CPU_ROWS.get(name, name):<34} {_num(seconds, '>9.1f')} {_pct(cpu['server_shares'][name]):>7}")
+    out += [
+        f"  {'server total':<34} {cpu['server_total_s']:>9.1f} {_pct(1.0):>7}"
+        f"   ({_pct(cpu['server_share_of_machine'])} of the machine)",
+        f"  {'locust (the load generator)':<34} {_num(cpu['locust_s'], '>9.1f')}",
+        f"  {'rest of the machine':<34} {_num(cpu['rest_of_machine_s'], '>9.1f')}",
+        "CPU per call: Django request code (stagegate_request_cpu_seconds); the server share adds the call's "
+        "part of gunicorn's overhead (by requests)",
+        f"  {'call':<28} {'requests':>9} {'CPU-s':>8} {'us/req':>7} {'of Django':>10} {'of server':>10}",
+    ]
+    for name, e in cpu["endpoints"].items():
+        out.append(
+            f"  {name:<28} {e['requests']:>9} {e['cpu_s']:>8.2f} {_num(e['cpu_us_per_request'], '>7')} "
+            f"{_pct(e['share_of_request_cpu']):>10} {_pct(e['share_of_server_cpu']):>10}"
+        )
+    if procs:
+        out.append(
+            "CPU per stack process (with its children): " + ", ".join(f"{n} {_num(s)} s" for n, s in procs.items())
+        )
+    w = cpu["waiting_calls"]
+    met = w["share_of_server_cpu"] is not None and w["share_of_server_cpu"] <= w["goal_max_share"]
+    out.append(
+        f"waiting fans ({' + '.join(w['calls'])} + event streams): {w['requests']} requests and "
+        f"{w.get('streams_cpu_s', 0)} CPU-s of streams, {w['cpu_s']} CPU-s of requests = "
+        f"{_pct(w['share_of_request_cpu'])} of Django's request CPU, {_pct(w['share_of_server_cpu'])} of the "
+        f"server's (goal <= {_pct(w['goal_max_share'])}: {'met' if met else 'NOT met'})"
+    )
+    return out
+
+
+def _load_generator_lines(lg: dict | None) -> list[str]:
+    if not lg:
+        return []
+    saturated = max(lg["share_of_one_core"] or 0, lg["peak_10s_share_of_one_core"]) > figures.LOCUST_SATURATED_SHARE
+    note = (
+        f"SATURATED (over {figures.LOCUST_SATURATED_SHARE:.0%} of a core: its own delays inflate the client "
+        "latencies; run locust distributed or elsewhere)"
+        if saturated
+        else "not saturated"
+    )
+    return [
+        f"load generator (one locust process): {lg['cpu_s']} CPU-s over {lg['wall_s']} s = "
+        f"{_pct(lg['share_of_one_core'])} of one core, {_pct(lg['share_of_machine'])} of the machine; "
+        f"busiest 10 s {_pct(lg['peak_10s_share_of_one_core'])} of a core: {note}"
+    ]
 
 
 def _mem_gib() -> int:

@@ -22,7 +22,9 @@ gevent.monkey.patch_all()
 import argparse  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import random  # noqa: E402
+import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -36,19 +38,27 @@ from locust.contrib.fasthttp import FastHttpUser  # noqa: E402
 from locust.env import Environment  # noqa: E402
 from locust.exception import StopUser  # noqa: E402
 
+from loadtest.behaviour import (  # noqa: E402
+    ABANDON_SHARE,
+    EXHAUST_SHARE,
+    PICK_PAUSE,
+    PIN_PAUSE,
+    RECHARGE_SHARE,
+    REFUND_PAUSE,
+    REFUND_SHARE,
+    SEAT_COUNT_WEIGHTS,
+    SHOWS_PAUSE,
+    WRONG_PIN_PAUSE,
+    WRONG_PIN_SHARE,
+    WRONG_PINS,
+)
+
 API = "/api/v1"
 MAX_ENTER_ATTEMPTS = 6
 MAX_POLLS = 400
 MAX_REENTERS = 3
 MAX_HOLD_ATTEMPTS = 4
 MAX_PAY_RETRIES = 3  # connection errors only, same Idempotency-Key
-SEAT_COUNT_WEIGHTS = {1: 0.2, 2: 0.4, 3: 0.15, 4: 0.25}
-# Shares of fans (among the admitted) by behaviour after the hold.
-ABANDON_SHARE = 0.06  # hold and never pay: the hold expires, the place goes to the next fan
-WRONG_PIN_SHARE = 0.10  # 1-2 wrong PINs, then the right one
-EXHAUST_SHARE = 0.02  # wrong PIN until the 5th failure removes them
-REFUND_SHARE = 0.05  # of the buyers: refund at once (the seats go back on sale)
-RECHARGE_SHARE = 0.5  # of the too-poor fans: charge points, pay again
 
 
 class Rush:
@@ -85,6 +95,7 @@ class Rush:
         self.max_waiting = 0
         self.sold_out_at: float | None = None
         self.finished = 0
+        self.stream_events = 0  # status events received on the waiting room's streams
 
     def next_fan(self) -> tuple[int, dict] | None:
         i = next(self._next)
@@ -114,6 +125,7 @@ class Fan(FastHttpUser):
         self.rng = random.Random(index)
         self.auth = {"Authorization": f"Token {fan['token']}"}
         self.token: str | None = None
+        self.seat_map: tuple[str, list[dict]] | None = None  # (ETag, seats) of the last seat map
 
     @task
     def journey(self) -> None:
@@ -136,6 +148,7 @@ class Fan(FastHttpUser):
         latency = time.time() - start
         RUSH.calls[name].append((start, latency))
         status = resp.status_code or 0
+        self.last_etag = resp.headers.get("ETag", "") if resp.headers else ""
         data: dict = {}
         if resp.content:
             try:
@@ -164,12 +177,16 @@ class Fan(FastHttpUser):
                 return "gave_up_waiting"
             if polls >= MAX_POLLS:
                 return "poll_limit"
-            refresh = float(current.get("refresh_after_seconds") or 2)
-            self.pause(refresh * 0.7, refresh * 1.3)
-            if RUSH.stop or RUSH.time_left() <= 0:
-                return "gave_up_waiting"
-            status, data, _ = self.call("poll", "GET", "/queue-tokens/current")
-            polls += 1
+            if RUSH.config.get("streams", True):  # told instead of asking; polling is the fallback
+                status, data = self._listen()
+                polls += 1
+            else:
+                refresh = float(current.get("refresh_after_seconds") or 2)
+                self.pause(refresh * 0.7, refresh * 1.3)
+                if RUSH.stop or RUSH.time_left() <= 0:
+                    return "gave_up_waiting"
+                status, data, _ = self.call("poll", "GET", "/queue-tokens/current")
+                polls += 1
             if status == 200:
                 current = data
             elif status == 404:
@@ -181,8 +198,52 @@ class Fan(FastHttpUser):
                     return "enter_failed"
             else:  # 503 SERVICE_UNAVAILABLE, connection error: keep the refresh, back off a little
                 current = {"status": current.get("status"), "refresh_after_seconds": data.get("_retry_after") or 3}
+                self.pause(1, 1 + (data.get("_retry_after") or 2))
         RUSH.first_active.setdefault(self.token, time.time())
         return self._book()
+
+    def _listen(self) -> tuple[int, dict]:
+        """Follow the waiting room's event stream until it ends: (200, the last status) once ACTIVE
+        or when the server ends the stream, (404, {}) for TOKEN_NOT_FOUND, (status, {}) when the
+        stream could not be opened or broke. "events" times the wait for the stream's first
+        event; each status event is counted in RUSH.stream_events."""
+        headers = {**self.auth, "X-Queue-Token": self.token or ""}
+        start = time.time()
+        try:
+            resp = self.client.request("GET", self.base + "/queue-tokens/current/events", name="events",
+                                       headers=headers, stream=True)  # fmt: skip
+        except Exception:  # noqa: BLE001 - a connection error is an answer like any other here
+            resp = None
+        status = (resp.status_code or 0) if resp is not None else 0
+        if status != 200:
+            RUSH.calls["events"].append((start, time.time() - start))
+            RUSH.errors[f"events {status} {'CONNECTION_ERROR' if status == 0 else ''}".strip()] += 1
+            return status, {}
+        last: dict = {}
+        kind = ""
+        try:
+            while True:  # to the stream's end (it ends after ACTIVE), so the connection can be reused
+                line = resp._response.readline(b"\n")  # FastResponse.iter_content waits for 1 KB
+                if not line:
+                    break  # the server ended the stream
+                text = line.decode().rstrip("\r\n")
+                if text.startswith("event:"):
+                    kind = text[6:].strip()
+                elif text.startswith("data:"):
+                    if not last and kind == "status":
+                        RUSH.calls["events"].append((start, time.time() - start))
+                    data = json.loads(text[5:])
+                    if kind == "error":
+                        RUSH.errors[f"events stream {data.get('code')}"] += 1
+                        return (404 if data.get("code") == "TOKEN_NOT_FOUND" else 503), {}
+                    last = data
+                    RUSH.stream_events += 1
+        except Exception:  # noqa: BLE001 - a broken stream: the caller polls or connects again
+            RUSH.errors["events 0 STREAM_BROKEN"] += 1
+            return 0, {}
+        finally:
+            resp._response.release()
+        return (200, last) if last else (0, {})
 
     def _enter(self) -> dict | None:
         for _ in range(MAX_ENTER_ATTEMPTS):
@@ -207,13 +268,18 @@ class Fan(FastHttpUser):
             RUSH.freed.append((start, time.time()))
 
     def _seats(self) -> list[dict] | None:
-        status, data, _ = self.call("seats", "GET", f"/shows/{RUSH.show_id}/seats")
-        if status != 200:
+        """The seat map's free seats; like a browser, the fan sends back the ETag it has and
+        reuses its copy on 304 Not Modified."""
+        headers = {"If-None-Match": self.seat_map[0]} if self.seat_map else None
+        status, data, _ = self.call("seats", "GET", f"/shows/{RUSH.show_id}/seats", headers=headers)
+        if status == 200:
+            self.seat_map = (self.last_etag, data["results"])
+        elif status != 304 or self.seat_map is None:
             return None
-        return [seat for seat in data["results"] if seat["status"] == "AVAILABLE"]
+        return [seat for seat in self.seat_map[1] if seat["status"] == "AVAILABLE"]
 
     def _book(self) -> str:
-        self.pause(0.2, 1.0)
+        self.pause(*SHOWS_PAUSE)
         status, data, _ = self.call("shows", "GET", f"/concerts/{RUSH.concert_id}/shows")
         if status != 200:
             return f"shows_{status}"
@@ -233,7 +299,7 @@ class Fan(FastHttpUser):
             if not available:
                 self._leave()
                 return "sold_out_seen"
-            self.pause(0.3, 1.5)  # picking seats on the map
+            self.pause(*PICK_PAUSE)  # picking seats on the map
             pick = self.rng.sample(available, min(wanted, len(available)))
             status, data, _ = self.call(
                 "hold", "POST", "/reservations", body={"show_id": RUSH.show_id, "seat_ids": [s["id"] for s in pick]}
@@ -254,12 +320,12 @@ class Fan(FastHttpUser):
         roll = self.rng.random()
         if roll < ABANDON_SHARE:
             return "abandoned_hold"
-        self.pause(0.5, 2.0)  # typing the PIN
+        self.pause(*PIN_PAUSE)  # typing the PIN
         wrong = 0
         if roll < ABANDON_SHARE + EXHAUST_SHARE:
             wrong = 99
         elif roll < ABANDON_SHARE + EXHAUST_SHARE + WRONG_PIN_SHARE:
-            wrong = self.rng.randint(1, 2)
+            wrong = self.rng.randint(*WRONG_PINS)
         recharged = False
         for _attempt in range(8):
             pin = "000000" if wrong > 0 else RUSH.pin
@@ -268,14 +334,14 @@ class Fan(FastHttpUser):
             if status == 200:
                 RUSH.freed.append((start, time.time()))  # paying takes the fan out of the active set
                 if self.rng.random() < REFUND_SHARE:
-                    self.pause(0.2, 1.0)
+                    self.pause(*REFUND_PAUSE)
                     status, _, _ = self.call("refund", "POST", f"/reservations/{reservation['id']}/refund", body={})
                     return "paid_refunded" if status == 200 else f"refund_{status}"
                 return "paid"
             code = data.get("code")
             if code == "WRONG_PIN":
                 wrong -= 1
-                self.pause(0.3, 1.0)
+                self.pause(*WRONG_PIN_PAUSE)
                 continue
             if code == "PAYMENT_ATTEMPTS_EXCEEDED":
                 RUSH.freed.append((start, time.time()))
@@ -403,6 +469,26 @@ def freed_to_admitted(freed: list[tuple[float, float]], admissions: dict[str, fl
     return out
 
 
+def own_cpu_seconds() -> float:
+    """CPU (user + system) this process has used so far: locust, its greenlets and the monitor."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load_generator(cpu_s: float, wall_s: float, peak_share: float) -> dict:
+    """The locust process's CPU over the rush. It is one process (gevent: one core at most), so
+    past ~80 % of a core its own queueing inflates the latencies it measures."""
+    cores = os.cpu_count() or 1
+    return {
+        "cpu_s": round(cpu_s, 1),
+        "wall_s": round(wall_s, 1),
+        "share_of_one_core": round(cpu_s / wall_s, 3) if wall_s > 0 else None,
+        "share_of_machine": round(cpu_s / wall_s / cores, 3) if wall_s > 0 else None,
+        "peak_10s_share_of_one_core": round(peak_share, 3),
+        "cores": cores,
+    }
+
+
 def results(env: Environment, config: dict, started: float, ended: float) -> dict:
     rush_start = min((s for s, _ in RUSH.calls.get("enter", [])), default=started)
     admitted_to_seen = [
@@ -418,6 +504,7 @@ def results(env: Environment, config: dict, started: float, ended: float) -> dic
         "stop_reason": RUSH.stop_reason or "every fan finished",
         "tokens_issued": per_second(enter_window),
         "polls": per_second([s for s, _ in RUSH.calls.get("poll", [])]),
+        "streams": {"opened": len(RUSH.calls.get("events", [])), "status_events": RUSH.stream_events},
         "latency": {name: percentiles([lat for _, lat in calls]) for name, calls in sorted(RUSH.calls.items())},
         "freed_place_to_next_admission": percentiles(
             freed_to_admitted(RUSH.freed, RUSH.admissions, RUSH.entered_waiting)
@@ -453,6 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     env = Environment(user_classes=[Fan])
     runner = env.create_local_runner()
     started = time.time()
+    cpu_started = own_cpu_seconds()
+    cpu_last, peak_cpu_share = cpu_started, 0.0
     spawn_rate = max(1.0, len(RUSH.fans) / config["ramp_seconds"])
     runner.start(len(RUSH.fans), spawn_rate=spawn_rate)
     watcher = gevent.spawn(monitor, env, config)
@@ -460,17 +549,25 @@ def main(argv: list[str] | None = None) -> int:
     while not watcher.dead:
         gevent.sleep(1)
         if time.time() - last_report >= 10:
-            last_report = time.time()
+            # The share of one core this process used since the last report (~10 s; the first
+            # report comes after 1 s, too short a window for the peak).
+            cpu_now, window = own_cpu_seconds(), time.time() - (last_report or started)
+            cpu_share = (cpu_now - cpu_last) / window
+            if window >= 5:
+                peak_cpu_share = max(peak_cpu_share, cpu_share)
+            last_report, cpu_last = time.time(), cpu_now
             sample = RUSH.samples[-1] if RUSH.samples else {}
             print(
                 f"[rush] t={time.time() - started:5.0f}s users={runner.user_count} finished={RUSH.finished} "
                 f"active={sample.get('active')} waiting={sample.get('waiting')} seats={sample.get('seats')} "
-                f"5xx={sum(n for k, n in RUSH.errors.items() if k.split()[1].startswith('5'))}",
+                f"5xx={sum(n for k, n in RUSH.errors.items() if k.split()[1].startswith('5'))} "
+                f"locust_cpu={cpu_share:.0%}",
                 flush=True,
             )
     runner.quit()
     ended = time.time()
     out = results(env, config, started, ended)
+    out["load_generator"] = load_generator(own_cpu_seconds() - cpu_started, ended - started, peak_cpu_share)
     with open(args.out, "w") as fh:
         json.dump(out, fh, indent=2, ensure_ascii=False)
     print(f"[rush] done in {ended - started:.0f}s: {out['stop_reason']}", flush=True)

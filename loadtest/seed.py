@@ -65,6 +65,7 @@ def seed(
     from rest_framework.authtoken.models import Token
 
     from accounts.models import User
+    from accounts.pins import pin_hash_make
     from concerts.models import Concert, Venue
     from concerts.services import show_create, venues_seed
     from core.clock import clock
@@ -91,7 +92,6 @@ def seed(
     )
 
     password_hash = make_password(FAN_PASSWORD)
-    pin_hash = make_password(FAN_PIN)
     out = []
     batch = 2000
     for start in range(0, fans, batch):
@@ -102,7 +102,7 @@ def seed(
                     phone=_phone(PHONE_BASE + start + i),
                     name=f"팬{start + i}",
                     password=password_hash,
-                    pin_hash=pin_hash,
+                    pin_hash=pin_hash_make(FAN_PIN),
                     date_joined=now,
                 )
                 for i in range(count)

@@ -10,6 +10,7 @@ from core.exception_handlers import error_body
 from core.exceptions import ApplicationError, NotAuthenticated, RateLimited, ServiceUnavailable
 from core.schema import error_responses
 from queueing.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_caller_id
+from queueing.events import status_event
 from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
 from queueing.permissions import QUEUE_TOKEN_HEADER
 from queueing.ratelimit import client_ip
@@ -202,3 +203,38 @@ class QueueTokenCurrentApi(LeanApiView):
     def delete(self, request: Request) -> Response:
         queue_leave(user_id=_caller_id(request), token=request.headers.get(QUEUE_TOKEN_HEADER))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class QueueTokenEventsApi(APIView):
+    """Where I stand, as Server-Sent Events (queueing.events). Behind HAProxy this path is served
+    by the ASGI pool, which keeps the stream open and sends a status every refresh_after_seconds
+    until ACTIVE. Served here (gunicorn cannot hold a stream open) it sends one status event and
+    ends; an EventSource then reconnects after the event's `retry`, which is polling in the
+    stream's format."""
+
+    authentication_classes = [DeferredTokenAuthentication, SessionAuthentication]
+
+    @extend_schema(
+        operation_id="queue_tokens_current_events",
+        auth=_AUTH,
+        summary="Where I stand in the waiting room, pushed as Server-Sent Events",
+        description="`text/event-stream`: `event: status` with the body of GET /queue-tokens/current, at once "
+        "and then every refresh_after_seconds, until the status is ACTIVE (the stream then ends); "
+        "`event: error` with {code, message} (TOKEN_NOT_FOUND, SERVICE_UNAVAILABLE) ends it too. The queue "
+        "token goes in X-Queue-Token or, for an EventSource, in ?token=.",
+        parameters=[
+            OpenApiParameter(QUEUE_TOKEN_HEADER, str, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("token", str, OpenApiParameter.QUERY, required=False, description="The queue token"),
+        ],
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(description="Status events (see above)"),
+            **error_responses(NotAuthenticated, TokenNotFound, ServiceUnavailable),
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        token = request.headers.get(QUEUE_TOKEN_HEADER) or request.query_params.get("token")
+        if isinstance(request.user, ApiKeyCaller):
+            current = queue_status_for_api_key(api_key=request.user.api_key, token=token)
+        else:
+            current = queue_status(user_id=request.user.pk, token=token)
+        return HttpResponse(status_event(current), content_type="text/event-stream")

@@ -251,8 +251,16 @@ def build_status(*, token: str, concert_id: int, where: list, now: float, create
     )
 
 
-def _poll_args(token: str, now: float) -> list[object]:
+def poll_args(token: str, now: float) -> list[object]:
+    """ARGV of the POLL script."""
     return [token, f"{now:.6f}", settings.QUEUE_RATE_WINDOW_SECONDS]
+
+
+def status_from_poll(*, answer: list, user_id: int, token: str, concert_id: int, now: float) -> QueueStatus:
+    """The status the POLL script's answer gives, if the token is the user's; else TokenNotFound."""
+    if not answer or int(answer[0]) != user_id:
+        raise TokenNotFound()
+    return build_status(token=token, concert_id=concert_id, where=answer[1:], now=now)
 
 
 @redis_boundary
@@ -270,13 +278,13 @@ def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
     keys = concert_keys(concert_id) if concert_id is not None else None
     user_id = api_key_local_user_id(api_key)
     if user_id is not None:  # resolved by this process recently: the script alone
-        answer = run_script(redis_client(), POLL, keys, _poll_args(token, now)) if keys is not None else []
+        answer = run_script(redis_client(), POLL, keys, poll_args(token, now)) if keys is not None else []
     else:
 
         def build(pipe) -> None:
             pipe.get(api_key_cache_key(api_key))
             if keys is not None:
-                pipe.evalsha(POLL.sha, len(keys), *keys, *_poll_args(token, now))
+                pipe.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
 
         results = execute_pipeline(redis_client(), build)
         user_id = api_key_user_id_from_cache(api_key, results[0])
@@ -284,9 +292,7 @@ def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
             raise ApiKeyInvalid()
         api_key_local_remember(api_key, user_id)
         answer = results[1] if keys is not None else []
-    if not answer or int(answer[0]) != user_id:
-        raise TokenNotFound()
-    return build_status(token=token, concert_id=concert_id, where=answer[1:], now=now)
+    return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
 
 @redis_boundary
@@ -297,10 +303,8 @@ def queue_status(*, user_id: int, token: str | None) -> QueueStatus:
     if concert_id is None:
         raise TokenNotFound()
     now = clock.timestamp()
-    answer = run_script(redis_client(), POLL, concert_keys(concert_id), _poll_args(token, now))
-    if not answer or int(answer[0]) != user_id:
-        raise TokenNotFound()
-    return build_status(token=token, concert_id=concert_id, where=answer[1:], now=now)
+    answer = run_script(redis_client(), POLL, concert_keys(concert_id), poll_args(token, now))
+    return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
 
 @redis_boundary

@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from concerts.models import Show
+from concerts.selectors import show_concert_id_cached
 from core.clock import clock
 from core.exceptions import NotAuthenticated, ValidationFailed
 from core.pagination import PAGE_PARAMETERS, PageNumberPagination, page_of
@@ -16,7 +16,7 @@ from points.idempotency import idempotency_key_clean
 from queueing.permissions import HasActiveQueueToken
 from reservations import exceptions as errors
 from reservations.models import Reservation
-from reservations.selectors import reservation_get_for_user, reservation_list_for_user
+from reservations.selectors import reservation_get_for_guard, reservation_get_for_user, reservation_list_for_user
 from reservations.services import (
     refund_deadline,
     reservation_hold,
@@ -91,7 +91,7 @@ class ReservationListCreateApi(APIView):
     def get_queue_concert_id(self) -> int:
         data = self.InputSerializer(data=self.request.data)
         data.is_valid(raise_exception=True)
-        concert_id = Show.objects.filter(pk=data.validated_data["show_id"]).values_list("concert_id", flat=True).first()
+        concert_id = show_concert_id_cached(show_id=data.validated_data["show_id"])
         if concert_id is None:
             raise ValidationFailed(errors={"show_id": ["No such show."]})
         return concert_id
@@ -159,7 +159,7 @@ class ReservationPaymentApi(APIView):
         balance = serializers.IntegerField()
 
     def get_queue_concert_id(self) -> int | None:
-        reservation = reservation_get_for_user(user=self.request.user, reservation_id=self.kwargs["reservation_id"])
+        reservation = reservation_get_for_guard(user=self.request.user, reservation_id=self.kwargs["reservation_id"])
         if reservation is None:
             raise errors.ReservationNotFound()
         return reservation.show.concert_id if reservation_is_payable(reservation=reservation) else None

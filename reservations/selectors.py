@@ -27,6 +27,17 @@ def reservation_get_for_user(*, user: User, reservation_id: int) -> Reservation 
     return reservation_list_for_user(user=user).filter(pk=reservation_id).first()
 
 
+def reservation_get_for_guard(*, user: User, reservation_id: int) -> Reservation | None:
+    """The fan's reservation with only what the booking guard reads (status, hold end, concert):
+    one light query."""
+    return (
+        Reservation.objects.filter(user=user, pk=reservation_id)
+        .select_related("show")
+        .only("status", "hold_expires_at", "show__concert_id")
+        .first()
+    )
+
+
 _PAID = [ReservationStatus.CONFIRMED, ReservationStatus.REFUNDED]
 
 

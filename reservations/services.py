@@ -16,6 +16,7 @@ from django.db import transaction
 
 from accounts.models import User
 from concerts.models import Show, ShowGradePrice, ShowSeat, ShowSeatStatus
+from concerts.seat_map import seat_map_changed
 from concerts.selectors import seat_is_free_q, seat_is_priced_q, show_is_open
 from core.clock import clock
 from core.exceptions import ApplicationError, ValidationFailed
@@ -97,6 +98,7 @@ def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reserv
         ReservationSeat(reservation=reservation, show_seat=seat, price=prices[seat.grade]) for seat in seats
     )
     ShowSeat.objects.filter(pk__in=wanted).update(status=ShowSeatStatus.HELD, held_until=expires_at)
+    _seat_map_changed_on_commit(show.pk)
     metric_incr_on_commit("holds", concert=concert.pk)
     metric_incr_on_commit("held_seats", len(seats), concert=concert.pk)
     # The hold keeps the fan's admitted session alive until it is paid or ends.
@@ -157,6 +159,7 @@ def _pay(
         return None, _fail(reservation, PaymentInsufficientBalance, now=now, idempotency_key=idempotency_key)
 
     ShowSeat.objects.filter(pk__in=[seat.pk for seat in seats]).update(status=ShowSeatStatus.SOLD, held_until=None)
+    _seat_map_changed_on_commit(reservation.show_id)
     reservation.status = ReservationStatus.CONFIRMED
     reservation.confirmed_at = now
     reservation.save(update_fields=["status", "confirmed_at"])
@@ -320,6 +323,7 @@ def reservation_refund(
     refund = TicketRefund.objects.create(reservation=reservation, amount=amount, actor=actor, created_at=now)
     ReservationSeat.objects.filter(pk__in=[t.pk for t in chosen]).update(active=False, refund=refund)
     ShowSeat.objects.filter(pk__in=[s.pk for s in seat_rows]).update(status=ShowSeatStatus.AVAILABLE, held_until=None)
+    _seat_map_changed_on_commit(reservation.show_id)
     entry = wallet_credit(user=reservation.user, amount=amount, reference=reservation.ledger_reference)
     metric_incr_on_commit("ticket_refunds")
     if not reservation.seats.filter(active=True).exists():
@@ -380,7 +384,12 @@ def _close(reservation: Reservation, *, status: str, now: datetime, reason: str)
     reservation.status = status
     reservation.closed_at = now
     reservation.save(update_fields=["status", "closed_at"])
+    _seat_map_changed_on_commit(reservation.show_id)
     _leave_queue_on_commit(reservation, reason=reason)
+
+
+def _seat_map_changed_on_commit(show_id: int) -> None:
+    transaction.on_commit(lambda: seat_map_changed(show_id=show_id), robust=True)
 
 
 def _leave_queue_on_commit(reservation: Reservation, *, reason: str) -> None:

@@ -52,6 +52,6 @@ ensure_venv() {
   . .venv/bin/activate
 }
 
-ensure_apt_packages postgresql redis-server python3-venv
+ensure_apt_packages postgresql redis-server python3-venv haproxy
 ensure_services
 ensure_venv

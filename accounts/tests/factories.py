@@ -1,7 +1,7 @@
 import factory
-from django.contrib.auth.hashers import make_password
 
 from accounts.models import User
+from accounts.pins import pin_hash_make
 from points.services import wallet_create
 
 DEFAULT_PASSWORD = "correct-horse-42"
@@ -18,7 +18,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     phone = factory.Sequence(lambda n: f"010-{n // 10000 % 10000:04d}-{n % 10000:04d}")
     name = factory.Faker("name", locale="ko_KR")
     password = factory.django.Password(DEFAULT_PASSWORD)
-    pin_hash = factory.LazyFunction(lambda: make_password(DEFAULT_PIN))
+    pin_hash = factory.LazyFunction(lambda: pin_hash_make(DEFAULT_PIN))
 
     @factory.post_generation
     def wallet(obj, create, extracted, **kwargs):

@@ -3,6 +3,9 @@
 from config.env import BASE_DIR, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me")
+# The key of the payment PINs' HMAC (accounts.pins). Keep it out of the database and its backups,
+# and never change it: every stored PIN depends on it (unlike SECRET_KEY, which may be rotated).
+PIN_PEPPER = env("PIN_PEPPER", default="") or SECRET_KEY
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -31,6 +34,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "core.metrics.RequestCpuMiddleware",
     "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -180,6 +184,12 @@ WALLET_CHARGE_MAX = env.int("WALLET_CHARGE_MAX", default=1_000_000)
 WALLET_BALANCE_CAP = env.int("WALLET_BALANCE_CAP", default=10_000_000)
 # Waiting room
 QUEUE_PROMOTION_INTERVAL_SECONDS = env.float("QUEUE_PROMOTION_INTERVAL_SECONDS", default=1.0)
+# The booking reads keep a show's concert and a concert's shows per process this long (an
+# organizer's edit of a show shows on the booking API within it; concerts.selectors).
+CATALOG_CACHE_SECONDS = env.float("CATALOG_CACHE_SECONDS", default=2.0)
+# Seat maps (concerts.seat_map): a web process rebuilds its kept map of a show at the latest after
+# this long, even if no change was announced (a safety net; changes replace it at once).
+SEAT_MAP_MAX_AGE_SECONDS = env.float("SEAT_MAP_MAX_AGE_SECONDS", default=10.0)
 # Holds
 HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default=5.0)
 
@@ -221,6 +231,8 @@ QUEUE_REFRESH_MIN_SECONDS = env.int("QUEUE_REFRESH_MIN_SECONDS", default=2)
 QUEUE_REFRESH_MAX_SECONDS = env.int("QUEUE_REFRESH_MAX_SECONDS", default=20)
 QUEUE_REFRESH_STEP_POSITIONS = env.int("QUEUE_REFRESH_STEP_POSITIONS", default=500)
 QUEUE_REFRESH_ACTIVE_SECONDS = env.int("QUEUE_REFRESH_ACTIVE_SECONDS", default=15)
+# A waiting fan's event stream (queueing.events) ends after this long; the client connects again.
+QUEUE_EVENTS_MAX_SECONDS = env.int("QUEUE_EVENTS_MAX_SECONDS", default=300)
 # Poll and enter resolve `Authorization: Token` from a Redis cache of API token -> user id
 # (filled at log-in or on a database lookup) so they cost no SQL; an entry lives this long.
 QUEUE_AUTH_CACHE_SECONDS = env.int("QUEUE_AUTH_CACHE_SECONDS", default=300)

@@ -4,6 +4,7 @@ from config.env import env
 from config.settings.base import *  # noqa: F403
 
 SECRET_KEY = env("DJANGO_SECRET_KEY")  # required: no default in production
+PIN_PEPPER = env("PIN_PEPPER")  # required: its own secret, kept out of the database (accounts.pins)
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -36,3 +36,4 @@ WHITENOISE_USE_FINDERS = True
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {scope: "100000/min" for scope in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]}
 # Every enter reads the concert's queue policy afresh (tests change policies and shows at will).
 QUEUE_POLICY_CACHE_SECONDS = 0
+CATALOG_CACHE_SECONDS = 0

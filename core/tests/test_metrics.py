@@ -71,3 +71,15 @@ def test_queue_admissions_and_abandoned_places_are_counted(client: Client, clock
     assert (result.abandoned, result.admitted) == (2, 0)
     assert value(text, f'stagegate_queue_abandoned_total{{concert="{concert_id}"}}') == 2
     assert value(text, f'stagegate_queue_admissions_total{{concert="{concert_id}"}}') == 2
+
+
+def test_request_cpu_is_counted_per_view_and_method(client: Client):
+    sample = 'stagegate_request_cpu_seconds_total{method="GET",view="healthz"}'
+    before = re.search(rf"^{re.escape(sample)} (\S+)$", scrape(client), re.MULTILINE)
+
+    client.get("/healthz")
+    client.get("/no-such-page")
+
+    text = scrape(client)
+    assert value(text, sample) > (float(before.group(1)) if before else 0.0)
+    assert value(text, 'stagegate_request_cpu_seconds_total{method="GET",view="unresolved"}') > 0

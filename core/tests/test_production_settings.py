@@ -12,6 +12,7 @@ def test_production_settings_pass_the_deploy_checklist():
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "PIN_PEPPER": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "tickets.example.com",
     }
 
@@ -37,3 +38,15 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_settings_refuse_to_start_without_a_pin_pepper():
+    env = {k: v for k, v in os.environ.items() if k != "PIN_PEPPER"}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)})
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode != 0
+    assert "PIN_PEPPER" in result.stderr

@@ -10,8 +10,8 @@ from drills.stack import Stack, StackConfig, db_url
 
 @pytest.fixture
 def drill_stack(transactional_db, settings, tmp_path):
-    """A Stack on the test database and this run's Redis prefix. The test's users are hashed with
-    the test settings' MD5 hasher, so the processes accept it too (DRILL_FAST_HASHER)."""
+    """A Stack on the test database and this run's Redis prefix. The test's users' passwords are
+    hashed with the test settings' MD5 hasher, so the processes accept it too (DRILL_FAST_HASHER)."""
     config = StackConfig(
         database_url=db_url(connection.settings_dict["NAME"]),
         redis_prefix=settings.REDIS_KEY_PREFIX,

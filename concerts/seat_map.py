@@ -1,0 +1,150 @@
+"""The seat map of a show, the hot read of the on-sale rush, served as a cached, versioned snapshot.
+
+Every admitted fan loads the map of a 1,000-seat show, often several times; building it from SQL
+and DRF's serializers for each request cost ~50 ms of CPU. Instead:
+
+- Each show has a version in Redis, replaced by a new random value whenever its seats or prices
+  change (`seat_map_changed`, on commit of a hold, payment, expiry, release or refund, and on a
+  price change). A random value rather than a counter: a Redis restart cannot bring an old version
+  back.
+- Each web process keeps the JSON body of the map it built last per show, with the version it was
+  built at. A request reads the version (one Redis GET) and sends the kept body while the version
+  is the same, the body's time has not passed (`fresh_until`: the first moment a hold in it runs
+  out, so that seat reads AVAILABLE as the availability rule says), and it is younger than
+  SEAT_MAP_MAX_AGE_SECONDS (a safety net should a change ever fail to replace the version).
+- A rebuild is one SQL query (values, no model objects) and one json.dumps; one thread per
+  process rebuilds while the others wait for it.
+- Each body has an ETag; a client sending it back in If-None-Match gets 304 with no body.
+- The map also counts the seats and free seats per grade: the shows list of the booking API
+  (concerts.selectors.show_list_for_booking) is read from the maps, not from an SQL count.
+
+The body is the same list the API always answered (id, label, row, number, grade, price, status).
+"""
+
+import hashlib
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+
+from concerts.models import Show, ShowGradePrice, ShowSeat, ShowSeatStatus
+from core.redis import redis_client, redis_key, redis_text
+
+
+@dataclass(frozen=True)
+class GradeSummary:
+    price: int
+    total_seats: int
+    free_seats: int
+
+
+@dataclass(frozen=True)
+class SeatMap:
+    body: bytes
+    etag: str
+    version: str
+    fresh_until: datetime | None  # first moment a hold in the body runs out
+    built_at: float  # time.monotonic()
+    grades: dict[str, GradeSummary]  # the priced grades: what the shows list shows
+
+    def is_current(self, *, version: str, now: datetime) -> bool:
+        return (
+            version == self.version
+            and (self.fresh_until is None or now < self.fresh_until)
+            and time.monotonic() - self.built_at < settings.SEAT_MAP_MAX_AGE_SECONDS
+        )
+
+
+_kept: dict[int, SeatMap] = {}
+_build_locks: dict[int, threading.Lock] = {}
+_build_locks_guard = threading.Lock()
+
+
+def _version_key(show_id: int) -> str:
+    return redis_key("seatmap", show_id, "version")
+
+
+def seat_map_changed(*, show_id: int) -> None:
+    """The show's seats or prices changed: every process rebuilds its map on the next request.
+    Call it after the change commits (transaction.on_commit)."""
+    redis_client().set(_version_key(show_id), secrets.token_hex(8))
+
+
+def _seat_map_versions(show_ids: list[int]) -> list[str]:
+    client = redis_client()
+    keys = [_version_key(show_id) for show_id in show_ids]
+    versions = client.mget(keys)
+    for key, version in zip(keys, versions, strict=True):
+        if version is None:  # never changed since Redis started: give it a version now
+            client.set(key, secrets.token_hex(8), nx=True)
+    if None in versions:
+        versions = client.mget(keys)
+    return [redis_text(version) for version in versions]
+
+
+def show_seat_map(*, show: Show, now: datetime) -> SeatMap:
+    """The show's seat map as JSON (every seat on sale, in layout order, with price and status)."""
+    return show_seat_maps(shows=[show], now=now)[0]
+
+
+def show_seat_maps(*, shows: list[Show], now: datetime) -> list[SeatMap]:
+    """The seat maps of several shows (one Redis round trip for their versions)."""
+    return [
+        _current(show, version, now)
+        for show, version in zip(shows, _seat_map_versions([show.pk for show in shows]), strict=True)
+    ]
+
+
+def _current(show: Show, version: str, now: datetime) -> SeatMap:
+    kept = _kept.get(show.pk)
+    if kept is not None and kept.is_current(version=version, now=now):
+        return kept
+    with _build_lock(show.pk):
+        kept = _kept.get(show.pk)  # another thread may have built it while this one waited
+        if kept is not None and kept.is_current(version=version, now=now):
+            return kept
+        kept = _build(show=show, version=version, now=now)
+        _kept[show.pk] = kept
+        return kept
+
+
+def _build_lock(show_id: int) -> threading.Lock:
+    with _build_locks_guard:
+        return _build_locks.setdefault(show_id, threading.Lock())
+
+
+def _build(*, show: Show, version: str, now: datetime) -> SeatMap:
+    price = ShowGradePrice.objects.filter(show=OuterRef("show"), grade=OuterRef("grade")).values("price")[:1]
+    rows = (
+        ShowSeat.objects.filter(show=show)
+        .annotate(price=Subquery(price))
+        .filter(price__isnull=False)  # an unpriced grade is not on sale
+        .order_by("row_index", "number", "id")
+        .values_list("id", "row", "number", "grade", "price", "status", "held_until")
+    )
+    seats, fresh_until = [], None
+    totals: dict[str, list[int]] = {}  # grade -> [price, seats, free seats]
+    for seat_id, row, number, grade, seat_price, status, held_until in rows:
+        if status == ShowSeatStatus.HELD:
+            if held_until <= now:  # a hold that has run out gives its seat back at once
+                status = ShowSeatStatus.AVAILABLE
+            elif fresh_until is None or held_until < fresh_until:
+                fresh_until = held_until
+        total = totals.setdefault(grade, [seat_price, 0, 0])
+        total[1] += 1
+        total[2] += status == ShowSeatStatus.AVAILABLE
+        seats.append(
+            {"id": seat_id, "label": f"{row}-{number}", "row": row, "number": number, "grade": grade,
+             "price": seat_price, "status": status}
+        )  # fmt: skip
+    body = json.dumps(seats, separators=(",", ":"), ensure_ascii=False).encode()
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    grades = {grade: GradeSummary(*total) for grade, total in totals.items()}
+    return SeatMap(
+        body=body, etag=etag, version=version, fresh_until=fresh_until, built_at=time.monotonic(), grades=grades
+    )

@@ -1,0 +1,292 @@
+"""The load test's server-side figures, as pure functions of what loadtest.server collected:
+
+- server latency per endpoint from django-prometheus's request histograms (all web instances
+  summed), percentiles interpolated within buckets;
+- where the server CPU went: per endpoint (stagegate_request_cpu_seconds, core.metrics) and per
+  process group (gunicorn, Celery, PostgreSQL, Redis), over the rush;
+- the sell-out floor: the fastest sell-out the active size and the fans' own pauses allow.
+
+No Django, no locust: run.py and the unit tests import this module as it is.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from loadtest import behaviour
+
+# One Prometheus sample: (sample name, sorted label pairs) -> value.
+SampleKey = tuple[str, tuple[tuple[str, str], ...]]
+Samples = dict[SampleKey, float]
+
+LATENCY = "django_http_requests_latency_seconds_by_view_method"  # django-prometheus, label view + method
+REQUEST_CPU = "stagegate_request_cpu_seconds_total"  # core.metrics.RequestCpuMiddleware
+
+# (Django view name, method) -> the load test's name of the call (loadtest.rush). The view names
+# are the URL names of the apps' urls.py (no namespace); poll and leave share one view.
+ENDPOINT_VIEWS: dict[tuple[str, str], str] = {
+    ("queue-token-create", "POST"): "enter",
+    ("queue-token-current", "GET"): "poll",
+    ("concert-show-list", "GET"): "shows",
+    ("show-seat-list", "GET"): "seats",
+    ("reservations", "POST"): "hold",
+    ("reservation-payment", "POST"): "pay",
+    ("reservation-refund", "POST"): "refund",
+    ("queue-token-current", "DELETE"): "leave",
+    ("wallet-charges", "POST"): "charge",
+}
+ENDPOINTS = list(ENDPOINT_VIEWS.values())
+# The waiting fans' calls: issue #12's goal is that they take at most a third of the server CPU.
+WAITING_CALLS = ("enter", "poll", "leave")
+WAITING_CALLS_GOAL = 1 / 3
+# The fastest sell-out is the floor; a run within 1.5 times it meets the target.
+SELL_OUT_TARGET_RATIO = 1.5
+# A single locust process past this share of one core delays its own fans.
+LOCUST_SATURATED_SHARE = 0.8
+
+
+# -- Prometheus text ----------------------------------------------------------------------------
+def parse_metrics(text: str) -> Samples:
+    """Every sample of a /metrics answer."""
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def sum_samples(scrapes: Iterable[Samples]) -> Samples:
+    """Samples of several instances added up, sample by sample (counters and histogram buckets)."""
+    total: Samples = defaultdict(float)
+    for samples in scrapes:
+        for key, value in samples.items():
+            total[key] += value
+    return dict(total)
+
+
+def subtract_samples(after: Samples, before: Samples) -> Samples:
+    """What happened between two scrapes (a sample absent before counts from 0)."""
+    return {key: value - before.get(key, 0.0) for key, value in after.items()}
+
+
+def endpoint_name(view: str, method: str) -> str:
+    """The load test's name of a call, or "<view> <method>" for any other (metrics, readyz...)."""
+    return ENDPOINT_VIEWS.get((view, method), f"{view} {method}")
+
+
+# -- latency --------------------------------------------------------------------------------------
+def histogram_quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
+    """The q-quantile (0..1) of a Prometheus histogram given as (upper bound, cumulative count)
+    pairs, the last bound +Inf; linear within the bucket that holds it, as Prometheus's
+    histogram_quantile does (the first bucket starts at 0). A quantile in the +Inf bucket is the
+    last finite bound: the histogram knows no more. None if nothing was observed."""
+    buckets = sorted(buckets)
+    total = buckets[-1][1] if buckets else 0.0
+    if total <= 0:
+        return None
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for upper, cumulative in buckets:
+        if cumulative >= rank and cumulative > below:
+            if upper == float("inf"):
+                return lower
+            return lower + (upper - lower) * (rank - below) / (cumulative - below)
+        lower, below = upper, cumulative
+    return lower
+
+
+def server_latency(samples: Samples) -> dict[str, dict]:
+    """Per call made: requests and p50/p95/p99 in ms of django-prometheus's view time: from the last
+    middleware's request hook (PrometheusAfterMiddleware) to its response hook, i.e. URL
+    resolution and the view, without the other middleware and without gunicorn's queueing."""
+    buckets: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for (name, labels), value in samples.items():
+        if name != LATENCY + "_bucket":
+            continue
+        label = dict(labels)
+        endpoint = endpoint_name(label.get("view", ""), label.get("method", ""))
+        buckets[endpoint].append((float(label["le"]), value))
+    out: dict[str, dict] = {}
+    for endpoint, pairs in sorted(buckets.items()):
+        ordered = sorted(pairs)
+        n = int(round(ordered[-1][1]))
+        if not n:  # not called between the two scrapes
+            continue
+        figure: dict = {"n": n}
+        for q in (50, 95, 99):
+            value = histogram_quantile(ordered, q / 100)
+            figure[f"p{q}_ms"] = round(value * 1000, 1) if value is not None else None
+        last_finite = ordered[-2] if len(ordered) > 1 else (0.0, 0.0)
+        figure["over_last_bucket"] = int(round(n - last_finite[1]))  # slower than the last finite bound
+        figure["last_bucket_ms"] = round(last_finite[0] * 1000, 1)
+        out[endpoint] = figure
+    return out
+
+
+# -- CPU ------------------------------------------------------------------------------------------
+def request_cpu(samples: Samples) -> dict[str, dict]:
+    """Per call: requests (django-prometheus's count) and CPU-seconds inside Django
+    (stagegate_request_cpu_seconds). Views the load test does not call keep their own name;
+    views with neither requests nor CPU in the samples are left out."""
+    out: dict[str, dict] = defaultdict(lambda: {"requests": 0, "cpu_s": 0.0})
+    for (name, labels), value in samples.items():
+        label = dict(labels)
+        endpoint = endpoint_name(label.get("view", ""), label.get("method", ""))
+        if name == LATENCY + "_count":
+            out[endpoint]["requests"] += int(round(value))
+        elif name == REQUEST_CPU:
+            out[endpoint]["cpu_s"] += value
+    return {endpoint: e for endpoint, e in out.items() if e["requests"] or e["cpu_s"]}
+
+
+def cpu_breakdown(
+    *,
+    window_s: float,
+    cores: int,
+    machine_busy_s: float | None,
+    web: list[tuple[float, dict[str, dict]]],
+    groups: dict[str, float | None],
+    locust_s: float | None,
+) -> dict:
+    """Where the CPU went over the rush.
+
+    web: per gunicorn instance, the CPU-seconds of its process tree and request_cpu() of its own
+    /metrics. groups: CPU-seconds of the other server processes ("proxy", "worker", "beat",
+    "postgresql", "redis"...), None where it could not be measured.
+
+    Each instance's CPU is split into the Django request code (the middleware's counter) and
+    what gunicorn spends outside it (accepting, HTTP parsing, writing answers, its master). A
+    call's share of the server's CPU adds to its own Django CPU a part of its instance's
+    gunicorn overhead in proportion to its requests there (a request costs gunicorn about the
+    same whatever its view)."""
+    endpoints: dict[str, dict] = defaultdict(lambda: {"requests": 0, "cpu_s": 0.0, "overhead_s": 0.0})
+    outside_total = 0.0
+    for instance_cpu, calls in web:
+        requests = sum(e["requests"] for e in calls.values())
+        outside = instance_cpu - sum(e["cpu_s"] for e in calls.values())
+        outside_total += outside
+        for name, e in calls.items():
+            endpoints[name]["requests"] += e["requests"]
+            endpoints[name]["cpu_s"] += e["cpu_s"]
+            endpoints[name]["overhead_s"] += outside * e["requests"] / requests if requests else 0.0
+    request_cpu_total = sum(e["cpu_s"] for e in endpoints.values())
+    rows: dict[str, float | None] = {
+        "django_request_code": request_cpu_total,
+        "gunicorn_outside_django": outside_total,
+        **groups,
+    }
+    server_total = sum(value for value in rows.values() if value is not None)
+
+    def share(part: float | None, whole: float) -> float | None:
+        return round(part / whole, 3) if part is not None and whole > 0 else None
+
+    table = {}
+    for name, e in sorted(endpoints.items(), key=lambda item: -item[1]["cpu_s"]):
+        table[name] = {
+            "requests": e["requests"],
+            "cpu_s": round(e["cpu_s"], 2),
+            "cpu_us_per_request": round(e["cpu_s"] / e["requests"] * 1e6) if e["requests"] else None,
+            "share_of_request_cpu": share(e["cpu_s"], request_cpu_total),
+            "share_of_server_cpu": share(e["cpu_s"] + e["overhead_s"], server_total),
+        }
+    waiting = [endpoints[name] for name in WAITING_CALLS if name in endpoints]
+    waiting_cpu = sum(e["cpu_s"] for e in waiting)
+    # The event streams' pool (uvicorn, queueing.events) serves waiting fans only.
+    streams_cpu = groups.get("events") or 0.0
+    measured = server_total + (locust_s or 0.0)
+    capacity = window_s * cores
+    return {
+        "window_s": round(window_s, 1),
+        "cores": cores,
+        "capacity_core_s": round(capacity, 1),
+        "machine_busy_s": round(machine_busy_s, 1) if machine_busy_s is not None else None,
+        "machine_busy_share": share(machine_busy_s, capacity),
+        "server": {name: round(value, 2) if value is not None else None for name, value in rows.items()},
+        "server_total_s": round(server_total, 2),
+        "server_shares": {name: share(value, server_total) for name, value in rows.items()},
+        "server_share_of_machine": share(server_total, capacity),
+        "locust_s": round(locust_s, 2) if locust_s is not None else None,
+        # The rest of the busy machine: the kernel's own work, this script, other users.
+        "rest_of_machine_s": round(machine_busy_s - measured, 2) if machine_busy_s is not None else None,
+        "endpoints": table,
+        "waiting_calls": {
+            "calls": list(WAITING_CALLS),
+            "requests": sum(e["requests"] for e in waiting),
+            "cpu_s": round(waiting_cpu, 2),
+            "share_of_request_cpu": share(waiting_cpu, request_cpu_total),
+            "streams_cpu_s": round(streams_cpu, 2),
+            "share_of_server_cpu": share(
+                waiting_cpu + sum(e["overhead_s"] for e in waiting) + streams_cpu, server_total
+            ),
+            "goal_max_share": round(WAITING_CALLS_GOAL, 3),
+        },
+    }
+
+
+# -- the sell-out floor ---------------------------------------------------------------------------
+def _mean(bounds: tuple[float, float]) -> float:
+    """The mean of a uniform draw between the bounds (randint's too: its values are evenly spaced)."""
+    return (bounds[0] + bounds[1]) / 2
+
+
+def sell_out_floor(*, seats_total: int, active_size: int, hold_seconds: float, poor_share: float) -> dict:
+    """The fastest sell-out the fans themselves allow: the server answers in zero time, every
+    admitted fan's place goes to the next fan the moment it is freed, and no two fans want the
+    same seat. Then `active_size` places turn over, each held for the mean journey of an admitted
+    fan (loadtest.behaviour's pauses; an abandoner keeps it until the hold expires), and each
+    journey sells, on average, the mean seats a fan wants times the share of fans who end up
+    paying and keeping them:
+
+        floor = mean journey x seats_total / (mean seats sold per admitted fan) / active_size
+
+    Refunded seats go back on sale; counting only the kept ones covers their second sale. Left
+    out, so the floor is lower than any real run: the wait between an admission and the fan's
+    next poll (about half of the front's refresh_after_seconds), holds lost to seat races, and
+    the ramp of the first admissions."""
+    to_hold = _mean(behaviour.SHOWS_PAUSE) + _mean(behaviour.PICK_PAUSE)
+    paying = to_hold + _mean(behaviour.PIN_PAUSE)
+    wrong_pin = _mean(behaviour.WRONG_PIN_PAUSE)
+    # The place is freed by: the hold's expiry (abandoners), the 5th failure (one pause after
+    # each of the 4 WRONG_PIN answers before it), or the payment (after 1-2 wrong PINs).
+    shares_and_journeys = [
+        (behaviour.ABANDON_SHARE, to_hold + hold_seconds),
+        (behaviour.EXHAUST_SHARE, paying + (behaviour.PAYMENT_FAILURES_ALLOWED - 1) * wrong_pin),
+        (behaviour.WRONG_PIN_SHARE, paying + _mean(behaviour.WRONG_PINS) * wrong_pin),
+    ]
+    rest = 1 - sum(share for share, _ in shares_and_journeys)
+    shares_and_journeys.append((rest, paying))
+    journey_s = sum(share * seconds for share, seconds in shares_and_journeys)
+
+    weights = behaviour.SEAT_COUNT_WEIGHTS
+    seats_wanted = sum(n * w for n, w in weights.items()) / sum(weights.values())
+    # Who pays: not the abandoners, not the exhausters; of the too-poor, those who charge again.
+    paying_share = (1 - behaviour.ABANDON_SHARE - behaviour.EXHAUST_SHARE) * (
+        1 - poor_share * (1 - behaviour.RECHARGE_SHARE)
+    )
+    seats_per_fan = seats_wanted * paying_share * (1 - behaviour.REFUND_SHARE)
+    floor_s = journey_s * seats_total / seats_per_fan / active_size
+    return {
+        "floor_s": round(floor_s, 1),
+        "mean_journey_s": round(journey_s, 2),
+        "mean_seats_wanted": round(seats_wanted, 3),
+        "paying_share": round(paying_share, 3),
+        "mean_seats_sold_per_admitted_fan": round(seats_per_fan, 3),
+        "admitted_fans_needed": round(seats_total / seats_per_fan),
+        "seats_total": seats_total,
+        "active_size": active_size,
+        "hold_seconds": hold_seconds,
+        "poor_share": round(poor_share, 4),
+    }
+
+
+def sell_out_versus_floor(measured_s: float | None, floor: dict) -> dict:
+    """The measured sell-out next to the floor; the target is at most SELL_OUT_TARGET_RATIO."""
+    ratio = round(measured_s / floor["floor_s"], 2) if measured_s and floor["floor_s"] > 0 else None
+    return {
+        **floor,
+        "measured_s": measured_s,
+        "ratio": ratio,
+        "target_ratio": SELL_OUT_TARGET_RATIO,
+        "met": ratio is not None and ratio <= SELL_OUT_TARGET_RATIO,
+    }

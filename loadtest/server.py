@@ -1,0 +1,141 @@
+"""What the load test reads from the server side, before and after the rush (loadtest.run):
+/metrics of every web instance, and the CPU used so far by the stack's processes, PostgreSQL,
+Redis, this script's children (the locust process) and the whole machine. Everything is read-only;
+loadtest.figures turns two snapshots into the report's figures.
+
+CPU comes from /proc (Linux): a process's utime + stime, plus cutime + cstime, the CPU of its
+children it has already reaped. Summed over a live process tree this counts every process that
+ever ran in it, so a gunicorn worker recycled mid-rush (max_requests) is still counted: its CPU
+moves to the master's cutime when the master reaps it.
+"""
+
+import os
+import resource
+import time
+import urllib.request
+from dataclasses import dataclass
+
+import psycopg
+import redis
+
+from drills.stack import Stack, child_pids
+from loadtest.figures import Samples, parse_metrics, subtract_samples
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Snapshot:
+    at: float  # time.monotonic()
+    web_names: list[str]  # the gunicorn instances (stack process names)
+    web_metrics: dict[str, Samples]  # /metrics of each instance that answered, by name
+    scrape_errors: list[str]
+    cpu_s: dict[str, float | None]  # CPU-seconds so far per group: web, proxy, worker, beat, postgresql, redis
+    proc_cpu_s: dict[str, float]  # CPU-seconds so far per process of the stack (its tree), by name
+    machine_busy_s: float  # every core's non-idle time since boot
+    children_cpu_s: float  # this process's reaped children: the rush (locust) once it returned
+
+
+def process_cpu_seconds(pids: list[int]) -> float:
+    """utime + stime + cutime + cstime of each process (0 for one that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                # The command name, in parentheses, may hold spaces: split after it.
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        total += sum(int(value) for value in fields[11:15])  # fields 14-17 of proc(5)
+    return total / CLOCK_TICKS
+
+
+def machine_busy_seconds() -> float:
+    """Core-seconds every CPU of the machine was busy since boot (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / CLOCK_TICKS
+
+
+def postmaster_pid(database_url: str) -> int | None:
+    """The PostgreSQL server's main process: the parent of our own backend. None if it is not
+    visible here (another machine or container)."""
+    try:
+        with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        with open(f"/proc/{backend}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[1])  # field 4: the parent's pid
+    except (psycopg.Error, OSError, ValueError, IndexError):
+        return None
+
+
+def postgres_cpu_seconds(postmaster: int | None) -> float | None:
+    """Every PostgreSQL process: the postmaster, its live children (backends, checkpointer...)
+    and, via its cutime, the backends that already ended. The whole server: other databases too."""
+    if postmaster is None or not os.path.exists(f"/proc/{postmaster}"):
+        return None
+    return process_cpu_seconds([postmaster, *child_pids(postmaster)])
+
+
+def redis_cpu_seconds(redis_url: str) -> float | None:
+    """redis-server's own CPU (INFO cpu: every thread, and forked children). The whole server."""
+    try:
+        info = redis.Redis.from_url(redis_url, socket_timeout=5).info("cpu")
+    except redis.RedisError:
+        return None
+    keys = ("used_cpu_sys", "used_cpu_user", "used_cpu_sys_children", "used_cpu_user_children")
+    return sum(float(info.get(key, 0)) for key in keys)
+
+
+def scrape(url: str) -> Samples:
+    """/metrics of one gunicorn instance (the sum of its workers)."""
+    with urllib.request.urlopen(url + "/metrics", timeout=15) as resp:
+        return parse_metrics(resp.read().decode())
+
+
+def snapshot(stack: Stack, *, postmaster: int | None, redis_url: str) -> Snapshot:
+    # The gunicorn instances themselves (kind "web"), not anything in front of them.
+    webs = [proc for proc in stack.procs if proc.kind == "web"]
+    per_proc = {proc.name: process_cpu_seconds(proc.tree_pids()) for proc in stack.procs}
+    cpu: dict[str, float | None] = {}
+    for proc in stack.procs:  # grouped by kind: web (gunicorn), proxy, worker, beat
+        cpu[proc.kind] = (cpu.get(proc.kind) or 0.0) + per_proc[proc.name]
+    cpu["postgresql"] = postgres_cpu_seconds(postmaster)
+    cpu["redis"] = redis_cpu_seconds(redis_url)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    at, busy = time.monotonic(), machine_busy_seconds()
+    metrics, errors = {}, []
+    for web in webs:
+        try:
+            metrics[web.name] = scrape(web.url)
+        except (OSError, ValueError) as exc:  # counted as nothing; the report lists it
+            errors.append(f"{web.name} {web.url}: {exc}")
+    return Snapshot(
+        at=at,
+        web_names=[web.name for web in webs],
+        web_metrics=metrics,
+        scrape_errors=errors,
+        cpu_s=cpu,
+        proc_cpu_s=per_proc,
+        machine_busy_s=busy,
+        children_cpu_s=children.ru_utime + children.ru_stime,
+    )
+
+
+def metrics_delta(before: Snapshot, after: Snapshot) -> dict[str, Samples]:
+    """Per gunicorn instance: what its /metrics counted during the rush (nothing if it did not
+    answer at the end)."""
+    return {
+        name: subtract_samples(after.web_metrics.get(name, {}), before.web_metrics.get(name, {}))
+        for name in after.web_names
+    }
+
+
+def cpu_delta(before: dict[str, float | None], after: dict[str, float | None]) -> dict[str, float | None]:
+    """CPU-seconds per key between two snapshots' readings (None where either could not be read)."""
+    out: dict[str, float | None] = {}
+    for key, value in after.items():
+        start = before.get(key)
+        out[key] = value - start if value is not None and start is not None else None
+    return out

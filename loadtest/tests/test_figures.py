@@ -1,0 +1,182 @@
+"""The load test's pure figures (loadtest.figures): no stack, no database."""
+
+import math
+
+import pytest
+from django.urls import resolve
+
+from loadtest import figures
+
+INF = math.inf
+
+
+def test_quantile_interpolates_linearly_within_its_bucket():
+    buckets = [(0.1, 10.0), (0.2, 30.0), (INF, 40.0)]
+
+    assert figures.histogram_quantile(buckets, 0.1) == pytest.approx(0.04)  # rank 4 of 10 in [0, 0.1]
+    assert figures.histogram_quantile(buckets, 0.5) == pytest.approx(0.15)  # rank 20: 10 of 20 in (0.1, 0.2]
+
+
+def test_quantile_skips_empty_buckets_and_stops_at_the_last_finite_bound():
+    buckets = [(INF, 10.0), (0.1, 0.0), (0.2, 0.0), (0.5, 8.0)]  # order does not matter
+
+    assert figures.histogram_quantile(buckets, 0.5) == pytest.approx(0.2 + 0.3 * 5 / 8)
+    assert figures.histogram_quantile(buckets, 0.99) == 0.5  # in +Inf: the histogram knows no more
+
+
+def test_quantile_of_an_empty_histogram_is_none():
+    assert figures.histogram_quantile([(0.1, 0.0), (INF, 0.0)], 0.5) is None
+    assert figures.histogram_quantile([], 0.5) is None
+
+
+def _instance(poll_buckets: tuple[int, int, int], poll_cpu: float, hold_count: int, metrics_cpu: float = 0.5) -> str:
+    low, mid, total = poll_buckets
+    name = figures.LATENCY
+    return f"""# HELP {name} h
+# TYPE {name} histogram
+{name}_bucket{{le="0.1",method="GET",view="queue-token-current"}} {low}
+{name}_bucket{{le="1.0",method="GET",view="queue-token-current"}} {mid}
+{name}_bucket{{le="+Inf",method="GET",view="queue-token-current"}} {total}
+{name}_count{{method="GET",view="queue-token-current"}} {total}
+{name}_sum{{method="GET",view="queue-token-current"}} 1.0
+{name}_bucket{{le="0.1",method="POST",view="reservations"}} 0
+{name}_bucket{{le="1.0",method="POST",view="reservations"}} {hold_count}
+{name}_bucket{{le="+Inf",method="POST",view="reservations"}} {hold_count}
+{name}_count{{method="POST",view="reservations"}} {hold_count}
+{name}_sum{{method="POST",view="reservations"}} 1.0
+# HELP stagegate_request_cpu_seconds c
+# TYPE stagegate_request_cpu_seconds counter
+stagegate_request_cpu_seconds_total{{view="queue-token-current",method="GET"}} {poll_cpu}
+stagegate_request_cpu_seconds_total{{view="metrics",method="GET"}} {metrics_cpu}
+stagegate_request_cpu_seconds_total{{view="readyz",method="GET"}} 0.125
+"""
+
+
+def test_server_latency_sums_the_instances_and_names_the_calls():
+    one = figures.parse_metrics(_instance((60, 80, 100), 1.0, 4))
+    two = figures.parse_metrics(_instance((40, 60, 100), 2.0, 6))
+
+    latency = figures.server_latency(figures.sum_samples([one, two]))
+
+    poll = latency["poll"]  # 200 polls: 100 under 0.1 s, 140 under 1 s
+    assert poll["n"] == 200
+    assert poll["p50_ms"] == pytest.approx(100.0)  # rank 100: the last of the first bucket
+    assert poll["p95_ms"] == 1000.0  # rank 190: past 1 s, in +Inf
+    assert poll["over_last_bucket"] == 60
+    assert latency["hold"]["n"] == 10
+    assert latency["hold"]["p50_ms"] == pytest.approx(100 + 900 * 5 / 10)
+
+
+def test_the_rush_is_the_difference_of_two_scrapes():
+    before = figures.parse_metrics(_instance((10, 10, 10), 0.25, 0, metrics_cpu=0.25))
+    after = figures.parse_metrics(_instance((60, 80, 100), 1.0, 4))
+
+    calls = figures.request_cpu(figures.subtract_samples(after, before))
+
+    assert calls["poll"] == {"requests": 90, "cpu_s": 0.75}
+    assert calls["hold"] == {"requests": 4, "cpu_s": 0.0}
+    assert calls["metrics GET"] == {"requests": 0, "cpu_s": 0.25}  # another view keeps its name
+    assert "readyz GET" not in calls  # nothing happened there
+
+
+def test_cpu_breakdown_splits_gunicorn_and_shares_its_overhead_by_requests():
+    queue_pool = {"poll": {"requests": 900, "cpu_s": 3.0}, "enter": {"requests": 100, "cpu_s": 1.0}}
+    booking_pool = {"pay": {"requests": 100, "cpu_s": 2.0}, "metrics GET": {"requests": 0, "cpu_s": 0.5}}
+    cpu = figures.cpu_breakdown(
+        window_s=10.0,
+        cores=2,
+        machine_busy_s=19.0,
+        web=[(6.0, queue_pool), (4.5, booking_pool)],  # 2 s and 2 s outside Django
+        groups={"proxy": 0.5, "worker": 0.5, "beat": 0.5, "postgresql": 2.0, "redis": 1.0},
+        locust_s=3.0,
+    )
+
+    assert cpu["server"]["django_request_code"] == 6.5
+    assert cpu["server"]["gunicorn_outside_django"] == 4.0
+    assert cpu["server_total_s"] == 15.0
+    assert cpu["server_shares"]["postgresql"] == pytest.approx(2 / 15, abs=1e-3)
+    assert cpu["rest_of_machine_s"] == 1.0  # 19 busy - 15 server - 3 locust
+    assert cpu["machine_busy_share"] == 0.95
+    assert list(cpu["endpoints"]) == ["poll", "pay", "enter", "metrics GET"]  # most CPU first
+    poll, pay = cpu["endpoints"]["poll"], cpu["endpoints"]["pay"]
+    assert poll["cpu_us_per_request"] == round(3.0 / 900 * 1e6)
+    assert poll["share_of_request_cpu"] == pytest.approx(3 / 6.5, abs=1e-3)
+    # Each call takes its instance's overhead by its requests there: poll 9/10 of the queue
+    # pool's 2 s, pay all of the booking pool's 2 s (metrics made no request).
+    assert poll["share_of_server_cpu"] == pytest.approx((3.0 + 1.8) / 15, abs=1e-3)
+    assert pay["share_of_server_cpu"] == pytest.approx((2.0 + 2.0) / 15, abs=1e-3)
+    waiting = cpu["waiting_calls"]  # enter + poll (+ leave, absent here)
+    assert waiting["requests"] == 1000
+    assert waiting["share_of_request_cpu"] == pytest.approx(4 / 6.5, abs=1e-3)
+    assert waiting["share_of_server_cpu"] == pytest.approx((4.0 + 2.0) / 15, abs=1e-3)
+
+
+def test_cpu_breakdown_without_postgres_or_redis_figures():
+    cpu = figures.cpu_breakdown(
+        window_s=10.0,
+        cores=2,
+        machine_busy_s=None,
+        web=[(2.0, {"poll": {"requests": 10, "cpu_s": 1.0}})],
+        groups={"postgresql": None, "redis": None},
+        locust_s=None,
+    )
+
+    assert cpu["server_total_s"] == 2.0
+    assert cpu["server_shares"]["postgresql"] is None
+    assert cpu["rest_of_machine_s"] is None
+
+
+def test_sell_out_floor_from_the_fans_pauses():
+    floor = figures.sell_out_floor(seats_total=1000, active_size=100, hold_seconds=60, poor_share=0.05)
+
+    # Pauses' means: shows 0.6 + picking 0.9 = 1.5 s to the hold; the PIN 1.25 s; a wrong PIN 0.65 s.
+    journey = (
+        0.06 * (1.5 + 60)  # abandoners keep the place until the hold expires
+        + 0.02 * (2.75 + 4 * 0.65)  # 5 failures: a pause after each of the first 4
+        + 0.10 * (2.75 + 1.5 * 0.65)  # 1-2 wrong PINs, then paid
+        + 0.82 * 2.75  # paid at once
+    )
+    seats = 2.45 * (0.92 * (1 - 0.05 * 0.5)) * 0.95  # wanted x paying share x kept (not refunded)
+    assert floor["mean_journey_s"] == pytest.approx(journey, abs=0.01)
+    assert floor["mean_seats_sold_per_admitted_fan"] == pytest.approx(seats, abs=0.001)
+    assert floor["floor_s"] == pytest.approx(journey * 1000 / seats / 100, abs=0.1)
+
+
+def test_sell_out_floor_halves_with_twice_the_places():
+    small = figures.sell_out_floor(seats_total=1000, active_size=50, hold_seconds=300, poor_share=0.0)
+    large = figures.sell_out_floor(seats_total=1000, active_size=100, hold_seconds=300, poor_share=0.0)
+
+    assert small["floor_s"] == pytest.approx(2 * large["floor_s"], abs=0.1)
+
+
+def test_measured_sell_out_against_the_floor():
+    floor = {"floor_s": 40.0}
+
+    assert figures.sell_out_versus_floor(58.0, floor) == {
+        "floor_s": 40.0,
+        "measured_s": 58.0,
+        "ratio": 1.45,
+        "target_ratio": 1.5,
+        "met": True,
+    }
+    assert figures.sell_out_versus_floor(80.0, floor)["met"] is False
+    assert figures.sell_out_versus_floor(None, floor)["ratio"] is None  # no sell-out within the run
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "endpoint"),
+    [
+        ("POST", "/api/v1/concerts/1/queue-tokens", "enter"),
+        ("GET", "/api/v1/queue-tokens/current", "poll"),
+        ("DELETE", "/api/v1/queue-tokens/current", "leave"),
+        ("GET", "/api/v1/concerts/1/shows", "shows"),
+        ("GET", "/api/v1/shows/1/seats", "seats"),
+        ("POST", "/api/v1/reservations", "hold"),
+        ("POST", "/api/v1/reservations/1/payment", "pay"),
+        ("POST", "/api/v1/reservations/1/refund", "refund"),
+        ("POST", "/api/v1/wallet/charges", "charge"),
+    ],
+)
+def test_every_call_of_the_rush_maps_to_its_view(method: str, path: str, endpoint: str):
+    """The view names are django-prometheus's and the CPU counter's `view` label."""
+    assert figures.endpoint_name(resolve(path).view_name, method) == endpoint

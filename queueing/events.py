@@ -1,0 +1,216 @@
+"""Waiting fans are told instead of asking: where a fan stands, as Server-Sent Events.
+
+    GET /api/v1/queue-tokens/current/events   Authorization: Token <key>   X-Queue-Token: <token>
+    (or ?token=<token>; an EventSource cannot set headers)
+
+A poll costs a whole HTTP request through gunicorn, Django's middleware and a view (about 1.5 ms
+of CPU here); with thousands waiting, polls took most of the server. A stream is opened once, and
+each update after that is one Redis round trip (the same poll script, which also records that the
+fan is still there) and a few bytes written: about a tenth of the cost.
+
+The stream sends `event: status` with the poll's body (queue_status_data) at once and then every
+`refresh_after_seconds` (the same pacing as polling: often near the front, rarely far back). It
+ends after the status that says ACTIVE (the fan goes on to booking), after `event: error` with the
+usual {code, message} (404 TOKEN_NOT_FOUND, 503 SERVICE_UNAVAILABLE with retry_after_seconds), or
+after QUEUE_EVENTS_MAX_SECONDS (the client connects again). Refusals before the stream starts
+(401, 404, 503) are ordinary JSON answers. Polling GET /api/v1/queue-tokens/current stays, as the
+fallback and for clients that cannot stream.
+
+`queue_events_app` is a bare ASGI app, served by uvicorn (config/asgi.py) in its own pool behind
+HAProxy: a stream never occupies a gunicorn thread, and Django's per-request machinery runs for
+none of its updates. Updates use Redis's asyncio client on the event loop itself (a worker thread
+per update cost more in thread hand-offs than the update); the answer is read by the poll's own
+selector code (status_from_poll). The caller's API key is resolved once per stream, as the poll
+resolves it (this process's memory, the Redis cache, SQL on a miss), so a revoked key's stream
+runs on at most until it ends (QUEUE_EVENTS_MAX_SECONDS).
+"""
+
+import asyncio
+import json
+import logging
+from urllib.parse import parse_qs
+
+import redis.asyncio
+from django.conf import settings
+from django.db import DatabaseError, connection
+from prometheus_client import Counter, Gauge
+from redis.exceptions import NoScriptError, RedisError
+
+from core.clock import clock
+from core.exception_handlers import error_body
+from core.exceptions import ApplicationError, ServiceUnavailable
+from queueing.authentication import (
+    KEYWORD,
+    api_key_cache_key,
+    api_key_local_remember,
+    api_key_local_user_id,
+    api_key_user_id,
+)
+from queueing.exceptions import ApiKeyInvalid, TokenNotFound
+from queueing.scripts import POLL, SCRIPTS, concert_keys
+from queueing.selectors import (
+    QueueStatus,
+    QueueTokenStatus,
+    poll_args,
+    queue_status_data,
+    status_from_poll,
+    token_concert_id,
+)
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/api/v1/queue-tokens/current/events"
+
+STREAM_EVENTS = Counter("stagegate_queue_stream_events", "Status events sent to waiting fans' streams")
+OPEN_STREAMS = Gauge("stagegate_queue_streams_open", "Waiting fans' open streams", multiprocess_mode="livesum")
+
+
+def status_event(current: QueueStatus) -> bytes:
+    """One `status` event; `retry` tells an EventSource how long to wait before it reconnects."""
+    data = json.dumps(queue_status_data(current), separators=(",", ":"))
+    return f"retry: {current.refresh_after_seconds * 1000}\nevent: status\ndata: {data}\n\n".encode()
+
+
+def error_event(exc: ApplicationError) -> bytes:
+    data = json.dumps(error_body(exc.code, exc.message, **exc.extra), separators=(",", ":"))
+    return f"event: error\ndata: {data}\n\n".encode()
+
+
+_clients: dict[int, redis.asyncio.Redis] = {}
+
+
+def _redis() -> redis.asyncio.Redis:
+    """This event loop's asyncio Redis client (a client belongs to the loop it was made on)."""
+    loop_id = id(asyncio.get_running_loop())
+    if loop_id not in _clients:
+        _clients[loop_id] = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    return _clients[loop_id]
+
+
+def _unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable(retry_after_seconds=settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS)
+
+
+async def _caller_id(api_key: str) -> int:
+    """The API key's user id, as the poll resolves it; raises ApiKeyInvalid."""
+    user_id = api_key_local_user_id(api_key)
+    if user_id is not None:
+        return user_id
+    try:
+        cached = await _redis().get(api_key_cache_key(api_key))
+        user_id = int(cached) if cached is not None else await asyncio.to_thread(_api_key_user_id_sql, api_key)
+    except RedisError as exc:
+        logger.exception("queue events: Redis failed")
+        raise _unavailable() from exc
+    if user_id is None:
+        raise ApiKeyInvalid()
+    api_key_local_remember(api_key, user_id)
+    return user_id
+
+
+def _api_key_user_id_sql(api_key: str) -> int | None:
+    try:
+        return api_key_user_id(api_key)
+    except DatabaseError as exc:
+        logger.exception("queue events: database failed")
+        connection.close()
+        raise _unavailable() from exc
+
+
+async def _status(user_id: int, token: str | None) -> QueueStatus:
+    """Where the token stands: the POLL script (which also records the fan as present)."""
+    concert_id = token_concert_id(token)
+    if concert_id is None:
+        raise TokenNotFound()
+    keys, now = concert_keys(concert_id), clock.timestamp()
+    client = _redis()
+    try:
+        try:
+            answer = await client.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
+        except NoScriptError:  # Redis restarted or flushed its scripts
+            for script in SCRIPTS:
+                await client.script_load(script.source)
+            answer = await client.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
+    except RedisError as exc:
+        logger.exception("queue events: Redis failed")
+        raise _unavailable() from exc
+    return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
+
+
+async def queue_events_app(scope: dict, receive, send) -> None:
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    if scope["method"] != "GET":
+        await _answer(send, 405, {"code": "METHOD_NOT_ALLOWED", "message": "Use GET."}, {"allow": "GET"})
+        return
+    parts = headers.get("authorization", "").split()
+    if len(parts) != 2 or parts[0].lower() != KEYWORD.lower():
+        exc = ApiKeyInvalid("Send Authorization: Token <key>.")
+        await _answer(send, exc.status, error_body(exc.code, exc.message), {"www-authenticate": KEYWORD})
+        return
+    api_key = parts[1]
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    token = headers.get("x-queue-token") or (query.get("token") or [None])[0]
+
+    try:
+        user_id = await _caller_id(api_key)
+        current = await _status(user_id, token)
+    except ApplicationError as exc:
+        extra = {"retry-after": str(exc.extra["retry_after_seconds"])} if "retry_after_seconds" in exc.extra else {}
+        await _answer(send, exc.status, error_body(exc.code, exc.message, **exc.extra), extra)
+        return
+
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"text/event-stream; charset=utf-8"),
+                (b"cache-control", b"no-cache, no-store"),
+                (b"x-accel-buffering", b"no"),
+            ],
+        }
+    )
+    gone = asyncio.Event()
+    watcher = asyncio.create_task(_watch_disconnect(receive, gone))
+    loop = asyncio.get_running_loop()
+    ends_at = loop.time() + settings.QUEUE_EVENTS_MAX_SECONDS
+    OPEN_STREAMS.inc()
+    try:
+        while True:
+            await send({"type": "http.response.body", "body": status_event(current), "more_body": True})
+            STREAM_EVENTS.inc()
+            if current.status is QueueTokenStatus.ACTIVE:
+                break
+            wait = current.refresh_after_seconds
+            if loop.time() + wait > ends_at:
+                break
+            try:
+                await asyncio.wait_for(gone.wait(), timeout=wait)
+                break  # the fan closed the stream
+            except TimeoutError:
+                pass
+            try:
+                current = await _status(user_id, token)
+            except ApplicationError as exc:
+                await send({"type": "http.response.body", "body": error_event(exc), "more_body": True})
+                break
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    finally:
+        OPEN_STREAMS.dec()
+        watcher.cancel()
+
+
+async def _watch_disconnect(receive, gone: asyncio.Event) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            gone.set()
+            return
+
+
+async def _answer(send, status: int, body: dict, extra_headers: dict[str, str]) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    headers += [(name.encode(), value.encode()) for name, value in extra_headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
