@@ -317,12 +317,14 @@ class Stack:
         proc.slots = workers * threads
         return proc
 
-    def start_events(self, name: str, *, port: int | None = None) -> Proc:
+    def start_events(self, name: str, *, port: int | None = None, nice: int = 0) -> Proc:
         """uvicorn with config/asgi.py on 127.0.0.1:port: the waiting fans' event streams."""
         port = port or free_port()
         env = self.config.env() | {"NUM_PROXIES": "1"}
         argv = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
         argv += ["--no-access-log", "--lifespan", "off", "--timeout-graceful-shutdown", "5"]
+        if nice:
+            argv = ["nice", "-n", str(nice), *argv]
         return self._spawn(name, "events", argv, env, port=port)
 
     def start_proxy(self, name: str, *, queue: Proc, booking: Proc, events: Proc, port: int | None = None) -> Proc:

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue-workers", type=int, default=2, help="gunicorn workers of the waiting-room pool")
     parser.add_argument("--booking-workers", type=int, default=2, help="gunicorn workers of the booking pool")
     parser.add_argument("--web-threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--queue-nice", type=int, default=0, help="CPU niceness of the waiting-room pool")
+    parser.add_argument("--queue-nice", type=int, default=10, help="CPU niceness of the enter/poll pool (booking: 0)")
     parser.add_argument(
         "--polling", action="store_true", help="waiting fans poll instead of following the event stream"
     )
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             "web-queue", workers=args.queue_workers, threads=args.web_threads, nice=args.queue_nice
         )
         booking_pool = stack.start_pool("web-booking", workers=args.booking_workers, threads=args.web_threads)
+        # Not niced: the stream tells an admitted fan to go on, and a place nobody knows of is lost time.
         events_pool = stack.start_events("web-events")
         proxy = stack.start_proxy("proxy", queue=queue_pool, booking=booking_pool, events=events_pool)
         stack.start_worker("worker1", concurrency=args.worker_concurrency)

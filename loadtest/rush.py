@@ -172,15 +172,18 @@ class Fan(FastHttpUser):
         if current is None:
             return "enter_failed"
         polls = reenters = 0
+        stream = RUSH.config.get("streams", True)  # told instead of asking; polling is the fallback
         while current.get("status") != "ACTIVE":
             if RUSH.stop or RUSH.time_left() <= 0:
                 return "gave_up_waiting"
             if polls >= MAX_POLLS:
                 return "poll_limit"
-            if RUSH.config.get("streams", True):  # told instead of asking; polling is the fallback
+            if stream:
                 status, data = self._listen()
                 polls += 1
+                stream = status in (200, 404)  # a stream refused or broken: poll once, then try again
             else:
+                stream = RUSH.config.get("streams", True)
                 refresh = float(current.get("refresh_after_seconds") or 2)
                 self.pause(refresh * 0.7, refresh * 1.3)
                 if RUSH.stop or RUSH.time_left() <= 0:

@@ -49,7 +49,7 @@ class QueueStatusOutputSerializer(serializers.Serializer):
     active_seconds_left = serializers.IntegerField(allow_null=True, help_text="ACTIVE: seconds left")
     refresh_after_seconds = serializers.IntegerField(
         help_text="Ask again after this many seconds (add some jitter): about 2 s near the front of the line, "
-        "longer further back (at most 20 s by default); PREQUEUE: by the opening. A WAITING fan who does not "
+        "longer further back (at most 60 s by default); PREQUEUE: by the opening. A WAITING fan who does not "
         "ask for abandon_after_minutes (default 5) loses the place"
     )
     seconds_until_open = serializers.IntegerField(

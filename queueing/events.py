@@ -28,6 +28,7 @@ runs on at most until it ends (QUEUE_EVENTS_MAX_SECONDS).
 import asyncio
 import json
 import logging
+import weakref
 from urllib.parse import parse_qs
 
 import redis.asyncio
@@ -76,15 +77,20 @@ def error_event(exc: ApplicationError) -> bytes:
     return f"event: error\ndata: {data}\n\n".encode()
 
 
-_clients: dict[int, redis.asyncio.Redis] = {}
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis]" = weakref.WeakKeyDictionary()
 
 
 def _redis() -> redis.asyncio.Redis:
     """This event loop's asyncio Redis client (a client belongs to the loop it was made on)."""
-    loop_id = id(asyncio.get_running_loop())
-    if loop_id not in _clients:
-        _clients[loop_id] = redis.asyncio.Redis.from_url(settings.REDIS_URL)
-    return _clients[loop_id]
+    loop = asyncio.get_running_loop()
+    if loop not in _clients:
+        # Thousands of streams share a few connections: past them a call waits its turn, however
+        # long (a late update beats an error; an unreachable Redis still fails at once).
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=settings.QUEUE_EVENTS_REDIS_CONNECTIONS, timeout=None
+        )
+        _clients[loop] = redis.asyncio.Redis(connection_pool=pool)
+    return _clients[loop]
 
 
 def _unavailable() -> ServiceUnavailable:
@@ -182,7 +188,7 @@ async def queue_events_app(scope: dict, receive, send) -> None:
             if current.status is QueueTokenStatus.ACTIVE:
                 break
             wait = current.refresh_after_seconds
-            if loop.time() + wait > ends_at:
+            if loop.time() + wait > ends_at or gone.is_set():
                 break
             try:
                 await asyncio.wait_for(gone.wait(), timeout=wait)

@@ -228,14 +228,19 @@ QUEUE_FULL_RETRY_AFTER_SECONDS = env.int("QUEUE_FULL_RETRY_AFTER_SECONDS", defau
 # refresh_after_seconds of a WAITING answer: MIN at the front, one more second per STEP places
 # back, at most MAX (and never much later than the estimated wait). ACTIVE answers: ACTIVE.
 QUEUE_REFRESH_MIN_SECONDS = env.int("QUEUE_REFRESH_MIN_SECONDS", default=2)
-QUEUE_REFRESH_MAX_SECONDS = env.int("QUEUE_REFRESH_MAX_SECONDS", default=20)
-QUEUE_REFRESH_STEP_POSITIONS = env.int("QUEUE_REFRESH_STEP_POSITIONS", default=500)
+QUEUE_REFRESH_MAX_SECONDS = env.int("QUEUE_REFRESH_MAX_SECONDS", default=60)
+QUEUE_REFRESH_STEP_POSITIONS = env.int("QUEUE_REFRESH_STEP_POSITIONS", default=100)
 QUEUE_REFRESH_ACTIVE_SECONDS = env.int("QUEUE_REFRESH_ACTIVE_SECONDS", default=15)
 # A waiting fan's event stream (queueing.events) ends after this long; the client connects again.
 QUEUE_EVENTS_MAX_SECONDS = env.int("QUEUE_EVENTS_MAX_SECONDS", default=300)
+# ... and the streams of one process share at most this many Redis connections.
+QUEUE_EVENTS_REDIS_CONNECTIONS = env.int("QUEUE_EVENTS_REDIS_CONNECTIONS", default=32)
 # Poll and enter resolve `Authorization: Token` from a Redis cache of API token -> user id
-# (filled at log-in or on a database lookup) so they cost no SQL; an entry lives this long.
-QUEUE_AUTH_CACHE_SECONDS = env.int("QUEUE_AUTH_CACHE_SECONDS", default=300)
+# (filled at log-in or on a database lookup) so they cost no SQL; an entry lives this long. Long
+# enough that fans who logged in before an on-sale enter without SQL: deleting a token or
+# deactivating a user drops the entry at once (queueing.receivers), so this bounds only a
+# revocation by bulk SQL that bypasses Django's signals.
+QUEUE_AUTH_CACHE_SECONDS = env.int("QUEUE_AUTH_CACHE_SECONDS", default=3600)
 # ... and each web process keeps what it resolved this long in memory (then a poll is one EVALSHA).
 QUEUE_AUTH_LOCAL_CACHE_SECONDS = env.int("QUEUE_AUTH_LOCAL_CACHE_SECONDS", default=30)
 # Entering reads a concert's queue policy and booking windows from SQL at most once per this

@@ -1,0 +1,200 @@
+"""The waiting room's event stream (queueing.events): the ASGI app as uvicorn runs it, against the
+real Redis and PostgreSQL, and the same path served by gunicorn (one event per request)."""
+
+import asyncio
+import json
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import UserFactory
+from concerts.tests.factories import ConcertFactory, make_show
+from config.asgi import application
+from queueing.authentication import api_key_new
+from queueing.events import EVENTS_PATH
+from queueing.services import queue_enter, queue_leave
+
+# The app resolves API keys and reads statuses in its own event loop and threads: committed data.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def room(settings):
+    """A concert on sale with one admitted place; every refresh at once (no waiting in tests)."""
+    settings.QUEUE_REFRESH_MIN_SECONDS = settings.QUEUE_REFRESH_MAX_SECONDS = 0
+    concert = ConcertFactory(queue_active_size=1)
+    make_show(concert=concert)
+    return concert
+
+
+def fan_with_key():
+    user = UserFactory()
+    return user, Token.objects.create(user=user, key=api_key_new(user_id=user.pk)).key
+
+
+class Stream:
+    """One request to the ASGI app; what it sent, parsed."""
+
+    def __init__(self, *, api_key: str | None, token: str | None = None, query: str = "", method: str = "GET"):
+        headers = []
+        if api_key:
+            headers.append((b"authorization", f"Token {api_key}".encode()))
+        if token:
+            headers.append((b"x-queue-token", token.encode()))
+        self.scope = {
+            "type": "http", "method": method, "path": EVENTS_PATH, "query_string": query.encode(), "headers": headers,
+        }  # fmt: skip
+        self.status: int | None = None
+        self.headers: dict[bytes, bytes] = {}
+        self.body = b""
+        self.ended = False
+        self.disconnect = asyncio.Event()
+        self.requested = False
+
+    async def receive(self):
+        if not self.requested:  # the (empty) request body first, as a server sends it
+            self.requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self.disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message):
+        if message["type"] == "http.response.start":
+            self.status, self.headers = message["status"], dict(message["headers"])
+        else:
+            self.body += message.get("body", b"")
+            self.ended = not message.get("more_body", False)
+
+    def events(self) -> list[tuple[str, dict]]:
+        out = []
+        for block in self.body.decode().split("\n\n"):
+            fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+            if "event" in fields:
+                out.append((fields["event"], json.loads(fields["data"])))
+        return out
+
+
+def run(stream: Stream, during=None, *, timeout: float = 10) -> Stream:
+    """Run the app to its end; `during()` runs once the first event is out (in a thread, or in
+    the loop if it is a coroutine function)."""
+
+    async def main():
+        app = asyncio.create_task(application(stream.scope, stream.receive, stream.send))
+        if during is not None:
+            while not stream.body and not app.done():
+                await asyncio.sleep(0.01)
+            await (during() if asyncio.iscoroutinefunction(during) else asyncio.to_thread(during))
+        await asyncio.wait_for(app, timeout)
+
+    asyncio.run(main())
+    return stream
+
+
+def test_a_waiting_fan_is_told_each_status_until_admitted_and_then_the_stream_ends(room):
+    first, _ = fan_with_key()
+    queue_enter(user_id=first.pk, concert_id=room.pk)  # takes the one place
+    fan, api_key = fan_with_key()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+
+    stream = run(Stream(api_key=api_key, token=token), during=lambda: queue_leave(
+        user_id=first.pk, token=queue_enter(user_id=first.pk, concert_id=room.pk).token
+    ))  # fmt: skip
+
+    assert stream.status == 200 and stream.headers[b"content-type"].startswith(b"text/event-stream")
+    events = stream.events()
+    assert events[0][0] == "status" and events[0][1]["status"] == "WAITING" and events[0][1]["position"] == 1
+    assert events[-1][0] == "status" and events[-1][1]["status"] == "ACTIVE"
+    assert all(kind == "status" for kind, _ in events) and stream.ended
+    assert events[-1][1]["token"] == token
+
+
+def test_the_token_may_come_as_a_query_parameter_and_an_admitted_fan_gets_one_event(room):
+    fan, api_key = fan_with_key()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+
+    stream = run(Stream(api_key=api_key, query=f"token={token}"))
+
+    assert [(kind, data["status"]) for kind, data in stream.events()] == [("status", "ACTIVE")]
+    assert stream.ended
+
+
+def test_a_token_that_ends_mid_stream_gives_an_error_event_and_ends_the_stream(room):
+    first, _ = fan_with_key()
+    queue_enter(user_id=first.pk, concert_id=room.pk)
+    fan, api_key = fan_with_key()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+
+    stream = run(Stream(api_key=api_key, token=token), during=lambda: queue_leave(user_id=fan.pk, token=token))
+
+    kind, data = stream.events()[-1]
+    assert (kind, data["code"]) == ("error", "TOKEN_NOT_FOUND") and stream.ended
+
+
+def test_the_stream_stops_when_the_fan_goes_away(room):
+    first, _ = fan_with_key()
+    queue_enter(user_id=first.pk, concert_id=room.pk)
+    fan, api_key = fan_with_key()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+    stream = Stream(api_key=api_key, token=token)
+
+    async def go_away():
+        stream.disconnect.set()
+
+    run(stream, during=go_away)
+
+    assert stream.status == 200 and stream.ended
+    assert {data["status"] for _, data in stream.events()} == {"WAITING"}
+
+
+@pytest.mark.parametrize(
+    ("api_key", "token", "status", "code"),
+    [
+        (None, "1.x", 401, "NOT_AUTHENTICATED"),
+        ("1.unknown.key", "1.x", 401, "NOT_AUTHENTICATED"),
+        ("valid", "not-a-token", 404, "TOKEN_NOT_FOUND"),
+        ("valid", None, 404, "TOKEN_NOT_FOUND"),
+    ],
+)
+def test_refusals_before_the_stream_are_plain_json_answers(room, api_key, token, status, code):
+    if api_key == "valid":
+        _, api_key = fan_with_key()
+
+    stream = run(Stream(api_key=api_key, token=token))
+
+    assert stream.status == status and stream.headers[b"content-type"] == b"application/json"
+    assert json.loads(stream.body)["code"] == code
+
+
+def test_another_fans_token_is_not_found(room):
+    owner, _ = fan_with_key()
+    token = queue_enter(user_id=owner.pk, concert_id=room.pk).token
+    _, api_key = fan_with_key()
+
+    stream = run(Stream(api_key=api_key, token=token))
+
+    assert (stream.status, json.loads(stream.body)["code"]) == (404, "TOKEN_NOT_FOUND")
+
+
+def test_other_paths_go_to_django_under_asgi(room):
+    stream = Stream(api_key=None)
+    stream.scope["path"] = "/healthz"
+    stream.scope["server"] = ("testserver", 80)
+
+    run(stream)
+
+    assert stream.status == 200
+
+
+def test_gunicorn_serves_the_path_as_one_event_and_the_browser_reconnects(room):
+    fan, api_key = fan_with_key()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_key}")
+
+    response = api.get(f"{EVENTS_PATH}?token={token}")
+
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/event-stream")
+    text = response.content.decode()
+    assert text.startswith("retry: ") and "event: status" in text
+    assert json.loads(text.split("data: ", 1)[1])["status"] == "ACTIVE"
