@@ -9,7 +9,10 @@ each update after that is one Redis round trip (the same poll script, which also
 fan is still there) and a few bytes written: about a tenth of the cost.
 
 The stream sends `event: status` with the poll's body (queue_status_data) at once and then every
-`refresh_after_seconds` (the same pacing as polling: often near the front, rarely far back). It
+`refresh_after_seconds` (the same pacing as polling: often near the front, rarely far back), and
+at once when the fan is admitted: every admission is published on the concert's channel by the
+script that makes it (queueing.scripts, `fill`), and one subscriber per process wakes that fan's
+stream, so an admitted place is not left idle until the fan's next refresh. It
 ends after the status that says ACTIVE (the fan goes on to booking), after `event: error` with the
 usual {code, message} (404 TOKEN_NOT_FOUND, 503 SERVICE_UNAVAILABLE with retry_after_seconds), or
 after QUEUE_EVENTS_MAX_SECONDS (the client connects again). Refusals before the stream starts
@@ -26,6 +29,7 @@ runs on at most until it ends (QUEUE_EVENTS_MAX_SECONDS).
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import weakref
@@ -48,7 +52,7 @@ from queueing.authentication import (
     api_key_user_id,
 )
 from queueing.exceptions import ApiKeyInvalid, TokenNotFound
-from queueing.scripts import POLL, SCRIPTS, concert_keys
+from queueing.scripts import POLL, SCRIPTS, admitted_channel_pattern, concert_keys
 from queueing.selectors import (
     QueueStatus,
     QueueTokenStatus,
@@ -91,6 +95,36 @@ def _redis() -> redis.asyncio.Redis:
         )
         _clients[loop] = redis.asyncio.Redis(connection_pool=pool)
     return _clients[loop]
+
+
+# token -> the event that wakes its stream (this process's open streams), and whether this event
+# loop's subscriber to the admissions runs.
+_wakers: dict[str, asyncio.Event] = {}
+_listening: "weakref.WeakSet[asyncio.AbstractEventLoop]" = weakref.WeakSet()
+
+
+async def _listen_for_admissions() -> None:
+    """Wake the stream of every admitted token (published by the scripts); reconnects if Redis
+    drops, and meanwhile the streams go on at their own pace."""
+    while True:
+        try:
+            # Its own connection, outside the streams' pool: a subscription holds it for good.
+            pubsub = redis.asyncio.Redis.from_url(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
+            await pubsub.psubscribe(admitted_channel_pattern())
+            async for message in pubsub.listen():
+                waker = _wakers.get(message["data"].decode())
+                if waker is not None:
+                    waker.set()
+        except RedisError:
+            logger.warning("queue events: admissions subscriber lost Redis; retrying")
+            await asyncio.sleep(1)
+
+
+def _ensure_listening() -> None:
+    loop = asyncio.get_running_loop()
+    if loop not in _listening:
+        _listening.add(loop)
+        loop.create_task(_listen_for_admissions())
 
 
 def _unavailable() -> ServiceUnavailable:
@@ -176,8 +210,11 @@ async def queue_events_app(scope: dict, receive, send) -> None:
             ],
         }
     )
-    gone = asyncio.Event()
-    watcher = asyncio.create_task(_watch_disconnect(receive, gone))
+    _ensure_listening()
+    gone = asyncio.Event()  # the fan went away
+    wake = asyncio.Event()  # the fan went away, or was admitted
+    _wakers[current.token] = wake
+    watcher = asyncio.create_task(_watch_disconnect(receive, gone, wake))
     loop = asyncio.get_running_loop()
     ends_at = loop.time() + settings.QUEUE_EVENTS_MAX_SECONDS
     OPEN_STREAMS.inc()
@@ -190,11 +227,16 @@ async def queue_events_app(scope: dict, receive, send) -> None:
             wait = current.refresh_after_seconds
             if loop.time() + wait > ends_at or gone.is_set():
                 break
-            try:
-                await asyncio.wait_for(gone.wait(), timeout=wait)
+            refresh_at = loop.time() + wait
+            while not wake.is_set() and (left := refresh_at - loop.time()) > 0:
+                with contextlib.suppress(TimeoutError):  # the fan's refresh time, or a heartbeat
+                    await asyncio.wait_for(wake.wait(), timeout=min(left, settings.QUEUE_EVENTS_HEARTBEAT_SECONDS))
+                if not wake.is_set() and refresh_at - loop.time() > 0:
+                    # A comment line: proxies and clients see a live stream between far-apart statuses.
+                    await send({"type": "http.response.body", "body": b": still there\n\n", "more_body": True})
+            if gone.is_set():
                 break  # the fan closed the stream
-            except TimeoutError:
-                pass
+            wake.clear()
             try:
                 current = await _status(user_id, token)
             except ApplicationError as exc:
@@ -204,13 +246,16 @@ async def queue_events_app(scope: dict, receive, send) -> None:
     finally:
         OPEN_STREAMS.dec()
         watcher.cancel()
+        if _wakers.get(current.token) is wake:
+            del _wakers[current.token]
 
 
-async def _watch_disconnect(receive, gone: asyncio.Event) -> None:
+async def _watch_disconnect(receive, gone: asyncio.Event, wake: asyncio.Event) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             gone.set()
+            wake.set()
             return
 
 

@@ -21,6 +21,9 @@ touches one slot and runs unchanged on Redis Cluster:
     <prefix>:queue:{c42}:seen      ZSET token -> epoch second of the fan's last poll or entry
                                    (waiting and pre-queue tokens only)
     <prefix>:queue:{c42}:abandons  ZSET token -> epoch second it was pruned, trimmed to the window
+    <prefix>:queue:{c42}:meta:admitted
+                                   a pub/sub channel, not a key: every admitted token is published
+                                   on it (queueing.events wakes that fan's stream at once)
     <prefix>:queue:{c42}:rate:<user|ip>:<user id|address>:<window number>
                                    STRING entry attempts in that fixed window (the enter rate
                                    limits, queueing.ratelimit), expiring after the window
@@ -66,6 +69,11 @@ ADMISSION_CAP_WINDOW_SECONDS = 60
 
 def concert_tag(concert_id: int) -> str:
     return f"{{c{concert_id}}}"
+
+
+def admitted_channel_pattern() -> str:
+    """The pub/sub channels the admissions of every concert are published on (see above)."""
+    return redis_key("queue", "*", "meta", "admitted")
 
 
 def concert_key(concert_id: int, name: str) -> str:
@@ -186,6 +194,8 @@ local function fill(now, window)
     redis.call('ZADD', active, ends, popped[i])
     redis.call('ZADD', admits, now, popped[i])
     redis.call('ZREM', seen, popped[i])
+    -- Tell the fan's event stream at once (queueing.events), if it has one open.
+    redis.call('PUBLISH', meta .. ':admitted', popped[i])
   end
   return #popped / 2
 end

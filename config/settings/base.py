@@ -233,6 +233,9 @@ QUEUE_REFRESH_STEP_POSITIONS = env.int("QUEUE_REFRESH_STEP_POSITIONS", default=1
 QUEUE_REFRESH_ACTIVE_SECONDS = env.int("QUEUE_REFRESH_ACTIVE_SECONDS", default=15)
 # A waiting fan's event stream (queueing.events) ends after this long; the client connects again.
 QUEUE_EVENTS_MAX_SECONDS = env.int("QUEUE_EVENTS_MAX_SECONDS", default=300)
+# ... sends a comment line when no status went out for this long (proxies and clients time idle
+# connections out; a status far back in the line comes only every QUEUE_REFRESH_MAX_SECONDS) ...
+QUEUE_EVENTS_HEARTBEAT_SECONDS = env.float("QUEUE_EVENTS_HEARTBEAT_SECONDS", default=20)
 # ... and the streams of one process share at most this many Redis connections.
 QUEUE_EVENTS_REDIS_CONNECTIONS = env.int("QUEUE_EVENTS_REDIS_CONNECTIONS", default=32)
 # Poll and enter resolve `Authorization: Token` from a Redis cache of API token -> user id

@@ -198,3 +198,31 @@ def test_gunicorn_serves_the_path_as_one_event_and_the_browser_reconnects(room):
     text = response.content.decode()
     assert text.startswith("retry: ") and "event: status" in text
     assert json.loads(text.split("data: ", 1)[1])["status"] == "ACTIVE"
+
+
+def test_an_admission_wakes_the_stream_at_once_not_at_the_next_refresh(room, settings):
+    settings.QUEUE_REFRESH_MIN_SECONDS = settings.QUEUE_REFRESH_MAX_SECONDS = 60
+    first, _ = fan_with_key()
+    first_token = queue_enter(user_id=first.pk, concert_id=room.pk).token
+    fan, api_key = fan_with_key()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+
+    # The leave admits the fan in its own script; the stream must not wait out its 60 s.
+    stream = run(Stream(api_key=api_key, token=token), during=lambda: queue_leave(user_id=first.pk, token=first_token),
+                 timeout=10)  # fmt: skip
+
+    assert [data["status"] for _, data in stream.events()] == ["WAITING", "ACTIVE"] and stream.ended
+
+
+def test_a_quiet_stream_sends_heartbeats_between_far_apart_statuses(room, settings):
+    settings.QUEUE_REFRESH_MIN_SECONDS = settings.QUEUE_REFRESH_MAX_SECONDS = 1
+    settings.QUEUE_EVENTS_HEARTBEAT_SECONDS = 0.3
+    first, _ = fan_with_key()
+    queue_enter(user_id=first.pk, concert_id=room.pk)
+    fan, api_key = fan_with_key()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+
+    stream = run(Stream(api_key=api_key, token=token), during=lambda: queue_leave(user_id=fan.pk, token=token))
+
+    assert b": still there\n\n" in stream.body
+    assert [kind for kind, _ in stream.events()] == ["status", "error"] and stream.ended
