@@ -13,7 +13,10 @@ and DRF's serializers for each request cost ~50 ms of CPU. Instead:
   out, so that seat reads AVAILABLE as the availability rule says), and it is younger than
   SEAT_MAP_MAX_AGE_SECONDS (a safety net should a change ever fail to replace the version).
 - A rebuild is one SQL query (values, no model objects) and one json.dumps; one thread per
-  process rebuilds while the others wait for it.
+  process rebuilds while the others wait for it. In the rush the seats change many times a
+  second, so a process rebuilds at most once per SEAT_MAP_REBUILD_SECONDS: the map a fan sees may
+  be that much behind (a hold of a seat taken meanwhile answers SEAT_UNAVAILABLE, as it would a
+  moment later anyway), instead of one rebuild for nearly every request.
 - Each body has an ETag; a client sending it back in If-None-Match gets 304 with no body.
 - The map also counts the seats and free seats per grade: the shows list of the booking API
   (concerts.selectors.show_list_for_booking) is read from the maps, not from an SQL count.
@@ -53,10 +56,11 @@ class SeatMap:
     grades: dict[str, GradeSummary]  # the priced grades: what the shows list shows
 
     def is_current(self, *, version: str, now: datetime) -> bool:
+        age = time.monotonic() - self.built_at
         return (
-            version == self.version
+            (version == self.version or age < settings.SEAT_MAP_REBUILD_SECONDS)
             and (self.fresh_until is None or now < self.fresh_until)
-            and time.monotonic() - self.built_at < settings.SEAT_MAP_MAX_AGE_SECONDS
+            and age < settings.SEAT_MAP_MAX_AGE_SECONDS
         )
 
 

@@ -258,7 +258,9 @@ def reservation_expire_due(*, limit: int = 500) -> int:
 @transaction.atomic(durable=True)
 def _expire_one(*, reservation_id: int, now: datetime) -> bool:
     reservation = (
-        Reservation.objects.select_for_update(skip_locked=True)
+        # of=self: locking the joined show row too made holds of that show, whose commit checks
+        # their foreign key to it (KEY SHARE), deadlock with this job (seen in the load test).
+        Reservation.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("show")
         .filter(pk=reservation_id, status=ReservationStatus.HELD, hold_expires_at__lte=now)
         .first()

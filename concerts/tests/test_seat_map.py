@@ -102,3 +102,16 @@ def test_a_change_that_bypasses_the_services_is_seen_within_the_maximum_age(show
     assert statuses(seat_map(show, fan))["B-1"] == "AVAILABLE"  # the kept map
     settings.SEAT_MAP_MAX_AGE_SECONDS = 0
     assert statuses(seat_map(show, fan))["B-1"] == "SOLD"
+
+
+def test_while_the_seats_keep_changing_a_process_rebuilds_at_most_once_per_interval(
+    show, fan, settings, django_capture_on_commit_callbacks
+):
+    settings.SEAT_MAP_REBUILD_SECONDS = 60
+    assert statuses(seat_map(show, fan))["A-5"] == "AVAILABLE"
+    with django_capture_on_commit_callbacks(execute=True):
+        reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-5"))
+
+    assert statuses(seat_map(show, fan))["A-5"] == "AVAILABLE"  # the kept map, built just now
+    settings.SEAT_MAP_REBUILD_SECONDS = 0
+    assert statuses(seat_map(show, fan))["A-5"] == "HELD"

@@ -190,6 +190,9 @@ CATALOG_CACHE_SECONDS = env.float("CATALOG_CACHE_SECONDS", default=2.0)
 # Seat maps (concerts.seat_map): a web process rebuilds its kept map of a show at the latest after
 # this long, even if no change was announced (a safety net; changes replace it at once).
 SEAT_MAP_MAX_AGE_SECONDS = env.float("SEAT_MAP_MAX_AGE_SECONDS", default=10.0)
+# ... and after a change, not before its kept map is this old (at most one rebuild per this long
+# per process while the seats keep changing; 0: every change at once).
+SEAT_MAP_REBUILD_SECONDS = env.float("SEAT_MAP_REBUILD_SECONDS", default=0.5)
 # Holds
 HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default=5.0)
 
