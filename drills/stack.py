@@ -276,9 +276,19 @@ class Stack:
         return proc
 
     def start_web(
-        self, name: str, *, port: int | None = None, workers: int = 2, threads: int = 4, access_log: bool = False
+        self,
+        name: str,
+        *,
+        port: int | None = None,
+        workers: int = 2,
+        threads: int = 4,
+        access_log: bool = False,
+        behind_proxy: bool = False,
+        nice: int = 0,
     ) -> Proc:
-        """gunicorn with config/gunicorn.py (gthread workers) on 127.0.0.1:port."""
+        """gunicorn with config/gunicorn.py (gthread workers) on 127.0.0.1:port. Behind the proxy
+        (start_pool) it trusts one proxy's X-Forwarded-For and takes only as many connections per
+        worker as it has threads; `nice` lowers its CPU priority."""
         port = port or free_port()
         env = self.config.env()
         env.update(
@@ -289,33 +299,21 @@ class Stack:
                 "GUNICORN_ACCESS_LOG": "-" if access_log else "/dev/null",
             }
         )
-        argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", str(ROOT / "config" / "gunicorn.py")]
-        return self._spawn(name, "web", argv, env, port=port)
-
-    def start_pool(
-        self, name: str, *, port: int | None = None, workers: int = 2, threads: int = 4, nice: int = 0
-    ) -> Proc:
-        """A gunicorn pool behind HAProxy (start_proxy): it trusts one proxy's X-Forwarded-For and
-        takes only as many connections per worker as it has threads. `nice` lowers its CPU
-        priority (the waiting room's pool yields the CPU to booking when both want it)."""
-        port = port or free_port()
-        env = self.config.env()
-        env.update(
-            {
-                "GUNICORN_BIND": f"127.0.0.1:{port}",
-                "GUNICORN_WORKERS": str(workers),
-                "GUNICORN_THREADS": str(threads),
-                "GUNICORN_WORKER_CONNECTIONS": str(threads),
-                "GUNICORN_ACCESS_LOG": "/dev/null",
-                "NUM_PROXIES": "1",
-            }
-        )
+        if behind_proxy:
+            env.update({"GUNICORN_WORKER_CONNECTIONS": str(threads), "NUM_PROXIES": "1"})
         argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", str(ROOT / "config" / "gunicorn.py")]
         if nice:
             argv = ["nice", "-n", str(nice), *argv]
         proc = self._spawn(name, "web", argv, env, port=port)
         proc.slots = workers * threads
         return proc
+
+    def start_pool(
+        self, name: str, *, port: int | None = None, workers: int = 2, threads: int = 4, nice: int = 0
+    ) -> Proc:
+        """A gunicorn pool behind HAProxy (start_proxy). `nice` lowers its CPU priority (the
+        waiting room's pool yields the CPU to booking when both want it)."""
+        return self.start_web(name, port=port, workers=workers, threads=threads, behind_proxy=True, nice=nice)
 
     def start_events(self, name: str, *, port: int | None = None, nice: int = 0) -> Proc:
         """uvicorn with config/asgi.py on 127.0.0.1:port: the waiting fans' event streams."""

@@ -97,13 +97,16 @@ def _redis() -> redis.asyncio.Redis:
     return _clients[loop]
 
 
-# token -> the event that wakes its stream (this process's open streams), and whether this event
-# loop's subscriber to the admissions runs.
+# token -> the event that wakes its stream (this process's open streams), and each event loop's
+# subscriber to the admissions with the event set once it has subscribed (held here: the loop
+# itself keeps only a weak reference to a task).
 _wakers: dict[str, asyncio.Event] = {}
-_listening: "weakref.WeakSet[asyncio.AbstractEventLoop]" = weakref.WeakSet()
+_listeners: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[asyncio.Task, asyncio.Event]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
-async def _listen_for_admissions() -> None:
+async def _listen_for_admissions(subscribed: asyncio.Event) -> None:
     """Wake the stream of every admitted token (published by the scripts); reconnects if Redis
     drops, and meanwhile the streams go on at their own pace."""
     while True:
@@ -111,6 +114,7 @@ async def _listen_for_admissions() -> None:
             # Its own connection, outside the streams' pool: a subscription holds it for good.
             pubsub = redis.asyncio.Redis.from_url(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
             await pubsub.psubscribe(admitted_channel_pattern())
+            subscribed.set()
             async for message in pubsub.listen():
                 waker = _wakers.get(message["data"].decode())
                 if waker is not None:
@@ -120,11 +124,15 @@ async def _listen_for_admissions() -> None:
             await asyncio.sleep(1)
 
 
-def _ensure_listening() -> None:
+async def _subscribe_to_admissions() -> None:
+    """Start this loop's subscriber if it is not running, and wait (briefly) until it listens:
+    a stream reads its status only after that, so no admission can slip in between unheard."""
     loop = asyncio.get_running_loop()
-    if loop not in _listening:
-        _listening.add(loop)
-        loop.create_task(_listen_for_admissions())
+    if loop not in _listeners:
+        subscribed = asyncio.Event()
+        _listeners[loop] = (loop.create_task(_listen_for_admissions(subscribed)), subscribed)
+    with contextlib.suppress(TimeoutError):  # Redis slow or down: the stream still runs at its pace
+        await asyncio.wait_for(_listeners[loop][1].wait(), timeout=2)
 
 
 def _unavailable() -> ServiceUnavailable:
@@ -191,10 +199,15 @@ async def queue_events_app(scope: dict, receive, send) -> None:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     token = headers.get("x-queue-token") or (query.get("token") or [None])[0]
 
+    wake = asyncio.Event()  # the fan went away, or was admitted
     try:
         user_id = await _caller_id(api_key)
+        # Listen for the admission before reading the status: none can slip in between unheard.
+        await _subscribe_to_admissions()
+        _wakers[token or ""] = wake
         current = await _status(user_id, token)
     except ApplicationError as exc:
+        _forget_waker(token, wake)
         extra = {"retry-after": str(exc.extra["retry_after_seconds"])} if "retry_after_seconds" in exc.extra else {}
         await _answer(send, exc.status, error_body(exc.code, exc.message, **exc.extra), extra)
         return
@@ -210,10 +223,7 @@ async def queue_events_app(scope: dict, receive, send) -> None:
             ],
         }
     )
-    _ensure_listening()
     gone = asyncio.Event()  # the fan went away
-    wake = asyncio.Event()  # the fan went away, or was admitted
-    _wakers[current.token] = wake
     watcher = asyncio.create_task(_watch_disconnect(receive, gone, wake))
     loop = asyncio.get_running_loop()
     ends_at = loop.time() + settings.QUEUE_EVENTS_MAX_SECONDS
@@ -246,8 +256,12 @@ async def queue_events_app(scope: dict, receive, send) -> None:
     finally:
         OPEN_STREAMS.dec()
         watcher.cancel()
-        if _wakers.get(current.token) is wake:
-            del _wakers[current.token]
+        _forget_waker(token, wake)
+
+
+def _forget_waker(token: str | None, wake: asyncio.Event) -> None:
+    if _wakers.get(token or "") is wake:
+        del _wakers[token or ""]
 
 
 async def _watch_disconnect(receive, gone: asyncio.Event, wake: asyncio.Event) -> None:
