@@ -8,13 +8,12 @@ from rest_framework.views import APIView
 
 from concerts.exceptions import ConcertNotFound, ShowNotFound
 from concerts.models import Concert, SeatGrade, Show, ShowSeatStatus
-from concerts.seat_map import show_seat_map
+from concerts.seat_map import show_list_for_booking, show_seat_map
 from concerts.selectors import (
     ShowStatus,
     concert_get_cached,
     concert_list,
     show_get_cached,
-    show_list_for_booking,
 )
 from core.clock import clock
 from core.exceptions import NotAuthenticated, ServiceUnavailable

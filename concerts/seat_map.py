@@ -12,14 +12,15 @@ and DRF's serializers for each request cost ~50 ms of CPU. Instead:
   is the same, the body's time has not passed (`fresh_until`: the first moment a hold in it runs
   out, so that seat reads AVAILABLE as the availability rule says), and it is younger than
   SEAT_MAP_MAX_AGE_SECONDS (a safety net should a change ever fail to replace the version).
-- A rebuild is one SQL query (values, no model objects) and one json.dumps; one thread per
+- A rebuild is one SQL query (concerts.selectors.show_seat_list, so the one availability rule:
+  values, no model objects) and one json.dumps; one thread per
   process rebuilds while the others wait for it. In the rush the seats change many times a
   second, so a process rebuilds at most once per SEAT_MAP_REBUILD_SECONDS: the map a fan sees may
   be that much behind (a hold of a seat taken meanwhile answers SEAT_UNAVAILABLE, as it would a
   moment later anyway), instead of one rebuild for nearly every request.
 - Each body has an ETag; a client sending it back in If-None-Match gets 304 with no body.
 - The map also counts the seats and free seats per grade: the shows list of the booking API
-  (concerts.selectors.show_list_for_booking) is read from the maps, not from an SQL count.
+  (show_list_for_booking) is read from the maps, not from an SQL count.
 
 The body is the same list the API always answered (id, label, row, number, grade, price, status).
 """
@@ -33,9 +34,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
 
-from concerts.models import Show, ShowGradePrice, ShowSeat, ShowSeatStatus
+from concerts.models import Show, ShowSeatStatus
+from concerts.selectors import (
+    GRADE_ORDER,
+    GradeAvailability,
+    ShowAvailability,
+    concert_shows_cached,
+    show_seat_list,
+    show_status,
+)
 from core.redis import redis_client, redis_key, redis_text
 
 
@@ -123,22 +131,15 @@ def _build_lock(show_id: int) -> threading.Lock:
 
 
 def _build(*, show: Show, version: str, now: datetime) -> SeatMap:
-    price = ShowGradePrice.objects.filter(show=OuterRef("show"), grade=OuterRef("grade")).values("price")[:1]
-    rows = (
-        ShowSeat.objects.filter(show=show)
-        .annotate(price=Subquery(price))
-        .filter(price__isnull=False)  # an unpriced grade is not on sale
-        .order_by("row_index", "number", "id")
-        .values_list("id", "row", "number", "grade", "price", "status", "held_until")
+    rows = show_seat_list(show=show, now=now).values_list(
+        "id", "row", "number", "grade", "price", "effective_status", "held_until"
     )
     seats, fresh_until = [], None
     totals: dict[str, list[int]] = {}  # grade -> [price, seats, free seats]
     for seat_id, row, number, grade, seat_price, status, held_until in rows:
-        if status == ShowSeatStatus.HELD:
-            if held_until <= now:  # a hold that has run out gives its seat back at once
-                status = ShowSeatStatus.AVAILABLE
-            elif fresh_until is None or held_until < fresh_until:
-                fresh_until = held_until
+        # A live hold reads HELD until its end; from then on the seat reads AVAILABLE.
+        if status == ShowSeatStatus.HELD and (fresh_until is None or held_until < fresh_until):
+            fresh_until = held_until
         total = totals.setdefault(grade, [seat_price, 0, 0])
         total[1] += 1
         total[2] += status == ShowSeatStatus.AVAILABLE
@@ -152,3 +153,19 @@ def _build(*, show: Show, version: str, now: datetime) -> SeatMap:
     return SeatMap(
         body=body, etag=etag, version=version, fresh_until=fresh_until, built_at=time.monotonic(), grades=grades
     )
+
+
+def show_list_for_booking(*, concert_id: int, now: datetime) -> list[ShowAvailability]:
+    """concerts.selectors.show_list_for_concert for the booking API in the rush: the concert's
+    shows from the catalog memo, their remaining seats from their kept seat maps, so no SQL count
+    runs while the seats do not change."""
+    shows = concert_shows_cached(concert_id=concert_id)
+    result = []
+    for show, seat_map in zip(shows, show_seat_maps(shows=shows, now=now), strict=True):
+        grades = [
+            GradeAvailability(grade=g, price=s.price, total_seats=s.total_seats, remaining_seats=s.free_seats)
+            for g in GRADE_ORDER
+            if (s := seat_map.grades.get(g)) is not None
+        ]
+        result.append(ShowAvailability(show=show, status=show_status(show, grades, now), grades=grades))
+    return result

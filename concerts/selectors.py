@@ -19,7 +19,6 @@ from django.db.models import Case, CharField, Count, Exists, F, Max, Min, OuterR
 
 from concerts.exceptions import ConcertNotFound, ShowNotFound
 from concerts.models import Concert, SeatGrade, Show, ShowGradePrice, ShowSeat, ShowSeatStatus
-from concerts.seat_map import show_seat_maps
 
 # Grades in the order they are shown (best first).
 GRADE_ORDER = [grade.value for grade in SeatGrade]
@@ -140,11 +139,12 @@ def show_availability_list(*, shows: list[Show], now: datetime) -> list[ShowAvai
     result = []
     for show in shows:
         grades = [by_show[show.pk][g] for g in GRADE_ORDER if g in by_show[show.pk]]
-        result.append(ShowAvailability(show=show, status=_show_status(show, grades, now), grades=grades))
+        result.append(ShowAvailability(show=show, status=show_status(show, grades, now), grades=grades))
     return result
 
 
-def _show_status(show: Show, grades: list[GradeAvailability], now: datetime) -> str:
+def show_status(show: Show, grades: list[GradeAvailability], now: datetime) -> str:
+    """CLOSED outside the booking window or once started, SOLD_OUT with no seat free, else AVAILABLE."""
     if not show_is_open(show=show, now=now):
         return ShowStatus.CLOSED
     if sum(g.remaining_seats for g in grades) == 0:
@@ -155,24 +155,6 @@ def _show_status(show: Show, grades: list[GradeAvailability], now: datetime) -> 
 def show_list_for_concert(*, concert: Concert, now: datetime) -> list[ShowAvailability]:
     shows = list(concert.shows.select_related("venue").order_by("starts_at", "id"))
     return show_availability_list(shows=shows, now=now)
-
-
-def show_list_for_booking(*, concert_id: int, now: datetime) -> list[ShowAvailability]:
-    """show_list_for_concert for the booking API in the rush: the concert's shows from this
-    process's catalog memo, their remaining seats from their kept seat maps (concerts.seat_map:
-    exact, replaced at each change), so no SQL count runs while the seats do not change."""
-    shows = _catalog_memo(("shows", concert_id), lambda: list(
-        Show.objects.filter(concert_id=concert_id).select_related("venue").order_by("starts_at", "id")
-    ))  # fmt: skip
-    result = []
-    for show, seat_map in zip(shows, show_seat_maps(shows=shows, now=now), strict=True):
-        grades = [
-            GradeAvailability(grade=g, price=s.price, total_seats=s.total_seats, remaining_seats=s.free_seats)
-            for g in GRADE_ORDER
-            if (s := seat_map.grades.get(g)) is not None
-        ]
-        result.append(ShowAvailability(show=show, status=_show_status(show, grades, now), grades=grades))
-    return result
 
 
 # Catalog rows the booking guard and the booking reads look up on every request (a show's concert,
@@ -190,6 +172,14 @@ def _catalog_memo(key: tuple, load):
         _catalog.clear()
     _catalog[key] = (time.monotonic(), value)
     return value
+
+
+def concert_shows_cached(*, concert_id: int) -> list[Show]:
+    """The concert's shows (with their venue), in date order, through the catalog memo."""
+    return _catalog_memo(
+        ("shows", concert_id),
+        lambda: list(Show.objects.filter(concert_id=concert_id).select_related("venue").order_by("starts_at", "id")),
+    )
 
 
 def concert_get_cached(*, concert_id: int) -> Concert:

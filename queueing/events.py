@@ -109,10 +109,11 @@ _listeners: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[asyncio.
 async def _listen_for_admissions(subscribed: asyncio.Event) -> None:
     """Wake the stream of every admitted token (published by the scripts); reconnects if Redis
     drops, and meanwhile the streams go on at their own pace."""
+    # Its own client, outside the streams' pool: a subscription holds its connection for good.
+    client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
     while True:
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
-            # Its own connection, outside the streams' pool: a subscription holds it for good.
-            pubsub = redis.asyncio.Redis.from_url(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
             await pubsub.psubscribe(admitted_channel_pattern())
             subscribed.set()
             async for message in pubsub.listen():
@@ -122,6 +123,8 @@ async def _listen_for_admissions(subscribed: asyncio.Event) -> None:
         except RedisError:
             logger.warning("queue events: admissions subscriber lost Redis; retrying")
             await asyncio.sleep(1)
+        finally:
+            await pubsub.aclose()
 
 
 async def _subscribe_to_admissions() -> None:

@@ -7,7 +7,8 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from concerts.models import ShowSeat, ShowSeatStatus
-from concerts.selectors import ShowStatus, show_availability_list, show_list_for_booking
+from concerts.seat_map import show_list_for_booking
+from concerts.selectors import ShowStatus, show_availability_list
 from concerts.tests.factories import ConcertFactory, make_show
 from queueing.selectors import QueueTokenStatus
 from queueing.services import queue_enter
