@@ -293,6 +293,7 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: config)")
         parser.add_argument("--rounds", type=int, default=3, help="HTTP lines run interleaved in this many rounds")
         parser.add_argument("--skip-http", action="store_true", help="Only the scripts")
+        parser.add_argument("--entering-fans", type=int, default=60_000, help="New fans the HTTP enter line cycles")
 
     def handle(self, *args, **options) -> None:
         run_id = secrets.token_hex(4)
@@ -350,7 +351,7 @@ class Command(BaseCommand):
         server = None
         try:
             seconds, clients = options["seconds"], options["clients"]
-            n_enter = 60_000
+            n_enter = max(options["entering_fans"], clients)
             unusable = make_password(None)
             users = User.objects.bulk_create(
                 [User(phone=f"bench-{i}", name="bench", password=unusable) for i in range(clients + n_enter)],
