@@ -258,6 +258,8 @@ ORGANIZER_PERMISSIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("reservations", "*", ("view",)),
     # ...and refunding a fan's tickets on their behalf (same service, same ledger).
     ("reservations", "reservation", ("refund",)),
+    # ...and checking tickets in at the door.
+    ("reservations", "reservationseat", ("checkin",)),
     ("points", "*", ("view",)),
 ]
 

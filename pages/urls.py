@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pages import views
+from pages import door, views
 
 app_name = "pages"
 
@@ -19,4 +19,6 @@ urlpatterns = [
     path("wallet/", views.wallet, name="wallet"),
     path("wallet/charge/", views.wallet_charge_view, name="wallet-charge"),
     path("wallet/withdraw/", views.wallet_withdraw_view, name="wallet-withdraw"),
+    path("door/", door.door_show_list, name="door-shows"),
+    path("door/shows/<int:show_id>/", door.door_check_in, name="door-check-in"),
 ]

@@ -48,6 +48,11 @@ class Reservation(models.Model):
         return f"Reservation {self.pk} ({self.status})"
 
     @property
+    def booking_number(self) -> str:
+        """What the fan quotes to the box office and sees on every ticket."""
+        return f"SG{self.pk:08d}"
+
+    @property
     def ledger_reference(self) -> str:
         """How the points ledger names this reservation (payment debit, refund credits)."""
         return f"reservation:{self.pk}"
@@ -63,9 +68,20 @@ class ReservationSeat(models.Model):
     refund = models.ForeignKey(
         "TicketRefund", on_delete=models.PROTECT, null=True, blank=True, related_name="seats", verbose_name=_("refund")
     )
+    # Door check-in (reservations.tickets): set once, when a door first admits the ticket.
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("checked in by"),
+    )
 
     class Meta:
         ordering = ["reservation", "show_seat"]
+        permissions = [("checkin_reservationseat", "Can check tickets in at the door")]
         constraints = [
             models.UniqueConstraint(
                 fields=["show_seat"], condition=models.Q(active=True), name="reservation_seat_one_live_per_seat"

@@ -1,9 +1,12 @@
 """Template helpers of the fan pages: won amounts per language, the header's balance."""
 
+import segno
 from django import template
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from points.selectors import wallet_balance
+from reservations.tickets import ticket_code
 
 register = template.Library()
 
@@ -41,3 +44,12 @@ def header_balance(context) -> int | None:
     if user is None or not user.is_authenticated:
         return None
     return wallet_balance(user=user)
+
+
+@register.simple_tag
+def ticket_qr(ticket) -> dict:
+    """The ticket's code and its QR as inline SVG (no request of its own: the ticket page shows it
+    offline once loaded, and the code works typed at the door too)."""
+    code = ticket_code(ticket=ticket)
+    svg = segno.make_qr(code, error="m").svg_inline(scale=4, border=2, omitsize=True, title=code)
+    return {"code": code, "svg": mark_safe(svg)}  # segno's own markup; the code is digits, "-" and hex

@@ -1,0 +1,89 @@
+"""The mobile ticket (booking number, QR and code) and the door check-in pages."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.tests.factories import DEFAULT_PIN, UserFactory
+from concerts.services import organizer_group_sync
+from pages.tests.helpers import text_of
+from reservations.services import reservation_hold, reservation_pay, reservation_refund
+from reservations.tests.factories import fan_with_points, make_show, seats_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def show(clock):
+    return make_show(starts_in=timedelta(days=10))
+
+
+@pytest.fixture
+def paid(show):
+    fan = fan_with_points(1_000_000)
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2"))
+    reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
+    return fan, reservation
+
+
+@pytest.fixture
+def door(client):
+    staff = UserFactory(is_staff=True)
+    staff.groups.add(organizer_group_sync())
+    client.force_login(staff)
+    return client
+
+
+def _codes_on_the_ticket_page(fan) -> list[str]:
+    fan_client = Client()
+    fan_client.force_login(fan)
+    page = text_of(fan_client.get(reverse("pages:tickets")))
+    return re.findall(r'<span class="ticket-code">([^<]+)</span>', page)
+
+
+def test_each_paid_seat_shows_a_qr_code_and_the_booking_number(paid):
+    fan, reservation = paid
+    fan_client = Client()
+    fan_client.force_login(fan)
+
+    page = text_of(fan_client.get(reverse("pages:tickets")))
+
+    assert f'data-testid="booking-number">SG{reservation.pk:08d}<' in page
+    assert page.count('data-testid="ticket-qr"') == 2
+    assert page.count("<svg") == 2
+    reservation_refund(actor=fan, reservation_id=reservation.pk, seat_ids=seats_of(reservation.show, "A-2"))
+    assert len(_codes_on_the_ticket_page(fan)) == 1
+
+
+def test_the_door_admits_a_scanned_ticket_once_and_counts_it(door, show, paid):
+    fan, _ = paid
+    code = _codes_on_the_ticket_page(fan)[0]
+    url = reverse("pages:door-check-in", args=[show.pk])
+
+    shows = text_of(door.get(reverse("pages:door-shows")))
+    first = text_of(door.post(url, {"code": code}))
+    second = text_of(door.post(url, {"code": code}))
+    garbled = text_of(door.post(url, {"code": "hello"}))
+
+    assert url in shows
+    assert 'data-outcome="ADMITTED"' in first and "A-1" in first and fan.name in first
+    assert "1 of 2" in first or "2매 중 1매" in first
+    assert 'data-outcome="ALREADY_USED"' in second
+    assert 'data-outcome="INVALID"' in garbled
+
+
+@pytest.mark.security
+def test_fans_and_strangers_cannot_open_the_door_pages(client, show, paid):
+    fan, _ = paid
+    url = reverse("pages:door-check-in", args=[show.pk])
+
+    anonymous = client.post(url, {"code": "1-0"})
+    client.force_login(fan)
+    as_fan = client.post(url, {"code": _codes_on_the_ticket_page(fan)[0]})
+
+    assert anonymous.status_code == 302 and as_fan.status_code == 302
+    assert as_fan["Location"].startswith(reverse("admin:login"))
+    assert not fan.reservations.filter(seats__checked_in_at__isnull=False).exists()
