@@ -63,7 +63,7 @@ from reservations.exceptions import (
     WrongPin,
 )
 from reservations.models import Reservation, ReservationStatus
-from reservations.selectors import reservation_get_for_user, reservation_list_for_user
+from reservations.selectors import ledger_entry_bookings, reservation_get_for_user, reservation_list_for_user
 from reservations.services import (
     refund_deadline,
     reservation_hold,
@@ -515,6 +515,7 @@ def _wallet_render(request: HttpRequest, *, charge_form=None, withdraw_form=None
         "charge_form": charge_form or AmountForm(prefix="charge"),
         "withdraw_form": withdraw_form or AmountForm(prefix="withdraw"),
         "page": page,
+        "bookings": ledger_entry_bookings(entries=page.object_list),
         "next": _safe_next(request, ""),
     }
     return render(request, "pages/wallet.html", context, status=status)

@@ -3,7 +3,9 @@ seat sold or held at most once, and every ticket matched by the ledger (aggregat
 stays fast on big shows)."""
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
@@ -39,6 +41,77 @@ def reservation_get_for_guard(*, user: User, reservation_id: int) -> Reservation
 
 
 _PAID = [ReservationStatus.CONFIRMED, ReservationStatus.REFUNDED]
+
+
+@dataclass(frozen=True)
+class LedgerBooking:
+    """What a ledger entry paid for or refunded: the booking, concert, show and seats."""
+
+    booking_number: str
+    concert_title: str
+    show_starts_at: datetime
+    seat_labels: list[str]
+
+
+_RESERVATION_REFERENCE = "reservation:"
+
+
+def ledger_entry_bookings(*, entries: Iterable[LedgerEntry]) -> dict[int, LedgerBooking]:
+    """The booking behind each payment or refund entry among `entries` (by entry id), in three
+    queries whatever their number. A payment paid for the reservation's seats; a reservation's
+    refund entries and its TicketRefund rows are written one each in the same transaction, so the
+    n-th refund entry of a reservation is its n-th TicketRefund, whose seats it gave back."""
+    references = {
+        entry.pk: int(entry.reference.removeprefix(_RESERVATION_REFERENCE))
+        for entry in entries
+        if entry.kind in (LedgerEntry.Kind.PAYMENT, LedgerEntry.Kind.TICKET_REFUND)
+        and entry.reference.startswith(_RESERVATION_REFERENCE)
+        and entry.reference.removeprefix(_RESERVATION_REFERENCE).isdigit()
+    }
+    if not references:
+        return {}
+    reservations = Reservation.objects.select_related("show__concert").in_bulk(set(references.values()))
+    seats = (
+        ReservationSeat.objects.filter(reservation__in=reservations)
+        .select_related("show_seat")
+        .order_by("show_seat__row_index", "show_seat__number")
+    )
+    paid_labels: dict[int, list[str]] = {}
+    refunded_labels: dict[int, list[str]] = {}
+    for seat in seats:
+        paid_labels.setdefault(seat.reservation_id, []).append(seat.show_seat.label)
+        if seat.refund_id is not None:
+            refunded_labels.setdefault(seat.refund_id, []).append(seat.show_seat.label)
+    refunds_in_order: dict[int, list[int]] = {}
+    for refund in TicketRefund.objects.filter(reservation__in=reservations).order_by("pk"):
+        refunds_in_order.setdefault(refund.reservation_id, []).append(refund.pk)
+    refund_entries_in_order = LedgerEntry.objects.filter(
+        kind=LedgerEntry.Kind.TICKET_REFUND,
+        reference__in=[f"{_RESERVATION_REFERENCE}{pk}" for pk in reservations],
+    ).order_by("pk")
+    refund_of_entry: dict[int, int] = {}
+    seen: Counter[int] = Counter()
+    for entry in refund_entries_in_order.only("pk", "reference"):
+        reservation_id = int(entry.reference.removeprefix(_RESERVATION_REFERENCE))
+        in_order = refunds_in_order.get(reservation_id, [])
+        if seen[reservation_id] < len(in_order):
+            refund_of_entry[entry.pk] = in_order[seen[reservation_id]]
+        seen[reservation_id] += 1
+
+    bookings = {}
+    for entry_id, reservation_id in references.items():
+        reservation = reservations.get(reservation_id)
+        if reservation is None:
+            continue
+        refund_id = refund_of_entry.get(entry_id)
+        labels = refunded_labels.get(refund_id, []) if refund_id else paid_labels.get(reservation_id, [])
+        bookings[entry_id] = LedgerBooking(
+            booking_number=reservation.booking_number,
+            concert_title=reservation.show.concert.title,
+            show_starts_at=reservation.show.starts_at,
+            seat_labels=labels,
+        )
+    return bookings
 
 
 @dataclass

@@ -53,3 +53,9 @@ def ticket_qr(ticket) -> dict:
     code = ticket_code(ticket=ticket)
     svg = segno.make_qr(code, error="m").svg_inline(scale=4, border=2, omitsize=True, title=code)
     return {"code": code, "svg": mark_safe(svg)}  # segno's own markup; the code is digits, "-" and hex
+
+
+@register.simple_tag
+def lookup(mapping: dict, key):
+    """mapping[key], or None: templates cannot index a dict by a variable."""
+    return mapping.get(key)

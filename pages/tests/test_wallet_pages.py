@@ -1,14 +1,18 @@
 import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import DEFAULT_PIN, UserFactory
 from pages.tests.helpers import text_of
 from pages.views import LEDGER_PAGE_SIZE
 from points.models import LedgerEntry
 from points.selectors import wallet_balance
 from points.services import wallet_charge
+from reservations.services import reservation_hold, reservation_pay, reservation_refund
+from reservations.tests.factories import make_show, seats_of
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +107,20 @@ def test_ledger_history_is_paginated_newest_first(client, fan):
 
 def _ledger_amounts(page: str) -> list[str]:
     return re.findall(r'data-testid="ledger-row">.*?<td class="num (?:plus|minus)">([^<]+)</td>', page, re.S)
+
+
+def test_history_says_which_concert_show_and_seats_each_payment_and_refund_was_for(client, fan, clock):
+    show = make_show(starts_in=timedelta(days=10))
+    wallet_charge(user=fan, amount=1_000_000)
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2", "B-1"))
+    reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
+    reservation_refund(actor=fan, reservation_id=reservation.pk, seat_ids=seats_of(show, "A-2"))
+    reservation_refund(actor=fan, reservation_id=reservation.pk, seat_ids=seats_of(show, "A-1", "B-1"))
+
+    page = text_of(client.get(reverse("pages:wallet")))
+
+    described = re.findall(r'data-testid="ledger-booking">([^<]+)</span>', page)
+    starts = show.starts_at.astimezone(ZoneInfo("Asia/Seoul"))
+    prefix = f"Test concert · {starts:%Y-%m-%d} "
+    assert [line.split(" · ")[2] for line in described] == ["A-1, B-1", "A-2", "A-1, A-2, B-1"]  # newest first
+    assert all(line.startswith(prefix) and line.endswith(reservation.booking_number) for line in described)
