@@ -63,7 +63,12 @@ from reservations.exceptions import (
     WrongPin,
 )
 from reservations.models import Reservation, ReservationStatus
-from reservations.selectors import ledger_entry_bookings, reservation_get_for_user, reservation_list_for_user
+from reservations.selectors import (
+    ledger_entry_bookings,
+    refund_preview,
+    reservation_get_for_user,
+    reservation_list_for_user,
+)
 from reservations.services import (
     refund_deadline,
     reservation_hold,
@@ -467,9 +472,16 @@ def tickets(request: HttpRequest) -> HttpResponse:
 
 
 @fan_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ticket_refund(request: HttpRequest, reservation_id: int) -> HttpResponse:
-    form = RefundForm(request.POST)
+    """GET: what the refund gives back and until when, to confirm; POST: refund."""
+    form = RefundForm(request.POST if request.method == "POST" else request.GET)
+    if request.method == "GET":
+        seat_id = form.cleaned_data.get("seat_id") if form.is_valid() else None
+        preview = refund_preview(user=request.user, reservation_id=reservation_id, seat_id=seat_id)
+        if preview is None:
+            raise Http404
+        return render(request, "pages/refund_confirm.html", {"preview": preview, "seat_id": seat_id})
     if not form.is_valid():
         messages.error(request, _("Choose the tickets to refund."))
         return redirect("pages:tickets")

@@ -13,6 +13,7 @@ from accounts.models import User
 from concerts.models import ShowSeat, ShowSeatStatus
 from points.models import LedgerEntry
 from reservations.models import Reservation, ReservationSeat, ReservationStatus, TicketRefund
+from reservations.services import refund_deadline, reservation_is_refundable
 
 
 def reservation_list_for_user(*, user: User) -> QuerySet[Reservation]:
@@ -41,6 +42,37 @@ def reservation_get_for_guard(*, user: User, reservation_id: int) -> Reservation
 
 
 _PAID = [ReservationStatus.CONFIRMED, ReservationStatus.REFUNDED]
+
+
+@dataclass(frozen=True)
+class RefundPreview:
+    """What refunding would give back, shown for the fan to confirm before anything changes."""
+
+    reservation: Reservation
+    tickets: list[ReservationSeat]
+    amount: int
+    deadline: datetime
+    refundable: bool
+
+
+def refund_preview(*, user: User, reservation_id: int, seat_id: int | None = None) -> RefundPreview | None:
+    """The fan's own paid tickets that a refund of the reservation (or of one seat) would take
+    back, their amount and the deadline; None when the reservation is not the fan's. The refund
+    itself (reservations.services.reservation_refund) checks everything again under its locks."""
+    reservation = reservation_get_for_user(user=user, reservation_id=reservation_id)
+    if reservation is None:
+        return None
+    in_seat_order = reservation.seats.select_related("show_seat").order_by("show_seat__row_index", "show_seat__number")
+    tickets = [
+        ticket for ticket in in_seat_order if ticket.active and (seat_id is None or ticket.show_seat_id == seat_id)
+    ]
+    return RefundPreview(
+        reservation=reservation,
+        tickets=tickets,
+        amount=sum(ticket.price for ticket in tickets),
+        deadline=refund_deadline(reservation),
+        refundable=bool(tickets) and reservation_is_refundable(reservation=reservation),
+    )
 
 
 @dataclass(frozen=True)

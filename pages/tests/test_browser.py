@@ -151,7 +151,12 @@ def test_a_new_fan_books_pays_and_refunds_through_the_waiting_room(page: Page):
     expect(page.get_by_test_id("header-balance")).to_contain_text("0원")
 
     # Refund one of the two seats.
-    page.get_by_test_id("ticket").filter(has_text="B-1").get_by_role("button", name=re.compile("이 좌석 환불")).click()
+    page.get_by_test_id("ticket").filter(has_text="B-1").get_by_role("link", name=re.compile("이 좌석 환불")).click()
+    expect(page.get_by_test_id("refund-preview")).to_contain_text("B-1")
+    expect(page.get_by_test_id("refund-amount")).to_contain_text("100,000원")
+    page.screenshot(path=str(ARTIFACTS / "refund_confirm.png"), full_page=True)
+    assert wallet_balance(user=fan) == 0  # nothing happens before the fan confirms
+    page.get_by_test_id("refund-confirm").click()
     expect(page.locator(".messages")).to_contain_text(
         "100,000원을 포인트로 환불했습니다. 남은 포인트는 100,000원입니다."
     )

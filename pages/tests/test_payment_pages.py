@@ -150,6 +150,27 @@ def test_tickets_show_the_refund_deadline_and_refund_one_seat(client, fan, paid)
     assert Reservation.objects.get(pk=paid.pk).status == ReservationStatus.CONFIRMED
 
 
+def test_a_refund_is_confirmed_first_with_its_amount_and_deadline(client, fan, paid):
+    seat_id = seats_of(paid.show, "B-2")[0]
+
+    one = text_of(client.get(reverse("pages:ticket-refund", args=[paid.pk]), {"seat_id": seat_id}))
+    every = text_of(client.get(reverse("pages:ticket-refund", args=[paid.pk])))
+
+    table = one.split('data-testid="refund-preview"')[1].split("</table>")[0]
+    assert "B-2" in table and "B-1" not in table
+    assert "100,000원" in one.split('data-testid="refund-amount"')[1][:80]
+    assert "200,000원" in every.split('data-testid="refund-amount"')[1][:80]
+    assert "까지 환불할 수 있습니다." in every
+    assert f'name="seat_id" value="{seat_id}"' in one and 'name="seat_id"' not in every
+    assert wallet_balance(user=fan) == 100_000
+    assert Reservation.objects.get(pk=paid.pk).status == ReservationStatus.CONFIRMED
+
+
+def test_the_refund_confirmation_of_another_fans_reservation_is_404(client, paid):
+    client.force_login(UserFactory())
+    assert client.get(reverse("pages:ticket-refund", args=[paid.pk])).status_code == 404
+
+
 def test_refund_all_moves_the_reservation_to_refunded(client, fan, paid):
     response = client.post(reverse("pages:ticket-refund", args=[paid.pk]), follow=True)
 
