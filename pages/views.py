@@ -6,7 +6,7 @@ ApplicationError, which the view explains in words and links to what the fan can
 
 import contextlib
 import functools
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -168,6 +168,23 @@ def concert_list_page(request: HttpRequest) -> HttpResponse:
     return render(request, "pages/concert_list.html", {"concerts": concert_list(now=clock.now())})
 
 
+# A countdown to the opening is shown once it is this close; before that, the date says enough.
+OPENING_COUNTDOWN_FROM = timedelta(hours=24)
+
+
+def _opening_context(policy, now: datetime) -> dict:
+    """Before the sale: when booking opens (with a countdown on its last day) and when the
+    waiting room's pre-queue opens."""
+    if policy is None or policy.booking_open or policy.opens_at is None or policy.opens_at <= now:
+        return {"next_opening": None}
+    until = policy.opens_at - now
+    return {
+        "next_opening": policy.opens_at,
+        "seconds_to_opening": int(until.total_seconds()) if until <= OPENING_COUNTDOWN_FROM else None,
+        "prequeue_opens_at": policy.prequeue_opens_at if policy.prequeue_minutes else None,
+    }
+
+
 def concert_detail(request: HttpRequest, concert_id: int) -> HttpResponse:
     try:
         concert = concert_get(concert_id=concert_id)
@@ -178,10 +195,12 @@ def concert_detail(request: HttpRequest, concert_id: int) -> HttpResponse:
     policy = concert_queue_policy(concert_id=concert.pk, now=now)
     context = {
         "concert": concert,
+        "now": now,
         "shows": shows,
         "any_open": any(s.status == ShowStatus.AVAILABLE for s in shows),
         # Before the sale: the pre-queue is open, everyone in it gets a fair random place at the opening.
         "prequeue_open": policy is not None and policy.in_prequeue(now),
+        **_opening_context(policy, now),
         "booking_opens_at": min((s.show.booking_opens_at for s in shows), default=None),
         "booking_closes_at": max((s.show.booking_closes_at for s in shows), default=None),
         "in_queue": request.user.is_authenticated and session_queue_token(request, concert.pk) is not None,
@@ -250,7 +269,8 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
     if current.status is QueueTokenStatus.ACTIVE:
         if show_id is not None:
             return redirect("pages:seat-map", show_id=show_id)
-        context["shows"] = show_list_for_concert(concert=concert, now=clock.now())
+        context["now"] = clock.now()
+        context["shows"] = show_list_for_concert(concert=concert, now=context["now"])
         return render(request, "pages/queue_admitted.html", context)
     context["next_url"] = reverse("pages:seat-map", args=[show_id]) if show_id else _waiting_room_url(concert.pk)
     context["poll_url"] = reverse("queue-token-current")

@@ -36,6 +36,15 @@ def mmss(seconds: int | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+@register.filter
+def hmmss(seconds: int | None) -> str:
+    """Seconds as h:mm:ss from an hour on, else m:ss (a longer countdown's server-rendered start)."""
+    seconds = max(0, int(seconds or 0))
+    if seconds < 3600:
+        return mmss(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
 @register.simple_tag(takes_context=True)
 def header_balance(context) -> int | None:
     """The logged-in fan's point balance for the header (None when nobody is logged in)."""

@@ -52,7 +52,7 @@ def test_concert_list_and_concert_page_show_venue_window_status_and_remaining_se
     rows = re.findall(r'data-testid="show-row">(.*?)</tr>', page, re.S)
     assert len(rows) == 2
     assert "예매 가능" in rows[0] and "19 / 20" in rows[0] and "150,000원" in rows[0]
-    assert "예매 불가" in rows[1] and "20 / 20" in rows[1]
+    assert "예매 오픈" in rows[1] and "20 / 20" in rows[1]
     opens = timezone.localtime(later.booking_opens_at)  # shown in Asia/Seoul
     assert f"{opens:%m-%d %H:%M}" in rows[1]
     assert "로그인하고 예매하기" in page  # anonymous: log in first
@@ -67,6 +67,31 @@ def test_concert_page_before_the_sale_invites_to_the_pre_queue(client, fan, cloc
 
     assert "공정한 무작위 순서" in page
     assert "지금 예매할 수 있는 회차가 없습니다" not in page
+
+
+def test_before_the_sale_the_page_counts_down_to_the_opening_and_names_the_pre_queue(client, fan, clock):
+    show = make_show(prequeue_minutes=30)
+    show.booking_opens_at = clock.now() + timedelta(hours=2, minutes=5)
+    show.save(update_fields=["booking_opens_at"])
+    url = reverse("pages:concert-detail", args=[show.concert_id])
+
+    page = text_of(client.get(url))
+
+    opening = page.split('data-testid="next-opening"')[1].split("</section>")[0]
+    opens, prequeue = (
+        timezone.localtime(t) for t in (show.booking_opens_at, show.booking_opens_at - timedelta(minutes=30))
+    )
+    assert f"{opens:%Y-%m-%d}" in opening and f"{opens:%H:%M}에 예매 오픈" in opening
+    assert 'data-countdown="7500"' in opening and ">2:05:00<" in opening
+    assert f"{prequeue:%H:%M}" in opening and "공정한 무작위 순서" in opening
+    assert "예매 오픈" in re.findall(r'data-testid="show-row">(.*?)</tr>', page, re.S)[0]
+
+    clock.advance(timedelta(hours=2, minutes=5))  # open now: no countdown, the show is on sale
+    page = text_of(client.get(url))
+    assert 'data-testid="next-opening"' not in page and "예매 가능" in page
+
+    clock.advance(timedelta(days=40))  # started long ago: the sale ended
+    assert "판매 종료" in text_of(client.get(url))
 
 
 def test_unknown_concert_is_a_404_page(client):

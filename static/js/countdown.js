@@ -6,7 +6,11 @@
   var started = Date.now();
   var timers = Array.prototype.slice.call(document.querySelectorAll("[data-countdown]"));
   if (!timers.length) return;
-  function fmt(s) { var m = Math.floor(s / 60), r = s % 60; return m + ":" + (r < 10 ? "0" : "") + r; }
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function fmt(s) {
+    var m = Math.floor(s / 60), r = s % 60;
+    return m < 60 ? m + ":" + two(r) : Math.floor(m / 60) + ":" + two(m % 60) + ":" + two(r);
+  }
   function tick() {
     var elapsed = Math.floor((Date.now() - started) / 1000);
     timers.forEach(function (el) {
