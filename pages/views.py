@@ -19,6 +19,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.exceptions import PhoneTaken
@@ -397,6 +398,7 @@ def _payment_state(reservation: Reservation) -> str:
 
 @fan_required
 @require_http_methods(["GET", "POST"])
+@never_cache  # the browser's Back after paying must ask the server again, not show a live-looking form
 @outage_page
 def payment(request: HttpRequest, reservation_id: int) -> HttpResponse:
     reservation = reservation_get_for_user(user=request.user, reservation_id=reservation_id)

@@ -123,6 +123,14 @@ def test_another_fans_reservation_is_a_404(client, held):
     assert client.get(reverse("pages:payment", args=[held.pk])).status_code == 404
 
 
+def test_the_payment_page_is_never_cached_so_back_after_paying_asks_the_server(client, held):
+    """The browser's Back must not show a live-looking form with a ticking timer after paying:
+    it reloads the page, which then redirects to the tickets (below)."""
+    response = client.get(reverse("pages:payment", args=[held.pk]))
+
+    assert "no-store" in response["Cache-Control"]
+
+
 def test_a_paid_reservation_redirects_to_the_tickets(client, fan, held):
     reservation_pay(user=fan, reservation_id=held.pk, pin=DEFAULT_PIN)
     response = client.get(reverse("pages:payment", args=[held.pk]))

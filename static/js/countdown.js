@@ -3,6 +3,9 @@
    data-reload-on-end, reloads so the server explains what happened. */
 (function () {
   "use strict";
+  // A page restored from the back/forward cache would show a stale countdown (e.g. a payment form
+  // after paying): ask the server again instead.
+  window.addEventListener("pageshow", function (event) { if (event.persisted) window.location.reload(); });
   var started = Date.now();
   var timers = Array.prototype.slice.call(document.querySelectorAll("[data-countdown]"));
   if (!timers.length) return;
