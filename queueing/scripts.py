@@ -46,21 +46,17 @@ on a NOSCRIPT answer (`run_script`, `pipeline_scripts`).
 import functools
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from redis import Redis
 from redis.client import Pipeline
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError
 
-from core.exceptions import ServiceUnavailable
 from core.redis import redis_key
 
 logger = logging.getLogger(__name__)
-P = ParamSpec("P")
-R = TypeVar("R")
 
 KEY_NAMES = ("waiting", "active", "tokens", "users", "meta", "admits", "prequeue", "seen", "abandons")
 # "Admissions per minute" counts admissions within this many seconds.
@@ -406,17 +402,3 @@ def execute_pipeline(client: Redis, build) -> list:
         if isinstance(result, Exception):
             raise result
     return results
-
-
-def redis_boundary(func: Callable[P, R]) -> Callable[P, R]:
-    """Redis unreachable or failing: a 503 SERVICE_UNAVAILABLE (with Retry-After), not a 500."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except RedisError as exc:
-            logger.exception("queue: Redis failed in %s", func.__name__)
-            raise ServiceUnavailable(retry_after_seconds=settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS) from exc
-
-    return wrapper

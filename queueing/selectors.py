@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from concerts.models import WAITING_ROOM_POLICY_FIELDS, Concert, Show
 from core.clock import clock
+from core.outage import storage_boundary
 from core.redis import redis_client, redis_text
 from queueing.authentication import (
     api_key_cache_key,
@@ -25,7 +26,7 @@ from queueing.authentication import (
     api_key_user_id_from_cache,
 )
 from queueing.exceptions import ApiKeyInvalid, TokenNotFound
-from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, redis_boundary, run_script
+from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, run_script
 
 # A queue token is "<concert id>.<random>": the concert id routes it to its concert's keys
 # (one Redis Cluster slot) without a global lookup; the random part (secrets.token_urlsafe)
@@ -263,7 +264,7 @@ def status_from_poll(*, answer: list, user_id: int, token: str, concert_id: int,
     return build_status(token=token, concert_id=concert_id, where=answer[1:], now=now)
 
 
-@redis_boundary
+@storage_boundary
 def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
     """Where the caller's token stands, the caller known only by its API key (`Authorization:
     Token`). One Redis round trip: the poll script alone when this process resolved the key in
@@ -295,7 +296,7 @@ def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
     return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
 
-@redis_boundary
+@storage_boundary
 def queue_status(*, user_id: int, token: str | None) -> QueueStatus:
     """Where the user's token stands (one Redis round trip). Raises TokenNotFound unless the token
     is the user's and still waiting or active."""
@@ -307,7 +308,7 @@ def queue_status(*, user_id: int, token: str | None) -> QueueStatus:
     return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
 
-@redis_boundary
+@storage_boundary
 def queue_user_status(*, user_id: int, concert_id: int) -> QueueStatus | None:
     """The user's token of the concert and where it stands, or None (one Redis round trip)."""
     now = clock.timestamp()
@@ -322,7 +323,7 @@ def queue_user_status(*, user_id: int, concert_id: int) -> QueueStatus | None:
     return build_status(token=redis_text(answer[0]), concert_id=concert_id, where=answer[1:], now=now)
 
 
-@redis_boundary
+@storage_boundary
 def queue_stats(*, concert_id: int) -> QueueStats:
     """Live numbers of a concert's room (one Redis round trip)."""
     waiting, active, _tokens, _users, meta, admits, prequeue, _seen, abandons = concert_keys(concert_id)

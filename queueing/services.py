@@ -20,6 +20,7 @@ from django.utils import timezone
 from core.clock import clock
 from core.exceptions import RateLimited
 from core.metrics import metric_incr
+from core.outage import storage_boundary
 from core.redis import redis_client, redis_text
 from queueing.authentication import (
     api_key_cache_key,
@@ -46,7 +47,6 @@ from queueing.scripts import (
     concert_key,
     concert_keys,
     execute_pipeline,
-    redis_boundary,
     run_script,
 )
 from queueing.selectors import (
@@ -117,7 +117,7 @@ class _EnterCall:
     args: list[object]
 
 
-@redis_boundary
+@storage_boundary
 def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) -> QueueStatus:
     """Enter the concert's waiting room, or get back the token the user already holds there.
 
@@ -138,7 +138,7 @@ def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) 
     return _enter_answer(call, run_script(redis_client(), ENTER, call.keys, call.args))
 
 
-@redis_boundary
+@storage_boundary
 def queue_enter_for_api_key(*, api_key: str, concert_id: int, client_ip: str | None = None) -> QueueStatus:
     """queue_enter for a caller known only by its API key (`Authorization: Token`).
 
@@ -241,7 +241,7 @@ def _leave(*, user_id: int, concert_id: int, token: str) -> tuple[bool, int]:
     return bool(removed), admitted
 
 
-@redis_boundary
+@storage_boundary
 def queue_leave(*, user_id: int, token: str | None) -> None:
     """The user leaves with their token (waiting or active); the freed place goes to the next in
     line at once. Raises TokenNotFound unless the token is the user's."""
@@ -253,7 +253,7 @@ def queue_leave(*, user_id: int, token: str | None) -> None:
         raise TokenNotFound()
 
 
-@redis_boundary
+@storage_boundary
 def queue_remove(*, user_id: int, concert_id: int, reason: str) -> bool:
     """Take the user out of the concert's room (after payment, an unpaid hold's expiry, too many
     failed payments) and give the place to the next in line at once. Idempotent: False if the
@@ -264,14 +264,14 @@ def queue_remove(*, user_id: int, concert_id: int, reason: str) -> bool:
     return removed
 
 
-@redis_boundary
+@storage_boundary
 def queue_is_active(*, user_id: int, concert_id: int) -> bool:
     """True if the user holds an ACTIVE token of the concert whose session has not ended."""
     current = queue_user_status(user_id=user_id, concert_id=concert_id)
     return current is not None and current.status is QueueTokenStatus.ACTIVE
 
 
-@redis_boundary
+@storage_boundary
 def queue_extend_until(*, user_id: int, concert_id: int, until: datetime) -> bool:
     """Keep the user's session open at least until `until` (a hold's end): the session end becomes
     max(current end, until). Only a session still active is extended; returns whether it was."""
@@ -284,7 +284,7 @@ def queue_extend_until(*, user_id: int, concert_id: int, until: datetime) -> boo
     return ends is not None
 
 
-@redis_boundary
+@storage_boundary
 def queue_promote(
     *,
     concert_id: int,
@@ -333,7 +333,7 @@ def queue_promote_all() -> list[PromotionResult]:
     return [queue_promote(concert_id=policy.concert_id, policy=policy) for policy in concerts_on_sale(now=clock.now())]
 
 
-@redis_boundary
+@storage_boundary
 def queue_set_paused(*, concert_id: int, paused: bool) -> None:
     """Pause or resume admission (the line still forms; nobody is admitted while paused)."""
     meta = concert_keys(concert_id)[4]
@@ -343,7 +343,7 @@ def queue_set_paused(*, concert_id: int, paused: bool) -> None:
         redis_client().hdel(meta, "paused")
 
 
-@redis_boundary
+@storage_boundary
 def queue_flush(*, concert_id: int) -> None:
     """Empty the concert's room: every token (waiting and active) is gone. The pause flag and the
     arrival counter stay. One DEL of keys in one slot, so it is atomic."""

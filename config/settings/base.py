@@ -38,6 +38,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.metrics.RequestCpuMiddleware",
     "core.request_id.RequestIdMiddleware",
+    # A storage outage that escaped a view answers 503 SERVICE_UNAVAILABLE, never 500 (core.outage).
+    "core.outage.StorageOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -87,7 +89,7 @@ CACHES = {
         "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
         # The cache (sessions, rate-limit counters) degrades instead of failing when Redis is
         # down: sessions fall back to PostgreSQL, rate limits let requests through. The waiting
-        # room talks to Redis directly and answers 503 instead (queueing.scripts.redis_boundary).
+        # room talks to Redis directly and answers 503 instead (core.outage.storage_boundary).
         "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "IGNORE_EXCEPTIONS": True},
     }
 }
