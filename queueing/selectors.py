@@ -28,6 +28,9 @@ from queueing.authentication import (
 from queueing.exceptions import ApiKeyInvalid, TokenNotFound
 from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, run_script
 
+# The concert's fields a QueuePolicy is made of, in its order.
+QUEUE_POLICY_FIELDS = (*WAITING_ROOM_POLICY_FIELDS, "queue_paused")
+
 # A queue token is "<concert id>.<random>": the concert id routes it to its concert's keys
 # (one Redis Cluster slot) without a global lookup; the random part (secrets.token_urlsafe)
 # carries at least 256 bits and is what makes it unguessable.
@@ -49,6 +52,7 @@ class QueuePolicy:
     prequeue_minutes: int
     abandon_after_minutes: int
     admissions_per_minute: int | None  # None: unlimited
+    paused: bool  # the organizer paused admission (Concert.queue_paused)
     booking_open: bool  # a show's booking window contains now
     opens_at: datetime | None  # the earliest booking opening of the shows not closed yet
 
@@ -112,7 +116,7 @@ def _policy_query(now: datetime):
             booking_open=Exists(open_show),
             opens_at=Min("shows__booking_opens_at", filter=Q(shows__booking_closes_at__gt=now)),
         )
-        .values_list("pk", *WAITING_ROOM_POLICY_FIELDS, "booking_open", "opens_at")
+        .values_list("pk", *QUEUE_POLICY_FIELDS, "booking_open", "opens_at")
         .order_by("pk")
     )
 
@@ -126,7 +130,7 @@ def concert_queue_policy(*, concert_id: int, now: datetime) -> QueuePolicy | Non
 @dataclass(frozen=True)
 class _CachedPolicy:
     fetched_at: float  # time.monotonic()
-    fields: tuple  # the values of WAITING_ROOM_POLICY_FIELDS
+    fields: tuple  # the values of QUEUE_POLICY_FIELDS
     windows: tuple[tuple[datetime, datetime], ...]  # (booking opens, closes) of the shows
 
 
@@ -141,14 +145,14 @@ def concert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolic
     if cached is None or time.monotonic() - cached.fetched_at >= settings.QUEUE_POLICY_CACHE_SECONDS:
         rows = list(
             Concert.objects.filter(pk=concert_id).values_list(
-                *WAITING_ROOM_POLICY_FIELDS, "shows__booking_opens_at", "shows__booking_closes_at"
+                *QUEUE_POLICY_FIELDS, "shows__booking_opens_at", "shows__booking_closes_at"
             )
         )
         if not rows:
             _policy_cache.pop(concert_id, None)
             return None
         windows = tuple((opens, closes) for *_, opens, closes in rows if opens is not None)
-        cached = _CachedPolicy(time.monotonic(), rows[0][: len(WAITING_ROOM_POLICY_FIELDS)], windows=windows)
+        cached = _CachedPolicy(time.monotonic(), rows[0][: len(QUEUE_POLICY_FIELDS)], windows=windows)
         _policy_cache[concert_id] = cached
     return QueuePolicy(
         concert_id,
@@ -158,8 +162,12 @@ def concert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolic
     )
 
 
-def concert_queue_policy_cache_clear() -> None:
-    _policy_cache.clear()
+def concert_queue_policy_cache_clear(*, concert_id: int | None = None) -> None:
+    """Forget this process's copy of one concert's policy (every concert's without an id)."""
+    if concert_id is None:
+        _policy_cache.clear()
+    else:
+        _policy_cache.pop(concert_id, None)
 
 
 def concerts_on_sale(*, now: datetime) -> list[QueuePolicy]:

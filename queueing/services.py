@@ -17,6 +17,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from concerts.models import Concert
 from core.clock import clock
 from core.exceptions import RateLimited
 from core.metrics import metric_incr
@@ -55,6 +56,7 @@ from queueing.selectors import (
     QueueTokenStatus,
     build_status,
     concert_queue_policy,
+    concert_queue_policy_cache_clear,
     concert_queue_policy_cached,
     concerts_on_sale,
     queue_status,
@@ -94,6 +96,11 @@ def _count(*, concert_id: int, admitted: int, abandoned: int) -> None:
 def _policy_args(policy: QueuePolicy) -> list[object]:
     """abandon_seconds and per_minute as the scripts take them (0 = unlimited)."""
     return [policy.abandon_seconds, policy.admissions_per_minute or 0]
+
+
+def _paused_arg(policy: QueuePolicy) -> str:
+    """The pause as the scripts seed it into Redis when their copy is missing (a restart)."""
+    return "1" if policy.paused else "0"
 
 
 def queue_prequeue_score() -> int:
@@ -200,6 +207,7 @@ def _enter_call(*, user_id: int, concert_id: int, client_ip: str | None) -> _Ent
         _now_arg(policy.opens_at.timestamp()) if prequeue else "",
         queue_prequeue_score() if prequeue else 0,  # only a pre-queue entry uses it
         *limits,
+        _paused_arg(policy),
     ]
     return _EnterCall(concert_id=concert_id, max_waiting=policy.max_waiting, ts=ts, keys=keys, args=args)
 
@@ -318,6 +326,7 @@ def queue_promote(
             settings.QUEUE_RATE_WINDOW_SECONDS,
             *(_policy_args(policy) if policy is not None else ["", ""]),
             "1" if policy is None or policy.booking_open else "0",
+            _paused_arg(policy) if policy is not None else "",
         ],
     )
     _count(concert_id=concert_id, admitted=admitted, abandoned=abandoned)
@@ -335,12 +344,16 @@ def queue_promote_all() -> list[PromotionResult]:
 
 @storage_boundary
 def queue_set_paused(*, concert_id: int, paused: bool) -> None:
-    """Pause or resume admission (the line still forms; nobody is admitted while paused)."""
-    meta = concert_keys(concert_id)[4]
-    if paused:
-        redis_client().hset(meta, "paused", "1")
-    else:
-        redis_client().hdel(meta, "paused")
+    """Pause or resume admission (the line still forms; nobody is admitted while paused).
+
+    PostgreSQL keeps the pause (Concert.queue_paused), so that it outlives a Redis restart: the
+    scripts seed Redis's copy from it when that is missing. The row is written first, then
+    Redis; if Redis fails the call raises ServiceUnavailable and is safe to repeat.
+    Raises ConcertNotFound."""
+    if not Concert.objects.filter(pk=concert_id).update(queue_paused=paused):
+        raise ConcertNotFound()
+    concert_queue_policy_cache_clear(concert_id=concert_id)
+    redis_client().hset(concert_keys(concert_id)[4], "paused", "1" if paused else "0")
 
 
 @storage_boundary
