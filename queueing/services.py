@@ -381,6 +381,23 @@ def queue_require_active(*, user_id: int, concert_id: int, token: str | None) ->
     return current
 
 
+def queue_require_active_or_live_hold(*, user_id: int, concert_id: int, token: str | None, live_hold: bool) -> None:
+    """The payment guard: queue_require_active, except that a live hold of the user's (read from
+    PostgreSQL by the caller) is proof of admission when the queue does not show the user ACTIVE.
+
+    Only an admitted fan can hold seats, and a live hold keeps the admission open (the session is
+    extended to the hold's end), so a live hold whose fan the queue does not know as ACTIVE means
+    the queue lost the admission: Redis restarted empty, or the room was flushed. The fan pays the
+    hold instead of queueing again behind everyone and losing it. Redis unreachable still raises
+    ServiceUnavailable (the queue is asked first). Raises QueueNotActive without a live hold."""
+    try:
+        queue_require_active(user_id=user_id, concert_id=concert_id, token=token)
+    except QueueNotActive:
+        if not live_hold:
+            raise
+        logger.info("queue: user %s pays a live hold of concert %s the queue does not know", user_id, concert_id)
+
+
 def queue_token_from_session(*, session, concert_id: int) -> str | None:
     """The fan pages' token of the concert kept in the session (SESSION_QUEUE_TOKENS)."""
     tokens = session.get(SESSION_QUEUE_TOKENS) or {}
