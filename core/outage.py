@@ -18,6 +18,7 @@ from typing import ParamSpec, TypeVar
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from redis.exceptions import RedisError
 
 from core.exceptions import ServiceUnavailable
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 
+API_PREFIX = "/api/"
+UNAVAILABLE_TEMPLATE = "pages/unavailable.html"  # the same page the fan pages show (pages.views.outage_page)
 # Redis unreachable or failing; PostgreSQL unreachable or its connection cut.
 STORAGE_ERRORS: tuple[type[Exception], ...] = (RedisError, OperationalError, InterfaceError)
 
@@ -66,8 +69,27 @@ class StorageOutageMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, ServiceUnavailable):
-            return service_unavailable_response(exception)
-        if isinstance(exception, STORAGE_ERRORS):
-            logger.exception("storage unavailable", exc_info=exception)
-            return service_unavailable_response(service_unavailable())
+            exc = exception
+        elif isinstance(exception, STORAGE_ERRORS):
+            logger.error("storage unavailable", exc_info=exception)
+            exc = service_unavailable()
+        else:
+            return None
+        if not request.path.startswith(API_PREFIX):
+            page = _unavailable_page(request, exc)
+            if page is not None:
+                return page
+        return service_unavailable_response(exc)
+
+
+def _unavailable_page(request: HttpRequest, exc: ServiceUnavailable) -> HttpResponse | None:
+    """The fan pages' "try again in a moment" page, if it can be drawn without the storage that
+    failed (the page header reads the session and the user); else None (the JSON answer)."""
+    retry_after = int(exc.extra["retry_after_seconds"])
+    try:
+        response = render(request, UNAVAILABLE_TEMPLATE, {"retry_after_seconds": retry_after}, status=exc.status)
+    except Exception:  # noqa: BLE001 - the storage is down: any failure to draw the page falls back
+        logger.warning("storage unavailable: the try-again page could not be drawn either")
         return None
+    response["Retry-After"] = str(retry_after)
+    return response

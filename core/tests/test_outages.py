@@ -88,3 +88,4 @@ def test_the_rest_of_the_api_and_the_pages_answer_503_while_postgresql_is_down(u
         page = APIClient(raise_request_exception=False).get("/")
         assert page.status_code == 503
         assert page["Retry-After"] == str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS)
+        assert b'data-testid="unavailable"' in page.content  # the fans' try-again page
