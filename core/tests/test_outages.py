@@ -7,6 +7,7 @@ listens, so every query fails to connect (psycopg's OperationalError), as when t
 """
 
 import contextlib
+import json
 
 import pytest
 from django.db import connection
@@ -20,6 +21,7 @@ from queueing.authentication import api_key_forget, api_key_local_cache_clear
 from queueing.selectors import concert_queue_policy_cache_clear
 from queueing.services import queue_enter
 from queueing.tests.factories import concert_on_sale
+from queueing.tests.test_events import Stream, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,3 +91,14 @@ def test_the_rest_of_the_api_and_the_pages_answer_503_while_postgresql_is_down(u
         assert page.status_code == 503
         assert page["Retry-After"] == str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS)
         assert b'data-testid="unavailable"' in page.content  # the fans' try-again page
+
+
+def test_the_event_stream_answers_503_while_postgresql_is_down(uncached_fans, settings):
+    """The ASGI stream (queueing.events, uvicorn) resolves an uncached API key in SQL too."""
+    _concert, tokens = uncached_fans
+    api_key, token = next(iter(tokens.items()))
+    with postgres_down():
+        stream = run(Stream(api_key=api_key, token=token))
+    assert stream.status == 503
+    assert json.loads(stream.body)["code"] == "SERVICE_UNAVAILABLE"
+    assert stream.headers[b"retry-after"] == str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS).encode()
