@@ -91,6 +91,10 @@ class Concert(models.Model):
         validators=[MinValueValidator(1)],
         help_text=_("Besides the admitted users at once; empty: unlimited."),
     )
+    # Set by the waiting room's pause / resume (queueing.services.queue_set_paused), not by the
+    # form: PostgreSQL keeps it so that a Redis restart does not resume admission (Redis is
+    # re-seeded from it when its copy is missing).
+    queue_paused = models.BooleanField(_("admission paused"), default=False, editable=False)
     # Hold and payment policies (SPEC "Holds, payment, refunds").
     hold_minutes = models.PositiveIntegerField(
         _("hold time before payment, minutes"), default=5, validators=[MinValueValidator(1)]

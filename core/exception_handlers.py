@@ -3,16 +3,14 @@
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import InterfaceError, OperationalError
 from django.http import Http404
-from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from core.exceptions import ApplicationError, ServiceUnavailable
+from core.exceptions import ApplicationError
+from core.outage import STORAGE_ERRORS, service_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +34,11 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, RedisError | OperationalError | InterfaceError):
-        # Redis or PostgreSQL unreachable, a connection cut mid-request: nothing was committed,
-        # so a clear 503 tells the client to retry (with the same Idempotency-Key), not a 500.
+    if isinstance(exc, STORAGE_ERRORS):
+        # Redis or PostgreSQL unreachable, a connection cut mid-request (core.outage): nothing was
+        # committed, so a clear 503 tells the client to retry (with the same Idempotency-Key).
         logger.exception("storage unavailable")
-        exc = ServiceUnavailable(retry_after_seconds=settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS)
+        exc = service_unavailable()
     if isinstance(exc, ApplicationError):
         headers = {}
         retry_after = exc.extra.get("retry_after_seconds")

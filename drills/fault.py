@@ -65,6 +65,7 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
     db_recreate(db)
     fault_log: list[tuple[float, str]] = []
     probe: list[dict] = []
+    live_at_restart: list[int] = []  # redis-restart: the holds live in PostgreSQL when Redis went away
     try:
         if own_redis:
             own_redis.start()
@@ -106,7 +107,10 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
                     break
                 time.sleep(0.1)
             probe_fan = Fan(user_id=world["fans"][-1]["user_id"], api_key=world["fans"][-1]["token"])
-            inject(name, stack, webs, workers, own_redis, db, fault_log, probe, probe_fan, world["concert_id"])
+            inject(
+                name, stack, webs, workers, own_redis, db, fault_log, probe, probe_fan, world["concert_id"],
+                live_at_restart=live_at_restart,
+            )  # fmt: skip
             runner.join(timeout=180)
             sampler.stop()
             alive = {proc.name: proc.alive() for proc in stack.procs}
@@ -139,6 +143,10 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
         "http_500": five_hundreds,
         "server_tracebacks": tracebacks,
         "outage_probe": probe,
+        "live_holds_at_restart": _hold_outcomes(db, live_at_restart),
+        # A payment refused by the queue guard: with a live hold it must not happen (the hold proves
+        # the admission the restarted Redis forgot).
+        "payments_refused_by_the_queue": result.answers.get("pay 403 QUEUE_NOT_ACTIVE", 0),
         "outcomes": dict(result.outcomes.most_common()),
         "paid": len(result.paid),
         "fans_with_more_than_one_token": sum(1 for tokens in result.tokens.values() if len(tokens) > 1),
@@ -163,6 +171,8 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
         failures.append(f"answered {probe_500} with a 5xx other than 503 while Redis was down")
     if five_hundreds:
         failures.append(f"HTTP 500 answers: {five_hundreds}")
+    if report["payments_refused_by_the_queue"]:
+        failures.append(f"{report['payments_refused_by_the_queue']} payments of a live hold refused by the queue")
     report["failures"] = failures
     (ROOT / "artifacts").mkdir(exist_ok=True)
     base = ROOT / "artifacts" / f"drill-{name}-{stamp}"
@@ -184,6 +194,8 @@ def inject(
     probe: list,
     probe_fan: Fan,
     concert_id: int,
+    *,
+    live_at_restart: list[int],
 ) -> None:
     def note(what: str) -> None:
         log.append((time.time(), what))
@@ -205,6 +217,7 @@ def inject(
         stack.wait_ready(replacement, timeout=60)
         note("started worker3 in place of worker1")
     elif name == "redis-restart":
+        live_at_restart[:] = _live_holds(db)
         own_redis.kill()
         note(f"Redis on {own_redis.port} stopped (kill -9; nothing on disk)")
         time.sleep(1)
@@ -218,6 +231,31 @@ def inject(
             ended = db_terminate_connections(db)
             note(f"pg_terminate_backend: {ended} connections to {db} ended")
             time.sleep(2)
+
+
+def _live_holds(db: str) -> list[int]:
+    """The reservations held and not yet run out, read from PostgreSQL."""
+    import psycopg
+
+    with psycopg.connect(db_url(db), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT id FROM reservations_reservation WHERE status = 'HELD' AND hold_expires_at > now()"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _hold_outcomes(db: str, ids: list[int]) -> dict[str, int]:
+    """How the holds live at the restart ended: CONFIRMED (paid through the restart), REFUNDED,
+    or EXPIRED / RELEASED."""
+    if not ids:
+        return {}
+    import psycopg
+
+    with psycopg.connect(db_url(db), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT status, count(*) FROM reservations_reservation WHERE id = ANY(%s) GROUP BY status", [ids]
+        ).fetchall()
+    return dict(rows)
 
 
 def outage_probe(base: str, fan: Fan, concert_id: int) -> list[dict]:
@@ -302,6 +340,14 @@ def summary(r: dict) -> str:
         ),
         f"outcomes: {r['outcomes']} (paid {r['paid']}; fans that had to enter again: "
         f"{r['fans_with_more_than_one_token']})",
+        *(
+            [
+                f"holds live at the restart, by how they ended: {r['live_holds_at_restart']}; payments "
+                f"refused by the queue: {r['payments_refused_by_the_queue']}"
+            ]
+            if r["drill"] == "redis-restart"
+            else []
+        ),
         f"queue: {r['queue']}",
         f"processes alive at the end: {r['processes_alive_at_end']}",
         *(f"{cmd}: {'OK' if c['ok'] else 'FAILED'}: {c['output'].splitlines()[-1]}" for cmd, c in r["checks"].items()),

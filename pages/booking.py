@@ -12,6 +12,7 @@ from queueing.selectors import QueueStatus
 from queueing.services import (
     SESSION_QUEUE_TOKENS,
     queue_require_active,
+    queue_require_active_or_live_hold,
     queue_token_from_session,
     queue_token_to_session,
 )
@@ -39,3 +40,18 @@ def booking_session(request: HttpRequest, concert_id: int) -> QueueStatus | None
         )
     except QueueNotActive:
         return None
+
+
+def payment_session_ok(request: HttpRequest, concert_id: int) -> bool:
+    """Whether the fan may pay a live hold of theirs now: an ACTIVE queue session, or the live
+    hold itself when the queue lost the fan (queueing.services.queue_require_active_or_live_hold)."""
+    try:
+        queue_require_active_or_live_hold(
+            user_id=request.user.pk,
+            concert_id=concert_id,
+            token=session_queue_token(request, concert_id),
+            live_hold=True,
+        )
+    except QueueNotActive:
+        return False
+    return True

@@ -38,7 +38,13 @@ from concerts.selectors import (
 )
 from core.clock import clock
 from core.exceptions import RateLimited, ServiceUnavailable, ValidationFailed
-from pages.booking import booking_session, session_queue_token, session_queue_token_forget, session_queue_token_store
+from pages.booking import (
+    booking_session,
+    payment_session_ok,
+    session_queue_token,
+    session_queue_token_forget,
+    session_queue_token_store,
+)
 from pages.forms import AmountForm, HoldForm, LoginForm, PinForm, RefundForm, SignupForm, form_errors_from
 from pages.templatetags.pages_tags import won_format
 from points.exceptions import AmountOutOfRange, BalanceCapExceeded, InsufficientBalance
@@ -409,7 +415,7 @@ def payment(request: HttpRequest, reservation_id: int) -> HttpResponse:
         return redirect("pages:tickets")
     concert = reservation.show.concert
     state = _payment_state(reservation)
-    if state == "payable" and booking_session(request, concert.pk) is None:
+    if state == "payable" and not payment_session_ok(request, concert.pk):
         return _not_admitted(request, concert.pk)
 
     form = PinForm(request.POST if request.method == "POST" else None) if state == "payable" else None

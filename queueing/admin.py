@@ -85,10 +85,8 @@ class QueueMonitorAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("admission"))
     def admission(self, obj: QueueMonitor):
-        stats = self._stats(obj)
-        if stats is None:
-            return _("Redis unavailable")
-        return _("paused") if stats.paused else _("running")
+        # PostgreSQL's pause is the source of truth (Redis's copy is re-seeded from it).
+        return _("paused") if obj.queue_paused else _("running")
 
     @admin.display(description=_("live numbers"))
     def live_numbers(self, obj: QueueMonitor):
@@ -105,7 +103,7 @@ class QueueMonitorAdmin(admin.ModelAdmin):
             "admitted": stats.admitted_recently,
             "abandoned": stats.abandoned_recently,
             "window": settings.QUEUE_RATE_WINDOW_SECONDS,
-            "state": _("paused") if stats.paused else _("running"),
+            "state": _("paused") if obj.queue_paused else _("running"),
         }
 
     @admin.action(description=_("Pause admission"))

@@ -29,9 +29,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from core.outage import storage_boundary
 from core.redis import redis_client, redis_key
 from queueing.exceptions import ApiKeyInvalid
-from queueing.scripts import redis_boundary
 
 logger = logging.getLogger(__name__)
 KEYWORD = "Token"
@@ -125,7 +125,7 @@ def api_key_cache_key(api_key: str) -> str:
     return redis_key("auth", "apikey", hashlib.sha256(api_key.encode()).hexdigest())
 
 
-@redis_boundary
+@storage_boundary
 def api_key_user_id(api_key: str) -> int | None:
     """The active user owning the API key, from SQL (one query); cached in Redis when found."""
     user_id = Token.objects.filter(key=api_key, user__is_active=True).values_list("user_id", flat=True).first()
@@ -167,7 +167,7 @@ def api_key_caller_id(api_key: str) -> int:
     return user_id
 
 
-@redis_boundary
+@storage_boundary
 def api_key_resolve(api_key: str) -> int | None:
     """The API key's user id: from this process's memory, the Redis cache, else SQL (then cached)."""
     user_id = api_key_local_user_id(api_key)

@@ -37,13 +37,14 @@ from urllib.parse import parse_qs
 
 import redis.asyncio
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import connection
 from prometheus_client import Counter, Gauge
 from redis.exceptions import NoScriptError, RedisError
 
 from core.clock import clock
 from core.exception_handlers import error_body
 from core.exceptions import ApplicationError, ServiceUnavailable
+from core.outage import STORAGE_ERRORS, service_unavailable
 from queueing.authentication import (
     KEYWORD,
     api_key_cache_key,
@@ -138,10 +139,6 @@ async def _subscribe_to_admissions() -> None:
         await asyncio.wait_for(_listeners[loop][1].wait(), timeout=2)
 
 
-def _unavailable() -> ServiceUnavailable:
-    return ServiceUnavailable(retry_after_seconds=settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS)
-
-
 async def _caller_id(api_key: str) -> int:
     """The API key's user id, as the poll resolves it; raises ApiKeyInvalid."""
     user_id = api_key_local_user_id(api_key)
@@ -150,9 +147,9 @@ async def _caller_id(api_key: str) -> int:
     try:
         cached = await _redis().get(api_key_cache_key(api_key))
         user_id = int(cached) if cached is not None else await asyncio.to_thread(_api_key_user_id_sql, api_key)
-    except RedisError as exc:
-        logger.exception("queue events: Redis failed")
-        raise _unavailable() from exc
+    except STORAGE_ERRORS as exc:
+        logger.exception("queue events: storage failed")
+        raise service_unavailable() from exc
     if user_id is None:
         raise ApiKeyInvalid()
     api_key_local_remember(api_key, user_id)
@@ -160,12 +157,13 @@ async def _caller_id(api_key: str) -> int:
 
 
 def _api_key_user_id_sql(api_key: str) -> int | None:
+    """api_key_user_id (SQL; a storage error is ServiceUnavailable: core.outage) in a worker
+    thread. No request cycle closes a broken connection here, so a failure closes it."""
     try:
         return api_key_user_id(api_key)
-    except DatabaseError as exc:
-        logger.exception("queue events: database failed")
+    except ServiceUnavailable:
         connection.close()
-        raise _unavailable() from exc
+        raise
 
 
 async def _status(user_id: int, token: str | None) -> QueueStatus:
@@ -182,9 +180,9 @@ async def _status(user_id: int, token: str | None) -> QueueStatus:
             for script in SCRIPTS:
                 await client.script_load(script.source)
             answer = await client.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
-    except RedisError as exc:
-        logger.exception("queue events: Redis failed")
-        raise _unavailable() from exc
+    except STORAGE_ERRORS as exc:
+        logger.exception("queue events: storage failed")
+        raise service_unavailable() from exc
     return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
 

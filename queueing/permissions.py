@@ -2,7 +2,9 @@
 
 A view opts in with `permission_classes = [HasActiveQueueToken]` and tells which concert the
 request is about by defining `get_queue_concert_id(self) -> int | None` (None: this request needs
-no queue check, e.g. paying a hold that has already ended answers with its own error).
+no queue check, e.g. paying a hold that has already ended answers with its own error). A view
+that sets `queue_live_hold = True` on the way (paying a live hold) has the live hold accepted as
+proof of admission when the queue lost the fan (queueing.services.queue_require_active_or_live_hold).
 
 The token comes from the `X-Queue-Token` header or, for the fan pages, from the session:
 `request.session["queue_tokens"]["<concert id>"]` (queueing.services.SESSION_QUEUE_TOKENS).
@@ -13,7 +15,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from queueing.services import queue_require_active, queue_token_from_session
+from queueing.services import queue_require_active, queue_require_active_or_live_hold, queue_token_from_session
 
 QUEUE_TOKEN_HEADER = "X-Queue-Token"
 
@@ -36,7 +38,11 @@ class HasActiveQueueToken(BasePermission):
         concert_id = view.get_queue_concert_id()
         if concert_id is None:
             return True
-        queue_require_active(
-            user_id=request.user.pk, concert_id=concert_id, token=request_queue_token(request, concert_id)
-        )
+        token = request_queue_token(request, concert_id)
+        if getattr(view, "queue_live_hold", False):
+            queue_require_active_or_live_hold(
+                user_id=request.user.pk, concert_id=concert_id, token=token, live_hold=True
+            )
+        else:
+            queue_require_active(user_id=request.user.pk, concert_id=concert_id, token=token)
         return True

@@ -7,7 +7,8 @@ touches one slot and runs unchanged on Redis Cluster:
     <prefix>:queue:{c42}:active    ZSET token -> epoch second the admitted session ends
     <prefix>:queue:{c42}:tokens    HASH token -> user id
     <prefix>:queue:{c42}:users     HASH user id -> token (one token per user per concert)
-    <prefix>:queue:{c42}:meta      HASH seq (arrival counter), paused ("1"), the policy last passed
+    <prefix>:queue:{c42}:meta      HASH seq (arrival counter), paused ("1" or "0": a copy of
+                                   Concert.queue_paused, seeded from it when missing), the policy last passed
                                    in by enter or promote (active_size, session_seconds,
                                    abandon_seconds, per_minute; 0 = unlimited), so leave/remove can
                                    fill a freed place without SQL; opens_at (epoch second booking
@@ -46,21 +47,17 @@ on a NOSCRIPT answer (`run_script`, `pipeline_scripts`).
 import functools
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from redis import Redis
 from redis.client import Pipeline
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError
 
-from core.exceptions import ServiceUnavailable
 from core.redis import redis_key
 
 logger = logging.getLogger(__name__)
-P = ParamSpec("P")
-R = TypeVar("R")
 
 KEY_NAMES = ("waiting", "active", "tokens", "users", "meta", "admits", "prequeue", "seen", "abandons")
 # "Admissions per minute" counts admissions within this many seconds.
@@ -126,13 +123,16 @@ local function expire(now)
 end
 
 -- Keep the policy the caller read from the concert (leave and remove fill places without SQL);
--- an empty value keeps the one stored.
-local function set_policy(active_size, session_seconds, abandon_seconds, per_minute)
+-- an empty value keeps the one stored. The pause ('1' or '0', Concert.queue_paused) is only
+-- seeded when Redis has none (after a restart or flush of its data): pause and resume write it
+-- themselves, and a caller's copy of the concert may be a moment old.
+local function set_policy(active_size, session_seconds, abandon_seconds, per_minute, paused)
   local names = {'active_size', 'session_seconds', 'abandon_seconds', 'per_minute'}
   local values = {active_size, session_seconds, abandon_seconds, per_minute}
   for i = 1, #names do
     if values[i] ~= '' then redis.call('HSET', meta, names[i], values[i]) end
   end
+  if paused and paused ~= '' then redis.call('HSETNX', meta, 'paused', paused) end
 end
 
 -- Booking is open: the whole pre-queue joins the line at once, in its random score order, ahead
@@ -227,7 +227,8 @@ end
 # ARGV: user_id, new_token, now, active_size, session_seconds, max_waiting, window,
 #       abandon_seconds, per_minute (0 = unlimited), opens_at ('' = booking is open, else the epoch
 #       second it opens: a new token joins the pre-queue), prequeue_score (random, from `secrets`),
-#       user limit, user window end, address limit, address window end (a limit '' = not counted)
+#       user limit, user window end, address limit, address window end (a limit '' = not counted),
+#       paused ('1' or '0': seeds meta.paused when missing)
 # -> {'RATE', end of the latest window over its limit} (the room untouched), {'FULL', admitted,
 #    pruned} or
 #    {created 0|1, token, status, rank|ends|opens_at, recent, active_size, session_seconds, admitted, pruned}
@@ -246,7 +247,7 @@ if over then return {'RATE', over} end
 local uid, new_token = ARGV[1], ARGV[2]
 local now, max_waiting, window = tonumber(ARGV[3]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local opens_at = tonumber(ARGV[10])
-set_policy(ARGV[4], ARGV[5], ARGV[8], ARGV[9])
+set_policy(ARGV[4], ARGV[5], ARGV[8], ARGV[9], ARGV[16])
 if opens_at and (tonumber(redis.call('HGET', meta, 'opened') or '') or -1) >= opens_at then
   opens_at = nil -- this opening has happened (the pre-queue moved): join the line
 end
@@ -313,11 +314,12 @@ local pruned = prune(now, window)
 return {removed, fill(now, window), pruned}
 """
 
-# ARGV: now, active_size, session_seconds, window, abandon_seconds, per_minute, booking open ('1' or '0')
+# ARGV: now, active_size, session_seconds, window, abandon_seconds, per_minute, booking open ('1' or '0'),
+#       paused ('1', '0' or '': seeds meta.paused when missing)
 # -> {expired, admitted, pruned, moved from the pre-queue (only when booking is open)}
 _PROMOTE = """
 local now, window = tonumber(ARGV[1]), tonumber(ARGV[4])
-set_policy(ARGV[2], ARGV[3], ARGV[5], ARGV[6])
+set_policy(ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[8])
 local expired = expire(now)
 local moved = 0
 if ARGV[7] == '1' then moved = open_prequeue(now) end
@@ -406,17 +408,3 @@ def execute_pipeline(client: Redis, build) -> list:
         if isinstance(result, Exception):
             raise result
     return results
-
-
-def redis_boundary(func: Callable[P, R]) -> Callable[P, R]:
-    """Redis unreachable or failing: a 503 SERVICE_UNAVAILABLE (with Retry-After), not a 500."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except RedisError as exc:
-            logger.exception("queue: Redis failed in %s", func.__name__)
-            raise ServiceUnavailable(retry_after_seconds=settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS) from exc
-
-    return wrapper

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from concerts.models import WAITING_ROOM_POLICY_FIELDS, Concert, Show
 from core.clock import clock
+from core.outage import storage_boundary
 from core.redis import redis_client, redis_text
 from queueing.authentication import (
     api_key_cache_key,
@@ -25,7 +26,10 @@ from queueing.authentication import (
     api_key_user_id_from_cache,
 )
 from queueing.exceptions import ApiKeyInvalid, TokenNotFound
-from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, redis_boundary, run_script
+from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, run_script
+
+# The concert's fields a QueuePolicy is made of, in its order.
+QUEUE_POLICY_FIELDS = (*WAITING_ROOM_POLICY_FIELDS, "queue_paused")
 
 # A queue token is "<concert id>.<random>": the concert id routes it to its concert's keys
 # (one Redis Cluster slot) without a global lookup; the random part (secrets.token_urlsafe)
@@ -48,6 +52,7 @@ class QueuePolicy:
     prequeue_minutes: int
     abandon_after_minutes: int
     admissions_per_minute: int | None  # None: unlimited
+    paused: bool  # the organizer paused admission (Concert.queue_paused)
     booking_open: bool  # a show's booking window contains now
     opens_at: datetime | None  # the earliest booking opening of the shows not closed yet
 
@@ -111,7 +116,7 @@ def _policy_query(now: datetime):
             booking_open=Exists(open_show),
             opens_at=Min("shows__booking_opens_at", filter=Q(shows__booking_closes_at__gt=now)),
         )
-        .values_list("pk", *WAITING_ROOM_POLICY_FIELDS, "booking_open", "opens_at")
+        .values_list("pk", *QUEUE_POLICY_FIELDS, "booking_open", "opens_at")
         .order_by("pk")
     )
 
@@ -125,7 +130,7 @@ def concert_queue_policy(*, concert_id: int, now: datetime) -> QueuePolicy | Non
 @dataclass(frozen=True)
 class _CachedPolicy:
     fetched_at: float  # time.monotonic()
-    fields: tuple  # the values of WAITING_ROOM_POLICY_FIELDS
+    fields: tuple  # the values of QUEUE_POLICY_FIELDS
     windows: tuple[tuple[datetime, datetime], ...]  # (booking opens, closes) of the shows
 
 
@@ -140,14 +145,14 @@ def concert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolic
     if cached is None or time.monotonic() - cached.fetched_at >= settings.QUEUE_POLICY_CACHE_SECONDS:
         rows = list(
             Concert.objects.filter(pk=concert_id).values_list(
-                *WAITING_ROOM_POLICY_FIELDS, "shows__booking_opens_at", "shows__booking_closes_at"
+                *QUEUE_POLICY_FIELDS, "shows__booking_opens_at", "shows__booking_closes_at"
             )
         )
         if not rows:
             _policy_cache.pop(concert_id, None)
             return None
         windows = tuple((opens, closes) for *_, opens, closes in rows if opens is not None)
-        cached = _CachedPolicy(time.monotonic(), rows[0][: len(WAITING_ROOM_POLICY_FIELDS)], windows=windows)
+        cached = _CachedPolicy(time.monotonic(), rows[0][: len(QUEUE_POLICY_FIELDS)], windows=windows)
         _policy_cache[concert_id] = cached
     return QueuePolicy(
         concert_id,
@@ -157,8 +162,12 @@ def concert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolic
     )
 
 
-def concert_queue_policy_cache_clear() -> None:
-    _policy_cache.clear()
+def concert_queue_policy_cache_clear(*, concert_id: int | None = None) -> None:
+    """Forget this process's copy of one concert's policy (every concert's without an id)."""
+    if concert_id is None:
+        _policy_cache.clear()
+    else:
+        _policy_cache.pop(concert_id, None)
 
 
 def concerts_on_sale(*, now: datetime) -> list[QueuePolicy]:
@@ -263,7 +272,7 @@ def status_from_poll(*, answer: list, user_id: int, token: str, concert_id: int,
     return build_status(token=token, concert_id=concert_id, where=answer[1:], now=now)
 
 
-@redis_boundary
+@storage_boundary
 def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
     """Where the caller's token stands, the caller known only by its API key (`Authorization:
     Token`). One Redis round trip: the poll script alone when this process resolved the key in
@@ -295,7 +304,7 @@ def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
     return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
 
-@redis_boundary
+@storage_boundary
 def queue_status(*, user_id: int, token: str | None) -> QueueStatus:
     """Where the user's token stands (one Redis round trip). Raises TokenNotFound unless the token
     is the user's and still waiting or active."""
@@ -307,7 +316,7 @@ def queue_status(*, user_id: int, token: str | None) -> QueueStatus:
     return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
 
-@redis_boundary
+@storage_boundary
 def queue_user_status(*, user_id: int, concert_id: int) -> QueueStatus | None:
     """The user's token of the concert and where it stands, or None (one Redis round trip)."""
     now = clock.timestamp()
@@ -322,7 +331,7 @@ def queue_user_status(*, user_id: int, concert_id: int) -> QueueStatus | None:
     return build_status(token=redis_text(answer[0]), concert_id=concert_id, where=answer[1:], now=now)
 
 
-@redis_boundary
+@storage_boundary
 def queue_stats(*, concert_id: int) -> QueueStats:
     """Live numbers of a concert's room (one Redis round trip)."""
     waiting, active, _tokens, _users, meta, admits, prequeue, _seen, abandons = concert_keys(concert_id)

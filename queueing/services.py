@@ -17,9 +17,11 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from concerts.models import Concert
 from core.clock import clock
 from core.exceptions import RateLimited
 from core.metrics import metric_incr
+from core.outage import storage_boundary
 from core.redis import redis_client, redis_text
 from queueing.authentication import (
     api_key_cache_key,
@@ -46,7 +48,6 @@ from queueing.scripts import (
     concert_key,
     concert_keys,
     execute_pipeline,
-    redis_boundary,
     run_script,
 )
 from queueing.selectors import (
@@ -55,6 +56,7 @@ from queueing.selectors import (
     QueueTokenStatus,
     build_status,
     concert_queue_policy,
+    concert_queue_policy_cache_clear,
     concert_queue_policy_cached,
     concerts_on_sale,
     queue_status,
@@ -96,6 +98,11 @@ def _policy_args(policy: QueuePolicy) -> list[object]:
     return [policy.abandon_seconds, policy.admissions_per_minute or 0]
 
 
+def _paused_arg(policy: QueuePolicy) -> str:
+    """The pause as the scripts seed it into Redis when their copy is missing (a restart)."""
+    return "1" if policy.paused else "0"
+
+
 def queue_prequeue_score() -> int:
     """A pre-queue entry's place in the opening shuffle: 52 random bits from the OS CSPRNG (exact
     as a Redis score). Sorting the pre-queue by it is a uniformly random order."""
@@ -117,7 +124,7 @@ class _EnterCall:
     args: list[object]
 
 
-@redis_boundary
+@storage_boundary
 def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) -> QueueStatus:
     """Enter the concert's waiting room, or get back the token the user already holds there.
 
@@ -138,7 +145,7 @@ def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) 
     return _enter_answer(call, run_script(redis_client(), ENTER, call.keys, call.args))
 
 
-@redis_boundary
+@storage_boundary
 def queue_enter_for_api_key(*, api_key: str, concert_id: int, client_ip: str | None = None) -> QueueStatus:
     """queue_enter for a caller known only by its API key (`Authorization: Token`).
 
@@ -200,6 +207,7 @@ def _enter_call(*, user_id: int, concert_id: int, client_ip: str | None) -> _Ent
         _now_arg(policy.opens_at.timestamp()) if prequeue else "",
         queue_prequeue_score() if prequeue else 0,  # only a pre-queue entry uses it
         *limits,
+        _paused_arg(policy),
     ]
     return _EnterCall(concert_id=concert_id, max_waiting=policy.max_waiting, ts=ts, keys=keys, args=args)
 
@@ -241,7 +249,7 @@ def _leave(*, user_id: int, concert_id: int, token: str) -> tuple[bool, int]:
     return bool(removed), admitted
 
 
-@redis_boundary
+@storage_boundary
 def queue_leave(*, user_id: int, token: str | None) -> None:
     """The user leaves with their token (waiting or active); the freed place goes to the next in
     line at once. Raises TokenNotFound unless the token is the user's."""
@@ -253,7 +261,7 @@ def queue_leave(*, user_id: int, token: str | None) -> None:
         raise TokenNotFound()
 
 
-@redis_boundary
+@storage_boundary
 def queue_remove(*, user_id: int, concert_id: int, reason: str) -> bool:
     """Take the user out of the concert's room (after payment, an unpaid hold's expiry, too many
     failed payments) and give the place to the next in line at once. Idempotent: False if the
@@ -264,14 +272,14 @@ def queue_remove(*, user_id: int, concert_id: int, reason: str) -> bool:
     return removed
 
 
-@redis_boundary
+@storage_boundary
 def queue_is_active(*, user_id: int, concert_id: int) -> bool:
     """True if the user holds an ACTIVE token of the concert whose session has not ended."""
     current = queue_user_status(user_id=user_id, concert_id=concert_id)
     return current is not None and current.status is QueueTokenStatus.ACTIVE
 
 
-@redis_boundary
+@storage_boundary
 def queue_extend_until(*, user_id: int, concert_id: int, until: datetime) -> bool:
     """Keep the user's session open at least until `until` (a hold's end): the session end becomes
     max(current end, until). Only a session still active is extended; returns whether it was."""
@@ -284,7 +292,7 @@ def queue_extend_until(*, user_id: int, concert_id: int, until: datetime) -> boo
     return ends is not None
 
 
-@redis_boundary
+@storage_boundary
 def queue_promote(
     *,
     concert_id: int,
@@ -318,6 +326,7 @@ def queue_promote(
             settings.QUEUE_RATE_WINDOW_SECONDS,
             *(_policy_args(policy) if policy is not None else ["", ""]),
             "1" if policy is None or policy.booking_open else "0",
+            _paused_arg(policy) if policy is not None else "",
         ],
     )
     _count(concert_id=concert_id, admitted=admitted, abandoned=abandoned)
@@ -333,17 +342,21 @@ def queue_promote_all() -> list[PromotionResult]:
     return [queue_promote(concert_id=policy.concert_id, policy=policy) for policy in concerts_on_sale(now=clock.now())]
 
 
-@redis_boundary
+@storage_boundary
 def queue_set_paused(*, concert_id: int, paused: bool) -> None:
-    """Pause or resume admission (the line still forms; nobody is admitted while paused)."""
-    meta = concert_keys(concert_id)[4]
-    if paused:
-        redis_client().hset(meta, "paused", "1")
-    else:
-        redis_client().hdel(meta, "paused")
+    """Pause or resume admission (the line still forms; nobody is admitted while paused).
+
+    PostgreSQL keeps the pause (Concert.queue_paused), so that it outlives a Redis restart: the
+    scripts seed Redis's copy from it when that is missing. The row is written first, then
+    Redis; if Redis fails the call raises ServiceUnavailable and is safe to repeat.
+    Raises ConcertNotFound."""
+    if not Concert.objects.filter(pk=concert_id).update(queue_paused=paused):
+        raise ConcertNotFound()
+    concert_queue_policy_cache_clear(concert_id=concert_id)
+    redis_client().hset(concert_keys(concert_id)[4], "paused", "1" if paused else "0")
 
 
-@redis_boundary
+@storage_boundary
 def queue_flush(*, concert_id: int) -> None:
     """Empty the concert's room: every token (waiting and active) is gone. The pause flag and the
     arrival counter stay. One DEL of keys in one slot, so it is atomic."""
@@ -366,6 +379,23 @@ def queue_require_active(*, user_id: int, concert_id: int, token: str | None) ->
     if current.status is not QueueTokenStatus.ACTIVE:
         raise QueueNotActive(status=current.status.value, position=current.position)
     return current
+
+
+def queue_require_active_or_live_hold(*, user_id: int, concert_id: int, token: str | None, live_hold: bool) -> None:
+    """The payment guard: queue_require_active, except that a live hold of the user's (read from
+    PostgreSQL by the caller) is proof of admission when the queue does not show the user ACTIVE.
+
+    Only an admitted fan can hold seats, and a live hold keeps the admission open (the session is
+    extended to the hold's end), so a live hold whose fan the queue does not know as ACTIVE means
+    the queue lost the admission: Redis restarted empty, or the room was flushed. The fan pays the
+    hold instead of queueing again behind everyone and losing it. Redis unreachable still raises
+    ServiceUnavailable (the queue is asked first). Raises QueueNotActive without a live hold."""
+    try:
+        queue_require_active(user_id=user_id, concert_id=concert_id, token=token)
+    except QueueNotActive:
+        if not live_hold:
+            raise
+        logger.info("queue: user %s pays a live hold of concert %s the queue does not know", user_id, concert_id)
 
 
 def queue_token_from_session(*, session, concert_id: int) -> str | None:

@@ -144,10 +144,12 @@ class ReservationDetailApi(APIView):
 
 
 class ReservationPaymentApi(APIView):
-    """Pay a hold with the PIN. A live hold needs the fan's ACTIVE queue token; a hold that has
+    """Pay a hold with the PIN. A live hold needs the fan's ACTIVE queue token, or, when the queue
+    lost the fan's admission (a Redis restart), the live hold itself proves it; a hold that has
     ended answers with its own code (410, 409) whatever the queue says."""
 
     permission_classes = [HasActiveQueueToken]
+    queue_live_hold = False  # set by get_queue_concert_id for the guard
 
     class InputSerializer(serializers.Serializer):
         pin = serializers.CharField(max_length=6)
@@ -162,7 +164,8 @@ class ReservationPaymentApi(APIView):
         reservation = reservation_get_for_guard(user=self.request.user, reservation_id=self.kwargs["reservation_id"])
         if reservation is None:
             raise errors.ReservationNotFound()
-        return reservation.show.concert_id if reservation_is_payable(reservation=reservation) else None
+        self.queue_live_hold = reservation_is_payable(reservation=reservation)
+        return reservation.show.concert_id if self.queue_live_hold else None
 
     @extend_schema(
         operation_id="reservations_payment",

@@ -1,5 +1,7 @@
 """Settings shared by every environment; values come from environment variables (see README)."""
 
+from django.conf import global_settings
+
 from config.env import BASE_DIR, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me")
@@ -36,6 +38,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.metrics.RequestCpuMiddleware",
     "core.request_id.RequestIdMiddleware",
+    # A storage outage that escaped a view answers 503 SERVICE_UNAVAILABLE, never 500 (core.outage).
+    "core.outage.StorageOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -85,7 +89,7 @@ CACHES = {
         "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
         # The cache (sessions, rate-limit counters) degrades instead of failing when Redis is
         # down: sessions fall back to PostgreSQL, rate limits let requests through. The waiting
-        # room talks to Redis directly and answers 503 instead (queueing.scripts.redis_boundary).
+        # room talks to Redis directly and answers 503 instead (core.outage.storage_boundary).
         "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "IGNORE_EXCEPTIONS": True},
     }
 }
@@ -199,6 +203,12 @@ HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default
 # Structured logs: one JSON object per line with the request id (LOG_FORMAT=plain for humans).
 # Retry-After of a 503 when PostgreSQL or Redis cannot be reached.
 SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5)
+# A request body the application did not read (an early 401, 404, 403) is read to its end up to
+# this size after the answer, so the client's kept-alive connection stays usable (core/wsgi.py);
+# Django's own limit on bodies it reads, by default.
+REQUEST_BODY_DRAIN_MAX_BYTES = env.int(
+    "REQUEST_BODY_DRAIN_MAX_BYTES", default=global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+)
 
 LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING = {

@@ -11,6 +11,7 @@ from concerts.models import ShowSeat, ShowSeatStatus
 from pages.tests.helpers import admit, text_of
 from points.selectors import wallet_balance
 from points.services import wallet_charge
+from queueing.tests.helpers import redis_restart
 from reservations.models import Reservation, ReservationStatus
 from reservations.services import reservation_hold, reservation_pay
 from reservations.tests.factories import make_show, seats_of
@@ -207,3 +208,14 @@ def test_tickets_list_expired_holds(client, fan, held, clock):
     clock.advance(timedelta(minutes=held.show.concert.hold_minutes, seconds=1))
     page = text_of(client.get(reverse("pages:tickets")))
     assert 'data-testid="ended-reservation"' in page and "결제 시간 만료" in page
+
+
+def test_a_live_hold_is_paid_on_its_page_after_a_redis_restart(client, fan, held):
+    redis_restart()  # the waiting room forgot the fan; the hold is in PostgreSQL
+
+    page = client.get(reverse("pages:payment", args=[held.pk]))
+    assert page.status_code == 200
+    response = client.post(reverse("pages:payment", args=[held.pk]), {"pin": DEFAULT_PIN})
+
+    assert response.status_code == 302 and response["Location"] == reverse("pages:tickets")
+    assert Reservation.objects.get(pk=held.pk).status == ReservationStatus.CONFIRMED

@@ -3,6 +3,7 @@
 import contextlib
 from dataclasses import dataclass
 
+from django.conf import settings
 from redis.connection import AbstractConnection
 
 from core.redis import redis_client
@@ -54,3 +55,11 @@ def room_state(concert_id: int) -> RoomState:
         prequeue=[t.decode() for t in client.zrange(prequeue, 0, -1)],
         seen={t.decode(): score for t, score in client.zrange(seen, 0, -1, withscores=True)},
     )
+
+
+def redis_restart() -> int:
+    """What a restart of a Redis without persistence does to this test run: every key under the
+    run's prefix is gone (never FLUSHALL: other runs share the server). Returns how many."""
+    client = redis_client()
+    keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000))
+    return client.delete(*keys) if keys else 0

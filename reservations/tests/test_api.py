@@ -6,9 +6,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import DEFAULT_PIN
+from concerts.models import Concert
 from points.models import LedgerEntry
-from queueing.selectors import queue_user_status
+from queueing.selectors import concert_queue_policy_cache_clear, queue_user_status
 from queueing.services import queue_enter, queue_is_active
+from queueing.tests.helpers import redis_restart
 from reservations.services import reservation_hold
 from reservations.tests.factories import fan_with_points, make_show, seats_of
 
@@ -285,3 +287,41 @@ def test_refund_after_the_deadline_is_refused(show, fan, clock):
     response = api.post(f"/api/v1/reservations/{reservation_id}/refund", {})
 
     assert (response.status_code, response.json()["code"]) == (409, "REFUND_WINDOW_CLOSED")
+
+
+def test_a_live_hold_is_paid_after_a_redis_restart_emptied_the_queue(show, fan, django_capture_on_commit_callbacks):
+    """Holds live in PostgreSQL: a fan holding seats when Redis restarts pays them, with the old
+    token or after entering again (then waiting), instead of losing them behind everyone."""
+    api = admitted_client(fan, show.concert_id)
+    first = hold(api, show, "A-1").json()["id"]
+    second = hold(api, show, "A-2").json()["id"]
+    redis_restart()
+
+    assert queue_user_status(user_id=fan.pk, concert_id=show.concert_id) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        paid = api.post(f"/api/v1/reservations/{first}/payment", {"pin": DEFAULT_PIN})
+    assert (paid.status_code, paid.json()["status"]) == (200, "CONFIRMED")
+
+    # Entered again behind someone: still WAITING, and the other live hold is still payable.
+    queue_enter(user_id=fan_with_points(0).pk, concert_id=show.concert_id)
+    Concert.objects.filter(pk=show.concert_id).update(queue_active_size=1)
+    concert_queue_policy_cache_clear()
+    again = queue_enter(user_id=fan.pk, concert_id=show.concert_id)
+    assert again.status.value == "WAITING"
+    api.credentials(HTTP_X_QUEUE_TOKEN=again.token)
+    paid = api.post(f"/api/v1/reservations/{second}/payment", {"pin": DEFAULT_PIN})
+    assert (paid.status_code, paid.json()["status"]) == (200, "CONFIRMED")
+
+
+def test_without_a_live_hold_the_queue_still_decides_after_a_restart(show, fan):
+    api = admitted_client(fan, show.concert_id)
+    reservation_id = hold(api, show, "A-1").json()["id"]
+    redis_restart()
+
+    refused = hold(api, show, "A-2")
+    assert (refused.status_code, refused.json()["code"]) == (403, "QUEUE_NOT_ACTIVE")
+    assert api.get(f"/api/v1/concerts/{show.concert_id}/shows").status_code == 403
+    # Another fan cannot pay it either: the reservation is not theirs.
+    other = APIClient()
+    other.force_authenticate(fan_with_points(1_000_000))
+    assert other.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN}).status_code == 404
