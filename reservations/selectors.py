@@ -4,6 +4,7 @@ stays fast on big shows)."""
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
@@ -11,6 +12,24 @@ from accounts.models import User
 from concerts.models import ShowSeat, ShowSeatStatus
 from points.models import LedgerEntry
 from reservations.models import Reservation, ReservationSeat, ReservationStatus, TicketRefund
+
+
+def reservation_payable_until(*, reservation: Reservation) -> datetime:
+    """The last moment (exclusive) a hold can be paid: its own end or its show's start, whichever
+    comes first (booking closes when the show starts). The API's `hold_expires_at` and
+    `hold_seconds_left` and the payment page's countdown show it; the payment checks it."""
+    return min(reservation.hold_expires_at, reservation.show.starts_at)
+
+
+def hold_is_live_q(now: datetime) -> Q:
+    """Reservations that are holds which can still be paid at `now` (see reservation_payable_until)."""
+    return Q(status=ReservationStatus.HELD, hold_expires_at__gt=now, show__starts_at__gt=now)
+
+
+def reservation_user_has_live_hold(*, user_id: int, concert_id: int, now: datetime) -> bool:
+    """Whether the fan still has a hold of the concert that can be paid: their admission to
+    booking must then stay (SPEC: it ends when none is left live)."""
+    return Reservation.objects.filter(hold_is_live_q(now), user_id=user_id, show__concert_id=concert_id).exists()
 
 
 def reservation_list_for_user(*, user: User) -> QuerySet[Reservation]:
@@ -33,7 +52,7 @@ def reservation_get_for_guard(*, user: User, reservation_id: int) -> Reservation
     return (
         Reservation.objects.filter(user=user, pk=reservation_id)
         .select_related("show")
-        .only("status", "hold_expires_at", "show__concert_id")
+        .only("status", "hold_expires_at", "show__concert_id", "show__starts_at")
         .first()
     )
 

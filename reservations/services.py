@@ -9,10 +9,12 @@ Time is read once per operation from core.clock, so a payment racing the expiry 
 whichever locks the reservation first: it sees the other's result and acts on it.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.models import User
 from concerts.models import Show, ShowGradePrice, ShowSeat, ShowSeatStatus
@@ -39,6 +41,9 @@ from reservations.exceptions import (
     WrongPin,
 )
 from reservations.models import PaymentAttempt, Reservation, ReservationSeat, ReservationStatus, TicketRefund
+from reservations.selectors import reservation_payable_until, reservation_user_has_live_hold
+
+logger = logging.getLogger(__name__)
 
 # Reservations whose seats are held or sold.
 _LIVE = [ReservationStatus.HELD, ReservationStatus.CONFIRMED]
@@ -101,9 +106,10 @@ def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reserv
     _seat_map_changed_on_commit(show.pk)
     metric_incr_on_commit("holds", concert=concert.pk)
     metric_incr_on_commit("held_seats", len(seats), concert=concert.pk)
-    # The hold keeps the fan's admitted session alive until it is paid or ends.
+    # The hold keeps the fan's admitted session alive until it is paid or can no longer be paid.
+    payable_until = reservation_payable_until(reservation=reservation)
     transaction.on_commit(
-        lambda: queue_extend_until(user_id=user.pk, concert_id=concert.pk, until=expires_at), robust=True
+        lambda: queue_extend_until(user_id=user.pk, concert_id=concert.pk, until=payable_until), robust=True
     )
     return reservation
 
@@ -188,7 +194,7 @@ def _payment_refusal(reservation: Reservation, *, now: datetime) -> ApplicationE
         return PaymentAttemptsExceeded(attempts_left=0)
     if reservation.status == ReservationStatus.EXPIRED:
         return HoldExpired()
-    if reservation.hold_expires_at <= now:
+    if reservation_payable_until(reservation=reservation) <= now:  # the hold's end, or the show's start
         _close(reservation, status=ReservationStatus.EXPIRED, now=now, reason="hold_expired")
         return HoldExpired()
     return None
@@ -196,7 +202,9 @@ def _payment_refusal(reservation: Reservation, *, now: datetime) -> ApplicationE
 
 def reservation_is_payable(*, reservation: Reservation) -> bool:
     """A live hold: only then does paying need the fan's admitted queue session (the guard)."""
-    return reservation.status == ReservationStatus.HELD and reservation.hold_expires_at > clock.now()
+    return reservation.status == ReservationStatus.HELD and reservation_payable_until(reservation=reservation) > (
+        clock.now()
+    )
 
 
 def _fail(
@@ -240,18 +248,20 @@ def _attempts_left(reservation: Reservation) -> int:
 # --------------------------------------------------------------------------------------------
 # Expiry
 # --------------------------------------------------------------------------------------------
+def _due_q(now: datetime) -> Q:
+    """Holds that can no longer be paid: their time has passed or their show has started."""
+    return Q(status=ReservationStatus.HELD) & (Q(hold_expires_at__lte=now) | Q(show__starts_at__lte=now))
+
+
 def reservation_expire_due(*, limit: int = 500) -> int:
-    """Close holds whose time has passed (EXPIRED): seats freed, owners leave the queue.
+    """Close holds whose payable time has passed (EXPIRED): seats freed, and owners with no other
+    live hold of the concert leave the queue.
 
     Safe on several workers at once: each hold is locked with SKIP LOCKED, so a hold being paid
     right now (its row locked by the payment) is left to that payment, and re-checked under the lock.
     """
     now = clock.now()
-    due = list(
-        Reservation.objects.filter(status=ReservationStatus.HELD, hold_expires_at__lte=now)
-        .order_by("hold_expires_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    due = list(Reservation.objects.filter(_due_q(now)).order_by("hold_expires_at").values_list("pk", flat=True)[:limit])
     return sum(_expire_one(reservation_id=reservation_id, now=now) for reservation_id in due)
 
 
@@ -262,7 +272,7 @@ def _expire_one(*, reservation_id: int, now: datetime) -> bool:
         # their foreign key to it (KEY SHARE), deadlock with this job (seen in the load test).
         Reservation.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("show")
-        .filter(pk=reservation_id, status=ReservationStatus.HELD, hold_expires_at__lte=now)
+        .filter(_due_q(now), pk=reservation_id)
         .first()
     )
     if reservation is None:
@@ -395,5 +405,18 @@ def _seat_map_changed_on_commit(show_id: int) -> None:
 
 
 def _leave_queue_on_commit(reservation: Reservation, *, reason: str) -> None:
+    """Once the end of this hold (paid, expired, released) commits, the fan leaves the concert's
+    waiting room, unless another hold of theirs for the concert is still live: that one still
+    needs the admission to be paid (the hold extended the session to its end)."""
     user_id, concert_id = reservation.user_id, reservation.show.concert_id
-    transaction.on_commit(lambda: queue_remove(user_id=user_id, concert_id=concert_id, reason=reason), robust=True)
+    transaction.on_commit(lambda: _leave_queue_unless_held(user_id=user_id, concert_id=concert_id, reason=reason))
+
+
+def _leave_queue_unless_held(*, user_id: int, concert_id: int, reason: str) -> None:
+    # Read after the commit, so a hold committed meanwhile is seen. Robust: the change has
+    # committed, and a session left open ends by itself at its time.
+    try:
+        if not reservation_user_has_live_hold(user_id=user_id, concert_id=concert_id, now=clock.now()):
+            queue_remove(user_id=user_id, concert_id=concert_id, reason=reason)
+    except Exception:
+        logger.exception("queue: could not end the admission of user %s for concert %s", user_id, concert_id)
