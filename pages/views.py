@@ -63,7 +63,7 @@ from reservations.exceptions import (
     WrongPin,
 )
 from reservations.models import Reservation, ReservationStatus
-from reservations.selectors import reservation_get_for_user, reservation_list_for_user
+from reservations.selectors import reservation_get_for_user, reservation_list_for_user, reservation_seconds_left_to_pay
 from reservations.services import (
     refund_deadline,
     reservation_hold,
@@ -422,7 +422,7 @@ def payment(request: HttpRequest, reservation_id: int) -> HttpResponse:
         reservation = reservation_get_for_user(user=request.user, reservation_id=reservation.pk)
 
     balance = wallet_balance(user=request.user)
-    seconds_left = max(0, int((reservation.hold_expires_at - clock.now()).total_seconds()))
+    seconds_left = reservation_seconds_left_to_pay(reservation=reservation)
     context = {
         "reservation": reservation,
         "concert": concert,

@@ -10,6 +10,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from accounts.models import User
 from concerts.models import ShowSeat, ShowSeatStatus
+from core.clock import clock
 from points.models import LedgerEntry
 from reservations.models import Reservation, ReservationSeat, ReservationStatus, TicketRefund
 
@@ -19,6 +20,13 @@ def reservation_payable_until(*, reservation: Reservation) -> datetime:
     comes first (booking closes when the show starts). The API's `hold_expires_at` and
     `hold_seconds_left` and the payment page's countdown show it; the payment checks it."""
     return min(reservation.hold_expires_at, reservation.show.starts_at)
+
+
+def reservation_seconds_left_to_pay(*, reservation: Reservation) -> int:
+    """Whole seconds until reservation_payable_until; 0 unless the reservation is a hold."""
+    if reservation.status != ReservationStatus.HELD:
+        return 0
+    return max(0, int((reservation_payable_until(reservation=reservation) - clock.now()).total_seconds()))
 
 
 def hold_is_live_q(now: datetime) -> Q:
