@@ -1,10 +1,13 @@
 """Holds, payments, expiry and ticket refunds: where a seat is sold once and a point is never lost.
 
 Locking, done the same way everywhere so that no two transactions wait on each other in a cycle:
-  1. the fan's user row (hold only: serialises one fan's holds, for the seats-per-user limit), or
-     the reservation row (payment, expiry, refund);
-  2. the show seats, ordered by id;
-  3. then the rows those lead to (reserved seats, the wallet inside points.services).
+  1. the fan's user row: hold (serialises one fan's holds, for the seats-per-user limit) and
+     refund (whose refund row's foreign key to the user would otherwise take a key-share lock
+     on it after the seats: a refund racing the same fan's hold of the seat deadlocked);
+  2. the reservation row (payment, expiry, refund), locked alone (`of=("self",)`): locking a
+     joined show row too would deadlock with holds, whose new rows check their key to it;
+  3. the show seats, ordered by id;
+  4. then the rows those lead to (reserved seats, the wallet inside points.services).
 Time is read once per operation from core.clock, so a payment racing the expiry job is decided by
 whichever locks the reservation first: it sees the other's result and acts on it.
 """
@@ -302,6 +305,14 @@ def reservation_refund(
     A fan refunds their own tickets; an organizer passes on_behalf=True to refund any fan's.
     """
     now = clock.now()
+    owner_id = (
+        Reservation.objects.filter(pk=reservation_id).values_list("user_id", flat=True).first()
+        if on_behalf
+        else actor.pk
+    )
+    if owner_id is None:
+        raise ReservationNotFound()
+    User.objects.select_for_update().filter(pk=owner_id).first()  # the lock order: user first
     reservation = (
         _lock_reservation(reservation_id=reservation_id)
         if on_behalf
