@@ -21,6 +21,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from concerts.models import Show, ShowGradePrice, ShowSeat, ShowSeatStatus
+from concerts.prices import seat_price_is_valid
 from concerts.seat_map import seat_map_changed
 from concerts.selectors import seat_is_free_q, seat_is_priced_q, show_is_open
 from core.clock import clock
@@ -39,6 +40,7 @@ from reservations.exceptions import (
     RefundWindowClosed,
     ReservationNotFound,
     SeatLimitExceeded,
+    SeatNotOnSale,
     SeatUnavailable,
     ShowNotBookable,
     WrongPin,
@@ -89,11 +91,16 @@ def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reserv
     taken = [seat for seat in seats if seat.pk not in free_ids]
     if taken:
         raise SeatUnavailable(seats=[{"id": seat.pk, "label": seat.label} for seat in taken])
+    prices = dict(ShowGradePrice.objects.filter(show=show).values_list("grade", "price"))
+    # A price outside the allowed range (stored before the rule, or the range setting changed)
+    # would make a hold that can never be paid.
+    unpayable = [seat for seat in seats if not seat_price_is_valid(prices[seat.grade])]
+    if unpayable:
+        raise SeatNotOnSale(seats=[{"id": seat.pk, "label": seat.label} for seat in unpayable])
 
     # Seats whose hold ran out are taken over: their old reservation lets go of them here, and
     # is closed as EXPIRED by the expiry job (its time had passed already).
     ReservationSeat.objects.filter(show_seat__in=seats, active=True).update(active=False)
-    prices = dict(ShowGradePrice.objects.filter(show=show).values_list("grade", "price"))
     expires_at = now + timedelta(minutes=concert.hold_minutes)
     reservation = Reservation.objects.create(
         user=user,
