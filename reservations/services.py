@@ -12,7 +12,6 @@ Time is read once per operation from core.clock, so a payment racing the expiry 
 whichever locks the reservation first: it sees the other's result and acts on it.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -47,8 +46,6 @@ from reservations.exceptions import (
 )
 from reservations.models import PaymentAttempt, Reservation, ReservationSeat, ReservationStatus, TicketRefund
 from reservations.selectors import reservation_payable_until, reservation_user_has_live_hold
-
-logger = logging.getLogger(__name__)
 
 # Reservations whose seats are held or sold.
 _LIVE = [ReservationStatus.HELD, ReservationStatus.CONFIRMED]
@@ -212,9 +209,9 @@ def _payment_refusal(reservation: Reservation, *, now: datetime) -> ApplicationE
 
 def reservation_is_payable(*, reservation: Reservation) -> bool:
     """A live hold: only then does paying need the fan's admitted queue session (the guard)."""
-    return reservation.status == ReservationStatus.HELD and reservation_payable_until(reservation=reservation) > (
-        clock.now()
-    )
+    if reservation.status != ReservationStatus.HELD:
+        return False
+    return reservation_payable_until(reservation=reservation) > clock.now()
 
 
 def _fail(
@@ -427,14 +424,14 @@ def _leave_queue_on_commit(reservation: Reservation, *, reason: str) -> None:
     waiting room, unless another hold of theirs for the concert is still live: that one still
     needs the admission to be paid (the hold extended the session to its end)."""
     user_id, concert_id = reservation.user_id, reservation.show.concert_id
-    transaction.on_commit(lambda: _leave_queue_unless_held(user_id=user_id, concert_id=concert_id, reason=reason))
+    transaction.on_commit(
+        lambda: _leave_queue_unless_held(user_id=user_id, concert_id=concert_id, reason=reason), robust=True
+    )
 
 
 def _leave_queue_unless_held(*, user_id: int, concert_id: int, reason: str) -> None:
-    # Read after the commit, so a hold committed meanwhile is seen. Robust: the change has
-    # committed, and a session left open ends by itself at its time.
-    try:
-        if not reservation_user_has_live_hold(user_id=user_id, concert_id=concert_id, now=clock.now()):
-            queue_remove(user_id=user_id, concert_id=concert_id, reason=reason)
-    except Exception:
-        logger.exception("queue: could not end the admission of user %s for concert %s", user_id, concert_id)
+    # Read after the commit, so that a hold of the fan committed before it is seen. (A hold the
+    # same fan commits in the same instant, from another tab, may still miss it: that hold then
+    # cannot be paid without entering again, and its seats come back at its end.)
+    if not reservation_user_has_live_hold(user_id=user_id, concert_id=concert_id, now=clock.now()):
+        queue_remove(user_id=user_id, concert_id=concert_id, reason=reason)
