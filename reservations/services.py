@@ -204,6 +204,11 @@ def _payment_refusal(reservation: Reservation, *, now: datetime) -> ApplicationE
     if reservation_payable_until(reservation=reservation) <= now:  # the hold's end, or the show's start
         _close(reservation, status=ReservationStatus.EXPIRED, now=now, reason="hold_expired")
         return HoldExpired()
+    if reservation.amount <= 0:
+        # Held when a grade could be priced 0 (concerts.prices now forbids it): the wallet takes
+        # no such payment, so the hold ends here instead of failing on every try.
+        _close(reservation, status=ReservationStatus.EXPIRED, now=now, reason="hold_unpayable")
+        return HoldExpired()
     return None
 
 

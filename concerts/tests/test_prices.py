@@ -9,15 +9,18 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
-from concerts.models import Concert, Show, ShowGradePrice
+from accounts.tests.factories import DEFAULT_PIN, UserFactory
+from concerts.models import Concert, Show, ShowGradePrice, ShowSeat, ShowSeatStatus
 from concerts.services import organizer_group_sync, show_create
 from concerts.tests.factories import ConcertFactory
 from concerts.tests.test_admin import show_add_data
 from core.exceptions import ValidationFailed
+from pages.tests.helpers import admit
+from points.models import LedgerEntry
 from reservations.exceptions import SeatUnavailable
-from reservations.models import Reservation
+from reservations.models import Reservation, ReservationStatus
 from reservations.services import reservation_hold
 from reservations.tests.factories import fan_with_points, make_show, seats_of
 
@@ -213,3 +216,20 @@ def test_a_seat_priced_outside_the_range_setting_cannot_be_held(clock, settings)
     settings.SEAT_PRICE_MIN = 120_000
     with pytest.raises(SeatUnavailable):
         reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
+
+
+def test_a_hold_of_nothing_left_from_before_the_rule_is_closed_not_a_500(client, clock):
+    show = make_show()
+    fan = fan_with_points()
+    client.force_login(fan)
+    admit(client, fan, show.concert_id)
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    Reservation.objects.filter(pk=reservation.pk).update(amount=0)  # held when grades could be priced 0
+
+    response = client.post(reverse("pages:payment", args=[reservation.pk]), {"pin": DEFAULT_PIN})
+
+    assert response.status_code == 410
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.EXPIRED
+    assert ShowSeat.objects.get(pk=seats_of(show, "A-1")[0]).status == ShowSeatStatus.AVAILABLE
+    assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAYMENT).exists()
