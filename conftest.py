@@ -1,6 +1,10 @@
 """Fixtures shared by every app's tests."""
 
+import logging
+
 import pytest
+from django.db import transaction
+from django.db.transaction import Atomic
 
 from core.clock import clock as _clock
 from core.redis import redis_client
@@ -35,3 +39,40 @@ def pytest_terminal_summary(terminalreporter):
     if reports:
         passed = sum(report.passed for report in reports)
         terminalreporter.write_line(f"API schema fuzz: {passed} of {len(reports)} operations passed")
+
+
+@pytest.fixture(autouse=True)
+def _commit_hooks_run_when_a_service_commits(monkeypatch):
+    """Inside a test's transaction, a durable atomic block (every service that owns its
+    transaction) ends like a commit: the on_commit work it registered (queue side effects, seat
+    map versions, metrics) runs at once, as in production, instead of being dropped with the
+    test's rollback. A block that rolls back drops its work, as Django does. Transactional tests
+    (transaction=True) commit for real and need none of this."""
+    original_enter, original_exit = Atomic.__enter__, Atomic.__exit__
+
+    def enter(self):
+        connection = transaction.get_connection(self.using)
+        inside_test = self.durable and connection.in_atomic_block
+        original_enter(self)
+        starts = connection.__dict__.setdefault("_test_durable_hook_starts", [])
+        starts.append(len(connection.run_on_commit) if inside_test else None)
+
+    def exit_(self, exc_type, exc_value, traceback):
+        connection = transaction.get_connection(self.using)
+        start = connection._test_durable_hook_starts.pop()
+        result = original_exit(self, exc_type, exc_value, traceback)
+        if start is not None and exc_type is None:
+            committed = connection.run_on_commit[start:]
+            del connection.run_on_commit[start:]
+            for _, func, robust in committed:
+                if robust:
+                    try:
+                        func()
+                    except Exception:
+                        logging.getLogger("django.db.backends.base").exception("on_commit %s failed", func)
+                else:
+                    func()
+        return result
+
+    monkeypatch.setattr(Atomic, "__enter__", enter)
+    monkeypatch.setattr(Atomic, "__exit__", exit_)

@@ -6,10 +6,13 @@ and payments lock, and a later change of the venue's layout never touches a show
 
 from datetime import time
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from concerts.prices import seat_price_problem
 
 
 class SeatGrade(models.TextChoices):
@@ -115,6 +118,11 @@ class Concert(models.Model):
     def __str__(self) -> str:
         return f"{self.artist} — {self.title}"
 
+    def clean(self) -> None:
+        problem = seat_price_problem(self.default_price) if self.default_price is not None else None
+        if problem:
+            raise ValidationError({"default_price": problem})
+
 
 # The waiting-room policy fields of a concert, in the order the admin shows them and the queue
 # reads them (queueing.selectors.QueuePolicy).
@@ -167,6 +175,11 @@ class ShowGradePrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grade}: {self.price}"
+
+    def clean(self) -> None:
+        problem = seat_price_problem(self.price) if self.price is not None else None
+        if problem:
+            raise ValidationError({"price": problem})
 
 
 class ShowSeatStatus(models.TextChoices):

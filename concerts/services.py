@@ -15,6 +15,7 @@ from django.db.models import Q
 from accounts.models import User
 from accounts.services import user_create
 from concerts.models import Concert, SeatGrade, Show, ShowGradePrice, ShowSeat, Venue, VenueSeat
+from concerts.prices import seat_price_problem
 from core.clock import clock
 from core.exceptions import ValidationFailed
 
@@ -155,9 +156,11 @@ def show_create(
     booking_closes_at = booking_closes_at or starts_at
     _window_validate(starts_at=starts_at, booking_opens_at=booking_opens_at, booking_closes_at=booking_closes_at)
     prices = dict(prices or {})
-    bad = [g for g, p in prices.items() if g not in SeatGrade.values or not isinstance(p, int) or p < 0]
-    if bad:
-        raise ValidationFailed(errors={"prices": [f"Invalid grade or price: {', '.join(map(str, bad))}."]})
+    problems = [f"Unknown grade: {grade}." for grade in prices if grade not in SeatGrade.values] + [
+        f"{grade}: {problem}" for grade, price in prices.items() if (problem := seat_price_problem(price))
+    ]
+    if problems:
+        raise ValidationFailed(" ".join(problems), errors={"prices": problems})
     layout = list(VenueSeat.objects.filter(venue=venue).order_by("row_index", "number"))
     if not layout:
         raise ValidationFailed(

@@ -75,6 +75,7 @@ from reservations.selectors import (
     refund_preview,
     reservation_get_for_user,
     reservation_list_for_user,
+    reservation_seconds_left_to_pay,
 )
 from reservations.services import (
     refund_deadline,
@@ -455,7 +456,7 @@ def payment(request: HttpRequest, reservation_id: int) -> HttpResponse:
         reservation = reservation_get_for_user(user=request.user, reservation_id=reservation.pk)
 
     balance = wallet_balance(user=request.user)
-    seconds_left = max(0, int((reservation.hold_expires_at - clock.now()).total_seconds()))
+    seconds_left = reservation_seconds_left_to_pay(reservation=reservation)
     context = {
         "reservation": reservation,
         "concert": concert,

@@ -12,7 +12,7 @@ from points.exceptions import AmountOutOfRange, BalanceCapExceeded, IdempotencyK
 from points.idempotency import HEADER, MAX_LENGTH
 from points.models import LedgerEntry
 from points.selectors import ledger_entry_list, wallet_balance
-from points.services import AMOUNT_LIMIT, WalletMovement, wallet_charge, wallet_withdraw
+from points.services import WalletMovement, wallet_charge, wallet_withdraw
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -28,7 +28,11 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class AmountInputSerializer(serializers.Serializer):
-    amount = StrictIntegerField(min_value=1, max_value=AMOUNT_LIMIT, help_text="Won, a positive JSON integer.")
+    # No range here: a whole number outside the limits is the service's AMOUNT_OUT_OF_RANGE (SPEC).
+    amount = StrictIntegerField(
+        help_text="Won, a JSON integer. A charge outside its limits, or a withdrawal below 1, is 400 "
+        "AMOUNT_OUT_OF_RANGE; a withdrawal above the balance is 409 INSUFFICIENT_BALANCE."
+    )
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields) if isinstance(self.initial_data, dict) else set()
@@ -116,7 +120,9 @@ class WalletWithdrawalApi(APIView):
         request=AmountInputSerializer,
         responses={
             201: WalletMovementOutputSerializer,
-            **error_responses(ValidationFailed, InsufficientBalance, IdempotencyKeyReused, NotAuthenticated),
+            **error_responses(
+                ValidationFailed, AmountOutOfRange, InsufficientBalance, IdempotencyKeyReused, NotAuthenticated
+            ),
         },
     )
     def post(self, request: Request) -> Response:

@@ -4,7 +4,8 @@ from core.exceptions import ApplicationError
 
 
 class AmountOutOfRange(ApplicationError):
-    """A charge below WALLET_CHARGE_MIN or above WALLET_CHARGE_MAX (extra: min, max)."""
+    """An amount outside the limits: a charge below WALLET_CHARGE_MIN or above WALLET_CHARGE_MAX
+    (extra: min, max), a withdrawal below 1 won (extra: min)."""
 
     code = "AMOUNT_OUT_OF_RANGE"
     status = 400

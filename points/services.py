@@ -29,6 +29,8 @@ from points.models import LedgerEntry, Wallet
 AMOUNT_LIMIT = 2**63 - 1
 
 Kind = LedgerEntry.Kind
+# The smallest withdrawal: one won (the SPEC allows any amount up to the balance).
+WITHDRAWAL_MIN = 1
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,10 @@ def wallet_create(*, user: User) -> Wallet:
 
 @transaction.atomic(durable=True)
 def wallet_charge(*, user: User, amount: int, idempotency_key: str | None = None) -> WalletMovement:
-    """Add points. Refuses amounts outside [WALLET_CHARGE_MIN, WALLET_CHARGE_MAX] (AmountOutOfRange)
-    and charges that would take the balance past WALLET_BALANCE_CAP (BalanceCapExceeded)."""
-    _amount_check(amount)
+    """Add points. Refuses any whole amount outside [WALLET_CHARGE_MIN, WALLET_CHARGE_MAX], zero and
+    negative ones included (AmountOutOfRange), and charges that would take the balance past
+    WALLET_BALANCE_CAP (BalanceCapExceeded)."""
+    _whole_won_check(amount)
     if not settings.WALLET_CHARGE_MIN <= amount <= settings.WALLET_CHARGE_MAX:
         raise AmountOutOfRange(min=settings.WALLET_CHARGE_MIN, max=settings.WALLET_CHARGE_MAX)
     key = idempotency_key_clean(idempotency_key)
@@ -69,8 +72,11 @@ def wallet_charge(*, user: User, amount: int, idempotency_key: str | None = None
 
 @transaction.atomic(durable=True)
 def wallet_withdraw(*, user: User, amount: int, idempotency_key: str | None = None) -> WalletMovement:
-    """Give unused points back to the user: any amount up to the balance (InsufficientBalance beyond)."""
-    _amount_check(amount)
+    """Give unused points back to the user: any amount from 1 won (AmountOutOfRange below) up to the
+    balance (InsufficientBalance beyond)."""
+    _whole_won_check(amount)
+    if amount < WITHDRAWAL_MIN:
+        raise AmountOutOfRange("A withdrawal is at least 1 won.", min=WITHDRAWAL_MIN)
     key = idempotency_key_clean(idempotency_key)
     wallet = _wallet_lock(user=user)
     replay = ledger_entry_replay(wallet=wallet, idempotency_key=key, kind=Kind.WITHDRAWAL, amount=-amount)
@@ -135,6 +141,11 @@ def wallet_adjust(*, user: User, amount: int, reason: str, actor: User) -> Ledge
     return _entry_write(
         wallet=wallet, kind=Kind.ADJUSTMENT, amount=amount, reference="admin-adjustment", note=reason, actor=actor
     )
+
+
+def _whole_won_check(amount: int) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValidationFailed(errors={"amount": ["Enter a whole number of won."]})
 
 
 def _amount_check(amount: int) -> None:

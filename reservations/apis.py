@@ -1,4 +1,5 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -6,7 +7,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from concerts.selectors import show_concert_id_cached
-from core.clock import clock
 from core.exceptions import NotAuthenticated, ValidationFailed
 from core.pagination import PAGE_PARAMETERS, PageNumberPagination, page_of
 from core.schema import error_responses
@@ -16,7 +16,13 @@ from points.idempotency import idempotency_key_clean
 from queueing.permissions import HasActiveQueueToken
 from reservations import exceptions as errors
 from reservations.models import Reservation
-from reservations.selectors import reservation_get_for_guard, reservation_get_for_user, reservation_list_for_user
+from reservations.selectors import (
+    reservation_get_for_guard,
+    reservation_get_for_user,
+    reservation_list_for_user,
+    reservation_payable_until,
+    reservation_seconds_left_to_pay,
+)
 from reservations.services import (
     refund_deadline,
     reservation_hold,
@@ -57,17 +63,21 @@ class ReservationOutputSerializer(serializers.Serializer):
     show_starts_at = serializers.DateTimeField(source="show.starts_at")
     seats = ReservationSeatSerializer(many=True)
     amount = serializers.IntegerField()
-    hold_expires_at = serializers.DateTimeField()
+    hold_expires_at = serializers.SerializerMethodField(
+        help_text="Until when the hold can be paid: the earlier of its own end and the show's start."
+    )
     hold_seconds_left = serializers.SerializerMethodField()
     payment_attempts_left = serializers.SerializerMethodField()
     refund_deadline = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     confirmed_at = serializers.DateTimeField()
 
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_hold_expires_at(self, reservation: Reservation) -> str:
+        return serializers.DateTimeField().to_representation(reservation_payable_until(reservation=reservation))
+
     def get_hold_seconds_left(self, reservation: Reservation) -> int:
-        if reservation.status != "HELD":
-            return 0
-        return max(0, int((reservation.hold_expires_at - clock.now()).total_seconds()))
+        return reservation_seconds_left_to_pay(reservation=reservation)
 
     def get_payment_attempts_left(self, reservation: Reservation) -> int:
         return max(0, reservation.show.concert.max_payment_attempts - reservation.failed_payment_attempts)

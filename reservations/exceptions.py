@@ -7,6 +7,13 @@ class SeatUnavailable(ApplicationError):
     message = "Some of these seats are already taken."
 
 
+class SeatNotOnSale(SeatUnavailable):
+    """A seat whose price is outside the allowed range (concerts.prices): a hold of it could never
+    be paid. The SPEC's SEAT_UNAVAILABLE, with its own message (extra: seats)."""
+
+    message = "Some of these seats are not on sale: their price is not set correctly."
+
+
 class SeatLimitExceeded(ApplicationError):
     code = "SEAT_LIMIT_EXCEEDED"
     status = 409

@@ -5,15 +5,40 @@ stays fast on big shows)."""
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from accounts.models import User
 from concerts.models import ShowSeat, ShowSeatStatus
+from core.clock import clock
 from points.models import LedgerEntry
 from reservations.models import Reservation, ReservationSeat, ReservationStatus, TicketRefund
-from reservations.services import refund_deadline, reservation_is_refundable
+
+
+def reservation_payable_until(*, reservation: Reservation) -> datetime:
+    """The last moment (exclusive) a hold can be paid: its own end or its show's start, whichever
+    comes first (booking closes when the show starts). The API's `hold_expires_at` and
+    `hold_seconds_left` and the payment page's countdown show it; the payment checks it."""
+    return min(reservation.hold_expires_at, reservation.show.starts_at)
+
+
+def reservation_seconds_left_to_pay(*, reservation: Reservation) -> int:
+    """Whole seconds until reservation_payable_until; 0 unless the reservation is a hold."""
+    if reservation.status != ReservationStatus.HELD:
+        return 0
+    return max(0, int((reservation_payable_until(reservation=reservation) - clock.now()).total_seconds()))
+
+
+def hold_is_live_q(now: datetime) -> Q:
+    """Reservations that are holds which can still be paid at `now` (see reservation_payable_until)."""
+    return Q(status=ReservationStatus.HELD, hold_expires_at__gt=now, show__starts_at__gt=now)
+
+
+def reservation_user_has_live_hold(*, user_id: int, concert_id: int, now: datetime) -> bool:
+    """Whether the fan still has a hold of the concert that can be paid: their admission to
+    booking must then stay (SPEC: it ends when none is left live)."""
+    return Reservation.objects.filter(hold_is_live_q(now), user_id=user_id, show__concert_id=concert_id).exists()
 
 
 def reservation_list_for_user(*, user: User) -> QuerySet[Reservation]:
@@ -36,12 +61,23 @@ def reservation_get_for_guard(*, user: User, reservation_id: int) -> Reservation
     return (
         Reservation.objects.filter(user=user, pk=reservation_id)
         .select_related("show")
-        .only("status", "hold_expires_at", "show__concert_id")
+        .only("status", "hold_expires_at", "show__concert_id", "show__starts_at")
         .first()
     )
 
 
 _PAID = [ReservationStatus.CONFIRMED, ReservationStatus.REFUNDED]
+
+
+def refund_deadline(reservation: Reservation) -> datetime:
+    """The last moment tickets of this reservation may be refunded (inclusive)."""
+    return reservation.show.starts_at - timedelta(days=reservation.show.concert.refund_days_before)
+
+
+def reservation_is_refundable(*, reservation: Reservation, now: datetime | None = None) -> bool:
+    """Paid, and the refund deadline not passed."""
+    now = now or clock.now()
+    return reservation.status == ReservationStatus.CONFIRMED and now <= refund_deadline(reservation)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
 """Holds, payments, expiry and ticket refunds: where a seat is sold once and a point is never lost.
 
 Locking, done the same way everywhere so that no two transactions wait on each other in a cycle:
-  1. the fan's user row (hold only: serialises one fan's holds, for the seats-per-user limit), or
-     the reservation row (payment, expiry, refund);
-  2. the show seats, ordered by id;
-  3. then the rows those lead to (reserved seats, the wallet inside points.services).
+  1. the fan's user row: hold (serialises one fan's holds, for the seats-per-user limit) and
+     refund (whose refund row's foreign key to the user would otherwise take a key-share lock
+     on it after the seats: a refund racing the same fan's hold of the seat deadlocked);
+  2. the reservation row (payment, expiry, refund), locked alone (`of=("self",)`): locking a
+     joined show row too would deadlock with holds, whose new rows check their key to it;
+  3. the show seats, ordered by id;
+  4. then the rows those lead to (reserved seats, the wallet inside points.services).
 Time is read once per operation from core.clock, so a payment racing the expiry job is decided by
 whichever locks the reservation first: it sees the other's result and acts on it.
 """
@@ -13,9 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.models import User
 from concerts.models import Show, ShowGradePrice, ShowSeat, ShowSeatStatus
+from concerts.prices import seat_price_is_valid
 from concerts.seat_map import seat_map_changed
 from concerts.selectors import seat_is_free_q, seat_is_priced_q, show_is_open
 from core.clock import clock
@@ -34,11 +39,18 @@ from reservations.exceptions import (
     RefundWindowClosed,
     ReservationNotFound,
     SeatLimitExceeded,
+    SeatNotOnSale,
     SeatUnavailable,
     ShowNotBookable,
     WrongPin,
 )
 from reservations.models import PaymentAttempt, Reservation, ReservationSeat, ReservationStatus, TicketRefund
+from reservations.selectors import (
+    refund_deadline,
+    reservation_is_refundable,
+    reservation_payable_until,
+    reservation_user_has_live_hold,
+)
 
 # Reservations whose seats are held or sold.
 _LIVE = [ReservationStatus.HELD, ReservationStatus.CONFIRMED]
@@ -81,11 +93,16 @@ def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reserv
     taken = [seat for seat in seats if seat.pk not in free_ids]
     if taken:
         raise SeatUnavailable(seats=[{"id": seat.pk, "label": seat.label} for seat in taken])
+    prices = dict(ShowGradePrice.objects.filter(show=show).values_list("grade", "price"))
+    # A price outside the allowed range (stored before the rule, or the range setting changed)
+    # would make a hold that can never be paid.
+    unpayable = [seat for seat in seats if not seat_price_is_valid(prices[seat.grade])]
+    if unpayable:
+        raise SeatNotOnSale(seats=[{"id": seat.pk, "label": seat.label} for seat in unpayable])
 
     # Seats whose hold ran out are taken over: their old reservation lets go of them here, and
     # is closed as EXPIRED by the expiry job (its time had passed already).
     ReservationSeat.objects.filter(show_seat__in=seats, active=True).update(active=False)
-    prices = dict(ShowGradePrice.objects.filter(show=show).values_list("grade", "price"))
     expires_at = now + timedelta(minutes=concert.hold_minutes)
     reservation = Reservation.objects.create(
         user=user,
@@ -101,9 +118,10 @@ def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reserv
     _seat_map_changed_on_commit(show.pk)
     metric_incr_on_commit("holds", concert=concert.pk)
     metric_incr_on_commit("held_seats", len(seats), concert=concert.pk)
-    # The hold keeps the fan's admitted session alive until it is paid or ends.
+    # The hold keeps the fan's admitted session alive until it is paid or can no longer be paid.
+    payable_until = reservation_payable_until(reservation=reservation)
     transaction.on_commit(
-        lambda: queue_extend_until(user_id=user.pk, concert_id=concert.pk, until=expires_at), robust=True
+        lambda: queue_extend_until(user_id=user.pk, concert_id=concert.pk, until=payable_until), robust=True
     )
     return reservation
 
@@ -188,15 +206,22 @@ def _payment_refusal(reservation: Reservation, *, now: datetime) -> ApplicationE
         return PaymentAttemptsExceeded(attempts_left=0)
     if reservation.status == ReservationStatus.EXPIRED:
         return HoldExpired()
-    if reservation.hold_expires_at <= now:
+    if reservation_payable_until(reservation=reservation) <= now:  # the hold's end, or the show's start
         _close(reservation, status=ReservationStatus.EXPIRED, now=now, reason="hold_expired")
+        return HoldExpired()
+    if reservation.amount <= 0:
+        # Held when a grade could be priced 0 (concerts.prices now forbids it): the wallet takes
+        # no such payment, so the hold ends here instead of failing on every try.
+        _close(reservation, status=ReservationStatus.EXPIRED, now=now, reason="hold_unpayable")
         return HoldExpired()
     return None
 
 
 def reservation_is_payable(*, reservation: Reservation) -> bool:
     """A live hold: only then does paying need the fan's admitted queue session (the guard)."""
-    return reservation.status == ReservationStatus.HELD and reservation.hold_expires_at > clock.now()
+    if reservation.status != ReservationStatus.HELD:
+        return False
+    return reservation_payable_until(reservation=reservation) > clock.now()
 
 
 def _fail(
@@ -240,18 +265,20 @@ def _attempts_left(reservation: Reservation) -> int:
 # --------------------------------------------------------------------------------------------
 # Expiry
 # --------------------------------------------------------------------------------------------
+def _due_q(now: datetime) -> Q:
+    """Holds that can no longer be paid: their time has passed or their show has started."""
+    return Q(status=ReservationStatus.HELD) & (Q(hold_expires_at__lte=now) | Q(show__starts_at__lte=now))
+
+
 def reservation_expire_due(*, limit: int = 500) -> int:
-    """Close holds whose time has passed (EXPIRED): seats freed, owners leave the queue.
+    """Close holds whose payable time has passed (EXPIRED): seats freed, and owners with no other
+    live hold of the concert leave the queue.
 
     Safe on several workers at once: each hold is locked with SKIP LOCKED, so a hold being paid
     right now (its row locked by the payment) is left to that payment, and re-checked under the lock.
     """
     now = clock.now()
-    due = list(
-        Reservation.objects.filter(status=ReservationStatus.HELD, hold_expires_at__lte=now)
-        .order_by("hold_expires_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    due = list(Reservation.objects.filter(_due_q(now)).order_by("hold_expires_at").values_list("pk", flat=True)[:limit])
     return sum(_expire_one(reservation_id=reservation_id, now=now) for reservation_id in due)
 
 
@@ -262,7 +289,7 @@ def _expire_one(*, reservation_id: int, now: datetime) -> bool:
         # their foreign key to it (KEY SHARE), deadlock with this job (seen in the load test).
         Reservation.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("show")
-        .filter(pk=reservation_id, status=ReservationStatus.HELD, hold_expires_at__lte=now)
+        .filter(_due_q(now), pk=reservation_id)
         .first()
     )
     if reservation is None:
@@ -292,6 +319,14 @@ def reservation_refund(
     A fan refunds their own tickets; an organizer passes on_behalf=True to refund any fan's.
     """
     now = clock.now()
+    owner_id = (
+        Reservation.objects.filter(pk=reservation_id).values_list("user_id", flat=True).first()
+        if on_behalf
+        else actor.pk
+    )
+    if owner_id is None:
+        raise ReservationNotFound()
+    User.objects.select_for_update().filter(pk=owner_id).first()  # the lock order: user first
     reservation = (
         _lock_reservation(reservation_id=reservation_id)
         if on_behalf
@@ -333,17 +368,6 @@ def reservation_refund(
         reservation.closed_at = now
         reservation.save(update_fields=["status", "closed_at"])
     return RefundResult(reservation=reservation, refund=refund, balance=entry.balance_after)
-
-
-def refund_deadline(reservation: Reservation) -> datetime:
-    """The last moment tickets of this reservation may be refunded (inclusive)."""
-    return reservation.show.starts_at - timedelta(days=reservation.show.concert.refund_days_before)
-
-
-def reservation_is_refundable(*, reservation: Reservation, now: datetime | None = None) -> bool:
-    """Paid, and the refund deadline not passed."""
-    now = now or clock.now()
-    return reservation.status == ReservationStatus.CONFIRMED and now <= refund_deadline(reservation)
 
 
 # --------------------------------------------------------------------------------------------
@@ -395,5 +419,18 @@ def _seat_map_changed_on_commit(show_id: int) -> None:
 
 
 def _leave_queue_on_commit(reservation: Reservation, *, reason: str) -> None:
+    """Once the end of this hold (paid, expired, released) commits, the fan leaves the concert's
+    waiting room, unless another hold of theirs for the concert is still live: that one still
+    needs the admission to be paid (the hold extended the session to its end)."""
     user_id, concert_id = reservation.user_id, reservation.show.concert_id
-    transaction.on_commit(lambda: queue_remove(user_id=user_id, concert_id=concert_id, reason=reason), robust=True)
+    transaction.on_commit(
+        lambda: _leave_queue_unless_held(user_id=user_id, concert_id=concert_id, reason=reason), robust=True
+    )
+
+
+def _leave_queue_unless_held(*, user_id: int, concert_id: int, reason: str) -> None:
+    # Read after the commit, so that a hold of the fan committed before it is seen. (A hold the
+    # same fan commits in the same instant, from another tab, may still miss it: that hold then
+    # cannot be paid without entering again, and its seats come back at its end.)
+    if not reservation_user_has_live_hold(user_id=user_id, concert_id=concert_id, now=clock.now()):
+        queue_remove(user_id=user_id, concert_id=concert_id, reason=reason)

@@ -186,6 +186,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 WALLET_CHARGE_MIN = env.int("WALLET_CHARGE_MIN", default=1_000)
 WALLET_CHARGE_MAX = env.int("WALLET_CHARGE_MAX", default=1_000_000)
 WALLET_BALANCE_CAP = env.int("WALLET_BALANCE_CAP", default=10_000_000)
+# A seat's price range (concerts.prices): below 1 won a hold could never be paid; the maximum is
+# capped by the price columns (2,147,483,647).
+SEAT_PRICE_MIN = env.int("SEAT_PRICE_MIN", default=1)
+SEAT_PRICE_MAX = env.int("SEAT_PRICE_MAX", default=10_000_000)
 # Waiting room
 QUEUE_PROMOTION_INTERVAL_SECONDS = env.float("QUEUE_PROMOTION_INTERVAL_SECONDS", default=1.0)
 # The booking reads keep a show's concert and a concert's shows per process this long (an

@@ -28,12 +28,15 @@ def client_for(user, queue_token: str | None = None) -> APIClient:
 
 @pytest.fixture
 def world(clock):
+    """Alice, admitted, holds A-1 and has paid for A-2; built only through the services, with their
+    on_commit work run (root conftest): she is still admitted because her hold of A-1 is live."""
     show = make_show(starts_in=timedelta(days=10))
     alice, bob = fan_with_points(500_000), fan_with_points(10_000)
     alice_token = queue_enter(user_id=alice.pk, concert_id=show.concert_id).token
     held = reservation_hold(user=alice, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
     paid = reservation_hold(user=alice, show_id=show.pk, seat_ids=seats_of(show, "A-2"))
     reservation_pay(user=alice, reservation_id=paid.pk, pin=DEFAULT_PIN)
+    assert queue_is_active(user_id=alice.pk, concert_id=show.concert_id)
     return show, alice, bob, alice_token, held, paid
 
 

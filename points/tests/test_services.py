@@ -106,7 +106,9 @@ def test_services_refuse_amounts_that_are_not_positive_integers(amount):
     user = funded_user(10_000)
 
     for service in (wallet_charge, wallet_withdraw):
-        with pytest.raises(ValidationFailed):
+        # Whole numbers outside the limits are AMOUNT_OUT_OF_RANGE (or, withdrawing, more than the
+        # balance), anything else a validation error.
+        with pytest.raises((ValidationFailed, AmountOutOfRange, InsufficientBalance)):
             service(user=user, amount=amount)
     for service in (wallet_debit, wallet_credit):
         with pytest.raises(ValidationFailed):

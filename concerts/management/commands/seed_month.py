@@ -6,10 +6,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from concerts.models import SeatGrade, Venue
+from concerts.prices import seat_price_problem
 from concerts.selectors import concert_get_by_ref
 from concerts.services import month_shows_seed
 from core.clock import clock
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, ValidationFailed
 
 
 def _month(value: str) -> tuple[int, int]:
@@ -22,8 +23,11 @@ def _month(value: str) -> tuple[int, int]:
 def _price(value: str) -> tuple[str, int]:
     grade, _, won = value.partition("=")
     grade = grade.strip().upper()
-    if grade not in SeatGrade.values or not won.strip().isdigit():
+    if grade not in SeatGrade.values or not re.fullmatch(r"-?\d+", won.strip()):
         raise CommandError(f"--price is GRADE=WON with a grade of {', '.join(SeatGrade.values)} (got {value!r}).")
+    problem = seat_price_problem(int(won))
+    if problem:
+        raise CommandError(f"--price {grade}: {problem}")
     return grade, int(won)
 
 
@@ -74,6 +78,13 @@ class Command(BaseCommand):
                 prices=prices,
                 booking_opens_at=booking_opens_at,
             )
+        except ValidationFailed as exc:
+            # What the service found wrong, in words (e.g. the concert's default price out of range).
+            errors = exc.extra.get("errors") or {}
+            details = [
+                str(m) for messages in errors.values() for m in (messages if isinstance(messages, list) else [messages])
+            ]
+            raise CommandError(" ".join(details) or exc.message) from exc
         except ApplicationError as exc:
             raise CommandError(f"{exc.message} {exc.extra or ''}".strip()) from exc
 
