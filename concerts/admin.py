@@ -28,6 +28,7 @@ from concerts.models import (
 )
 from concerts.selectors import seat_is_free_q, show_availability_list
 from concerts.services import LayoutRow, show_create, venue_layout_generate, venue_layout_validate
+from core.admin import SecureModelAdmin
 from core.clock import clock
 from core.exceptions import ValidationFailed
 
@@ -99,7 +100,7 @@ class VenueAdminForm(forms.ModelForm):
 
 
 @admin.register(Venue)
-class VenueAdmin(admin.ModelAdmin):
+class VenueAdmin(SecureModelAdmin):
     form = VenueAdminForm
     list_display = ["name", "address", "seat_count"]
     search_fields = ["name", "address"]
@@ -145,7 +146,7 @@ class ShowInline(admin.TabularInline):
 
 
 @admin.register(Concert)
-class ConcertAdmin(admin.ModelAdmin):
+class ConcertAdmin(SecureModelAdmin):
     list_display = ["title", "artist", "venue", "show_count", "first_show", "last_show"]
     list_filter = ["venue"]
     search_fields = ["title", "artist"]
@@ -234,7 +235,7 @@ class ShowAdminForm(forms.ModelForm):
 
 
 @admin.register(Show)
-class ShowAdmin(admin.ModelAdmin):
+class ShowAdmin(SecureModelAdmin):
     form = ShowAdminForm
     inlines = [ShowGradePriceInline]
     list_display = ["__str__", "venue", "starts_at", "booking_opens_at", "booking_closes_at", "free_seats", "seats"]
@@ -295,7 +296,7 @@ class ShowAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShowSeat)
-class ShowSeatAdmin(admin.ModelAdmin):
+class ShowSeatAdmin(SecureModelAdmin):
     """Seat status per show, read-only: seats change only through holds, payments and refunds."""
 
     list_display = ["label", "show", "grade", "status", "held_until", "current_status"]
