@@ -127,7 +127,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON with bounds on size and nesting (core.parsers): deep or huge bodies are a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.exception_handlers.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
@@ -195,6 +196,16 @@ SEAT_MAP_MAX_AGE_SECONDS = env.float("SEAT_MAP_MAX_AGE_SECONDS", default=10.0)
 SEAT_MAP_REBUILD_SECONDS = env.float("SEAT_MAP_REBUILD_SECONDS", default=0.5)
 # Holds
 HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default=5.0)
+
+# API input bounds (core.parsers, core.serializers, core.exception_handlers). No request of the API
+# needs more than a few kilobytes or levels; bodies past them are a 400 before any work is done.
+API_JSON_MAX_BYTES = env.int("API_JSON_MAX_BYTES", default=64 * 1024)
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=20)
+# The most seat ids one hold or refund request may name, checked before the ids themselves (a
+# concert's own seats-per-user limit is checked by the hold).
+API_SEAT_IDS_MAX = env.int("API_SEAT_IDS_MAX", default=100)
+# An error answer lists at most this many entries per list or object of field errors.
+API_ERROR_DETAILS_MAX = env.int("API_ERROR_DETAILS_MAX", default=10)
 
 # Structured logs: one JSON object per line with the request id (LOG_FORMAT=plain for humans).
 # Retry-After of a 503 when PostgreSQL or Redis cannot be reached.
