@@ -207,6 +207,10 @@ API_SEAT_IDS_MAX = env.int("API_SEAT_IDS_MAX", default=100)
 # An error answer lists at most this many entries per list or object of field errors.
 API_ERROR_DETAILS_MAX = env.int("API_ERROR_DETAILS_MAX", default=10)
 
+# /metrics (core.metrics): a scrape sends `Authorization: Bearer <METRICS_TOKEN>`. Empty (the
+# development default): only this machine may read it, and not through a proxy.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
 # Structured logs: one JSON object per line with the request id (LOG_FORMAT=plain for humans).
 # Retry-After of a 503 when PostgreSQL or Redis cannot be reached.
 SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5)
