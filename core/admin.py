@@ -16,7 +16,8 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin import widgets
 from django.contrib.admin.filters import SimpleListFilter
-from django.core.exceptions import FieldDoesNotExist
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Model
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
@@ -102,6 +103,40 @@ class SecretSafeAdminMixin:
         # A relation's filter sends its target's key: `show__concert__id__exact` for "show__concert".
         *relation, last = fields
         return bool(relation) and names[:-1] in declared and getattr(relation[-1], "target_field", None) == last
+
+    def to_field_allowed(self, request: HttpRequest, to_field: str) -> bool:
+        return not is_secret_lookup(self.model, to_field) and super().to_field_allowed(request, to_field)
+
+    # A model keyed by a secret (API tokens: the key is the primary key) keeps only its list:
+    # object pages, popups, actions and "added" messages all print the primary key.
+    def _pk_is_secret(self) -> bool:
+        return _is_secret(self.model._meta.pk)
+
+    def get_urls(self) -> list:
+        urls = super().get_urls()
+        if not self._pk_is_secret():
+            return urls
+        return [url for url in urls if getattr(url, "name", None) and url.name.endswith("_changelist")]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        if self._pk_is_secret() and IS_POPUP_VAR in request.GET:
+            raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
+    def get_list_display_links(self, request: HttpRequest, list_display: Sequence[Any]) -> Sequence[Any] | None:
+        return None if self._pk_is_secret() else super().get_list_display_links(request, list_display)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        return {} if self._pk_is_secret() else super().get_actions(request)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return not self._pk_is_secret() and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return not self._pk_is_secret() and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return not self._pk_is_secret() and super().has_delete_permission(request, obj)
 
     def _without_secrets(self, names: Iterable[Any]) -> list[Any]:
         return [

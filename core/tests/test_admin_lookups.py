@@ -158,3 +158,28 @@ def test_secrets_are_never_listed_searched_or_shown(superuser_client: Client, rf
             *model_admin.get_fields(request),
         ]
         assert not secrets & set(shown), f"{model._meta.label} shows {secrets & set(shown)}"
+
+
+def test_api_keys_appear_on_no_admin_page(superuser_client: Client):
+    """The token's primary key is the key itself: object pages, popups and actions print it."""
+    fan = UserFactory()
+    key = Token.objects.create(user=fan).key
+    tokens = changelist_url(TokenProxy)
+
+    listed = superuser_client.get(tokens)
+    assert listed.status_code == 200 and fan.phone in listed.content.decode()
+    pages = [
+        tokens + "?_popup=1",
+        tokens + "?_to_field=key&_popup=1",
+        tokens + "?_to_field=key",
+        tokens + "add/",
+        tokens + f"{fan.pk}/change/",
+        tokens + f"{fan.pk}/delete/",
+        tokens + f"{fan.pk}/history/",
+        "/admin/",
+        "/admin/accounts/user/?_to_field=password&_popup=1",
+    ]
+    for page in pages:
+        response = superuser_client.get(page)
+        assert key not in response.content.decode(), page
+        assert response.status_code in (302, 400, 403, 404) or page == "/admin/", (page, response.status_code)
