@@ -28,6 +28,7 @@ from concerts.models import (
 )
 from concerts.selectors import seat_is_free_q, show_availability_list
 from concerts.services import LayoutRow, show_create, venue_layout_generate, venue_layout_validate
+from core.admin import SecureModelAdmin
 from core.clock import clock
 from core.exceptions import ValidationFailed
 
@@ -77,7 +78,7 @@ def layout_text(venue: Venue) -> str:
 class VenueAdminForm(forms.ModelForm):
     layout = forms.CharField(
         label=_("seat layout"),
-        widget=forms.Textarea(attrs={"rows": 12, "cols": 30, "style": "font-family: monospace"}),
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 30, "class": "layout-text"}),  # static/css/admin.css
         help_text=_(
             "One line per row: ROW SEATS GRADE, e.g. 'A 10 VIP'; a range of rows: 'B-D 12 R'. "
             "Seats are numbered 1..SEATS. Grades: VIP, R, S, A. Saving a changed layout replaces "
@@ -99,12 +100,15 @@ class VenueAdminForm(forms.ModelForm):
 
 
 @admin.register(Venue)
-class VenueAdmin(admin.ModelAdmin):
+class VenueAdmin(SecureModelAdmin):
     form = VenueAdminForm
     list_display = ["name", "address", "seat_count"]
     search_fields = ["name", "address"]
     fields = ["name", "address", "layout", "seats_by_grade"]
     readonly_fields = ["seats_by_grade"]
+
+    class Media:
+        css = {"all": ["css/admin.css"]}  # a style file, not a style attribute: CSP allows no inline style
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).annotate(seat_count=Count("seats"))
@@ -145,7 +149,7 @@ class ShowInline(admin.TabularInline):
 
 
 @admin.register(Concert)
-class ConcertAdmin(admin.ModelAdmin):
+class ConcertAdmin(SecureModelAdmin):
     list_display = ["title", "artist", "venue", "show_count", "first_show", "last_show"]
     list_filter = ["venue"]
     search_fields = ["title", "artist"]
@@ -234,7 +238,7 @@ class ShowAdminForm(forms.ModelForm):
 
 
 @admin.register(Show)
-class ShowAdmin(admin.ModelAdmin):
+class ShowAdmin(SecureModelAdmin):
     form = ShowAdminForm
     inlines = [ShowGradePriceInline]
     list_display = ["__str__", "venue", "starts_at", "booking_opens_at", "booking_closes_at", "free_seats", "seats"]
@@ -295,7 +299,7 @@ class ShowAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShowSeat)
-class ShowSeatAdmin(admin.ModelAdmin):
+class ShowSeatAdmin(SecureModelAdmin):
     """Seat status per show, read-only: seats change only through holds, payments and refunds."""
 
     list_display = ["label", "show", "grade", "status", "held_until", "current_status"]

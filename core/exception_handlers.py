@@ -67,9 +67,21 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 
 def _as_errors(detail: Any) -> Any:
-    """DRF's ValidationError detail as plain data: {"field": ["message", ...]}."""
+    """DRF's ValidationError detail as plain data: {"field": ["message", ...]}.
+
+    A list or object of more than API_ERROR_DETAILS_MAX entries keeps that many and says how many
+    more there were, so an answer stays small whatever the request (400,000 invalid seat ids once
+    made a 20 MB answer)."""
+    limit = settings.API_ERROR_DETAILS_MAX
     if isinstance(detail, dict):
-        return {key: _as_errors(value) for key, value in detail.items()}
+        items = list(detail.items())
+        errors = {str(key): _as_errors(value) for key, value in items[:limit]}
+        if len(items) > limit:
+            errors["..."] = f"and {len(items) - limit} more"
+        return errors
     if isinstance(detail, list):
-        return [_as_errors(item) for item in detail]
+        errors = [_as_errors(item) for item in detail[:limit]]
+        if len(detail) > limit:
+            errors.append(f"... and {len(detail) - limit} more")
+        return errors
     return str(detail)

@@ -53,3 +53,17 @@ class RateLimited(ApplicationError):
     code = "RATE_LIMITED"
     status = 429
     message = "Too many requests. Please wait and try again."
+
+
+class MalformedRequest(ApplicationError):
+    code = "MALFORMED_REQUEST"
+    status = 400
+    message = "The request body is not valid JSON."
+
+
+class RequestTooLarge(ApplicationError):
+    """A body past the API's size bound (API_JSON_MAX_BYTES, or Django's DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+
+    code = "REQUEST_TOO_LARGE"
+    status = 400
+    message = "The request body is too large."

@@ -9,8 +9,14 @@
 - Gauges of every waiting room on sale (waiting, active) are read from Redis at scrape time.
 - CPU time of the requests per view (RequestCpuMiddleware): the load test's "where the server CPU
   went". Kept like django-prometheus's metrics (per gunicorn worker, summed by /metrics).
+
+/metrics is not public: it tells sales, queue sizes and load to anyone who asks. With
+METRICS_TOKEN set a scrape needs `Authorization: Bearer <METRICS_TOKEN>`; without it (development)
+only this machine may read it, and not through a proxy (HAProxy adds X-Forwarded-For).
 """
 
+import hmac
+import ipaddress
 import logging
 import os
 import time
@@ -18,13 +24,15 @@ from collections.abc import Callable
 
 import prometheus_client
 from celery.signals import task_postrun, task_prerun
+from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from redis.exceptions import RedisError
 
 from core.clock import clock
+from core.exception_handlers import error_body
 from core.redis import redis_client, redis_key, redis_text
 
 logger = logging.getLogger(__name__)
@@ -165,7 +173,36 @@ def _waiting_room_gauges():
     yield active
 
 
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def metrics_access_refused(request: HttpRequest) -> HttpResponse | None:
+    """None if the caller may read /metrics, else the answer (401 or 403)."""
+    token = settings.METRICS_TOKEN
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+            return None
+        body = error_body("NOT_AUTHENTICATED", "Send Authorization: Bearer <METRICS_TOKEN>.")
+        response = JsonResponse(body, status=401)
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    if _is_loopback(request.META.get("REMOTE_ADDR", "")) and "HTTP_X_FORWARDED_FOR" not in request.META:
+        return None
+    return JsonResponse(
+        error_body("PERMISSION_DENIED", "Metrics are readable from this machine only unless METRICS_TOKEN is set."),
+        status=403,
+    )
+
+
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    refused = metrics_access_refused(request)
+    if refused is not None:
+        return refused
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = prometheus_client.CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

@@ -1,8 +1,15 @@
-"""Health endpoints and the JSON answers for Django-level 404 and 500 on API paths."""
+"""Health endpoints and the JSON answers for Django-level 400, 403, 404 and 500 on API paths.
 
+Errors Django raises outside DRF's views (a body past DATA_UPLOAD_MAX_MEMORY_SIZE, a Host header
+not allowed, any SuspiciousOperation, a failure in a middleware, a lean queue view) reach these
+handlers; on /api/ paths they answer {code, message} JSON like every other API error."""
+
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import bad_request as html_bad_request
 from django.views.defaults import page_not_found
+from django.views.defaults import permission_denied as html_permission_denied
 from django.views.defaults import server_error as html_server_error
 from redis.exceptions import RedisError
 
@@ -33,6 +40,20 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if not _is_api(request):
+        return html_bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(error_body("REQUEST_TOO_LARGE", "The request body is too large."), status=400)
+    return JsonResponse(error_body("BAD_REQUEST", "The request is not valid."), status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("PERMISSION_DENIED", "You may not do this."), status=403)
+    return html_permission_denied(request, exception)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import subprocess
 import sys
 import time
@@ -64,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             # Every simulated fan comes from 127.0.0.1: the per-IP limit of queue entry would
             # count them all as one client. The per-user limit stays as configured.
             "THROTTLE_QUEUE_ENTER_IP": os.environ.get("THROTTLE_QUEUE_ENTER_IP", "1000000/min"),
+            # /metrics answers only a scrape with this bearer token (loadtest.server reads it).
+            "METRICS_TOKEN": secrets.token_urlsafe(32),
         },
     )
     say(f"database {args.db} (recreated), Redis prefix {args.prefix}, logs in {run_dir.relative_to(ROOT)}")

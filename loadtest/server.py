@@ -88,9 +88,10 @@ def redis_cpu_seconds(redis_url: str) -> float | None:
     return sum(float(info.get(key, 0)) for key in keys)
 
 
-def scrape(url: str) -> Samples:
-    """/metrics of one gunicorn instance (the sum of its workers)."""
-    with urllib.request.urlopen(url + "/metrics", timeout=15) as resp:
+def scrape(url: str, token: str | None = None) -> Samples:
+    """/metrics of one gunicorn instance (the sum of its workers), with the stack's METRICS_TOKEN."""
+    request = urllib.request.Request(url + "/metrics", headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(request, timeout=15) as resp:
         return parse_metrics(resp.read().decode())
 
 
@@ -108,7 +109,7 @@ def snapshot(stack: Stack, *, postmaster: int | None, redis_url: str) -> Snapsho
     metrics, errors = {}, []
     for web in webs:
         try:
-            metrics[web.name] = scrape(web.url)
+            metrics[web.name] = scrape(web.url, stack.config.extra_env.get("METRICS_TOKEN"))
         except (OSError, ValueError) as exc:  # counted as nothing; the report lists it
             errors.append(f"{web.name} {web.url}: {exc}")
     return Snapshot(

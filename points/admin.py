@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, SecureModelAdmin
 from core.exceptions import ApplicationError
 from points.models import LedgerEntry, Wallet
 from points.services import AMOUNT_LIMIT, wallet_adjust
@@ -32,7 +32,7 @@ class AdjustBalanceForm(forms.Form):
 
 
 @admin.register(Wallet)
-class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WalletAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
     list_display = ["id", "user", "balance", "updated_at"]
     search_fields = ["user__phone", "user__name", "=id"]
     list_select_related = ["user"]
@@ -111,7 +111,7 @@ class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
     list_display = ["id", "created_at", "wallet", "user_phone", "kind", "amount", "balance_after", "reference"]
     list_filter = ["kind"]
     search_fields = ["wallet__user__phone", "reference", "idempotency_key", "=wallet__id"]

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from concerts.models import WAITING_ROOM_POLICY_FIELDS
+from core.admin import SecureModelAdmin
 from core.exceptions import ServiceUnavailable
 from queueing.models import QueueMonitor
 from queueing.selectors import QueueStats, queue_stats
@@ -16,7 +17,7 @@ from queueing.services import queue_flush, queue_set_paused
 
 
 @admin.register(QueueMonitor)
-class QueueMonitorAdmin(admin.ModelAdmin):
+class QueueMonitorAdmin(SecureModelAdmin):
     list_display = [
         "__str__",
         "prequeue_now",

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, SecureModelAdmin
 from core.exceptions import ApplicationError
 from reservations.models import PaymentAttempt, Reservation, ReservationSeat, TicketRefund
 from reservations.services import reservation_refund
@@ -24,7 +24,7 @@ class PaymentAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReservationAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
     list_display = ["id", "user", "show", "status", "amount", "hold_expires_at", "created_at", "confirmed_at"]
     list_filter = ["status", "show__concert", "show"]
     search_fields = ["user__phone", "user__name", "show__concert__title", "=id"]
@@ -61,7 +61,7 @@ class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PaymentAttempt)
-class PaymentAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PaymentAttemptAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
     list_display = ["id", "reservation", "outcome", "amount", "attempts_left", "created_at"]
     list_filter = ["outcome"]
     search_fields = ["reservation__user__phone", "=reservation__id"]
@@ -69,7 +69,7 @@ class PaymentAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TicketRefund)
-class TicketRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TicketRefundAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
     list_display = ["id", "reservation", "amount", "actor", "created_at"]
     search_fields = ["reservation__user__phone", "=reservation__id"]
     list_select_related = ["reservation", "actor"]

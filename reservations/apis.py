@@ -1,3 +1,4 @@
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -10,6 +11,7 @@ from concerts.selectors import show_concert_id_cached
 from core.exceptions import NotAuthenticated, ValidationFailed
 from core.pagination import PAGE_PARAMETERS, PageNumberPagination, page_of
 from core.schema import error_responses
+from core.serializers import BoundedListField
 from points.idempotency import HEADER as IDEMPOTENCY_HEADER
 from points.idempotency import MAX_LENGTH as IDEMPOTENCY_KEY_MAX
 from points.idempotency import idempotency_key_clean
@@ -91,8 +93,10 @@ class ReservationListCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         show_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-        seat_ids = serializers.ListField(
-            child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=100
+        seat_ids = BoundedListField(
+            child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+            min_length=1,
+            max_length=settings.API_SEAT_IDS_MAX,
         )
 
     def get_permissions(self):
@@ -208,10 +212,10 @@ class ReservationPaymentApi(APIView):
 
 class ReservationRefundApi(APIView):
     class InputSerializer(serializers.Serializer):
-        seat_ids = serializers.ListField(
+        seat_ids = BoundedListField(
             child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
             min_length=1,
-            max_length=100,
+            max_length=settings.API_SEAT_IDS_MAX,
             required=False,
             help_text="Refund only these seats (tickets); all of them when left out.",
         )

@@ -41,6 +41,7 @@ MIDDLEWARE = [
     # A storage outage that escaped a view answers 503 SERVICE_UNAVAILABLE, never 500 (core.outage).
     "core.outage.StorageOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -51,6 +52,22 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# Security headers of every answer (core.security_headers; Django sets Referrer-Policy itself).
+# Scripts, styles, images, fonts and connections (the waiting room's event stream) from this site
+# only: the templates carry no inline script or style, so an injected one does not run.
+CONTENT_SECURITY_POLICY = env(
+    "CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
+# Browser features no page of the service uses, switched off for every page and any frame.
+PERMISSIONS_POLICY = env(
+    "PERMISSIONS_POLICY",
+    default="accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=()",
+)
+SECURE_REFERRER_POLICY = "same-origin"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -131,7 +148,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON with bounds on size and nesting (core.parsers): deep or huge bodies are a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.exception_handlers.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
@@ -203,6 +221,20 @@ SEAT_MAP_MAX_AGE_SECONDS = env.float("SEAT_MAP_MAX_AGE_SECONDS", default=10.0)
 SEAT_MAP_REBUILD_SECONDS = env.float("SEAT_MAP_REBUILD_SECONDS", default=0.5)
 # Holds
 HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default=5.0)
+
+# API input bounds (core.parsers, core.serializers, core.exception_handlers). No request of the API
+# needs more than a few kilobytes or levels; bodies past them are a 400 before any work is done.
+API_JSON_MAX_BYTES = env.int("API_JSON_MAX_BYTES", default=64 * 1024)
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=20)
+# The most seat ids one hold or refund request may name, checked before the ids themselves (a
+# concert's own seats-per-user limit is checked by the hold).
+API_SEAT_IDS_MAX = env.int("API_SEAT_IDS_MAX", default=100)
+# An error answer lists at most this many entries per list or object of field errors.
+API_ERROR_DETAILS_MAX = env.int("API_ERROR_DETAILS_MAX", default=10)
+
+# /metrics (core.metrics): a scrape sends `Authorization: Bearer <METRICS_TOKEN>`. Empty (the
+# development default): only this machine may read it, and not through a proxy.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # Structured logs: one JSON object per line with the request id (LOG_FORMAT=plain for humans).
 # Retry-After of a 503 when PostgreSQL or Redis cannot be reached.
