@@ -5,6 +5,10 @@ payments; then the invariant commands. Run with scripts/drill <name> (python -m 
     celery-worker-kill   kill -9 a whole Celery worker (and later a pool process of the other)
     redis-restart        stop the drill's own Redis (port 6390, nothing on disk) for a few seconds
     pg-drop              pg_terminate_backend every connection to the drill's database, 3 times
+    pooled               no fault: six web instances (1 worker x 4 threads each), the Celery
+                         workers and beat reach PostgreSQL through PgBouncer (transaction pooling,
+                         --pool-size server connections); pg_stat_activity is sampled throughout
+                         (--no-pgbouncer: the same stack straight to PostgreSQL, for comparison)
     all                  each of the above, one after the other
 
 Each drill: its own database (stagegate_drill, recreated), its own Redis prefix (sgdrill) on the
@@ -15,13 +19,15 @@ artifacts/drill-<name>-<timestamp>.txt and .json) gives the answers by code, tho
 fault, any 5xx with the server's traceback, the waiting room's figures and both checks.
 
 Exit 1 if check_inventory or check_ledger fails, if the active set ever exceeded its size or
-someone was admitted twice, or if any answer was a 500 (a 503 SERVICE_UNAVAILABLE is the expected
+someone was admitted twice, if any answer was a 500, or (pooled) if the server connections to
+the database ever exceeded the pool (a 503 SERVICE_UNAVAILABLE is the expected
 answer while Redis is down; a request cut by a killed process or a dropped connection may end
 without an answer or, for PostgreSQL, with one 500 per cut transaction: reported, not failed,
 for pg-drop).
 """
 
 import argparse
+import dataclasses
 import json
 import re
 import subprocess
@@ -35,21 +41,30 @@ from drills.burst import Burst, Fan, QueueSampler, call, http
 from drills.stack import (
     ROOT,
     SETUP_STEPS,
+    PgBouncer,
+    PgConnectionSampler,
     RedisServer,
     Stack,
     StackConfig,
     db_recreate,
     db_terminate_connections,
     db_url,
+    free_port,
     redis_prefix_clear,
 )
 from loadtest.seed import FAN_PASSWORD
 
-DRILLS = ("web-worker-kill", "celery-worker-kill", "redis-restart", "pg-drop")
+DRILLS = ("web-worker-kill", "celery-worker-kill", "redis-restart", "pg-drop", "pooled")
 OWN_REDIS_PORT = 6390
+# The pooled drill: web instances (1 gunicorn worker x 4 threads each), and the most server
+# connections the whole stack may hold to PostgreSQL (issue 18: within 100).
+POOLED_WEBS = 6
+POOLED_CONNECTION_BUDGET = 100
 
 
-def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -> int:
+def run_drill(
+    name: str, *, fans: int, active_size: int, db: str, prefix: str, pool_size: int = 20, pgbouncer: bool = True
+) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     run_dir = ROOT / "var" / "drills" / f"{name}-{stamp}"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -61,18 +76,26 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
         redis_url=redis_url,
         extra_env={"DJANGO_STATIC_ROOT": str(run_dir / "static")},
     )
+    # pooled: the processes go through PgBouncer; setup, seeding and the checks straight to PostgreSQL.
+    direct_config = config
+    bouncer = PgBouncer(free_port(), run_dir, pool_size=pool_size) if name == "pooled" and pgbouncer else None
+    if bouncer:
+        config = dataclasses.replace(config, database_url=bouncer.url(db), database_pooler="pgbouncer")
     say(name, f"database {db}, Redis {redis_url} prefix {prefix}, logs in {run_dir.relative_to(ROOT)}")
     db_recreate(db)
+    connections = PgConnectionSampler(db, pgbouncer=bouncer, interval=0.02)
     fault_log: list[tuple[float, str]] = []
     probe: list[dict] = []
     live_at_restart: list[int] = []  # redis-restart: the holds live in PostgreSQL when Redis went away
     try:
         if own_redis:
             own_redis.start()
+        if bouncer:
+            bouncer.start()
         redis_prefix_clear(redis_url, prefix)
         with Stack(config, run_dir) as stack:
             for step in SETUP_STEPS:
-                done = stack.manage(*step)
+                done = Stack(direct_config, run_dir).manage(*step)
                 if done.returncode:
                     sys.stderr.write(done.stdout + done.stderr)
                     return 1
@@ -80,13 +103,16 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
             seeded = subprocess.run(
                 [sys.executable, "-m", "loadtest.seed", "--fans", str(fans), "--active-size", str(active_size),
                  "--venue", "스파르타 콘서트장", "--poor-share", "0", "--out", str(fans_file)],
-                cwd=ROOT, env=config.env(), capture_output=True, text=True, timeout=300,
+                cwd=ROOT, env=direct_config.env(), capture_output=True, text=True, timeout=300,
             )  # fmt: skip
             if seeded.returncode:
                 sys.stderr.write(seeded.stdout + seeded.stderr)
                 return 1
             world = json.loads(fans_file.read_text())
-            webs = [stack.start_web(f"web{i}", workers=2, threads=4) for i in (1, 2)]
+            if name == "pooled":
+                webs = [stack.start_web(f"web{i}", workers=1, threads=4) for i in range(1, POOLED_WEBS + 1)]
+            else:
+                webs = [stack.start_web(f"web{i}", workers=2, threads=4) for i in (1, 2)]
             workers = [stack.start_worker(f"worker{i}", concurrency=1) for i in (1, 2)]
             stack.start_beat("beat1")
             stack.wait_all_ready(timeout=90)
@@ -94,6 +120,7 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
 
             sampler = QueueSampler(redis_url, prefix, world["concert_id"])
             sampler.start()
+            connections.start()
             burst = Burst(
                 bases=[web.url for web in webs], concert_id=world["concert_id"], show_id=world["show_id"],
                 fans=[Fan(user_id=f["user_id"], api_key=f["token"]) for f in world["fans"]], pin=world["pin"],
@@ -113,13 +140,16 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
             )  # fmt: skip
             runner.join(timeout=180)
             sampler.stop()
+            connections.stop()
             alive = {proc.name: proc.alive() for proc in stack.procs}
             say(name, "burst over; stopping the stack")
         checks = {}
         for command in ("check_inventory", "check_ledger"):
-            done = Stack(config, run_dir).manage(command)
+            done = Stack(direct_config, run_dir).manage(command)
             checks[command] = {"ok": done.returncode == 0, "output": (done.stdout + done.stderr).strip()}
     finally:
+        if bouncer:
+            bouncer.stop()
         if own_redis:
             own_redis.kill()
         else:
@@ -159,6 +189,14 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
             "admissions_seen": len(sampler.admissions),
         },
         "processes_alive_at_end": alive,
+        "postgres_connections": {
+            "through_pgbouncer": bool(bouncer),
+            "pool_size": pool_size if bouncer else None,
+            "peak_server_connections": connections.peak,
+            "peak_pgbouncer_clients": connections.peak_clients if bouncer else None,
+            "peak_clients_waiting": connections.peak_waiting if bouncer else None,
+            "samples": connections.samples,
+        },
         "checks": checks,
     }
     failures = [f"{cmd} failed" for cmd, check in checks.items() if not check["ok"]]
@@ -173,6 +211,10 @@ def run_drill(name: str, *, fans: int, active_size: int, db: str, prefix: str) -
         failures.append(f"HTTP 500 answers: {five_hundreds}")
     if report["payments_refused_by_the_queue"]:
         failures.append(f"{report['payments_refused_by_the_queue']} payments of a live hold refused by the queue")
+    if bouncer and not 0 < connections.peak <= min(pool_size, POOLED_CONNECTION_BUDGET):
+        failures.append(f"{connections.peak} server connections to {db} (pool {pool_size})")
+    if bouncer and result.server_errors() + result.count("0"):
+        failures.append("an answer was a 5xx other than 503, or no answer at all")
     report["failures"] = failures
     (ROOT / "artifacts").mkdir(exist_ok=True)
     base = ROOT / "artifacts" / f"drill-{name}-{stamp}"
@@ -350,6 +392,7 @@ def summary(r: dict) -> str:
         ),
         f"queue: {r['queue']}",
         f"processes alive at the end: {r['processes_alive_at_end']}",
+        f"PostgreSQL connections: {r['postgres_connections']}",
         *(f"{cmd}: {'OK' if c['ok'] else 'FAILED'}: {c['output'].splitlines()[-1]}" for cmd, c in r["checks"].items()),
         *(f"server traceback:\n{tb}" for tb in r["server_tracebacks"][:3]),
         "RESULT: " + ("PASS" if not r["failures"] else "FAIL: " + "; ".join(r["failures"])),
@@ -368,11 +411,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--active-size", type=int, default=10)
     parser.add_argument("--db", default="stagegate_drill")
     parser.add_argument("--prefix", default="sgdrill")
+    parser.add_argument("--pool-size", type=int, default=20, help="pooled: PgBouncer's server connections")
+    parser.add_argument("--no-pgbouncer", action="store_true", help="pooled: straight to PostgreSQL instead")
     args = parser.parse_args(argv)
     names = DRILLS if args.name == "all" else (args.name,)
     status = 0
     for name in names:
-        status |= run_drill(name, fans=args.fans, active_size=args.active_size, db=args.db, prefix=args.prefix)
+        status |= run_drill(
+            name, fans=args.fans, active_size=args.active_size, db=args.db, prefix=args.prefix,
+            pool_size=args.pool_size, pgbouncer=not args.no_pgbouncer,
+        )  # fmt: skip
     return status
 
 

@@ -1,6 +1,7 @@
 """Start and stop the service's processes (gunicorn web, Celery worker, Celery beat) against a
 given PostgreSQL database, Redis and key prefix: used by the multi-instance drill test, the fault
-drills (scripts/drill) and the load test (scripts/loadtest).
+drills (scripts/drill) and the load test (scripts/loadtest). A PgBouncer (`PgBouncer`) can sit
+between the processes and PostgreSQL, and `PgConnectionSampler` watches the server connections.
 
 Every process runs in its own session (process group), so stopping it also stops gunicorn's
 workers and Celery's pool children; `Stack` stops everything it started on exit, even on error.
@@ -19,8 +20,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -169,6 +172,110 @@ class RedisServer:
             self.proc.wait(timeout=10)
 
 
+class PgBouncer:
+    """PgBouncer in transaction pooling mode (config/pgbouncer/start.sh and pgbouncer.ini, as in
+    compose and scripts/run) on 127.0.0.1:port in front of this machine's PostgreSQL: any number
+    of client connections share at most `pool_size` server connections per database. Its ini and
+    auth file go under `run_dir`. `strict` discards the server's session state after every
+    transaction, so a process relying on any fails at once rather than now and then."""
+
+    def __init__(self, port: int, run_dir: str | Path, *, pool_size: int, strict: bool = False) -> None:
+        self.port = port
+        self.pool_size = pool_size
+        self.strict = strict
+        self.dir = Path(run_dir) / f"pgbouncer-{port}"
+        self.log = self.dir / "pgbouncer.log"
+        self.proc: subprocess.Popen | None = None
+
+    def url(self, name: str) -> str:
+        """The URL of database `name` through this PgBouncer."""
+        user = urllib.parse.urlsplit(PG_ADMIN_URL).username or "postgres"
+        return f"postgres://{user}@127.0.0.1:{self.port}/{name}"
+
+    def start(self) -> None:
+        server = urllib.parse.urlsplit(PG_ADMIN_URL)
+        env = os.environ | {
+            "PGBOUNCER_DIR": str(self.dir),
+            "PGBOUNCER_PORT": str(self.port),
+            "PGBOUNCER_POOL_SIZE": str(self.pool_size),
+            "PGBOUNCER_SERVER_HOST": server.hostname or "127.0.0.1",
+            "PGBOUNCER_SERVER_PORT": str(server.port or 5432),
+            "PGBOUNCER_USER": server.username or "postgres",
+            "PGBOUNCER_STRICT": "1" if self.strict else "0",
+        }
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as fh:
+            self.proc = subprocess.Popen(
+                [str(ROOT / "config" / "pgbouncer" / "start.sh")],
+                env=env, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"pgbouncer on {self.port} did not start:\n{self.log.read_text(errors='replace')[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            _killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                _killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+
+class PgConnectionSampler(threading.Thread):
+    """Counts the server connections to database `name` in pg_stat_activity every `interval`
+    seconds until stopped (its own connection is to the admin database, so it never counts
+    itself). Given the PgBouncer in front, it also counts that database's client connections
+    there (SHOW POOLS: active and waiting for a server connection)."""
+
+    def __init__(self, name: str, *, pgbouncer: PgBouncer | None = None, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.database = name
+        self.pgbouncer = pgbouncer
+        self.interval = interval
+        self.samples = 0
+        self.peak = 0  # server connections
+        self.peak_clients = 0
+        self.peak_waiting = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        import psycopg
+
+        with contextlib.ExitStack() as stack:
+            server = stack.enter_context(_pg_admin())
+            stats = None
+            if self.pgbouncer:
+                # The admin console takes only simple queries: never a prepared statement.
+                stats = stack.enter_context(
+                    psycopg.connect(self.pgbouncer.url("pgbouncer"), autocommit=True, prepare_threshold=None)
+                )
+            while not self._stop_event.is_set():
+                (count,) = server.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [self.database]
+                ).fetchone()
+                self.peak = max(self.peak, count)
+                if stats:
+                    pools = stats.execute("SHOW POOLS")
+                    columns = [column.name for column in pools.description]
+                    for row in pools.fetchall():
+                        pool = dict(zip(columns, row, strict=True))
+                        if pool["database"] == self.database:
+                            self.peak_clients = max(self.peak_clients, pool["cl_active"] + pool["cl_waiting"])
+                            self.peak_waiting = max(self.peak_waiting, pool["cl_waiting"])
+                self.samples += 1
+                self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=10)
+
+
 @dataclass
 class StackConfig:
     database_url: str
@@ -176,6 +283,8 @@ class StackConfig:
     redis_url: str = DEFAULT_REDIS_URL
     # Persistent DB connections per thread (seconds); 0 closes them after each request.
     conn_max_age: int = 60
+    # "pgbouncer" when database_url is a PgBouncer's (settings.DATABASE_POOLER).
+    database_pooler: str = ""
     settings_module: str = "drills.settings"
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -190,6 +299,7 @@ class StackConfig:
                 "DJANGO_SETTINGS_MODULE": self.settings_module,
                 "DATABASE_URL": self.database_url,
                 "DATABASE_CONN_MAX_AGE": str(self.conn_max_age),
+                "DATABASE_POOLER": self.database_pooler,
                 "REDIS_URL": self.redis_url,
                 "CELERY_BROKER_URL": self.redis_url,
                 "REDIS_KEY_PREFIX": self.redis_prefix,

@@ -52,6 +52,6 @@ ensure_venv() {
   . .venv/bin/activate
 }
 
-ensure_apt_packages postgresql redis-server python3-venv haproxy
+ensure_apt_packages postgresql redis-server python3-venv haproxy pgbouncer
 ensure_services
 ensure_venv

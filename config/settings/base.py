@@ -1,6 +1,7 @@
 """Settings shared by every environment; values come from environment variables (see README)."""
 
 from django.conf import global_settings
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import BASE_DIR, env
 
@@ -93,6 +94,15 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# "pgbouncer": the processes reach PostgreSQL through PgBouncer in transaction pooling mode
+# (config/pgbouncer/), where each transaction may run on another server connection, so nothing may
+# outlive a transaction on the server. Server-side cursors (QuerySet.iterator()) would: they are
+# turned off. Prepared statements would too: Django with psycopg 3 never prepares them
+# (prepare_threshold None, client-side binding). Empty: straight to PostgreSQL.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    raise ImproperlyConfigured(f"DATABASE_POOLER must be empty or 'pgbouncer', not {DATABASE_POOLER!r}")
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_POOLER == "pgbouncer"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")

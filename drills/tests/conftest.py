@@ -38,3 +38,24 @@ def own_redis(tmp_path):
         yield server
     finally:
         server.kill()
+
+
+@pytest.fixture
+def start_pgbouncer(tmp_path):
+    """Starts PgBouncers (drills.stack.PgBouncer, strict: session state discarded after every
+    transaction) on free ports; all stopped at the end."""
+    from drills.stack import PgBouncer, free_port
+
+    started = []
+
+    def start(*, pool_size: int) -> PgBouncer:
+        bouncer = PgBouncer(free_port(), tmp_path / "pgbouncer", pool_size=pool_size, strict=True)
+        started.append(bouncer)
+        bouncer.start()
+        return bouncer
+
+    try:
+        yield start
+    finally:
+        for bouncer in started:
+            bouncer.stop()
