@@ -6,6 +6,7 @@ show its answer, large and coloured, so a door can work at a glance.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -41,4 +42,7 @@ def door_check_in(request: HttpRequest, show_id: int) -> HttpResponse:
         code = request.POST.get("code", "")[:64]
         check_in = ticket_check_in(code=code, show=show, actor=request.user)
     context = {"show": show, "check_in": check_in, "counts": show_door_counts(show=show)}
-    return render(request, "pages/door_check_in.html", context)
+    response = render(request, "pages/door_check_in.html", context)
+    # The one page that may use the camera (to read QR codes); every other keeps it switched off.
+    response.headers["Permissions-Policy"] = settings.PERMISSIONS_POLICY.replace("camera=()", "camera=(self)")
+    return response

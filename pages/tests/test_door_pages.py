@@ -75,6 +75,14 @@ def test_the_door_admits_a_scanned_ticket_once_and_counts_it(door, show, paid):
     assert 'data-outcome="INVALID"' in garbled
 
 
+def test_the_door_page_alone_may_use_the_camera(door, show):
+    door_page = door.get(reverse("pages:door-check-in", args=[show.pk]))
+    other_page = door.get(reverse("pages:door-shows"))
+
+    assert "camera=(self)" in door_page["Permissions-Policy"]
+    assert "camera=()" in other_page["Permissions-Policy"]
+
+
 @pytest.mark.security
 def test_fans_and_strangers_cannot_open_the_door_pages(client, show, paid):
     fan, _ = paid
