@@ -219,3 +219,17 @@ def test_a_live_hold_is_paid_on_its_page_after_a_redis_restart(client, fan, held
 
     assert response.status_code == 302 and response["Location"] == reverse("pages:tickets")
     assert Reservation.objects.get(pk=held.pk).status == ReservationStatus.CONFIRMED
+
+
+def test_a_short_balance_is_said_with_the_charge_offered_before_any_attempt(client, fan, clock):
+    show = make_show()
+    wallet_charge(user=fan, amount=50_000)
+    admit(client, fan, show.concert_id)
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
+
+    page = text_of(client.get(reverse("pages:payment", args=[reservation.pk])))
+
+    shortfall = page.split('data-testid="shortfall"')[1].split("</div>")[0]
+    assert "50,000원" in shortfall and 'data-testid="charge-link"' in shortfall
+    button = re.search(r'<button[^>]*data-testid="pay-button"[^>]*>', page).group(0)
+    assert "disabled" in button
