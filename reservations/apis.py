@@ -32,6 +32,7 @@ from reservations.services import (
     reservation_pay,
     reservation_refund,
 )
+from reservations.tickets import ticket_code, ticket_is_valid
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     IDEMPOTENCY_HEADER,
@@ -49,15 +50,24 @@ class ReservationSeatSerializer(serializers.Serializer):
     grade = serializers.CharField(source="show_seat.grade")
     price = serializers.IntegerField()
     status = serializers.SerializerMethodField()
+    ticket_code = serializers.SerializerMethodField(
+        help_text="A paid seat's ticket: the code its QR carries, checked at the door. Null until paid and "
+        "once refunded."
+    )
+    checked_in_at = serializers.DateTimeField(allow_null=True)
 
     def get_status(self, ticket) -> str:
         if ticket.refund_id is not None:
             return "REFUNDED"
         return "ACTIVE" if ticket.active else "RELEASED"
 
+    def get_ticket_code(self, ticket) -> str | None:
+        return ticket_code(ticket=ticket) if ticket_is_valid(ticket=ticket) else None
+
 
 class ReservationOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    booking_number = serializers.CharField()
     status = serializers.CharField()
     show_id = serializers.IntegerField()
     concert_id = serializers.IntegerField(source="show.concert_id")

@@ -66,6 +66,11 @@ def ticket_code(*, ticket: ReservationSeat) -> str:
     return f"{ticket.pk}-{_signature(ticket.pk)}"
 
 
+def ticket_is_valid(*, ticket: ReservationSeat) -> bool:
+    """A paid seat not refunded: one that gets in at the door (if not used yet)."""
+    return ticket.active and ticket.reservation.status == ReservationStatus.CONFIRMED
+
+
 def _ticket_id_from_code(code: str) -> int | None:
     ticket_id, _, signature = code.strip().lower().partition("-")
     if not ticket_id.isascii() or not ticket_id.isdigit() or len(ticket_id) > 18:
@@ -96,7 +101,7 @@ def ticket_check_in(*, code: str, show: Show, actor: User, now: datetime | None 
             outcome = CheckInOutcome.OTHER_SHOW
         elif ticket.refund_id is not None:
             outcome = CheckInOutcome.REFUNDED
-        elif not ticket.active or ticket.reservation.status != ReservationStatus.CONFIRMED:
+        elif not ticket_is_valid(ticket=ticket):
             outcome = CheckInOutcome.NOT_PAID
         elif ticket.checked_in_at is not None:
             outcome = CheckInOutcome.ALREADY_USED

@@ -5,14 +5,16 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.tests.factories import DEFAULT_PIN
+from accounts.tests.factories import DEFAULT_PIN, UserFactory
 from concerts.models import Concert
+from concerts.services import organizer_group_sync
 from points.models import LedgerEntry
 from queueing.selectors import concert_queue_policy_cache_clear, queue_user_status
 from queueing.services import queue_enter, queue_is_active
 from queueing.tests.helpers import redis_restart
-from reservations.services import reservation_hold
+from reservations.services import reservation_hold, reservation_refund
 from reservations.tests.factories import fan_with_points, make_show, seats_of
+from reservations.tickets import ticket_check_in
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +162,24 @@ def test_pay_through_the_api_and_leave_the_queue(show, fan, django_capture_on_co
     # Paid and out of the queue: a second payment is refused by what happened, not by the queue.
     again = api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
     assert (again.status_code, again.json()["code"]) == (409, "ALREADY_PAID")
+
+
+def test_a_paid_reservation_answers_its_booking_number_and_ticket_codes(show, fan):
+    api = admitted_client(fan, show.concert_id)
+    held = hold(api, show, "A-1", "A-2").json()
+    assert held["booking_number"] == f"SG{held['id']:08d}"
+    assert [seat["ticket_code"] for seat in held["seats"]] == [None, None]  # not paid yet
+    api.post(f"/api/v1/reservations/{held['id']}/payment", {"pin": DEFAULT_PIN})
+    reservation_refund(actor=fan, reservation_id=held["id"], seat_ids=seats_of(show, "A-2"))
+
+    seats = api.get(f"/api/v1/reservations/{held['id']}").json()["seats"]
+
+    door = UserFactory(is_staff=True)
+    door.groups.add(organizer_group_sync())
+    a1, a2 = seats
+    assert a2["ticket_code"] is None and a1["checked_in_at"] is None
+    assert ticket_check_in(code=a1["ticket_code"], show=show, actor=door).admitted
+    assert api.get(f"/api/v1/reservations/{held['id']}").json()["seats"][0]["checked_in_at"] is not None
 
 
 def test_payment_idempotency_key_replays_the_first_answer(show, fan):
