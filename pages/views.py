@@ -38,6 +38,7 @@ from concerts.selectors import (
 )
 from core.clock import clock
 from core.exceptions import RateLimited, ServiceUnavailable, ValidationFailed
+from core.money import won_format
 from pages.booking import (
     booking_session,
     payment_session_ok,
@@ -46,7 +47,6 @@ from pages.booking import (
     session_queue_token_store,
 )
 from pages.forms import AmountForm, HoldForm, LoginForm, PinForm, RefundForm, SignupForm, form_errors_from
-from pages.templatetags.pages_tags import won_format
 from points.exceptions import AmountOutOfRange, BalanceCapExceeded, InsufficientBalance
 from points.selectors import ledger_entry_list, wallet_balance
 from points.services import wallet_charge, wallet_withdraw

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin, SecureModelAdmin
+from core.admin import ReadOnlyAdminMixin, SecureModelAdmin, won_column
 from core.exceptions import ApplicationError
 from points.models import LedgerEntry, Wallet
 from points.services import AMOUNT_LIMIT, wallet_adjust
@@ -33,7 +33,8 @@ class AdjustBalanceForm(forms.Form):
 
 @admin.register(Wallet)
 class WalletAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
-    list_display = ["id", "user", "balance", "updated_at"]
+    list_display = ["id", "user", "balance_won", "updated_at"]
+    balance_won = won_column("balance", _("balance"))
     search_fields = ["user__phone", "user__name", "=id"]
     list_select_related = ["user"]
     fields = ["user", "balance", "updated_at", "ledger_link", "adjust_link"]
@@ -112,7 +113,9 @@ class WalletAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
-    list_display = ["id", "created_at", "wallet", "user_phone", "kind", "amount", "balance_after", "reference"]
+    list_display = ["id", "created_at", "wallet", "user_phone", "kind", "amount_won", "balance_after_won", "reference"]
+    amount_won = won_column("amount", _("amount"))
+    balance_after_won = won_column("balance_after", _("balance after"))
     list_filter = ["kind"]
     search_fields = ["wallet__user__phone", "reference", "idempotency_key", "=wallet__id"]
     list_select_related = ["wallet__user"]

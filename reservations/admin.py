@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin, SecureModelAdmin
+from core.admin import ReadOnlyAdminMixin, SecureModelAdmin, won_column
 from core.exceptions import ApplicationError
 from reservations.models import PaymentAttempt, Reservation, ReservationSeat, TicketRefund
 from reservations.services import reservation_refund
@@ -25,7 +25,8 @@ class PaymentAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Reservation)
 class ReservationAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
-    list_display = ["id", "user", "show", "status", "amount", "hold_expires_at", "created_at", "confirmed_at"]
+    list_display = ["id", "user", "show", "status", "amount_won", "hold_expires_at", "created_at", "confirmed_at"]
+    amount_won = won_column("amount", _("amount"))
     list_filter = ["status", "show__concert", "show"]
     search_fields = ["user__phone", "user__name", "show__concert__title", "=id"]
     list_select_related = ["user", "show__concert"]
@@ -62,7 +63,8 @@ class ReservationAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
 
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
-    list_display = ["id", "reservation", "outcome", "amount", "attempts_left", "created_at"]
+    list_display = ["id", "reservation", "outcome", "amount_won", "attempts_left", "created_at"]
+    amount_won = won_column("amount", _("amount"))
     list_filter = ["outcome"]
     search_fields = ["reservation__user__phone", "=reservation__id"]
     list_select_related = ["reservation"]
@@ -70,6 +72,7 @@ class PaymentAttemptAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
 
 @admin.register(TicketRefund)
 class TicketRefundAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
-    list_display = ["id", "reservation", "amount", "actor", "created_at"]
+    list_display = ["id", "reservation", "amount_won", "actor", "created_at"]
+    amount_won = won_column("amount", _("amount"))
     search_fields = ["reservation__user__phone", "=reservation__id"]
     list_select_related = ["reservation", "actor"]

@@ -3,25 +3,12 @@
 import segno
 from django import template
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 
+from core.money import won_format
 from points.selectors import wallet_balance
 from reservations.tickets import ticket_code
 
 register = template.Library()
-
-
-def won_format(amount: int | None, language: str | None = None) -> str:
-    """100000 -> "100,000원" in Korean, "₩100,000" otherwise; negative amounts keep their sign."""
-    if amount is None or amount == "":
-        return ""
-    value = int(amount)
-    digits = f"{abs(value):,}"
-    sign = "-" if value < 0 else ""
-    language = (language or get_language() or "ko").lower()
-    if language.startswith("ko"):
-        return f"{sign}{digits}원"
-    return f"{sign}₩{digits}"
 
 
 @register.filter

@@ -4,7 +4,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.tests.factories import UserFactory
-from pages.templatetags.pages_tags import won, won_format
+from core.money import won_format
+from pages.templatetags.pages_tags import won
 from pages.tests.helpers import text_of
 from points.services import wallet_charge
 

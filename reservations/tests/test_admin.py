@@ -69,3 +69,14 @@ def test_a_fan_cannot_reach_the_admin(client, paid):
     response = client.get("/admin/reservations/reservation/")
 
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_admin_is_stagegates_in_one_language_with_won_amounts(org_client, paid):
+    korean = org_client.get("/admin/reservations/reservation/").content.decode()
+    org_client.cookies["django_language"] = "en"
+    english = org_client.get("/admin/reservations/reservation/").content.decode()
+
+    assert "Stagegate 관리" in korean and "Django" not in korean.split("<body")[1].split('id="content"')[0]
+    assert "250,000원" in korean and ">금액<" in korean.replace("\n", "")
+    assert ">예매<" in korean.replace("\n", "") or "예매" in korean.split("<title>")[1].split("</title>")[0]
+    assert "Stagegate back-office" in english and "₩250,000" in english
