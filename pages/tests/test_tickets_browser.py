@@ -18,22 +18,22 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 DESKTOP_SCREEN = {"width": 1280, "height": 800}
 
 
-def _log_in(page: Page, phone: str, path: str) -> None:
-    page.goto(path)
-    page.locator("input[name=username], input[name=phone]").first.fill(phone)
-    page.locator("input[name=password]").fill(DEFAULT_PASSWORD)
-    page.locator("input[name=password]").press("Enter")
+def _log_in(tab: Page, phone: str, path: str) -> None:
+    tab.goto(path)
+    tab.locator("input[name=username], input[name=phone]").first.fill(phone)
+    tab.locator("input[name=password]").fill(DEFAULT_PASSWORD)
+    tab.locator("input[name=password]").press("Enter")
 
 
-def _nothing_sticks_out(page: Page, width: int) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
-    overflowing = page.evaluate(
+def _nothing_sticks_out(tab: Page, width: int) -> None:
+    assert tab.evaluate("document.documentElement.scrollWidth") <= width
+    overflowing = tab.evaluate(
         "[...document.querySelectorAll('[data-testid=confirmed-reservation]')]"
         ".filter(card => card.scrollWidth > card.clientWidth + 1).length"
     )
     assert overflowing == 0
     # A seat label, a price or a status never breaks over lines (Korean wrapped letter by letter).
-    wrapped = page.evaluate(
+    wrapped = tab.evaluate(
         """[...document.querySelectorAll('[data-testid=confirmed-reservation] :is(th, td, button, a)')]
         .filter(el => el.textContent.trim().length <= 10 && el.textContent.trim().length > 1)
         .filter(el => {
