@@ -47,9 +47,8 @@ from core.exceptions import ApplicationError, ServiceUnavailable
 from queueing.authentication import (
     KEYWORD,
     api_key_cache_key,
-    api_key_local_remember,
-    api_key_local_user_id,
     api_key_user_id,
+    api_key_user_id_from_cache,
 )
 from queueing.exceptions import ApiKeyInvalid, TokenNotFound
 from queueing.scripts import POLL, SCRIPTS, admitted_channel_pattern, concert_keys
@@ -143,19 +142,19 @@ def _unavailable() -> ServiceUnavailable:
 
 
 async def _caller_id(api_key: str) -> int:
-    """The API key's user id, as the poll resolves it; raises ApiKeyInvalid."""
-    user_id = api_key_local_user_id(api_key)
-    if user_id is not None:
-        return user_id
+    """The API key's user id, as the poll resolves it (the Redis cache, SQL on a miss); raises
+    ApiKeyInvalid for an unknown, revoked or expired key."""
     try:
         cached = await _redis().get(api_key_cache_key(api_key))
-        user_id = int(cached) if cached is not None else await asyncio.to_thread(_api_key_user_id_sql, api_key)
+        if cached is not None:
+            user_id = api_key_user_id_from_cache(api_key, cached)
+        else:
+            user_id = await asyncio.to_thread(_api_key_user_id_sql, api_key)
     except RedisError as exc:
         logger.exception("queue events: Redis failed")
         raise _unavailable() from exc
     if user_id is None:
         raise ApiKeyInvalid()
-    api_key_local_remember(api_key, user_id)
     return user_id
 
 

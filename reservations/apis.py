@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.exceptions import PinAttemptsLimited
 from concerts.selectors import show_concert_id_cached
 from core.clock import clock
 from core.exceptions import NotAuthenticated, ValidationFailed
@@ -177,6 +178,7 @@ class ReservationPaymentApi(APIView):
                 errors.ReservationNotFound,
                 errors.PaymentInsufficientBalance,
                 errors.WrongPin,
+                PinAttemptsLimited,
                 errors.PaymentAttemptsExceeded,
                 errors.HoldExpired,
                 errors.AlreadyPaid,
