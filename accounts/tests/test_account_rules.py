@@ -15,7 +15,7 @@ GOOD = {"name": "김지승", "phone": "010-1234-5678", "password": "correct-hors
 
 
 def signup(**overrides):
-    return APIClient().post("/api/v1/users", {**GOOD, **overrides}, format="json")
+    return APIClient().post("/api/v1/users", {**GOOD, **overrides}, format="json", HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.mark.parametrize(
@@ -75,6 +75,15 @@ def test_the_signup_page_refuses_them_too(name):
     response = Client().post("/signup/", {**GOOD, "name": name})
 
     assert response.status_code == 400
+    assert "이름에는 제어 문자" in response.content.decode()
+    assert not User.objects.exists()
+
+
+def test_the_signup_page_refuses_a_trivial_pin_in_korean():
+    response = Client().post("/signup/", {**GOOD, "pin": "111111"})
+
+    assert response.status_code == 400
+    assert "123456 같은 연속된 숫자가 아닌" in response.content.decode()
     assert not User.objects.exists()
 
 
