@@ -130,6 +130,11 @@ def api_key_user_id_from_cache(api_key: str, cached: bytes | str | None) -> int 
     return int(user_id)
 
 
+def api_key_cache_value(user_id: int, expires_at: datetime) -> str:
+    """A key's cache entry: `<user id>:<expiry, epoch seconds>` (api_key_user_id_from_cache reads it)."""
+    return f"{user_id}:{expires_at.timestamp():.0f}"
+
+
 def api_key_remember(api_key: str, user_id: int, *, expires_at: datetime) -> None:
     """Cache the API key's user until the key expires (log-in calls it, so even the first poll
     needs no SQL). Only a cache fill: with Redis unavailable it logs and returns (the poll then
@@ -138,7 +143,7 @@ def api_key_remember(api_key: str, user_id: int, *, expires_at: datetime) -> Non
     if ttl <= 0:
         return
     try:
-        redis_client().set(api_key_cache_key(api_key), f"{user_id}:{expires_at.timestamp():.0f}", ex=ttl)
+        redis_client().set(api_key_cache_key(api_key), api_key_cache_value(user_id, expires_at), ex=ttl)
     except RedisError:
         logger.warning("queue: API key cache not filled: Redis unavailable")
 
