@@ -24,7 +24,7 @@ HAProxy: a stream never occupies a gunicorn thread, and Django's per-request mac
 none of its updates. Updates use Redis's asyncio client on the event loop itself (a worker thread
 per update cost more in thread hand-offs than the update); the answer is read by the poll's own
 selector code (status_from_poll). The caller's API key is resolved once per stream, as the poll
-resolves it (this process's memory, the Redis cache, SQL on a miss), so a revoked key's stream
+resolves it (the Redis cache, SQL on a miss; an ended or expired key is refused), so a revoked key's stream
 runs on at most until it ends (QUEUE_EVENTS_MAX_SECONDS).
 """
 
