@@ -24,8 +24,8 @@ HAProxy: a stream never occupies a gunicorn thread, and Django's per-request mac
 none of its updates. Updates use Redis's asyncio client on the event loop itself (a worker thread
 per update cost more in thread hand-offs than the update); the answer is read by the poll's own
 selector code (status_from_poll). The caller's API key is resolved once per stream, as the poll
-resolves it (the Redis cache, SQL on a miss; an ended or expired key is refused), so a revoked key's stream
-runs on at most until it ends (QUEUE_EVENTS_MAX_SECONDS).
+resolves it (the Redis cache, SQL on a miss; an ended or expired key is refused), so a stream
+opened before its key ended runs on at most until it ends (QUEUE_EVENTS_MAX_SECONDS).
 """
 
 import asyncio
