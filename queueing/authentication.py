@@ -132,7 +132,7 @@ def api_key_user_id_from_cache(api_key: str, cached: bytes | str | None) -> int 
 
 def api_key_cache_value(user_id: int, expires_at: datetime) -> str:
     """A key's cache entry: `<user id>:<expiry, epoch seconds>` (api_key_user_id_from_cache reads it)."""
-    return f"{user_id}:{expires_at.timestamp():.0f}"
+    return f"{user_id}:{expires_at.timestamp():.3f}"
 
 
 def api_key_remember(api_key: str, user_id: int, *, expires_at: datetime) -> None:

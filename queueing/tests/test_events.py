@@ -178,7 +178,7 @@ def test_an_ended_key_gets_no_stream_though_it_is_cached(room, end, settings, cl
     if end == "logged out":
         user_api_key_revoke(user=user)
     else:
-        clock.advance(settings.API_KEY_LIFETIME_SECONDS)
+        clock.advance(settings.API_KEY_LIFETIME_SECONDS + 1)
     stream = run(Stream(api_key=api_key, token=token))
 
     assert (stream.status, json.loads(stream.body)["code"]) == (401, "NOT_AUTHENTICATED")
