@@ -32,8 +32,8 @@ def test_production_settings_pass_the_deploy_checklist():
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key():
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
+    # Set but empty, so a key scripts/run keeps in this checkout's .env cannot stand in for it.
+    env = {**os.environ, "DJANGO_SECRET_KEY": "", "DJANGO_SETTINGS_MODULE": "config.settings.production"}
 
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
