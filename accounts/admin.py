@@ -7,11 +7,45 @@ hashes the password and PIN and opens the wallet (accounts.services.user_create)
 """
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from accounts.exceptions import BadCredentials, LoginSlowedDown
 from accounts.models import User
+from accounts.services import user_authenticate
 from core.admin import SecureModelAdmin
+from core.exceptions import RateLimited
+from queueing.ratelimit import client_ip
+
+
+class StaffLoginForm(AdminAuthenticationForm):
+    """The admin's log-in through accounts.services.user_authenticate: the same per-address and
+    per-account limits and the same slowdown as the API and the fan pages."""
+
+    def clean(self) -> dict:
+        phone, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if phone is not None and password:
+            try:
+                self.user_cache = user_authenticate(
+                    phone=phone, password=password, client_ip=client_ip(self.request), request=self.request
+                )
+            except BadCredentials:
+                raise self.get_invalid_login_error() from None
+            except RateLimited as exc:
+                wait = exc.extra.get("retry_after_seconds") or 1
+                text = (
+                    _("Too many failed log-ins for this account. Try again in %(seconds)s seconds.")
+                    if isinstance(exc, LoginSlowedDown)
+                    else _("Too many attempts. Try again in %(seconds)s seconds.")
+                )
+                raise ValidationError(text, code="rate_limited", params={"seconds": wait}) from None
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+admin.site.login_form = StaffLoginForm
 
 
 @admin.register(User)

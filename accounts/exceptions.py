@@ -1,4 +1,4 @@
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, RateLimited
 
 
 class PhoneTaken(ApplicationError):
@@ -11,3 +11,23 @@ class BadCredentials(ApplicationError):
     code = "BAD_CREDENTIALS"
     status = 401
     message = "The phone number or password is wrong."
+
+
+class LoginSlowedDown(RateLimited):
+    """Too many failed log-ins for one account: the next try must wait (retry_after_seconds)."""
+
+    message = "Too many failed log-ins for this account. Wait and try again."
+
+
+class WrongPin(ApplicationError):
+    """A wrong payment PIN where the PIN authorises moving money out (a withdrawal)."""
+
+    code = "WRONG_PIN"
+    status = 422
+    message = "The payment PIN is wrong."
+
+
+class PinAttemptsLimited(RateLimited):
+    """Too many wrong PINs on the account within PIN_WRONG_WINDOW_SECONDS (retry_after_seconds)."""
+
+    message = "Too many wrong payment PINs on this account. Wait and try again."

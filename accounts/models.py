@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.pins import pin_hash_check, pin_hash_is_current, pin_hash_make
+from accounts.validators import validate_person_name
 
 
 class UserManager(BaseUserManager["User"]):
@@ -28,7 +29,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A fan or an organizer. The mobile phone (stored as 010-XXXX-XXXX) is the login."""
 
     phone = models.CharField(_("phone"), max_length=13, unique=True)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("name"), max_length=50, validators=[validate_person_name])
     # A keyed hash (accounts.pins): the PIN is never stored in clear.
     pin_hash = models.CharField(_("payment PIN (hashed)"), max_length=128, blank=True)
     is_active = models.BooleanField(_("active"), default=True)

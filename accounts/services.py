@@ -1,24 +1,45 @@
+"""Accounts: signup, log-in, API keys and the payment PIN check.
+
+Every way in (the API, the fan pages, the admin's log-in) goes through `user_authenticate`, so
+they share one count per address and per account and one slowdown for an account whose log-ins
+keep failing. Counters live in the Redis cache (core.throttling.cache_incr): atomic increments,
+and with Redis unavailable the limits let requests through rather than lock everyone out.
+"""
+
+import contextlib
+import math
 import re
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
-from accounts.exceptions import BadCredentials, PhoneTaken
+from accounts.exceptions import BadCredentials, LoginSlowedDown, PhoneTaken, PinAttemptsLimited
 from accounts.models import User
 from accounts.phone import normalize_phone
+from accounts.validators import validate_person_name, validate_pin_not_trivial
+from core.clock import clock
 from core.exceptions import ValidationFailed
-from points.services import wallet_create
-from queueing.authentication import api_key_new, api_key_remember
+from core.throttling import cache_incr, rate_limit_count
+from queueing.authentication import api_key_expires_at, api_key_new, api_key_remember
 
 _PIN = re.compile(r"^\d{6}$")
 
 
 @transaction.atomic
-def user_create(*, name: str, phone: str, password: str, pin: str) -> User:
-    """Sign a fan up: validate, store phone normalised and password/PIN hashed, open the wallet."""
+def user_create(*, name: str, phone: str, password: str, pin: str, client_ip: str | None = None) -> User:
+    """Sign a fan up: validate, store phone normalised and password/PIN hashed, open the wallet.
+
+    A request's signup passes `client_ip`: it counts against the per-address signup rate
+    ("signup_ip"; RateLimited past it) before anything else, refused signups included.
+    """
+    if client_ip is not None:
+        rate_limit_count(scope="signup_ip", ident=client_ip)
     errors: dict[str, list[str]] = {}
     normalized = normalize_phone(phone)
     if normalized is None:
@@ -26,13 +47,14 @@ def user_create(*, name: str, phone: str, password: str, pin: str) -> User:
     name = (name or "").strip()
     if not name:
         errors["name"] = ["Enter your name."]
+    else:
+        _collect(errors, "name", validate_person_name, name)
     if not _PIN.match(pin or ""):
         errors["pin"] = ["The payment PIN is exactly 6 digits."]
+    else:
+        _collect(errors, "pin", validate_pin_not_trivial, pin)
     user = User(phone=normalized or "", name=name)
-    try:
-        validate_password(password, user=user)
-    except DjangoValidationError as exc:
-        errors["password"] = list(exc.messages)
+    _collect(errors, "password", validate_password, password, user=user)
     if errors:
         raise ValidationFailed(errors=errors)
 
@@ -47,22 +69,146 @@ def user_create(*, name: str, phone: str, password: str, pin: str) -> User:
             user.save()
     except IntegrityError as exc:
         raise PhoneTaken() from exc
+    from points.services import wallet_create  # points builds on accounts (its PIN check): import late
+
     wallet_create(user=user)  # every user has a wallet from the start
     return user
 
 
-def user_login_token(*, phone: str, password: str) -> str:
-    """The API token for a phone + password, created on first login."""
-    normalized = normalize_phone(phone)
-    user = authenticate(phone=normalized, password=password) if normalized else None
-    if user is None:
+def _collect(errors: dict[str, list[str]], field: str, validator, *args, **kwargs) -> None:
+    try:
+        validator(*args, **kwargs)
+    except DjangoValidationError as exc:
+        errors.setdefault(field, []).extend(exc.messages)
+
+
+# ---------------------------------------------------------------------------------------------
+# Log-in
+# ---------------------------------------------------------------------------------------------
+def user_authenticate(
+    *, phone: object, password: str, client_ip: str | None, request: HttpRequest | None = None
+) -> User:
+    """The one log-in check, for the API, the fan pages and the admin.
+
+    Counts the attempt against the per-address ("login_ip") and per-account ("login_user", the
+    normalised phone, whether or not such an account exists) rates, refuses an account that is
+    being slowed down after repeated failures (LoginSlowedDown), then checks the password.
+    A failure adds to the account's failures: from LOGIN_FAILURES_BEFORE_DELAY on, each one makes
+    the next attempt wait LOGIN_FAILURE_DELAY_SECONDS, doubling up to LOGIN_FAILURE_DELAY_MAX_SECONDS.
+    A success clears them. `phone` is whatever the client sent (a JSON number included).
+    Raises RateLimited, LoginSlowedDown (both 429 with retry_after_seconds), BadCredentials.
+    """
+    normalized = normalize_phone(str(phone)) if isinstance(phone, str | int) else None
+    if client_ip is not None:
+        rate_limit_count(scope="login_ip", ident=client_ip)
+    if normalized is None:
         raise BadCredentials()
-    return user_api_key(user=user)
+    _login_delay_check(normalized)
+    rate_limit_count(scope="login_user", ident=normalized)
+    user = authenticate(request, phone=normalized, password=password)
+    if user is None:
+        _login_failure_record(normalized)
+        raise BadCredentials()
+    cache.delete_many([_login_failures_key(normalized), _login_delay_key(normalized)])
+    return user
+
+
+def _login_failures_key(phone: str) -> str:
+    return f"login:failures:{phone}"
+
+
+def _login_delay_key(phone: str) -> str:
+    return f"login:delay:{phone}"
+
+
+def _login_delay_check(phone: str) -> None:
+    until = cache.get(_login_delay_key(phone))
+    now = clock.timestamp()
+    if until is not None and until > now:
+        wait = max(1, math.ceil(until - now))
+        raise LoginSlowedDown(
+            f"Too many failed log-ins for this account. Try again in {wait} seconds.", retry_after_seconds=wait
+        )
+
+
+def _login_failure_record(phone: str) -> None:
+    failures = cache_incr(_login_failures_key(phone), timeout=settings.LOGIN_FAILURE_MEMORY_SECONDS)
+    beyond = (failures or 0) - settings.LOGIN_FAILURES_BEFORE_DELAY
+    if beyond < 0:
+        return
+    # Each failure counts once (atomic increment), so concurrent failures agree on the delay's
+    # order of magnitude; the later write may shorten it by one doubling at most.
+    delay = min(settings.LOGIN_FAILURE_DELAY_SECONDS * 2 ** min(beyond, 30), settings.LOGIN_FAILURE_DELAY_MAX_SECONDS)
+    cache.set(_login_delay_key(phone), clock.timestamp() + delay, timeout=delay + 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# API keys
+# ---------------------------------------------------------------------------------------------
+def user_login_token(*, phone: object, password: str, client_ip: str | None = None) -> str:
+    """Log in by the API: a fresh API key for phone + password (user_authenticate's checks)."""
+    return user_api_key_issue(user=user_authenticate(phone=phone, password=password, client_ip=client_ip))
+
+
+@transaction.atomic
+def user_api_key_issue(*, user: User) -> str:
+    """A new API key for the user, valid API_KEY_LIFETIME_SECONDS; the previous one stops working
+    (one key per user: a log-in ends the earlier session's key). The user row is locked so two
+    log-ins at once end with one key. Cached on commit, so the fan's first queue calls need no SQL."""
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()
+    Token.objects.filter(user=user).delete()  # queueing.receivers drops its cache entry on commit
+    token = Token.objects.create(user=user, key=api_key_new(user_id=user.pk))
+    key, expires_at = token.key, api_key_expires_at(token.created)
+    transaction.on_commit(lambda: api_key_remember(key, user.pk, expires_at=expires_at))
+    return key
 
 
 def user_api_key(*, user: User) -> str:
-    """The user's API key (`Authorization: Token`), issued signed on first use and cached so the
-    fan's first queue calls need no SQL (queueing.authentication)."""
-    token, _ = Token.objects.get_or_create(user=user, defaults={"key": api_key_new(user_id=user.pk)})
-    api_key_remember(token.key, user.pk)
+    """The user's live API key, issued if there is none or it has expired (seeds, load tests)."""
+    token = Token.objects.filter(user=user).first()
+    if token is None or api_key_expires_at(token.created) <= clock.now():
+        return user_api_key_issue(user=user)
+    api_key_remember(token.key, user.pk, expires_at=api_key_expires_at(token.created))
     return token.key
+
+
+@transaction.atomic
+def user_api_key_revoke(*, user: User) -> None:
+    """End the user's API key (log-out, a password change): it stops working everywhere at once
+    (queueing.receivers drops the cache entry the queue endpoints read when this commits)."""
+    Token.objects.filter(user=user).delete()
+
+
+# ---------------------------------------------------------------------------------------------
+# Payment PIN
+# ---------------------------------------------------------------------------------------------
+def user_pin_check(*, user: User, pin: str) -> bool:
+    """Check the payment PIN, within the account's allowance of wrong PINs (payments and
+    withdrawals, across holds): at most PIN_WRONG_PER_ACCOUNT per fixed PIN_WRONG_WINDOW_SECONDS
+    window of the clock. Past it raises PinAttemptsLimited (429, retry_after_seconds: the
+    window's end) without checking, so new holds give no new guesses.
+
+    Every check takes a place in the window's count first (an atomic increment, so concurrent
+    guesses cannot all slip under the limit); a right PIN gives its place back.
+    """
+    seconds = settings.PIN_WRONG_WINDOW_SECONDS
+    now = clock.timestamp()
+    window = int(now // seconds)
+    key = f"pin:wrong:{user.pk}:{window}"
+    count = cache_incr(key, timeout=seconds + 1)
+    if count is not None and count > settings.PIN_WRONG_PER_ACCOUNT:
+        _give_back(key)  # a refused check is not a wrong PIN
+        wait = max(1, math.ceil((window + 1) * seconds - now))
+        raise PinAttemptsLimited(
+            f"Too many wrong payment PINs on this account. Try again in {math.ceil(wait / 60)} minutes.",
+            retry_after_seconds=wait,
+        )
+    ok = user.check_pin(pin)
+    if ok and count is not None:
+        _give_back(key)
+    return ok
+
+
+def _give_back(key: str) -> None:
+    with contextlib.suppress(ValueError):  # the counter lapsed meanwhile: nothing to give back
+        cache.decr(key)

@@ -282,7 +282,7 @@ def organizer_group_sync() -> Group:
 
 
 DEMO_PASSWORD = "stagegate-demo"
-DEMO_PIN = "123456"
+DEMO_PIN = "482916"
 DEMO_ORGANIZER = ("010-0000-0000", "데모 주최자")
 DEMO_FANS = [("010-1000-0001", "데모 팬 1"), ("010-1000-0002", "데모 팬 2"), ("010-1000-0003", "데모 팬 3")]
 DEMO_VENUE = "항해 콘서트장"

@@ -1,15 +1,56 @@
-"""Rate limits (DRF throttles, counted in the Redis cache) on the endpoints a bot would hammer:
-signup, login and entering a waiting room. Each view names its `throttle_scope`; the rates per
-scope are settings (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]). Past a limit: 429 RATE_LIMITED
-with Retry-After.
+"""Rate limits on what a bot would hammer: signup, log-in and entering a waiting room. The rates
+are settings (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "<scope>_ip" and "<scope>_user"); past a
+limit: 429 RATE_LIMITED with Retry-After.
+
+Signup and log-in count in their services (`rate_limit_count`, called by the API, the fan pages
+and the admin's log-in alike), so every way in shares one count; entering a waiting room counts
+in its Redis script (queueing.ratelimit). The client address is read as DRF's throttles read it
+(queueing.ratelimit.client_ip).
 """
 
+import math
+
+from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from accounts.phone import normalize_phone
+from core.clock import clock
+from core.exceptions import RateLimited
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """ "30/min" -> (30, 60), as DRF reads a throttle rate."""
+    count, period = rate.split("/")
+    return int(count), _PERIODS[period[0]]
+
+
+def cache_incr(key: str, *, timeout: int) -> int | None:
+    """Add one to a counter in the cache (atomic: Redis INCR), created with `timeout`; None when
+    the cache is unavailable (the cache ignores Redis errors: limits then let requests through)."""
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the counter lapsed between add and incr: count this one from zero
+        return None
+
+
+def rate_limit_count(*, scope: str, ident: str, error: type[RateLimited] = RateLimited) -> None:
+    """Count one attempt against the rate named `scope` ("login_ip") for `ident`, in a fixed window
+    of the injectable clock; past the rate raise `error` with retry_after_seconds (the window's
+    end). Refused attempts count too. No rate set for the scope: nothing is counted."""
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
+    if not rate:
+        return
+    limit, seconds = parse_rate(rate)
+    now = clock.timestamp()
+    window = int(now // seconds)
+    count = cache_incr(f"ratelimit:{scope}:{ident}:{window}", timeout=seconds + 1)
+    if count is not None and count > limit:
+        raise error(retry_after_seconds=max(1, math.ceil((window + 1) * seconds - now)))
 
 
 class _ScopedThrottle(SimpleRateThrottle):
@@ -34,21 +75,3 @@ class PerIpThrottle(_ScopedThrottle):
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-class PerUserThrottle(_ScopedThrottle):
-    """Per logged-in user; for login, per phone number tried (so one account cannot be brute-forced
-    from many addresses)."""
-
-    suffix = "user"
-
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        if request.user and request.user.is_authenticated:
-            ident = str(request.user.pk)
-        else:
-            data = request.data if isinstance(request.data, dict) else {}
-            phone = data.get("phone")
-            ident = normalize_phone(phone) if isinstance(phone, str) else None
-            if ident is None:
-                return None  # nothing to count per user; the per-IP limit still applies
-        return self.cache_format % {"scope": self.scope, "ident": ident}

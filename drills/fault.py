@@ -315,7 +315,7 @@ def outage_probe(base: str, fan: Fan, concert_id: int) -> list[dict]:
         ("POST", "/wallet/charges", {"amount": 1000}, key),
         ("GET", "/reservations", None, {}),
         ("POST", "/auth/token", {"phone": "010-5000-0000", "password": FAN_PASSWORD}, {}),
-        ("POST", "/users", signup | {"pin": "123456"}, {}),
+        ("POST", "/users", signup | {"pin": "402913"}, {}),
     ]
     out = []
     for method, path, body, headers in api:

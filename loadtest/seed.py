@@ -70,7 +70,7 @@ def seed(
     from concerts.services import show_create, venues_seed
     from core.clock import clock
     from points.models import LedgerEntry, Wallet
-    from queueing.authentication import api_key_new, api_key_remember
+    from queueing.authentication import api_key_expires_at, api_key_new, api_key_remember
 
     venues_seed()
     venue = Venue.objects.get(name=venue_name or LOAD_VENUE)
@@ -122,10 +122,10 @@ def seed(
                 )
                 for wallet, balance in zip(wallets, balances, strict=True)
             )
-            # the signed keys log-in issues (accounts.services.user_api_key)
+            # the keys log-in issues (accounts.services.user_api_key_issue)
             tokens = Token.objects.bulk_create(Token(key=api_key_new(user_id=user.pk), user=user) for user in users)
             for token in tokens:  # the fans logged in before the on-sale: log-in caches the key
-                api_key_remember(token.key, token.user_id)
+                api_key_remember(token.key, token.user_id, expires_at=api_key_expires_at(token.created))
             out += [
                 {"user_id": user.pk, "token": token.key, "balance": balance}
                 for user, token, balance in zip(users, tokens, balances, strict=True)

@@ -5,11 +5,12 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.validators import validate_person_name
 from core.exceptions import ValidationFailed
 
 
 class SignupForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=50)
+    name = forms.CharField(label=_("Name"), max_length=50, validators=[validate_person_name])
     phone = forms.CharField(
         label=_("Mobile phone"),
         max_length=20,
@@ -50,6 +51,14 @@ class IdempotentForm(forms.Form):
 class AmountForm(IdempotentForm):
     amount = forms.IntegerField(
         label=_("Amount (won)"), min_value=1, widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1})
+    )
+
+
+class WithdrawForm(AmountForm):
+    pin = forms.CharField(
+        label=_("Payment PIN"),
+        max_length=6,
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
 
 

@@ -9,6 +9,9 @@ SERVICE_TEXTS = [
     gettext_noop("Enter a Korean mobile number like 010-1234-5678."),
     gettext_noop("Enter your name."),
     gettext_noop("The payment PIN is exactly 6 digits."),
+    # accounts.validators (also the forms' and the model's)
+    gettext_noop("A name may not contain control, invisible or text-direction characters."),
+    gettext_noop("Choose a PIN that is not one repeated digit or a run like 123456."),
     # points.services
     gettext_noop("Enter a positive whole number of won."),
     gettext_noop("The amount is too large."),

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.exceptions import PhoneTaken
-from accounts.phone import normalize_phone
-from accounts.services import user_create
+from accounts.exceptions import BadCredentials, LoginSlowedDown, PhoneTaken, PinAttemptsLimited
+from accounts.exceptions import WrongPin as AccountWrongPin
+from accounts.services import user_api_key_revoke, user_authenticate, user_create
 from concerts.exceptions import ConcertNotFound, ShowNotFound
 from concerts.models import ShowSeatStatus
 from concerts.selectors import (
@@ -46,7 +46,16 @@ from pages.booking import (
     session_queue_token_forget,
     session_queue_token_store,
 )
-from pages.forms import AmountForm, HoldForm, LoginForm, PinForm, RefundForm, SignupForm, form_errors_from
+from pages.forms import (
+    AmountForm,
+    HoldForm,
+    LoginForm,
+    PinForm,
+    RefundForm,
+    SignupForm,
+    WithdrawForm,
+    form_errors_from,
+)
 from points.exceptions import AmountOutOfRange, BalanceCapExceeded, InsufficientBalance
 from points.selectors import ledger_entry_list, wallet_balance
 from points.services import wallet_charge, wallet_withdraw
@@ -131,7 +140,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         status = 400
         if form.is_valid():
             try:
-                user = user_create(**form.cleaned_data)
+                user = user_create(**form.cleaned_data, client_ip=client_ip(request))
+            except RateLimited as exc:
+                return _too_many(request, "pages/signup.html", form, exc)
             except ValidationFailed as exc:
                 form_errors_from(form, exc, _)
             except PhoneTaken:
@@ -152,18 +163,41 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            phone = normalize_phone(form.cleaned_data["phone"])
-            user = authenticate(request, phone=phone, password=form.cleaned_data["password"]) if phone else None
-            if user is not None:
+            try:
+                user = user_authenticate(
+                    phone=form.cleaned_data["phone"],
+                    password=form.cleaned_data["password"],
+                    client_ip=client_ip(request),
+                    request=request,
+                )
+            except RateLimited as exc:
+                return _too_many(request, "pages/login.html", form, exc)
+            except BadCredentials:
+                form.add_error(None, _("The phone number or password is wrong."))
+                status = 401
+            else:
                 login(request, user)
                 return redirect(_safe_next(request, reverse("pages:concert-list")))
-            form.add_error(None, _("The phone number or password is wrong."))
-            status = 401
     return render(request, "pages/login.html", {"form": form, "next": _safe_next(request, "")}, status=status)
+
+
+def _too_many(request: HttpRequest, template: str, form, exc: RateLimited) -> HttpResponse:
+    """The form again with how long to wait: 429 with Retry-After (signup and log-in limits)."""
+    wait = int(exc.extra.get("retry_after_seconds") or 1)
+    if isinstance(exc, LoginSlowedDown):
+        text = _("Too many failed log-ins for this account. Try again in %(seconds)s seconds.")
+    else:
+        text = _("Too many attempts. Try again in %(seconds)s seconds.")
+    form.add_error(None, text % {"seconds": wait})
+    response = render(request, template, {"form": form, "next": _safe_next(request, "")}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        user_api_key_revoke(user=request.user)  # logging out ends the fan's API key too
     logout(request)
     messages.info(request, _("You are logged out."))
     return redirect("pages:concert-list")
@@ -393,6 +427,12 @@ def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------
 # Payment
 # ---------------------------------------------------------------------------------------------
+def _too_many_pins(wait_seconds: int) -> str:
+    return _("Too many wrong PINs on this account. Try again in %(minutes)s minutes.") % {
+        "minutes": -(-wait_seconds // 60)
+    }
+
+
 def _payment_state(reservation: Reservation) -> str:
     if reservation.status == ReservationStatus.RELEASED:
         return "released"
@@ -420,7 +460,7 @@ def payment(request: HttpRequest, reservation_id: int) -> HttpResponse:
         return _not_admitted(request, concert.pk)
 
     form = PinForm(request.POST if request.method == "POST" else None) if state == "payable" else None
-    status, error, attempts_left = 200, None, None
+    status, error, attempts_left, retry_after = 200, None, None, None
     if request.method == "POST" and form is None:  # submitted after the hold ended
         status = 422 if state == "released" else 410
     if request.method == "POST" and form is not None:
@@ -439,6 +479,9 @@ def payment(request: HttpRequest, reservation_id: int) -> HttpResponse:
             except PaymentInsufficientBalance as exc:
                 attempts_left = exc.extra.get("attempts_left")
                 error, status = "insufficient_balance", 402
+            except PinAttemptsLimited as exc:
+                retry_after = int(exc.extra["retry_after_seconds"])
+                error, status = _too_many_pins(retry_after), 429
             except PaymentAttemptsExceeded:
                 state, status = "released", 422
             except HoldExpired:
@@ -471,7 +514,10 @@ def payment(request: HttpRequest, reservation_id: int) -> HttpResponse:
         "hold_seconds_left": seconds_left,
         "charge_url": f"{reverse('pages:wallet')}?{urlencode({'next': request.path})}",
     }
-    return render(request, "pages/payment.html", context, status=status)
+    response = render(request, "pages/payment.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 # ---------------------------------------------------------------------------------------------
@@ -554,7 +600,7 @@ def _wallet_render(request: HttpRequest, *, charge_form=None, withdraw_form=None
         "charge_max": settings.WALLET_CHARGE_MAX,
         "balance_cap": settings.WALLET_BALANCE_CAP,
         "charge_form": charge_form or AmountForm(prefix="charge"),
-        "withdraw_form": withdraw_form or AmountForm(prefix="withdraw"),
+        "withdraw_form": withdraw_form or WithdrawForm(prefix="withdraw"),
         "page": page,
         "bookings": ledger_entry_bookings(entries=page.object_list),
         "next": _safe_next(request, ""),
@@ -608,15 +654,25 @@ def wallet_charge_view(request: HttpRequest) -> HttpResponse:
 @fan_required
 @require_POST
 def wallet_withdraw_view(request: HttpRequest) -> HttpResponse:
-    form = AmountForm(request.POST, prefix="withdraw")
+    form = WithdrawForm(request.POST, prefix="withdraw")
     if not form.is_valid():
         return _wallet_render(request, withdraw_form=form, status=400)
     try:
         movement = wallet_withdraw(
             user=request.user,
             amount=form.cleaned_data["amount"],
+            pin=form.cleaned_data["pin"],
             idempotency_key=form.cleaned_data.get("idempotency_key") or None,
         )
+    except AccountWrongPin:
+        form.add_error("pin", _("The payment PIN is wrong."))
+        return _wallet_render(request, withdraw_form=form, status=422)
+    except PinAttemptsLimited as exc:
+        wait = int(exc.extra["retry_after_seconds"])
+        form.add_error("pin", _too_many_pins(wait))
+        response = _wallet_render(request, withdraw_form=form, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     except InsufficientBalance as exc:
         form.add_error(
             "amount",

@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.exceptions import PinAttemptsLimited, WrongPin
 from core.exceptions import NotAuthenticated, ValidationFailed
 from core.pagination import PAGE_PARAMETERS, PageNumberPagination, page_of
 from core.schema import error_responses
@@ -112,24 +113,37 @@ class WalletChargeApi(APIView):
         return _movement_response(movement)
 
 
+class WithdrawalInputSerializer(AmountInputSerializer):
+    pin = serializers.CharField(max_length=6, help_text="The payment PIN: a withdrawal moves money out.")
+
+
 class WalletWithdrawalApi(APIView):
     @extend_schema(
         operation_id="wallet_withdrawals_create",
-        summary="Withdraw unused points",
+        summary="Withdraw unused points (needs the payment PIN)",
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        request=AmountInputSerializer,
+        request=WithdrawalInputSerializer,
         responses={
             201: WalletMovementOutputSerializer,
             **error_responses(
-                ValidationFailed, AmountOutOfRange, InsufficientBalance, IdempotencyKeyReused, NotAuthenticated
+                ValidationFailed,
+                AmountOutOfRange,
+                InsufficientBalance,
+                IdempotencyKeyReused,
+                NotAuthenticated,
+                WrongPin,
+                PinAttemptsLimited,
             ),
         },
     )
     def post(self, request: Request) -> Response:
-        data = AmountInputSerializer(data=request.data)
+        data = WithdrawalInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         movement = wallet_withdraw(
-            user=request.user, amount=data.validated_data["amount"], idempotency_key=request.headers.get(HEADER)
+            user=request.user,
+            amount=data.validated_data["amount"],
+            pin=data.validated_data["pin"],
+            idempotency_key=request.headers.get(HEADER),
         )
         return _movement_response(movement)
 

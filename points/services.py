@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
+from accounts.exceptions import WrongPin
 from accounts.models import User
+from accounts.services import user_pin_check
 from core.clock import clock
 from core.exceptions import ValidationFailed
 from core.metrics import metric_incr_on_commit
@@ -71,12 +73,19 @@ def wallet_charge(*, user: User, amount: int, idempotency_key: str | None = None
 
 
 @transaction.atomic(durable=True)
-def wallet_withdraw(*, user: User, amount: int, idempotency_key: str | None = None) -> WalletMovement:
+def wallet_withdraw(*, user: User, amount: int, pin: str, idempotency_key: str | None = None) -> WalletMovement:
     """Give unused points back to the user: any amount from 1 won (AmountOutOfRange below) up to the
-    balance (InsufficientBalance beyond)."""
+    balance (InsufficientBalance beyond).
+
+    Money leaves the service, so the payment PIN authorises it, as it does a payment, and a wrong
+    one counts against the same per-account allowance (accounts.services.user_pin_check): WrongPin,
+    PinAttemptsLimited. A replay with the same Idempotency-Key needs the PIN too.
+    """
     _whole_won_check(amount)
     if amount < WITHDRAWAL_MIN:
         raise AmountOutOfRange("A withdrawal is at least 1 won.", min=WITHDRAWAL_MIN)
+    if not user_pin_check(user=user, pin=pin):
+        raise WrongPin()
     key = idempotency_key_clean(idempotency_key)
     wallet = _wallet_lock(user=user)
     replay = ledger_entry_replay(wallet=wallet, idempotency_key=key, kind=Kind.WITHDRAWAL, amount=-amount)

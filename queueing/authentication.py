@@ -1,36 +1,34 @@
-"""Authentication for the queue endpoints (poll and enter) without SQL.
+"""API keys (`Authorization: Token <key>`, DRF's Token, one per user): issued at log-in, ended
+by log-out, a new log-in, a password change or deactivation, and expiring API_KEY_LIFETIME_SECONDS
+after issue (`ApiKeyAuthentication` enforces that on every DRF endpoint).
 
-DRF's TokenAuthentication reads the token and its user from PostgreSQL on every request; a fan
-polling every few seconds would make that the busiest query of the service. Here the API key
-(`Authorization: Token <key>`) is only parsed; the poll selector resolves it to a user id from a
-Redis cache (SHA-256 of the key -> user id, `settings.QUEUE_AUTH_CACHE_SECONDS`), fetched in the
-same pipeline as the poll script, and fills the cache from SQL on a miss. Deleting a token or
-deactivating its user drops the entry (queueing.receivers); every other endpoint checks SQL.
-Each process also keeps resolved keys in memory for QUEUE_AUTH_LOCAL_CACHE_SECONDS, so a
-steady poller costs one EVALSHA and nothing else.
-
-Keys issued at log-in are signed (`api_key_new`): `<user id>.<random>.<MAC>`, so entering the
-room knows the caller's user id before any I/O and sends the cache read in the same round trip
-as the enter script (queueing.services.queue_enter_for_api_key), still checking the key is live.
-A key without a valid signature (one made in the admin, or before signing) is looked up first.
+The queue endpoints (poll, enter, the event stream) authenticate without SQL: DRF's
+TokenAuthentication reads the token and its user from PostgreSQL on every request, and a fan
+polling every few seconds would make that the busiest query of the service. There the key is only
+parsed (`DeferredTokenAuthentication`) and resolved to a user id from a Redis cache (SHA-256 of the
+key -> `<user id>:<expiry>`, for at most QUEUE_AUTH_CACHE_SECONDS), filled at log-in or from SQL on
+a miss. Every call reads that entry (the poll in the same pipeline as its script), and ending a
+key deletes it (queueing.receivers), so a revoked key stops working at once; the expiry in the
+entry enforces the lifetime on cached keys too. Entering a room resolves the key before its
+script runs: a call that ends in 401 never touches anyone's place or rate limits.
 """
 
-import base64
 import hashlib
 import logging
+import math
 import secrets
-import time
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.utils.crypto import constant_time_compare, salted_hmac
 from redis.exceptions import RedisError
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from core.clock import clock
 from core.outage import storage_boundary
-from core.redis import redis_client, redis_key
+from core.redis import redis_client, redis_key, redis_text
 from queueing.exceptions import ApiKeyInvalid
 
 logger = logging.getLogger(__name__)
@@ -73,52 +71,31 @@ class DeferredTokenAuthentication(TokenAuthentication):
         return ApiKeyCaller(api_key), api_key
 
 
-_SIGNING_SALT = "stagegate.queueing.api_key"
 _KEY_MAX_LENGTH = Token._meta.get_field("key").max_length  # 40
 
 
 def api_key_new(*, user_id: int) -> str:
-    """A new API key naming its user, signed with SECRET_KEY: `<user id>.<12 random>.<16 MAC>`.
-    (A user id too long for DRF's 40-character key gets a plain random key: looked up, not read.)"""
-    body = f"{user_id}.{secrets.token_urlsafe(9)}"
-    key = f"{body}.{_mac(body)}"
+    """A new API key: `<user id>.<28 random>` (168 random bits; the user id helps an operator read
+    logs and is never trusted: every use looks the key up). A user id too long for DRF's
+    40-character key gets a plain random key."""
+    key = f"{user_id}.{secrets.token_urlsafe(21)}"
     return key if len(key) <= _KEY_MAX_LENGTH else Token.generate_key()
 
 
-def api_key_signed_user_id(api_key: str) -> int | None:
-    """The user id a signed key names, if its signature is ours; else None. No I/O: it proves the
-    key was issued to that user, not that it is still live (the caller checks that)."""
-    body, _, mac = api_key.rpartition(".")
-    user_part = body.partition(".")[0]
-    if not user_part.isdigit() or not constant_time_compare(mac, _mac(body)):
-        return None
-    return int(user_part)
+def api_key_expires_at(created: datetime) -> datetime:
+    """When a key issued at `created` stops working (API_KEY_LIFETIME_SECONDS)."""
+    return created + timedelta(seconds=settings.API_KEY_LIFETIME_SECONDS)
 
 
-def _mac(body: str) -> str:
-    digest = salted_hmac(_SIGNING_SALT, body, algorithm="sha256").digest()
-    return base64.urlsafe_b64encode(digest[:12]).decode()  # 96 bits
+class ApiKeyAuthentication(TokenAuthentication):
+    """DRF's TokenAuthentication, refusing a key past its lifetime (every endpoint but the queue's
+    lean paths, which read the same rule from the cache: api_key_user_id_from_cache)."""
 
-
-# API key -> (user id, time.monotonic() it lapses); bounded, emptied when full.
-_local: dict[str, tuple[int, float]] = {}
-_LOCAL_MAX_ENTRIES = 100_000
-
-
-def api_key_local_user_id(api_key: str) -> int | None:
-    """The API key's user id if this process resolved it recently, else None (no I/O)."""
-    hit = _local.get(api_key)
-    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
-
-
-def api_key_local_remember(api_key: str, user_id: int) -> None:
-    if len(_local) >= _LOCAL_MAX_ENTRIES:
-        _local.clear()
-    _local[api_key] = (user_id, time.monotonic() + settings.QUEUE_AUTH_LOCAL_CACHE_SECONDS)
-
-
-def api_key_local_cache_clear() -> None:
-    _local.clear()
+    def authenticate_credentials(self, key: str):
+        user, token = super().authenticate_credentials(key)
+        if api_key_expires_at(token.created) <= clock.now():
+            raise AuthenticationFailed("The API token has expired. Log in again.")
+        return user, token
 
 
 def api_key_cache_key(api_key: str) -> str:
@@ -127,32 +104,55 @@ def api_key_cache_key(api_key: str) -> str:
 
 @storage_boundary
 def api_key_user_id(api_key: str) -> int | None:
-    """The active user owning the API key, from SQL (one query); cached in Redis when found."""
-    user_id = Token.objects.filter(key=api_key, user__is_active=True).values_list("user_id", flat=True).first()
-    if user_id is not None:
-        api_key_remember(api_key, user_id)
+    """The active user owning the API key if the key has not expired, from SQL (one query);
+    cached in Redis when found."""
+    found = (
+        Token.objects.filter(key=api_key, user__is_active=True)
+        .filter(created__gt=clock.now() - timedelta(seconds=settings.API_KEY_LIFETIME_SECONDS))
+        .values_list("user_id", "created")
+        .first()
+    )
+    if found is None:
+        return None
+    user_id, created = found
+    api_key_remember(api_key, user_id, expires_at=api_key_expires_at(created))
     return user_id
 
 
 def api_key_user_id_from_cache(api_key: str, cached: bytes | str | None) -> int | None:
-    """The user id a read of the key's cache entry gave (api_key_cache_key), else from SQL."""
-    return int(cached) if cached is not None else api_key_user_id(api_key)
+    """The user id a read of the key's cache entry gave (api_key_cache_key), else from SQL; None
+    when the key is unknown, revoked or past its lifetime (the entry holds `<user id>:<expiry>`)."""
+    if cached is None:
+        return api_key_user_id(api_key)
+    user_id, _, expires = redis_text(cached).partition(":")
+    if not expires or float(expires) <= clock.timestamp():
+        return None
+    return int(user_id)
 
 
-def api_key_remember(api_key: str, user_id: int) -> None:
-    """Cache the API key's user (log-in calls it, so even the first poll needs no SQL). Only a
-    cache fill: with Redis unavailable it logs and returns (the poll then looks the key up)."""
+def api_key_cache_value(user_id: int, expires_at: datetime) -> str:
+    """A key's cache entry: `<user id>:<expiry, epoch seconds>` (api_key_user_id_from_cache reads it)."""
+    return f"{user_id}:{expires_at.timestamp():.3f}"
+
+
+def api_key_remember(api_key: str, user_id: int, *, expires_at: datetime) -> None:
+    """Cache the API key's user until the key expires (log-in calls it, so even the first poll
+    needs no SQL). Only a cache fill: with Redis unavailable it logs and returns (the poll then
+    looks the key up)."""
+    ttl = min(settings.QUEUE_AUTH_CACHE_SECONDS, math.ceil(expires_at.timestamp() - clock.timestamp()))
+    if ttl <= 0:
+        return
     try:
-        redis_client().set(api_key_cache_key(api_key), user_id, ex=settings.QUEUE_AUTH_CACHE_SECONDS)
+        redis_client().set(api_key_cache_key(api_key), api_key_cache_value(user_id, expires_at), ex=ttl)
     except RedisError:
         logger.warning("queue: API key cache not filled: Redis unavailable")
 
 
 def api_key_forget(api_key: str) -> None:
-    """Drop the cached entry (queueing.receivers calls it when an API token is deleted or its user
-    deactivated). Other processes' memory keeps it at most QUEUE_AUTH_LOCAL_CACHE_SECONDS more.
-    With Redis unavailable it logs and returns: the entry then lapses after QUEUE_AUTH_CACHE_SECONDS."""
-    _local.pop(api_key, None)
+    """Drop the cached entry (queueing.receivers calls it when an API token is deleted: log-out, a
+    new log-in, a password change; and when its user is deactivated). Every check reads the entry
+    (no process keeps its own copy), so the key stops working everywhere at once. With Redis
+    unavailable it logs and returns: the entry then lapses after QUEUE_AUTH_CACHE_SECONDS."""
     try:
         redis_client().delete(api_key_cache_key(api_key))
     except RedisError:
@@ -169,11 +169,5 @@ def api_key_caller_id(api_key: str) -> int:
 
 @storage_boundary
 def api_key_resolve(api_key: str) -> int | None:
-    """The API key's user id: from this process's memory, the Redis cache, else SQL (then cached)."""
-    user_id = api_key_local_user_id(api_key)
-    if user_id is not None:
-        return user_id
-    user_id = api_key_user_id_from_cache(api_key, redis_client().get(api_key_cache_key(api_key)))
-    if user_id is not None:
-        api_key_local_remember(api_key, user_id)
-    return user_id
+    """The API key's user id: from the Redis cache, else SQL (then cached)."""
+    return api_key_user_id_from_cache(api_key, redis_client().get(api_key_cache_key(api_key)))

@@ -24,8 +24,8 @@ HAProxy: a stream never occupies a gunicorn thread, and Django's per-request mac
 none of its updates. Updates use Redis's asyncio client on the event loop itself (a worker thread
 per update cost more in thread hand-offs than the update); the answer is read by the poll's own
 selector code (status_from_poll). The caller's API key is resolved once per stream, as the poll
-resolves it (this process's memory, the Redis cache, SQL on a miss), so a revoked key's stream
-runs on at most until it ends (QUEUE_EVENTS_MAX_SECONDS).
+resolves it (the Redis cache, SQL on a miss; an ended or expired key is refused), so a stream
+opened before its key ended runs on at most until it ends (QUEUE_EVENTS_MAX_SECONDS).
 """
 
 import asyncio
@@ -48,9 +48,8 @@ from core.outage import STORAGE_ERRORS, service_unavailable
 from queueing.authentication import (
     KEYWORD,
     api_key_cache_key,
-    api_key_local_remember,
-    api_key_local_user_id,
     api_key_user_id,
+    api_key_user_id_from_cache,
 )
 from queueing.exceptions import ApiKeyInvalid, TokenNotFound
 from queueing.scripts import POLL, SCRIPTS, admitted_channel_pattern, concert_keys
@@ -140,19 +139,19 @@ async def _subscribe_to_admissions() -> None:
 
 
 async def _caller_id(api_key: str) -> int:
-    """The API key's user id, as the poll resolves it; raises ApiKeyInvalid."""
-    user_id = api_key_local_user_id(api_key)
-    if user_id is not None:
-        return user_id
+    """The API key's user id, as the poll resolves it (the Redis cache, SQL on a miss); raises
+    ApiKeyInvalid for an unknown, revoked or expired key."""
     try:
         cached = await _redis().get(api_key_cache_key(api_key))
-        user_id = int(cached) if cached is not None else await asyncio.to_thread(_api_key_user_id_sql, api_key)
+        if cached is not None:
+            user_id = api_key_user_id_from_cache(api_key, cached)
+        else:
+            user_id = await asyncio.to_thread(_api_key_user_id_sql, api_key)
     except STORAGE_ERRORS as exc:
         logger.exception("queue events: storage failed")
         raise service_unavailable() from exc
     if user_id is None:
         raise ApiKeyInvalid()
-    api_key_local_remember(api_key, user_id)
     return user_id
 
 

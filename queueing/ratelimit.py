@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 from rest_framework.settings import api_settings
 
-from core.throttling import PerIpThrottle
+from core.throttling import PerIpThrottle, parse_rate
 
 SCOPE = "queue_enter"
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -30,12 +29,6 @@ class EnterWindow:
     name: str  # the key suffix under the concert's tag: rate:<user|ip>:<ident>:<window number>
     limit: int
     ends: int  # epoch second
-
-
-def _parse_rate(rate: str) -> tuple[int, int]:
-    """ "30/min" -> (30, 60), as DRF reads a throttle rate."""
-    count, period = rate.split("/")
-    return int(count), _PERIODS[period[0]]
 
 
 def client_ip(request) -> str:
@@ -48,6 +41,6 @@ def enter_window(*, kind: str, ident: int | str, now: float) -> EnterWindow | No
     rate = api_settings.DEFAULT_THROTTLE_RATES.get(f"{SCOPE}_{kind}")
     if not rate:
         return None
-    limit, seconds = _parse_rate(rate)
+    limit, seconds = parse_rate(rate)
     window = int(now // seconds)
     return EnterWindow(f"rate:{kind}:{ident}:{window}", limit, (window + 1) * seconds)

@@ -19,12 +19,7 @@ from concerts.models import WAITING_ROOM_POLICY_FIELDS, Concert, Show
 from core.clock import clock
 from core.outage import storage_boundary
 from core.redis import redis_client, redis_text
-from queueing.authentication import (
-    api_key_cache_key,
-    api_key_local_remember,
-    api_key_local_user_id,
-    api_key_user_id_from_cache,
-)
+from queueing.authentication import api_key_cache_key, api_key_user_id_from_cache
 from queueing.exceptions import ApiKeyInvalid, TokenNotFound
 from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, run_script
 
@@ -275,32 +270,27 @@ def status_from_poll(*, answer: list, user_id: int, token: str, concert_id: int,
 @storage_boundary
 def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
     """Where the caller's token stands, the caller known only by its API key (`Authorization:
-    Token`). One Redis round trip: the poll script alone when this process resolved the key in
-    the last QUEUE_AUTH_LOCAL_CACHE_SECONDS, else the key's cached user id and the poll script,
-    pipelined. The first poll after the Redis entry lapses looks the key up in SQL once.
+    Token`). One Redis round trip: the key's cached user id and the poll script, pipelined (the
+    first poll after the cache entry lapses looks the key up in SQL once). The script's answer is
+    used only once the key proved live and the token the caller's.
 
-    Raises NotAuthenticated for an unknown API key and TokenNotFound for a token that is not the
-    caller's (unknown, forged, ended or another user's, all alike).
+    Raises NotAuthenticated for an unknown, revoked or expired API key and TokenNotFound for a
+    token that is not the caller's (unknown, forged, ended or another user's, all alike).
     """
     concert_id = token_concert_id(token)
     now = clock.timestamp()
     keys = concert_keys(concert_id) if concert_id is not None else None
-    user_id = api_key_local_user_id(api_key)
-    if user_id is not None:  # resolved by this process recently: the script alone
-        answer = run_script(redis_client(), POLL, keys, poll_args(token, now)) if keys is not None else []
-    else:
 
-        def build(pipe) -> None:
-            pipe.get(api_key_cache_key(api_key))
-            if keys is not None:
-                pipe.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
+    def build(pipe) -> None:
+        pipe.get(api_key_cache_key(api_key))
+        if keys is not None:
+            pipe.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
 
-        results = execute_pipeline(redis_client(), build)
-        user_id = api_key_user_id_from_cache(api_key, results[0])
-        if user_id is None:
-            raise ApiKeyInvalid()
-        api_key_local_remember(api_key, user_id)
-        answer = results[1] if keys is not None else []
+    results = execute_pipeline(redis_client(), build)
+    user_id = api_key_user_id_from_cache(api_key, results[0])
+    if user_id is None:
+        raise ApiKeyInvalid()
+    answer = results[1] if keys is not None else []
     return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
 

@@ -23,16 +23,8 @@ from core.exceptions import RateLimited
 from core.metrics import metric_incr
 from core.outage import storage_boundary
 from core.redis import redis_client, redis_text
-from queueing.authentication import (
-    api_key_cache_key,
-    api_key_caller_id,
-    api_key_local_remember,
-    api_key_local_user_id,
-    api_key_signed_user_id,
-    api_key_user_id_from_cache,
-)
+from queueing.authentication import api_key_caller_id
 from queueing.exceptions import (
-    ApiKeyInvalid,
     BookingClosed,
     ConcertNotFound,
     QueueFull,
@@ -47,7 +39,6 @@ from queueing.scripts import (
     PROMOTE,
     concert_key,
     concert_keys,
-    execute_pipeline,
     run_script,
 )
 from queueing.selectors import (
@@ -149,31 +140,12 @@ def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) 
 def queue_enter_for_api_key(*, api_key: str, concert_id: int, client_ip: str | None = None) -> QueueStatus:
     """queue_enter for a caller known only by its API key (`Authorization: Token`).
 
-    A signed key (issued at log-in: queueing.authentication.api_key_new) names its user, so the
-    entry goes out at once, pipelined with the read of the key's cached user id: one Redis round
-    trip. That read (SQL on a cache miss) then proves the key is still live; a key deleted or of
-    a deactivated user gets its entry taken back, if it made one, and NotAuthenticated. Any other
-    key is resolved first (the process's memory, the Redis cache, SQL), then enters.
-    Raises what queue_enter raises and NotAuthenticated (for a revoked signed key, only after the
-    concert checks: ConcertNotFound and BookingClosed come first).
+    The key is resolved first (the Redis cache, SQL on a miss: queueing.authentication), and only
+    a live key's user enters: a forged, revoked or expired key gets NotAuthenticated before the
+    enter script runs, so it never takes anyone's place nor counts against anyone's rate limits.
+    Raises NotAuthenticated and what queue_enter raises.
     """
-    signed_user_id = api_key_signed_user_id(api_key) if api_key_local_user_id(api_key) is None else None
-    if signed_user_id is None:  # known to this process already, or not signed: resolve, then enter
-        return queue_enter(user_id=api_key_caller_id(api_key), concert_id=concert_id, client_ip=client_ip)
-
-    call = _enter_call(user_id=signed_user_id, concert_id=concert_id, client_ip=client_ip)
-
-    def build(pipe) -> None:
-        pipe.get(api_key_cache_key(api_key))
-        pipe.evalsha(ENTER.sha, len(call.keys), *call.keys, *call.args)
-
-    cached, answer = execute_pipeline(redis_client(), build)
-    live_user_id = api_key_user_id_from_cache(api_key, cached)
-    if live_user_id != signed_user_id:
-        _enter_take_back(call, answer, user_id=signed_user_id)
-        raise ApiKeyInvalid()
-    api_key_local_remember(api_key, signed_user_id)
-    return _enter_answer(call, answer)
+    return queue_enter(user_id=api_key_caller_id(api_key), concert_id=concert_id, client_ip=client_ip)
 
 
 def _enter_call(*, user_id: int, concert_id: int, client_ip: str | None) -> _EnterCall:
@@ -224,17 +196,6 @@ def _enter_answer(call: _EnterCall, answer: list) -> QueueStatus:
     return build_status(
         token=redis_text(answer[1]), concert_id=concert_id, where=answer[2:7], now=call.ts, created=bool(verdict)
     )
-
-
-def _enter_take_back(call: _EnterCall, answer: list, *, user_id: int) -> None:
-    """Undo what an entry with a revoked key did: the token it made, if any, leaves (the place
-    goes to the next in line at once). Admissions and prunings the script made on the way stand."""
-    try:
-        current = _enter_answer(call, answer)
-    except (RateLimited, QueueFull):
-        return
-    if current.created:
-        _leave(user_id=user_id, concert_id=call.concert_id, token=current.token)
 
 
 def _leave(*, user_id: int, concert_id: int, token: str) -> tuple[bool, int]:

@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.exceptions import PinAttemptsLimited
 from concerts.selectors import show_concert_id_cached
 from core.exceptions import NotAuthenticated, ValidationFailed
 from core.pagination import PAGE_PARAMETERS, PageNumberPagination, page_of
@@ -204,6 +205,7 @@ class ReservationPaymentApi(APIView):
                 errors.ReservationNotFound,
                 errors.PaymentInsufficientBalance,
                 errors.WrongPin,
+                PinAttemptsLimited,
                 errors.PaymentAttemptsExceeded,
                 errors.HoldExpired,
                 errors.AlreadyPaid,

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import User
+from accounts.services import user_pin_check
 from concerts.models import Show, ShowGradePrice, ShowSeat, ShowSeatStatus
 from concerts.prices import seat_price_is_valid
 from concerts.seat_map import seat_map_changed
@@ -140,8 +141,9 @@ class PaymentResult:
 def reservation_pay(*, user: User, reservation_id: int, pin: str, idempotency_key: str | None = None) -> PaymentResult:
     """Pay a hold with the fan's points. Failures that change state (a counted attempt, a released
     hold) are committed before their error is raised, so the refusal and the record agree."""
-    # The PIN hash is checked before any lock is taken: hashing is slow on purpose.
-    pin_ok = user.check_pin(pin)
+    # The PIN is checked before any lock is taken, within the account's allowance of wrong PINs
+    # across holds (PinAttemptsLimited past it: no hold attempt is counted then).
+    pin_ok = user_pin_check(user=user, pin=pin)
     result, error = _pay(user=user, reservation_id=reservation_id, pin_ok=pin_ok, idempotency_key=idempotency_key)
     if error is not None:
         raise error

@@ -13,7 +13,7 @@ def api():
 
 
 def signup(api, **overrides):
-    body = {"name": "김지승", "phone": "010-1234-5678", "password": "correct-horse-42", "pin": "123456"}
+    body = {"name": "김지승", "phone": "010-1234-5678", "password": "correct-horse-42", "pin": "402913"}
     body.update(overrides)
     return api.post("/api/v1/users", body, format="json")
 
@@ -26,8 +26,8 @@ def test_signup_creates_user_with_normalised_phone_hashed_secrets_and_wallet(api
     assert "password" not in response.json() and "pin" not in response.json()
     user = User.objects.get(phone="010-1234-5678")
     assert user.check_password("correct-horse-42")
-    assert user.check_pin("123456") and not user.check_pin("654321")
-    assert "123456" not in user.pin_hash
+    assert user.check_pin("402913") and not user.check_pin("654321")
+    assert "402913" not in user.pin_hash
     assert user.wallet.balance == 0
 
 
@@ -92,7 +92,8 @@ def test_login_returns_a_token_that_authenticates(api):
 
     assert response.status_code == 200
     token = response.json()["token"]
-    assert api.post("/api/v1/auth/token", {"phone": user.phone, "password": DEFAULT_PASSWORD}).json()["token"] == token
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/wallet").json()["balance"] == user.wallet.balance
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ def low_rates(settings):
 
 
 def signup(api, n):
-    body = {"name": "팬", "phone": f"010-7777-{n:04d}", "password": "correct-horse-42", "pin": "123456"}
+    body = {"name": "팬", "phone": f"010-7777-{n:04d}", "password": "correct-horse-42", "pin": "402913"}
     return api.post("/api/v1/users", body)
 
 

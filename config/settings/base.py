@@ -128,7 +128,12 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    # This user model has no username, first_name, last_name or email (the validator's defaults):
+    # compare the password with the login (phone) and the name.
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ["phone", "name"]},
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -153,7 +158,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "queueing.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -218,6 +223,21 @@ WALLET_BALANCE_CAP = env.int("WALLET_BALANCE_CAP", default=10_000_000)
 # capped by the price columns (2,147,483,647).
 SEAT_PRICE_MIN = env.int("SEAT_PRICE_MIN", default=1)
 SEAT_PRICE_MAX = env.int("SEAT_PRICE_MAX", default=10_000_000)
+# Log-in (accounts.services.user_authenticate; the API, the fan pages and the admin alike). Besides
+# the per-address and per-account attempt rates (login_ip, login_user above), an account whose
+# log-ins keep failing is slowed down: from the BEFORE_DELAY-th failure in a row on, each failure
+# makes the next attempt wait, DELAY seconds and doubling up to DELAY_MAX. A success clears the
+# count; so does FAILURE_MEMORY seconds without a failure. Nobody is locked out for good.
+LOGIN_FAILURES_BEFORE_DELAY = env.int("LOGIN_FAILURES_BEFORE_DELAY", default=5)
+LOGIN_FAILURE_DELAY_SECONDS = env.int("LOGIN_FAILURE_DELAY_SECONDS", default=30)
+LOGIN_FAILURE_DELAY_MAX_SECONDS = env.int("LOGIN_FAILURE_DELAY_MAX_SECONDS", default=900)
+LOGIN_FAILURE_MEMORY_SECONDS = env.int("LOGIN_FAILURE_MEMORY_SECONDS", default=86_400)
+# Wrong payment PINs per account (payments and withdrawals, across holds): past this many within
+# a fixed window, PIN checks are refused (429 with Retry-After) until the window ends.
+PIN_WRONG_PER_ACCOUNT = env.int("PIN_WRONG_PER_ACCOUNT", default=10)
+PIN_WRONG_WINDOW_SECONDS = env.int("PIN_WRONG_WINDOW_SECONDS", default=3600)
+# An API key (`Authorization: Token`) works this long after log-in issued it; then log in again.
+API_KEY_LIFETIME_SECONDS = env.int("API_KEY_LIFETIME_SECONDS", default=30 * 86_400)
 # Waiting room
 QUEUE_PROMOTION_INTERVAL_SECONDS = env.float("QUEUE_PROMOTION_INTERVAL_SECONDS", default=1.0)
 # The booking reads keep a show's concert and a concert's shows per process this long (an
@@ -297,14 +317,12 @@ QUEUE_EVENTS_MAX_SECONDS = env.int("QUEUE_EVENTS_MAX_SECONDS", default=300)
 QUEUE_EVENTS_HEARTBEAT_SECONDS = env.float("QUEUE_EVENTS_HEARTBEAT_SECONDS", default=20)
 # ... and the streams of one process share at most this many Redis connections.
 QUEUE_EVENTS_REDIS_CONNECTIONS = env.int("QUEUE_EVENTS_REDIS_CONNECTIONS", default=32)
-# Poll and enter resolve `Authorization: Token` from a Redis cache of API token -> user id
-# (filled at log-in or on a database lookup) so they cost no SQL; an entry lives this long. Long
-# enough that fans who logged in before an on-sale enter without SQL: deleting a token or
-# deactivating a user drops the entry at once (queueing.receivers), so this bounds only a
-# revocation by bulk SQL that bypasses Django's signals.
+# Poll and enter resolve `Authorization: Token` from a Redis cache of API token -> user id and
+# expiry (filled at log-in or on a database lookup) so they cost no SQL; an entry lives this long
+# (at most until the key expires). Long enough that fans who logged in before an on-sale enter
+# without SQL: ending a key or deactivating a user drops the entry at once (queueing.receivers),
+# so this bounds only a revocation by bulk SQL that bypasses Django's signals.
 QUEUE_AUTH_CACHE_SECONDS = env.int("QUEUE_AUTH_CACHE_SECONDS", default=3600)
-# ... and each web process keeps what it resolved this long in memory (then a poll is one EVALSHA).
-QUEUE_AUTH_LOCAL_CACHE_SECONDS = env.int("QUEUE_AUTH_LOCAL_CACHE_SECONDS", default=30)
 # Entering reads a concert's queue policy and booking windows from SQL at most once per this
 # many seconds per process (windows are checked against the clock on every call).
 QUEUE_POLICY_CACHE_SECONDS = env.float("QUEUE_POLICY_CACHE_SECONDS", default=2.0)

@@ -119,7 +119,7 @@ def test_login_and_signup_never_answer_500_while_redis_is_down(drill_stack, own_
     login = call(base, "POST", "/auth/token", api_key="", body={"phone": phone, "password": DEFAULT_PASSWORD})
     signup = call(
         base, "POST", "/users", api_key="",
-        body={"name": "팬", "phone": "010-9999-0001", "password": "a-long-password-42", "pin": "123456"},
+        body={"name": "팬", "phone": "010-9999-0001", "password": "a-long-password-42", "pin": "402913"},
     )  # fmt: skip
     assert login.status == 200 and login.data["token"], login
     assert signup.status == 201, signup

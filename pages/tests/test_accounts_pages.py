@@ -9,7 +9,7 @@ from points.services import wallet_charge
 
 pytestmark = pytest.mark.django_db
 
-GOOD = {"name": "김팬", "phone": "010 5555 1234", "password": "a-long-password-42", "pin": "123456"}
+GOOD = {"name": "김팬", "phone": "010 5555 1234", "password": "a-long-password-42", "pin": "402913"}
 
 
 def test_signup_creates_the_account_logs_in_and_the_header_shows_name_and_balance(client):

@@ -79,11 +79,13 @@ def test_charge_past_the_balance_cap_says_how_much_is_still_possible(client, fan
 def test_withdraw_more_than_the_balance_is_refused_and_less_works(client, fan):
     wallet_charge(user=fan, amount=50_000)
 
-    response = client.post(reverse("pages:wallet-withdraw"), {"withdraw-amount": "60000"})
+    response = client.post(reverse("pages:wallet-withdraw"), {"withdraw-amount": "60000", "withdraw-pin": DEFAULT_PIN})
     assert response.status_code == 409
     assert "보유 포인트(50,000원)까지만 출금할 수 있습니다." in text_of(response)
 
-    response = client.post(reverse("pages:wallet-withdraw"), {"withdraw-amount": "20000"}, follow=True)
+    response = client.post(
+        reverse("pages:wallet-withdraw"), {"withdraw-amount": "20000", "withdraw-pin": DEFAULT_PIN}, follow=True
+    )
     assert "20,000원을 출금했습니다. 남은 포인트는 30,000원입니다." in text_of(response)
     assert wallet_balance(user=fan) == 30_000
 

@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import DEFAULT_PIN, UserFactory
 from points.models import LedgerEntry, Wallet
 from points.services import wallet_charge, wallet_debit
 from points.tests.factories import funded_user
@@ -25,7 +25,10 @@ def api(user):
 
 
 def post(api, url, body, key=None):
+    """POST the body; a withdrawal's dict body gets the fan's PIN unless it names one."""
     headers = {"Idempotency-Key": key} if key is not None else {}
+    if url == WITHDRAWALS and isinstance(body, dict) and "amount" in body and "pin" not in body:
+        body = {**body, "pin": DEFAULT_PIN}
     return api.post(url, body, format="json", headers=headers)
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import DEFAULT_PIN, UserFactory
 from points.models import Wallet
 from points.services import wallet_charge, wallet_withdraw
 from points.tests.factories import funded_user, ledger_entry_insert_raw
@@ -21,7 +21,7 @@ def run_check() -> tuple[str, str]:
 def healthy_wallets() -> list:
     users = [funded_user(100_000), funded_user(0), UserFactory()]
     wallet_charge(user=users[1], amount=5_000)
-    wallet_withdraw(user=users[0], amount=30_000)
+    wallet_withdraw(user=users[0], pin=DEFAULT_PIN, amount=30_000)
     return users
 
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import DEFAULT_PIN, UserFactory
 from core.exceptions import ApplicationError
 from points.models import LedgerEntry, Wallet
 from points.services import wallet_charge, wallet_credit, wallet_debit, wallet_withdraw
@@ -78,7 +78,7 @@ def test_concurrent_charges_stop_exactly_at_the_cap():
 def test_concurrent_withdrawals_never_make_the_balance_negative():
     user = funded_user(100_000)
 
-    results = run_concurrently([lambda: wallet_withdraw(user=user, amount=7_000)] * 30)
+    results = run_concurrently([lambda: wallet_withdraw(user=user, pin=DEFAULT_PIN, amount=7_000)] * 30)
 
     assert outcomes(results) == {"WalletMovement": 14, "INSUFFICIENT_BALANCE": 16}
     assert Wallet.objects.get(user=user).balance == 100_000 - 14 * 7_000
@@ -102,7 +102,7 @@ def test_mixed_concurrent_movements_keep_the_ledger_consistent():
     calls = []
     for user in users:
         calls += [lambda user=user: wallet_charge(user=user, amount=3_000)] * 5
-        calls += [lambda user=user: wallet_withdraw(user=user, amount=9_000)] * 5
+        calls += [lambda user=user: wallet_withdraw(user=user, pin=DEFAULT_PIN, amount=9_000)] * 5
         calls += [lambda user=user: wallet_debit(user=user, amount=4_000, reference="reservation:1")] * 3
         calls += [lambda user=user: wallet_credit(user=user, amount=4_000, reference="reservation:1")] * 2
 

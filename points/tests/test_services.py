@@ -1,10 +1,11 @@
+import functools
 from datetime import UTC, datetime
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import User
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import DEFAULT_PIN, UserFactory
 from core.exceptions import ValidationFailed
 from points.exceptions import (
     AdjustmentNotAllowed,
@@ -105,7 +106,7 @@ def test_charge_crossing_the_cap_by_one_won_is_refused():
 def test_services_refuse_amounts_that_are_not_positive_integers(amount):
     user = funded_user(10_000)
 
-    for service in (wallet_charge, wallet_withdraw):
+    for service in (wallet_charge, functools.partial(wallet_withdraw, pin=DEFAULT_PIN)):
         # Whole numbers outside the limits are AMOUNT_OUT_OF_RANGE (or, withdrawing, more than the
         # balance), anything else a validation error.
         with pytest.raises((ValidationFailed, AmountOutOfRange, InsufficientBalance)):
@@ -139,8 +140,8 @@ def test_entries_are_stamped_by_the_injectable_clock(clock):
 def test_withdraw_up_to_the_whole_balance():
     user = funded_user(30_000)
 
-    assert wallet_withdraw(user=user, amount=10_000).balance == 20_000
-    movement = wallet_withdraw(user=user, amount=20_000)
+    assert wallet_withdraw(user=user, pin=DEFAULT_PIN, amount=10_000).balance == 20_000
+    movement = wallet_withdraw(user=user, pin=DEFAULT_PIN, amount=20_000)
 
     assert movement.balance == 0 == balance_of(user)
     assert (movement.entry.kind, movement.entry.amount) == ("WITHDRAWAL", -20_000)
@@ -151,7 +152,7 @@ def test_withdraw_more_than_the_balance_is_insufficient_balance():
     user = funded_user(30_000)
 
     with pytest.raises(InsufficientBalance) as error:
-        wallet_withdraw(user=user, amount=30_001)
+        wallet_withdraw(user=user, pin=DEFAULT_PIN, amount=30_001)
 
     assert (error.value.status, error.value.code, error.value.extra) == (
         409,
@@ -165,7 +166,7 @@ def test_withdraw_from_an_empty_wallet_is_refused():
     user = UserFactory()
 
     with pytest.raises(InsufficientBalance):
-        wallet_withdraw(user=user, amount=1)
+        wallet_withdraw(user=user, pin=DEFAULT_PIN, amount=1)
 
 
 # --- idempotency ------------------------------------------------------------------------------
@@ -187,7 +188,7 @@ def test_charge_replayed_with_the_same_key_returns_the_first_entry_and_moves_not
     "second",
     [
         lambda user: wallet_charge(user=user, amount=6_000, idempotency_key="k-1"),
-        lambda user: wallet_withdraw(user=user, amount=5_000, idempotency_key="k-1"),
+        lambda user: wallet_withdraw(user=user, pin=DEFAULT_PIN, amount=5_000, idempotency_key="k-1"),
         lambda user: wallet_debit(user=user, amount=5_000, reference="reservation:1", idempotency_key="k-1"),
     ],
     ids=["other-amount", "other-operation", "payment"],
@@ -216,10 +217,10 @@ def test_keys_are_per_user():
 def test_a_refused_request_does_not_use_up_its_key():
     user = UserFactory()
     with pytest.raises(InsufficientBalance):
-        wallet_withdraw(user=user, amount=5_000, idempotency_key="k-1")
+        wallet_withdraw(user=user, pin=DEFAULT_PIN, amount=5_000, idempotency_key="k-1")
     wallet_charge(user=user, amount=5_000)
 
-    movement = wallet_withdraw(user=user, amount=5_000, idempotency_key="k-1")
+    movement = wallet_withdraw(user=user, pin=DEFAULT_PIN, amount=5_000, idempotency_key="k-1")
 
     assert not movement.replayed and movement.balance == 0
 

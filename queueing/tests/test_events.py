@@ -8,7 +8,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.tests.factories import UserFactory
+from accounts.services import user_api_key_revoke, user_login_token
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from concerts.tests.factories import ConcertFactory, make_show
 from config.asgi import application
 from queueing.authentication import api_key_new
@@ -164,6 +165,23 @@ def test_refusals_before_the_stream_are_plain_json_answers(room, api_key, token,
 
     assert stream.status == status and stream.headers[b"content-type"] == b"application/json"
     assert json.loads(stream.body)["code"] == code
+
+
+@pytest.mark.security
+@pytest.mark.parametrize("end", ["logged out", "expired"])
+def test_an_ended_key_gets_no_stream_though_it_is_cached(room, end, settings, clock):
+    user = UserFactory()
+    api_key = user_login_token(phone=user.phone, password=DEFAULT_PASSWORD)  # cached at log-in
+    token = queue_enter(user_id=user.pk, concert_id=room.pk).token
+    assert run(Stream(api_key=api_key, token=token)).status == 200
+
+    if end == "logged out":
+        user_api_key_revoke(user=user)
+    else:
+        clock.advance(settings.API_KEY_LIFETIME_SECONDS + 1)
+    stream = run(Stream(api_key=api_key, token=token))
+
+    assert (stream.status, json.loads(stream.body)["code"]) == (401, "NOT_AUTHENTICATED")
 
 
 def test_another_fans_token_is_not_found(room):

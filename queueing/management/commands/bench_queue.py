@@ -32,7 +32,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from core.clock import clock
-from queueing.authentication import api_key_cache_key, api_key_new
+from queueing.authentication import api_key_cache_key, api_key_cache_value, api_key_expires_at, api_key_new
 from queueing.scripts import ENTER, POLL, concert_key, concert_keys, load_scripts
 
 # A fake concert id for the script-only part (its keys live under the bench prefix only, and are
@@ -361,11 +361,12 @@ class Command(BaseCommand):
                 [Token(user=u, key=api_key_new(user_id=u.pk)) for u in users], batch_size=5000
             )
             keys = [t.key for t in tokens]
-            # As if every fan had just logged in: log-in issues a signed key and caches its user
-            # (accounts.services.user_api_key), so the measured calls need no SQL.
+            # As if every fan had just logged in: log-in issues a key and caches its user and expiry
+            # (accounts.services.user_api_key_issue), so the measured calls need no SQL.
             with redis.Redis.from_url(settings.REDIS_URL).pipeline(transaction=False) as pipe:
                 for t in tokens:
-                    pipe.set(api_key_cache_key(t.key), t.user_id, ex=settings.QUEUE_AUTH_CACHE_SECONDS)
+                    value = api_key_cache_value(t.user_id, api_key_expires_at(t.created))
+                    pipe.set(api_key_cache_key(t.key), value, ex=settings.QUEUE_AUTH_CACHE_SECONDS)
                 pipe.execute()
             venue = Venue.objects.create(name=f"bench {run_id}")
             concert = Concert.objects.create(
