@@ -175,8 +175,8 @@ def _pay(
         return None, _fail(reservation, WrongPin, now=now, idempotency_key=idempotency_key)
     try:  # wallet_debit runs in its own savepoint: a refusal leaves this transaction usable
         entry = wallet_debit(user=user, amount=reservation.amount, reference=reservation.ledger_reference)
-    except InsufficientBalance:
-        return None, _fail(reservation, PaymentInsufficientBalance, now=now, idempotency_key=idempotency_key)
+    except InsufficientBalance as short:
+        return None, _short_of_balance(reservation, short, now=now, idempotency_key=idempotency_key)
 
     ShowSeat.objects.filter(pk__in=[seat.pk for seat in seats]).update(status=ShowSeatStatus.SOLD, held_until=None)
     _seat_map_changed_on_commit(reservation.show_id)
@@ -248,13 +248,34 @@ def _fail(
     return error(attempts_left=attempts_left)
 
 
+def _short_of_balance(
+    reservation: Reservation, short: InsufficientBalance, *, now: datetime, idempotency_key: str | None
+) -> ApplicationError:
+    """Too little balance is not a failed attempt (SPEC: only wrong payment details are): the
+    hold keeps its tries, and the answer says how much is missing so the fan can charge and pay."""
+    missing = reservation.amount - short.extra["balance"]
+    attempts_left = _attempts_left(reservation)
+    metric_incr_on_commit("payments", outcome=PaymentAttempt.Outcome.INSUFFICIENT_BALANCE)
+    PaymentAttempt.objects.create(
+        reservation=reservation,
+        outcome=PaymentAttempt.Outcome.INSUFFICIENT_BALANCE,
+        balance_after=short.extra["balance"],
+        attempts_left=attempts_left,
+        idempotency_key=idempotency_key or "",
+        created_at=now,
+    )
+    return PaymentInsufficientBalance(missing=missing, attempts_left=attempts_left)
+
+
 def _replay(attempt: PaymentAttempt, reservation: Reservation) -> tuple[PaymentResult | None, ApplicationError | None]:
     """The first answer given for this Idempotency-Key, changing nothing."""
     if attempt.outcome == PaymentAttempt.Outcome.CONFIRMED:
         return PaymentResult(reservation.pk, ReservationStatus.CONFIRMED, attempt.amount, attempt.balance_after), None
+    if attempt.outcome == PaymentAttempt.Outcome.INSUFFICIENT_BALANCE:
+        missing = reservation.amount - (attempt.balance_after or 0)
+        return None, PaymentInsufficientBalance(missing=missing, attempts_left=attempt.attempts_left)
     error = {
         PaymentAttempt.Outcome.WRONG_PIN: WrongPin,
-        PaymentAttempt.Outcome.INSUFFICIENT_BALANCE: PaymentInsufficientBalance,
         PaymentAttempt.Outcome.PAYMENT_ATTEMPTS_EXCEEDED: PaymentAttemptsExceeded,
     }[attempt.outcome]
     return None, error(attempts_left=attempt.attempts_left)

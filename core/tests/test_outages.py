@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from accounts.services import user_api_key
 from accounts.tests.factories import UserFactory
 from drills.stack import free_port
-from queueing.authentication import api_key_forget, api_key_local_cache_clear
+from queueing.authentication import api_key_forget
 from queueing.selectors import concert_queue_policy_cache_clear
 from queueing.services import queue_enter
 from queueing.tests.factories import concert_on_sale
@@ -62,7 +62,6 @@ def uncached_fans():
     for user, key in ((signed_user, signed), (plain_user, plain)):
         tokens[key] = queue_enter(user_id=user.pk, concert_id=concert.pk).token
         api_key_forget(key)
-    api_key_local_cache_clear()
     concert_queue_policy_cache_clear()
     return concert, tokens
 

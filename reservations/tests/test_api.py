@@ -207,8 +207,9 @@ def test_wrong_pin_and_low_balance_answers_carry_attempts_left(show, django_capt
     low = api.post(url, {"pin": DEFAULT_PIN})
 
     assert (wrong.status_code, wrong.json()["code"], wrong.json()["attempts_left"]) == (422, "WRONG_PIN", 4)
-    assert (low.status_code, low.json()["code"], low.json()["attempts_left"]) == (402, "INSUFFICIENT_BALANCE", 3)
-    for _ in range(2):
+    assert (low.status_code, low.json()["code"], low.json()["attempts_left"]) == (402, "INSUFFICIENT_BALANCE", 4)
+    assert low.json()["missing"] == 50_000  # a short balance is not an attempt
+    for _ in range(3):
         api.post(url, {"pin": "999999"})
     with django_capture_on_commit_callbacks(execute=True):
         fifth = api.post(url, {"pin": "999999"})
