@@ -26,7 +26,6 @@ from accounts.exceptions import PhoneTaken
 from accounts.phone import normalize_phone
 from accounts.services import user_create
 from concerts.exceptions import ConcertNotFound, ShowNotFound
-from concerts.models import ShowSeatStatus
 from concerts.selectors import (
     ShowStatus,
     concert_get,
@@ -40,6 +39,7 @@ from core.clock import clock
 from core.exceptions import RateLimited, ServiceUnavailable, ValidationFailed
 from pages.booking import booking_session, session_queue_token, session_queue_token_forget, session_queue_token_store
 from pages.forms import AmountForm, HoldForm, LoginForm, PinForm, RefundForm, SignupForm, form_errors_from
+from pages.seat_layout import seat_zones
 from pages.templatetags.pages_tags import won_format
 from points.exceptions import AmountOutOfRange, BalanceCapExceeded, InsufficientBalance
 from points.selectors import ledger_entry_list, wallet_balance
@@ -313,16 +313,6 @@ def _not_admitted(request: HttpRequest, concert_id: int, show_id: int | None = N
 # ---------------------------------------------------------------------------------------------
 # Seats and holds
 # ---------------------------------------------------------------------------------------------
-def _seat_rows(seats) -> list[dict]:
-    rows: list[dict] = []
-    for seat in seats:
-        if not rows or rows[-1]["label"] != seat.row:
-            rows.append({"label": seat.row, "seats": []})
-        seat.free = seat.effective_status == ShowSeatStatus.AVAILABLE
-        rows[-1]["seats"].append(seat)
-    return rows
-
-
 @fan_required
 @require_http_methods(["GET", "POST"])
 @outage_page
@@ -373,7 +363,9 @@ def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
         "show": show,
         "concert": concert,
         "availability": availability,
-        "rows": _seat_rows(seats),
+        "zones": seat_zones(seats, block_seats=settings.SEAT_MAP_BLOCK_SEATS),
+        "overview": len(seats) > settings.SEAT_MAP_OVERVIEW_MIN_SEATS,
+        "poll_seconds": settings.SEAT_MAP_POLL_SECONDS,
         "form": form,
         "error": error,
         "session": session,
