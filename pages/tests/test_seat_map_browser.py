@@ -3,7 +3,7 @@ and Redis: big halls through an overview of sections with every seat on screen, 
 the keyboard, the sticky bar, best available and the live refresh.
 
 Screenshots: artifacts/seat_map_hall_desktop.png (1280 px) and artifacts/seat_map_hall_phone.png
-(390 x 844).
+(390 x 844), the whole page; *_seats.png the screen as the fan sees it.
 """
 
 import re
@@ -59,30 +59,38 @@ def open_seat_map(browser, live_server, show, viewport, fan=None) -> Page:
 
 
 def visible_seats(page: Page) -> list[dict]:
-    """Every seat on screen (not in a hidden section) with its box."""
+    """Every seat shown (not in a hidden section) with its label and box."""
     return page.evaluate(
         """() => Array.from(document.querySelectorAll('#seat-map .seat'))
              .filter((s) => !s.closest('[hidden]'))
              .map((s) => { const r = s.getBoundingClientRect();
-                           return {left: r.left, right: r.right, width: r.width, height: r.height}; })"""
+                           return {label: s.title.split(' · ')[0], left: r.left, right: r.right,
+                                   width: r.width, height: r.height}; })"""
     )
 
 
-def assert_every_seat_on_screen(page: Page, width: int) -> int:
+def assert_every_seat_on_screen(page: Page, width: int) -> set[str]:
+    """The seats shown are all inside the screen's width, at least 44 px; their labels."""
     seats = visible_seats(page)
     assert seats
     for seat in seats:
         assert seat["left"] >= 0 and seat["right"] <= width, seat
         assert seat["width"] >= TOUCH and seat["height"] >= TOUCH, seat
     assert page.evaluate("document.documentElement.scrollWidth") <= width
-    return len(seats)
+    return {seat["label"] for seat in seats}
 
 
 @pytest.mark.parametrize(
-    ("viewport", "screenshot"),
-    [(DESKTOP_SCREEN, "seat_map_hall_desktop.png"), (PHONE_SCREEN, "seat_map_hall_phone.png")],
+    ("viewport", "caption", "screenshot"),
+    [
+        # A desktop shows the chosen section with its neighbours, a phone one section.
+        (DESKTOP_SCREEN, "VIP, A–C열, 13–30번", "seat_map_hall_desktop.png"),
+        (PHONE_SCREEN, "VIP, A–C열, 19–24번", "seat_map_hall_phone.png"),
+    ],
 )
-def test_every_seat_of_the_1000_seat_hall_is_reachable_on_screen(browser, live_server, clock, viewport, screenshot):
+def test_every_seat_of_the_1000_seat_hall_is_reachable_on_screen(
+    browser, live_server, clock, viewport, caption, screenshot
+):
     show = make_show(rows=HALL, prices=HALL_PRICES)
     reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-20", "A-21"))
     page = open_seat_map(browser, live_server, show, viewport)
@@ -92,17 +100,22 @@ def test_every_seat_of_the_1000_seat_hall_is_reachable_on_screen(browser, live_s
     sections = overview.get_by_test_id("overview-section")
     expect(sections).to_have_count(4 * 7)  # 4 grades x 7 blocks of at most 6 seats
     # It opens on the front section nearest the middle; the sections say their grade in words.
-    expect(page.get_by_test_id("section-caption")).to_have_text("VIP, A–C열, 19–24번")
+    expect(page.get_by_test_id("section-caption")).to_have_text(caption)
     expect(sections.nth(3)).to_have_attribute("aria-pressed", "true")
     expect(sections.nth(3)).to_contain_text("VIP")
     expect(sections.nth(3)).to_contain_text("16")  # 18 seats, 2 held by someone else
     page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+    # As the fan sees it: the seats of the section on screen, the bar at the bottom.
+    page.locator("#seat-map .seat-row:not([hidden])").last.scroll_into_view_if_needed()
+    page.mouse.wheel(0, 200)
+    page.screenshot(path=str(ARTIFACTS / screenshot.replace(".png", "_seats.png")))
 
-    seen = 0
+    seen: set[str] = set()
     for index in range(sections.count()):
         sections.nth(index).click()
-        seen += assert_every_seat_on_screen(page, viewport["width"])
-    assert seen == 1000
+        expect(sections.nth(index)).to_have_attribute("aria-pressed", "true")
+        seen |= assert_every_seat_on_screen(page, viewport["width"])
+    assert len(seen) == 1000
 
     # The chosen seats, their total and the hold button stay on screen at the bottom.
     sections.nth(27).click()
@@ -133,20 +146,18 @@ def test_the_keyboard_moves_between_seats_and_across_sections(browser, live_serv
     page.keyboard.press("Space")
     page.keyboard.press("End")
     assert page.evaluate(focused) == "B-40"
-    expect(page.get_by_test_id("section-caption")).to_have_text("VIP, A–C열, 37–40번")
+    expect(page.get_by_test_id("section-caption")).to_have_text("VIP, A–C열, 25–40번")
     page.keyboard.press("Enter")  # toggles, does not send the form
     expect(page.locator("#selection")).to_have_text("선택한 좌석: B-21, B-40 · 합계 340,000원")
     assert seat_map.locator("input[tabindex='0']").count() == 1
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")  # into the R zone
     assert page.evaluate(focused) == "D-40"
-    expect(page.get_by_test_id("section-caption")).to_have_text("R, D–H열, 37–40번")
-    page.keyboard.press("ArrowLeft")
-    page.keyboard.press("ArrowLeft")
-    page.keyboard.press("ArrowLeft")
-    page.keyboard.press("ArrowLeft")  # across the aisle into the next section
-    assert page.evaluate(focused) == "D-36"
-    expect(page.get_by_test_id("section-caption")).to_have_text("R, D–H열, 31–36번")
+    expect(page.get_by_test_id("section-caption")).to_have_text("R, D–H열, 25–40번")
+    for _ in range(16):  # across the aisles, out of the sections shown
+        page.keyboard.press("ArrowLeft")
+    assert page.evaluate(focused) == "D-24"
+    expect(page.get_by_test_id("section-caption")).to_have_text("R, D–H열, 13–30번")
     expect(page).to_have_url(re.compile(rf"/shows/{show.pk}/seats/$"))  # nothing was sent
 
 
@@ -155,7 +166,7 @@ def test_a_small_hall_shows_every_seat_of_a_12_seat_row_on_a_phone(browser, live
     page = open_seat_map(browser, live_server, show, PHONE_SCREEN)
     expect(page.get_by_test_id("seat-map")).to_be_visible()
     assert page.locator("#seat-overview").count() == 0
-    assert assert_every_seat_on_screen(page, PHONE_SCREEN["width"]) == 48
+    assert len(assert_every_seat_on_screen(page, PHONE_SCREEN["width"])) == 48
     # Grades differ by pattern as well as colour (the A grade is plain).
     patterns = page.evaluate(
         """() => ['VIP', 'R', 'S', 'A'].map((g) =>

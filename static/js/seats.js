@@ -38,19 +38,34 @@
     if (event.target.name === "seat_ids") update(event.target);
   });
 
-  /* Sections (big halls only). */
-  var active = null;
-  function showSection(key) {
-    if (!overview || key === active) return;
-    active = key;
-    all(".seat-block", map).forEach(function (block) { block.hidden = block.getAttribute("data-section") !== key; });
-    all(".seat-row", map).forEach(function (row) { row.hidden = !row.querySelector(".seat-block:not([hidden])"); });
+  /* Sections (big halls only): the chosen section and as many of its neighbours in the zone as
+     fit the width (one on a phone, three on a desktop). */
+  var shown = [];
+  var blockWidth = 0;
+  var centre = null;  // the section the page opens on
+  function fit(count) {
+    var area = map.querySelector(".seat-zone:not([hidden]) .seat-row:not([hidden]) .row-blocks");
+    var gap = parseFloat(getComputedStyle(area).columnGap) || 0;
+    return Math.max(1, Math.min(count, Math.floor((area.clientWidth + gap) / (blockWidth + gap))));
+  }
+  function showSection(key, force) {
+    if (!overview || (!force && shown.indexOf(key) >= 0)) return;
+    var button = overview.querySelector('.overview-section[data-section="' + key + '"]');
+    var row = all(".overview-section", button.parentNode), i = row.indexOf(button), k = fit(row.length);
+    var start = Math.max(0, Math.min(i - Math.floor((k - 1) / 2), row.length - k));
+    var window_ = row.slice(start, start + k);
+    shown = window_.map(function (b) { return b.getAttribute("data-section"); });
+    all(".seat-block", map).forEach(function (block) { block.hidden = shown.indexOf(block.getAttribute("data-section")) < 0; });
+    all(".seat-row", map).forEach(function (r) { r.hidden = !r.querySelector(".seat-block:not([hidden])"); });
     all(".seat-zone", map).forEach(function (zone) { zone.hidden = !zone.querySelector(".seat-row:not([hidden])"); });
-    all(".overview-section", overview).forEach(function (button) {
-      var on = button.getAttribute("data-section") === key;
-      button.setAttribute("aria-pressed", on ? "true" : "false");
-      if (on) caption.textContent = button.querySelector("[data-section-name]").textContent;
+    all(".overview-section", overview).forEach(function (b) {
+      b.setAttribute("aria-pressed", shown.indexOf(b.getAttribute("data-section")) >= 0 ? "true" : "false");
     });
+    var first = window_[0], last = window_[window_.length - 1];
+    caption.textContent = overview.getAttribute("data-caption-template")
+      .replace("{grade}", first.getAttribute("data-grade")).replace("{first}", first.getAttribute("data-first"))
+      .replace("{last}", first.getAttribute("data-last")).replace("{start}", first.getAttribute("data-start"))
+      .replace("{end}", last.getAttribute("data-end"));
   }
   function firstSection() {
     var checked = seats().filter(function (b) { return b.checked; })[0];
@@ -72,14 +87,26 @@
     overview.hidden = false;
     caption.hidden = false;
     map.classList.add("is-zoomed");
+    // Measured while every block is still shown: the widest block.
+    blockWidth = all(".seat-block", map).reduce(function (w, b) { return Math.max(w, b.offsetWidth); }, 0);
     overview.addEventListener("click", function (event) {
       var button = event.target.closest(".overview-section");
       if (!button) return;
-      showSection(button.getAttribute("data-section"));
-      var target = seats().filter(function (b) { return b.getAttribute("data-section") === active; })[0];
+      var key = button.getAttribute("data-section");
+      showSection(key, true);
+      var target = seats().filter(function (b) { return b.getAttribute("data-section") === key; })[0];
       if (target) rove(target, false);
     });
-    showSection(firstSection());
+    centre = firstSection();
+    showSection(centre, true);
+    var resized = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(resized);
+      resized = setTimeout(function () {
+        var focus = current && shown.indexOf(current.getAttribute("data-section")) >= 0 ? current.getAttribute("data-section") : null;
+        showSection(focus || shown[Math.floor(shown.length / 2)], true);
+      }, 150);
+    });
   }
 
   /* Roving tabindex across the grid. */
@@ -91,10 +118,11 @@
     if (focus) { showSection(input.getAttribute("data-section")); input.focus(); }
   }
   function visible(input) { return !input.closest("[hidden]"); }
-  function initialRove() {
+  function initialRove(section) {
     var free = seats();
     free.forEach(function (b) { b.tabIndex = -1; });
-    var start = free.filter(function (b) { return b.checked && visible(b); })[0] || free.filter(visible)[0];
+    var start = free.filter(function (b) { return b.checked && visible(b); })[0] ||
+      free.filter(function (b) { return b.getAttribute("data-section") === section; })[0] || free.filter(visible)[0];
     if (start) rove(start, false);
     else current = null;
   }
@@ -131,7 +159,7 @@
     event.preventDefault();
     if (target) rove(target, true);
   });
-  initialRove();
+  initialRove(centre);
 
   /* Live refresh. */
   var url = form.getAttribute("data-live-url");
