@@ -5,11 +5,15 @@ booking API's GET /shows/{id}/seats), behind the page's own check: a logged-in f
 booking session of the concert in their session (pages.booking), as for the seat map itself.
 """
 
+import logging
+
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from redis.exceptions import RedisError
 
 from concerts.exceptions import ShowNotFound
 from concerts.models import SeatGrade
@@ -25,9 +29,14 @@ from queueing.exceptions import QueueNotActive
 from reservations.exceptions import SeatLimitExceeded, SeatUnavailable, ShowNotBookable
 from reservations.services import reservation_hold
 
+logger = logging.getLogger(__name__)
+
 
 def _refusal(error: ApplicationError) -> JsonResponse:
-    return JsonResponse(error_body(error.code, str(error.message)), status=error.status)
+    response = JsonResponse(error_body(error.code, str(error.message)), status=error.status)
+    if error.extra.get("retry_after_seconds") is not None:
+        response["Retry-After"] = str(int(error.extra["retry_after_seconds"]))
+    return response
 
 
 @require_GET
@@ -43,6 +52,10 @@ def seat_map_snapshot(request: HttpRequest, show_id: int) -> HttpResponse:
         seat_map = show_seat_map(show=show, now=clock.now())
     except (ShowNotFound, ServiceUnavailable) as exc:
         return _refusal(exc)
+    except RedisError:
+        # The seat map's version is in Redis: the page keeps what it shows and asks again later.
+        logger.exception("seat map snapshot unavailable")
+        return _refusal(ServiceUnavailable(retry_after_seconds=settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS))
     if request.headers.get("If-None-Match") == seat_map.etag:
         response = HttpResponse(status=304)
     else:

@@ -3,10 +3,16 @@ layout of big halls into sections, and best available."""
 
 import pytest
 from django.urls import reverse
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
+from concerts import seat_map
 from pages.tests.helpers import admit, text_of
+from queueing import selectors as queueing_selectors
+from queueing import services as queueing_services
 from queueing.services import queue_enter
 from reservations.models import Reservation
 from reservations.services import reservation_hold
@@ -85,6 +91,19 @@ def test_a_hold_by_another_fan_changes_the_live_seats(client, fan, show, django_
     assert statuses(after)["A-5"] == statuses(after)["A-6"] == "HELD"
     assert statuses(after)["A-4"] == "AVAILABLE"
     assert live(client, show, etag=after["ETag"]).status_code == 304
+
+
+def test_an_unreachable_redis_answers_503_to_the_live_seats(client, fan, show, monkeypatch):
+    admit(client, fan, show.concert_id)
+    down = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    monkeypatch.setattr(seat_map, "redis_client", lambda: down)
+    response = live(client, show)
+    assert response.status_code == 503 and response.json()["code"] == "SERVICE_UNAVAILABLE"
+    assert int(response["Retry-After"]) > 0
+
+    monkeypatch.setattr(queueing_selectors, "redis_client", lambda: down)
+    monkeypatch.setattr(queueing_services, "redis_client", lambda: down)
+    assert live(client, show).status_code == 503
 
 
 def test_the_page_renders_the_live_url_and_the_poll_interval(client, fan, show, settings):
