@@ -51,6 +51,7 @@ class Zone:
 
 def _blocks(count: int, most: int) -> list[int]:
     """Sizes of the blocks a row of `count` seats is cut into: at most `most` each, as even as can be."""
+    most = max(1, most)
     pieces = max(1, math.ceil(count / most))
     size = math.ceil(count / pieces)
     return [min(size, count - start) for start in range(0, count, size)]
