@@ -7,6 +7,7 @@ Screenshots: artifacts/seat_map_hall_desktop.png (1280 px) and artifacts/seat_ma
 """
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connections
@@ -175,9 +176,13 @@ def test_a_small_hall_shows_every_seat_of_a_12_seat_row_on_a_phone(browser, live
     assert len(set(patterns)) == 4 and patterns[3] == "none"
 
 
-def test_seats_taken_by_others_grey_out_without_a_reload(browser, live_server, clock, settings):
+def test_seats_taken_by_others_grey_out_without_a_reload_and_come_back_when_freed(
+    browser, live_server, clock, settings
+):
     settings.SEAT_MAP_POLL_SECONDS = 0.5
     show = make_show(seats_per_user=4)
+    (a1,) = seats_of(show, "A-1")
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=[a1])
     page = open_seat_map(browser, live_server, show, PHONE_SCREEN)
     seat_map = page.get_by_test_id("seat-map")
     b1, b2, b3 = seats_of(show, "B-1", "B-2", "B-3")
@@ -196,6 +201,15 @@ def test_seats_taken_by_others_grey_out_without_a_reload(browser, live_server, c
     )
     expect(page.locator("#selection")).to_have_text("선택한 좌석: B-1 · 합계 100,000원")
     expect(page.locator(".legend")).to_contain_text("(8석 남음)")
+    expect(seat_map.locator(f"input[value='{a1}']")).to_have_count(0)  # taken when the page was drawn
+
+    # The other fans' holds run out: their seats can be chosen again, still without a reload.
+    clock.advance(timedelta(minutes=show.concert.hold_minutes, seconds=1))
+    expect(seat_map.locator(f"input[value='{b2}']")).to_be_enabled(timeout=5_000)
+    expect(seat_map.locator(f"input[value='{a1}']")).to_be_enabled()
+    expect(page.locator(".legend")).to_contain_text("(10석 남음)")
+    seat_map.locator(f"input[value='{a1}']").check()
+    expect(page.locator("#selection")).to_have_text("선택한 좌석: A-1, B-1 · 합계 250,000원")
     assert page.evaluate("window.__sameDocument") is True  # no reload
     page.get_by_test_id("hold-button").click()
     expect(page).to_have_url(re.compile(r"/reservations/\d+/pay/$"))

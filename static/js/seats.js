@@ -5,7 +5,7 @@
      seats (into the next section when need be), Home/End to the row's ends, Space/Enter toggles.
    - Live: every data-poll-seconds the page asks data-live-url for the seats with the ETag it has
      (304 while nothing changed); seats taken meanwhile are greyed out, and unticked with a
-     message if the fan had chosen them. */
+     message if the fan had chosen them; seats given back (a hold ran out) can be chosen again. */
 (function () {
   "use strict";
   var form = document.getElementById("seat-form");
@@ -173,6 +173,29 @@
     seat.title = input.getAttribute("data-label") + " · " + form.getAttribute("data-taken-text");
     seat.querySelector(".visually-hidden").textContent = input.getAttribute("data-label") + " " + form.getAttribute("data-taken-text");
   }
+  var SEAT_DATA = ["data-price", "data-label", "data-grade", "data-number", "data-section"];
+  function markFree(seat) {
+    var input = seat.querySelector("input[name=seat_ids]");
+    if (!input) {  // drawn taken by the server: give it its checkbox
+      input = document.createElement("input");
+      input.type = "checkbox";
+      input.name = "seat_ids";
+      input.value = seat.getAttribute("data-seat-id");
+      SEAT_DATA.forEach(function (name) { input.setAttribute(name, seat.getAttribute(name)); });
+      var label = document.createElement("label");
+      label.className = "seat grade-" + seat.getAttribute("data-grade");
+      label.appendChild(input);
+      while (seat.firstChild) label.appendChild(seat.firstChild);
+      seat.parentNode.replaceChild(label, seat);
+      seat = label;
+    }
+    var text = [input.getAttribute("data-label"), input.getAttribute("data-grade"), won(parseInt(input.getAttribute("data-price"), 10))];
+    input.disabled = false;
+    input.tabIndex = -1;
+    seat.classList.remove("taken");
+    seat.title = text.join(" · ");
+    seat.querySelector(".visually-hidden").textContent = text.join(" ");
+  }
   function recount() {
     var bySection = {}, byGrade = {};
     seats().forEach(function (b) {
@@ -198,6 +221,11 @@
       if (input.checked) { input.checked = false; lost.push(input.getAttribute("data-label")); }
       markTaken(input);
       if (input === current) current = null;
+    });
+    // A hold that ran out or was released gives its seats back.
+    all(".seat.taken", map).forEach(function (seat) {
+      var input = seat.querySelector("input[name=seat_ids]");
+      if (status[input ? input.value : seat.getAttribute("data-seat-id")] === "AVAILABLE") markFree(seat);
     });
     if (!current) initialRove();
     recount();
