@@ -216,3 +216,41 @@ def show_seat_list(*, show: Show, now: datetime) -> QuerySet[ShowSeat]:
         )
         .order_by("row_index", "number", "id")
     )
+
+
+def best_available_seats(*, show: Show, grade: str, count: int, now: datetime) -> list[int]:
+    """Ids of `count` free seats side by side (consecutive numbers, one row) of the grade, in
+    number order; [] when no row of the grade has that many free seats together.
+
+    "Best" as a fan picks: the row nearest the stage first (lowest row order), and in that row the
+    run of seats whose middle is nearest the row's middle (ties: the lower numbers). Only a read:
+    the caller holds them with reservations.services.reservation_hold, which locks the rows and
+    answers SEAT_UNAVAILABLE should someone have taken one meanwhile."""
+    if count < 1:
+        return []
+    rows: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)  # row order -> (number, id, free)
+    for seat_id, row_index, number, status in (
+        show_seat_list(show=show, now=now)
+        .filter(grade=grade)
+        .values_list("id", "row_index", "number", "effective_status")
+    ):
+        rows[row_index].append((number, seat_id, status == ShowSeatStatus.AVAILABLE))
+    for row_index in sorted(rows):
+        seats = rows[row_index]  # in number order (show_seat_list's order)
+        middle = (seats[0][0] + seats[-1][0]) / 2
+        best: tuple[float, int] | None = None  # (distance from the middle, start index)
+        run_start = None
+        for i, (number, _seat_id, free) in enumerate(seats):
+            if not free:
+                run_start = None
+                continue
+            if run_start is None or number != seats[i - 1][0] + 1:
+                run_start = i
+            if i - run_start + 1 >= count:
+                start = i - count + 1
+                distance = abs((seats[start][0] + number) / 2 - middle)
+                if best is None or distance < best[0]:
+                    best = (distance, start)
+        if best is not None:
+            return [seat_id for _number, seat_id, _free in seats[best[1] : best[1] + count]]
+    return []

@@ -89,3 +89,16 @@ def form_errors_from(form: forms.Form, error: ValidationFailed, translate) -> No
         target = field if field in form.fields else None
         for message in messages if isinstance(messages, list) else [messages]:
             form.add_error(target, translate(str(message)))
+
+
+class BestAvailableForm(forms.Form):
+    """Best available: how many seats together, in which grade (concerts.selectors.best_available_seats)."""
+
+    grade = forms.ChoiceField(label=_("Grade"))
+    count = forms.IntegerField(label=_("Seats together"), min_value=1)
+
+    def __init__(self, *args, grades: list[str], limit: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["grade"].choices = [(grade, grade) for grade in grades]
+        # The seat limit itself is the hold service's rule (SEAT_LIMIT_EXCEEDED); this only helps typing.
+        self.fields["count"].widget.attrs.update(max=limit, inputmode="numeric")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pages import door, views
+from pages import door, seats, views
 
 app_name = "pages"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("concerts/<int:concert_id>/queue/", views.waiting_room, name="waiting-room"),
     path("concerts/<int:concert_id>/queue/leave/", views.waiting_room_leave, name="waiting-room-leave"),
     path("shows/<int:show_id>/seats/", views.seat_map, name="seat-map"),
+    path("shows/<int:show_id>/seats/live/", seats.seat_map_snapshot, name="seat-map-snapshot"),
+    path("shows/<int:show_id>/seats/best/", seats.seat_map_best, name="seat-map-best"),
     path("reservations/<int:reservation_id>/pay/", views.payment, name="payment"),
     path("me/tickets/", views.tickets, name="tickets"),
     path("me/tickets/<int:reservation_id>/refund/", views.ticket_refund, name="ticket-refund"),

@@ -26,7 +26,6 @@ from accounts.exceptions import BadCredentials, LoginSlowedDown, PhoneTaken, Pin
 from accounts.exceptions import WrongPin as AccountWrongPin
 from accounts.services import user_api_key_revoke, user_authenticate, user_create
 from concerts.exceptions import ConcertNotFound, ShowNotFound
-from concerts.models import ShowSeatStatus
 from concerts.selectors import (
     ShowStatus,
     concert_get,
@@ -56,6 +55,7 @@ from pages.forms import (
     WithdrawForm,
     form_errors_from,
 )
+from pages.seat_layout import seat_zones
 from points.exceptions import AmountOutOfRange, BalanceCapExceeded, InsufficientBalance
 from points.selectors import ledger_entry_list, wallet_balance
 from points.services import wallet_charge, wallet_withdraw
@@ -354,16 +354,6 @@ def _not_admitted(request: HttpRequest, concert_id: int, show_id: int | None = N
 # ---------------------------------------------------------------------------------------------
 # Seats and holds
 # ---------------------------------------------------------------------------------------------
-def _seat_rows(seats) -> list[dict]:
-    rows: list[dict] = []
-    for seat in seats:
-        if not rows or rows[-1]["label"] != seat.row:
-            rows.append({"label": seat.row, "seats": []})
-        seat.free = seat.effective_status == ShowSeatStatus.AVAILABLE
-        rows[-1]["seats"].append(seat)
-    return rows
-
-
 @fan_required
 @require_http_methods(["GET", "POST"])
 @outage_page
@@ -414,7 +404,9 @@ def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
         "show": show,
         "concert": concert,
         "availability": availability,
-        "rows": _seat_rows(seats),
+        "zones": seat_zones(seats, block_seats=settings.SEAT_MAP_BLOCK_SEATS),
+        "overview": len(seats) > settings.SEAT_MAP_OVERVIEW_MIN_SEATS,
+        "poll_seconds": settings.SEAT_MAP_POLL_SECONDS,
         "form": form,
         "error": error,
         "session": session,

@@ -249,6 +249,13 @@ SEAT_MAP_MAX_AGE_SECONDS = env.float("SEAT_MAP_MAX_AGE_SECONDS", default=10.0)
 # ... and after a change, not before its kept map is this old (at most one rebuild per this long
 # per process while the seats keep changing; 0: every change at once).
 SEAT_MAP_REBUILD_SECONDS = env.float("SEAT_MAP_REBUILD_SECONDS", default=0.5)
+# The seat-map page (pages.seat_layout): a row is cut into blocks of at most this many seats side
+# by side (one block fits a phone with 44 px seats); halls of more than SEAT_MAP_OVERVIEW_MIN_SEATS
+# seats open on an overview of their sections, zoomed into one at a time; the page asks for
+# changes of the seats every SEAT_MAP_POLL_SECONDS (a 304 while nothing changed).
+SEAT_MAP_BLOCK_SEATS = env.int("SEAT_MAP_BLOCK_SEATS", default=6)
+SEAT_MAP_OVERVIEW_MIN_SEATS = env.int("SEAT_MAP_OVERVIEW_MIN_SEATS", default=150)
+SEAT_MAP_POLL_SECONDS = env.float("SEAT_MAP_POLL_SECONDS", default=5.0)
 # Holds
 HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default=5.0)
 

@@ -1,0 +1,181 @@
+"""The seat-map page's live snapshot (a session-authenticated JSON endpoint with ETag/304), its
+layout of big halls into sections, and best available."""
+
+import pytest
+from django.urls import reverse
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import UserFactory
+from concerts import seat_map
+from pages.tests.helpers import admit, text_of
+from queueing import selectors as queueing_selectors
+from queueing import services as queueing_services
+from queueing.services import queue_enter
+from reservations.models import Reservation
+from reservations.services import reservation_hold
+from reservations.tests.factories import make_show, seats_of
+
+pytestmark = pytest.mark.django_db
+
+BIG_HALL = [(row, 40, "VIP") for row in "ABC"] + [(row, 40, "R") for row in "DEFGH"]
+
+
+@pytest.fixture
+def fan(client):
+    user = UserFactory()
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def show(clock):
+    return make_show(seats_per_user=4)
+
+
+def live(client, show, etag: str | None = None):
+    headers = {"HTTP_IF_NONE_MATCH": etag} if etag else {}
+    return client.get(reverse("pages:seat-map-snapshot", args=[show.pk]), **headers)
+
+
+def statuses(response) -> dict[str, str]:
+    return {seat["label"]: seat["status"] for seat in response.json()}
+
+
+@pytest.mark.security
+def test_the_live_seats_need_a_login_and_a_booking_session(client, show):
+    response = live(client, show)
+    assert response.status_code == 401 and response.json()["code"] == "NOT_AUTHENTICATED"
+
+    client.force_login(UserFactory())  # logged in, never admitted
+    response = live(client, show)
+    assert response.status_code == 403 and response.json()["code"] == "QUEUE_NOT_ACTIVE"
+
+    other = make_show()  # admitted to another concert only
+    admit(client, UserFactory(), other.concert_id)
+    assert live(client, show).status_code == 403
+
+    response = client.get(reverse("pages:seat-map-snapshot", args=[999_999]))
+    assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
+
+
+def test_the_live_seats_are_the_api_snapshot_with_its_etag_and_304(client, fan, show):
+    admit(client, fan, show.concert_id)
+
+    first = live(client, show)
+    assert first.status_code == 200 and first["Content-Type"] == "application/json"
+    assert first["Cache-Control"] == "private, no-cache"
+    assert len(first.json()) == 20 and set(statuses(first).values()) == {"AVAILABLE"}
+    api = APIClient()
+    api.force_authenticate(fan)
+    token = queue_enter(user_id=fan.pk, concert_id=show.concert_id).token
+    from_api = api.get(f"/api/v1/shows/{show.pk}/seats", HTTP_X_QUEUE_TOKEN=token)
+    assert from_api.content == first.content and from_api["ETag"] == first["ETag"]
+
+    unchanged = live(client, show, etag=first["ETag"])
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged["ETag"] == first["ETag"]
+
+
+def test_a_hold_by_another_fan_changes_the_live_seats(client, fan, show, django_capture_on_commit_callbacks):
+    admit(client, fan, show.concert_id)
+    before = live(client, show)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-5", "A-6"))
+
+    after = live(client, show, etag=before["ETag"])
+    assert after.status_code == 200 and after["ETag"] != before["ETag"]
+    assert statuses(after)["A-5"] == statuses(after)["A-6"] == "HELD"
+    assert statuses(after)["A-4"] == "AVAILABLE"
+    assert live(client, show, etag=after["ETag"]).status_code == 304
+
+
+def test_an_unreachable_redis_answers_503_to_the_live_seats(client, fan, show, monkeypatch):
+    admit(client, fan, show.concert_id)
+    down = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    monkeypatch.setattr(seat_map, "redis_client", lambda: down)
+    response = live(client, show)
+    assert response.status_code == 503 and response.json()["code"] == "SERVICE_UNAVAILABLE"
+    assert int(response["Retry-After"]) > 0
+
+    monkeypatch.setattr(queueing_selectors, "redis_client", lambda: down)
+    monkeypatch.setattr(queueing_services, "redis_client", lambda: down)
+    assert live(client, show).status_code == 503
+
+
+def test_the_page_renders_the_live_url_and_the_poll_interval(client, fan, show, settings):
+    settings.SEAT_MAP_POLL_SECONDS = 3
+    admit(client, fan, show.concert_id)
+    page = text_of(client.get(reverse("pages:seat-map", args=[show.pk])))
+    assert f'data-live-url="{reverse("pages:seat-map-snapshot", args=[show.pk])}"' in page
+    assert 'data-poll-seconds="3"' in page
+    assert "<script>" not in page and "style=" not in page and " onclick=" not in page  # CSP-ready
+
+
+def test_a_big_hall_gets_an_overview_and_rows_cut_into_blocks_that_fit_a_phone(client, fan, clock, settings):
+    settings.SEAT_MAP_BLOCK_SEATS = 6
+    show = make_show(rows=BIG_HALL, prices={"VIP": 150_000, "R": 100_000})
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    admit(client, fan, show.concert_id)
+
+    page = text_of(client.get(reverse("pages:seat-map", args=[show.pk])))
+
+    assert page.count('name="seat_ids"') == 319 and page.count('class="seat taken"') == 1  # every seat is there
+    assert page.count('data-testid="overview-section"') == 2 * 7  # 2 grade zones x 7 blocks (6 x 6 + 4)
+    assert page.count('class="seat-block"') == 8 * 7
+    assert "VIP, A–C열, 1–6번" in page  # the section's name, by label and not only colour
+    # The small test hall needs no overview.
+    small = make_show()
+    admit(client, fan, small.concert_id)
+    assert 'id="seat-overview"' not in text_of(client.get(reverse("pages:seat-map", args=[small.pk])))
+
+
+def best(client, show, grade: str, count) -> tuple:
+    """POST the best-available form: the answer, and the messages the page it leads to shows."""
+    response = client.post(reverse("pages:seat-map-best", args=[show.pk]), {"grade": grade, "count": count})
+    if response.status_code != 302 or response["Location"] != reverse("pages:seat-map", args=[show.pk]):
+        return response, []
+    page = client.get(response["Location"])
+    return response, [str(message) for message in page.context["messages"]]
+
+
+def test_best_available_holds_the_best_seats_together_and_goes_to_payment(client, fan, show):
+    admit(client, fan, show.concert_id)
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "B-5"))
+
+    response, _ = best(client, show, "R", 3)
+
+    reservation = Reservation.objects.get(user=fan)
+    assert response["Location"] == reverse("pages:payment", args=[reservation.pk])
+    assert sorted(seat.show_seat.label for seat in reservation.seats.select_related("show_seat")) == [
+        "B-6", "B-7", "B-8"
+    ]  # fmt: skip
+
+
+def test_best_available_says_why_when_it_cannot(client, fan, show):
+    admit(client, fan, show.concert_id)
+    seat_map = reverse("pages:seat-map", args=[show.pk])
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-4", "A-8"))
+
+    response, messages = best(client, show, "VIP", 4)
+    assert response["Location"] == seat_map
+    assert messages == ["VIP에는 나란히 붙은 4석이 남아 있지 않습니다. 좌석 수를 줄이거나 다른 등급을 골라 보세요."]
+
+    response, messages = best(client, show, "R", 5)  # more than the 4 a fan may have
+    assert response["Location"] == seat_map
+    assert "1인당 최대 4석" in messages[0]
+
+    response, messages = best(client, show, "VIP", "many")
+    assert response["Location"] == seat_map and messages == ["등급과 나란히 앉을 좌석 수를 고르세요."]
+    assert not Reservation.objects.filter(user=fan).exists()
+
+
+@pytest.mark.security
+def test_best_available_needs_a_booking_session(client, fan, show):
+    response, _ = best(client, show, "R", 2)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("pages:waiting-room", args=[show.concert_id]))
+    assert not Reservation.objects.exists()
