@@ -42,8 +42,16 @@ class QueueStatusOutputSerializer(serializers.Serializer):
         allow_null=True, help_text="WAITING: place in line, 1 = next (null while PREQUEUE)"
     )
     ahead = serializers.IntegerField(allow_null=True, help_text="WAITING: users ahead")
+    behind = serializers.IntegerField(allow_null=True, help_text="WAITING: users in line after this one")
     estimated_wait_seconds = serializers.IntegerField(
         allow_null=True, help_text="WAITING: from the admission rate seen in the last minute"
+    )
+    estimated_wait_low_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text="WAITING: the wait likely lies between low and high (the rate is counted from few admissions)",
+    )
+    estimated_wait_high_seconds = serializers.IntegerField(
+        allow_null=True, help_text="WAITING: upper end of that range; null when it cannot be told yet"
     )
     active_until = serializers.DateTimeField(allow_null=True, help_text="ACTIVE: when the session ends")
     active_seconds_left = serializers.IntegerField(allow_null=True, help_text="ACTIVE: seconds left")

@@ -213,11 +213,12 @@ local function report(token, now)
   return false
 end
 
--- What an estimate needs: admissions seen in the window and the policy.
+-- What an estimate needs: admissions seen in the window and the policy; and how many wait in all
+-- (a waiting fan is told how many are behind).
 local function rate_facts(now, window)
   local recent = redis.call('ZCOUNT', admits, after(now - window), '+inf')
   local policy = redis.call('HMGET', meta, 'active_size', 'session_seconds')
-  return {recent, policy[1] or '0', policy[2] or '0'}
+  return {recent, policy[1] or '0', policy[2] or '0', redis.call('ZCARD', waiting)}
 end
 """
 )
@@ -231,7 +232,8 @@ end
 #       paused ('1' or '0': seeds meta.paused when missing)
 # -> {'RATE', end of the latest window over its limit} (the room untouched), {'FULL', admitted,
 #    pruned} or
-#    {created 0|1, token, status, rank|ends|opens_at, recent, active_size, session_seconds, admitted, pruned}
+#    {created 0|1, token, status, rank|ends|opens_at, recent, active_size, session_seconds, admitted, pruned,
+#     waiting}
 _ENTER = """
 local over = nil
 for i = 0, 1 do
@@ -282,11 +284,11 @@ if not where then
 end
 if where[1] ~= 'ACTIVE' then redis.call('ZADD', seen, now, token) end
 local facts = rate_facts(now, window)
-return {created, token, where[1], where[2], facts[1], facts[2], facts[3], admitted, pruned}
+return {created, token, where[1], where[2], facts[1], facts[2], facts[3], admitted, pruned, facts[4]}
 """
 
 # ARGV: token, now, window -> {} if unknown or ended, else
-# {user_id, status, rank|ends|opens_at, recent, active_size, session_seconds}.
+# {user_id, status, rank|ends|opens_at, recent, active_size, session_seconds, waiting}.
 # A waiting or pre-queue token is marked as seen now (the fan is still there).
 _POLL = """
 local token, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -296,7 +298,7 @@ local where = report(token, now)
 if not where then return {} end
 if where[1] ~= 'ACTIVE' then redis.call('ZADD', seen, now, token) end
 local facts = rate_facts(now, window)
-return {uid, where[1], where[2], facts[1], facts[2], facts[3]}
+return {uid, where[1], where[2], facts[1], facts[2], facts[3], facts[4]}
 """
 
 # ARGV: user_id, token ('' = the user's token), now, window -> {removed 0|1, admitted, pruned}
@@ -342,7 +344,8 @@ end
 return ends
 """
 
-# ARGV: user_id, now, window -> {token, status, rank|ends|opens_at, recent, active_size, session_seconds} or {}
+# ARGV: user_id, now, window -> {token, status, rank|ends|opens_at, recent, active_size, session_seconds,
+# waiting} or {}
 _USER_STATUS = """
 local uid, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local token = redis.call('HGET', users, uid)
@@ -350,7 +353,7 @@ if not token then return {} end
 local where = report(token, now)
 if not where then return {} end
 local facts = rate_facts(now, window)
-return {token, where[1], where[2], facts[1], facts[2], facts[3]}
+return {token, where[1], where[2], facts[1], facts[2], facts[3], facts[4]}
 """
 
 

@@ -80,7 +80,12 @@ class QueueStatus:
     refresh_after_seconds: int
     position: int | None = None  # WAITING: 1 = next
     ahead: int | None = None
+    behind: int | None = None  # WAITING: fans in line after this one
     estimated_wait_seconds: int | None = None
+    # WAITING: the range the wait likely falls in (the admissions counted in the window are few, so
+    # their rate is uncertain); high None: no upper bound can be told yet.
+    estimated_wait_low_seconds: int | None = None
+    estimated_wait_high_seconds: int | None = None
     active_until: datetime | None = None  # ACTIVE: when the session ends (unless a hold extends it)
     active_seconds_left: int | None = None
     seconds_until_open: int | None = None  # PREQUEUE: seconds until booking opens
@@ -170,16 +175,34 @@ def concerts_on_sale(*, now: datetime) -> list[QueuePolicy]:
     return [QueuePolicy(*row) for row in _policy_query(now).filter(booking_open=True)]
 
 
-def _estimated_wait(position: int, recent: int, active_size: int, session_seconds: int) -> int | None:
+@dataclass(frozen=True)
+class WaitEstimate:
+    seconds: int
+    low_seconds: int
+    high_seconds: int | None
+
+
+def _estimated_wait(position: int, recent: int, active_size: int, session_seconds: int) -> WaitEstimate | None:
     """Seconds until admission at the admission rate seen in the window, else the policy's rate
-    (every session lasts at most session_seconds, so active_size places turn over that often)."""
+    (every session lasts at most session_seconds, so active_size places turn over that often).
+
+    The range: `recent` admissions counted in the window make a rate known within about two
+    standard deviations of a Poisson count (2 * sqrt(recent)); few admissions give a wide range,
+    none an open one (only the policy's rate, a lower bound on the wait: a place can turn over
+    sooner than a whole session only when its fan pays or leaves)."""
+    window = settings.QUEUE_RATE_WINDOW_SECONDS
     if recent > 0:
-        per_second = recent / settings.QUEUE_RATE_WINDOW_SECONDS
-    elif active_size > 0 and session_seconds > 0:
-        per_second = active_size / session_seconds
-    else:
-        return None
-    return math.ceil(position / per_second)
+        spread = 2 * math.sqrt(recent)
+        slowest = recent - spread
+        return WaitEstimate(
+            seconds=math.ceil(position * window / recent),
+            low_seconds=math.floor(position * window / (recent + spread)),
+            high_seconds=math.ceil(position * window / slowest) if slowest > 0 else None,
+        )
+    if active_size > 0 and session_seconds > 0:
+        seconds = math.ceil(position * session_seconds / active_size)
+        return WaitEstimate(seconds=seconds, low_seconds=0, high_seconds=seconds)
+    return None
 
 
 def _prequeue_refresh(seconds_until_open: int) -> int:
@@ -205,7 +228,10 @@ def queue_status_data(current: QueueStatus) -> dict:
         "status": current.status.value,
         "position": current.position,
         "ahead": current.ahead,
+        "behind": current.behind,
         "estimated_wait_seconds": current.estimated_wait_seconds,
+        "estimated_wait_low_seconds": current.estimated_wait_low_seconds,
+        "estimated_wait_high_seconds": current.estimated_wait_high_seconds,
         "active_until": timezone.localtime(active_until).isoformat() if active_until else None,
         "active_seconds_left": current.active_seconds_left,
         "refresh_after_seconds": current.refresh_after_seconds,
@@ -238,8 +264,11 @@ def build_status(*, token: str, concert_id: int, where: list, now: float, create
             status=status,
             position=position,
             ahead=position - 1,
-            estimated_wait_seconds=estimate,
-            refresh_after_seconds=_waiting_refresh(position, estimate),
+            behind=max(0, int(where[5]) - position) if len(where) >= 6 else None,
+            estimated_wait_seconds=estimate.seconds if estimate else None,
+            estimated_wait_low_seconds=estimate.low_seconds if estimate else None,
+            estimated_wait_high_seconds=estimate.high_seconds if estimate else None,
+            refresh_after_seconds=_waiting_refresh(position, estimate.seconds if estimate else None),
             created=created,
         )
     ends = float(where[1])

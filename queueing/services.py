@@ -194,7 +194,11 @@ def _enter_answer(call: _EnterCall, answer: list) -> QueueStatus:
         raise QueueFull(retry_after_seconds=settings.QUEUE_FULL_RETRY_AFTER_SECONDS, max_waiting=call.max_waiting)
     _count(concert_id=concert_id, admitted=answer[7], abandoned=answer[8])
     return build_status(
-        token=redis_text(answer[1]), concert_id=concert_id, where=answer[2:7], now=call.ts, created=bool(verdict)
+        token=redis_text(answer[1]),
+        concert_id=concert_id,
+        where=[*answer[2:7], *answer[9:10]],  # the place and the estimate's facts, then how many wait
+        now=call.ts,
+        created=bool(verdict),
     )
 
 

@@ -3,6 +3,7 @@
 import segno
 from django import template
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from core.money import won_format
 from points.selectors import wallet_balance
@@ -49,6 +50,27 @@ def ticket_qr(ticket) -> dict:
     code = ticket_code(ticket=ticket)
     svg = segno.make_qr(code, error="m").svg_inline(scale=4, border=2, omitsize=True, title=code)
     return {"code": code, "svg": mark_safe(svg)}  # segno's own markup; the code is digits, "-" and hex
+
+
+def _wait_span(seconds: int) -> str:
+    return f"{round(seconds / 60)} {_('min')}" if seconds >= 60 else f"{seconds} {_('sec')}"
+
+
+@register.simple_tag
+def wait_text(queue) -> str:
+    """The estimated wait as the waiting-room page says it (static/js/queue.js says it the same way):
+    "about 3 min" when the range is narrow, "2 min – 5 min" when it is wide, "at least 2 min" when
+    it has no upper end yet."""
+    point, low, high = queue.estimated_wait_seconds, queue.estimated_wait_low_seconds, queue.estimated_wait_high_seconds
+    if point is None:
+        return _("unknown")
+    if low is None:
+        return _("about %s") % _wait_span(point)
+    if high is None:
+        return _("at least %s") % _wait_span(low)
+    if high - low <= max(60, point * 0.3):
+        return _("about %s") % _wait_span(point)
+    return f"{_wait_span(low)} – {_wait_span(high)}"
 
 
 @register.simple_tag

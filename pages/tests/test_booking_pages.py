@@ -110,6 +110,10 @@ def test_entering_the_waiting_room_behind_someone_shows_the_position(client, fan
     page = text_of(response)
     assert re.search(r'data-testid="queue-position"[^>]*>1<', page)
     assert re.search(r'data-testid="queue-ahead"[^>]*>0<', page)
+    assert re.search(r'data-testid="queue-behind"[^>]*>0<', page)
+    assert 'data-testid="queue-progress"' in page and 'data-about="약 %s"' in page
+    # One admission counted so far: the wait is known from below only.
+    assert re.search(r'data-testid="queue-wait"[^>]*>최소 \d+ 초<', page)
     assert f'data-next-url="/shows/{show.pk}/seats/"' in page
     assert client.session[SESSION_QUEUE_TOKENS][str(show.concert_id)]
 

@@ -351,6 +351,32 @@ def test_estimated_wait_from_the_observed_rate_else_the_policy_rate(clock, setti
     assert queue_stats(concert_id=concert.pk).admitted_recently == 0
 
 
+def test_the_wait_is_a_range_that_narrows_as_admissions_are_counted_and_says_who_is_behind(clock, settings):
+    settings.QUEUE_RATE_WINDOW_SECONDS = 60
+    concert = concert_on_sale(queue_active_size=2, session_minutes=10)
+    for user_id in range(1, 9):
+        queue_enter(user_id=user_id, concert_id=concert.pk)
+
+    # Two admissions counted: the rate could be nearly nothing, so the wait has no upper end yet.
+    front = queue_user_status(user_id=3, concert_id=concert.pk)
+    assert (front.position, front.ahead, front.behind) == (1, 0, 5)
+    assert (front.estimated_wait_low_seconds, front.estimated_wait_seconds, front.estimated_wait_high_seconds) == (
+        12,
+        30,
+        None,
+    )
+
+    # Many admissions counted (2 per second over the window): a narrow range around the same rule.
+    settings.QUEUE_RATE_WINDOW_SECONDS = 60
+    busy = concert_on_sale(queue_active_size=120, session_minutes=10)
+    for user_id in range(100, 100 + 130):
+        queue_enter(user_id=user_id, concert_id=busy.pk)
+    last = queue_user_status(user_id=229, concert_id=busy.pk)
+    assert (last.position, last.behind) == (10, 0)
+    low, point, high = last.estimated_wait_low_seconds, last.estimated_wait_seconds, last.estimated_wait_high_seconds
+    assert low < point < high and (high - low) < point  # 120 counted: within about +-20 %
+
+
 def test_refresh_after_grows_with_position(settings):
     settings.QUEUE_REFRESH_STEP_POSITIONS = 2
     concert = concert_on_sale(queue_active_size=1, session_minutes=60)

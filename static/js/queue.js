@@ -46,11 +46,40 @@
     var base = Math.max(1, seconds) * 1000;
     return base + Math.random() * base * 0.3;
   }
-  function showWait(seconds) {
-    if (seconds === null || seconds === undefined) { waitEl.textContent = waitEl.getAttribute("data-unknown"); return; }
-    waitEl.textContent = seconds >= 60
+  // The estimate moves smoothly: each answer pulls the shown figures part of the way (an
+  // exponential average), so one quiet or busy minute does not make the wait jump.
+  var shown = null;
+  var SMOOTHING = 0.4;
+  function pull(from, to) { return from === null || to === null ? to : Math.round(from + SMOOTHING * (to - from)); }
+  function span(seconds) {
+    return seconds >= 60
       ? Math.round(seconds / 60) + " " + waitEl.getAttribute("data-min")
       : seconds + " " + waitEl.getAttribute("data-sec");
+  }
+  function showWait(data) { // the same wording as the server's wait_text tag
+    var point = data.estimated_wait_seconds;
+    if (point === null || point === undefined) { shown = null; waitEl.textContent = waitEl.getAttribute("data-unknown"); return; }
+    var now = { point: point, low: data.estimated_wait_low_seconds, high: data.estimated_wait_high_seconds };
+    if (now.low === undefined) now.low = null;
+    if (now.high === undefined) now.high = null;
+    shown = shown === null ? now : { point: pull(shown.point, now.point), low: pull(shown.low, now.low), high: pull(shown.high, now.high) };
+    var text;
+    if (shown.low === null) text = waitEl.getAttribute("data-about").replace("%s", span(shown.point));
+    else if (shown.high === null) text = waitEl.getAttribute("data-at-least").replace("%s", span(shown.low));
+    else if (shown.high - shown.low <= Math.max(60, shown.point * 0.3)) text = waitEl.getAttribute("data-about").replace("%s", span(shown.point));
+    else text = span(shown.low) + " – " + span(shown.high);
+    waitEl.textContent = text;
+  }
+  // Progress: how far the fan came from the place first seen on this page (kept per token).
+  function showProgress(position) {
+    var bar = document.getElementById("queue-progress");
+    if (!bar || position === null || position === undefined || isNaN(position)) return;
+    var key = "stagegate-first-position:" + token;
+    var first = parseInt(window.sessionStorage.getItem(key), 10);
+    if (isNaN(first) || position > first) { first = position; window.sessionStorage.setItem(key, String(first)); }
+    var done = first <= 1 ? 100 : Math.round(100 * (first - position) / (first - 1));
+    bar.value = done;
+    bar.textContent = done + "%";
   }
   function schedule(seconds) { setTimeout(poll, withJitter(seconds)); }
   function poll() {
@@ -80,7 +109,9 @@
         }
         document.getElementById("queue-position").textContent = data.position === null ? "—" : data.position;
         document.getElementById("queue-ahead").textContent = data.ahead === null ? "—" : data.ahead;
-        showWait(data.estimated_wait_seconds);
+        document.getElementById("queue-behind").textContent = data.behind === null || data.behind === undefined ? "—" : data.behind;
+        showWait(data);
+        showProgress(data.position);
         var updated = document.getElementById("queue-updated");
         updated.textContent = updated.getAttribute("data-text") + " " + new Date().toLocaleTimeString();
         schedule(data.refresh_after_seconds || 5);
@@ -90,6 +121,7 @@
         schedule(Math.min(30, 2 * Math.pow(2, failures)));
       });
   }
+  showProgress(parseInt(document.getElementById("queue-position").textContent, 10));
   var initial = parseInt(countdownEl.getAttribute("data-seconds"), 10);
   if (!prequeueEl.hidden && !isNaN(initial)) showPrequeue(initial);
   schedule(parseInt(box.getAttribute("data-refresh-after"), 10) || 2);
