@@ -18,6 +18,7 @@ from concerts.selectors import (
 from core.clock import clock
 from core.exceptions import NotAuthenticated, ServiceUnavailable
 from core.schema import error_responses
+from queueing.authentication import CachedApiKeyAuthentication
 from queueing.exceptions import QueueNotActive
 from queueing.permissions import HasActiveQueueToken
 
@@ -86,6 +87,7 @@ _QUEUE_TOKEN = OpenApiParameter(
 
 
 class ShowListApi(APIView):
+    authentication_classes = [CachedApiKeyAuthentication]
     permission_classes = [HasActiveQueueToken]
 
     class OutputSerializer(serializers.Serializer):
@@ -129,6 +131,7 @@ class ShowListApi(APIView):
 
 
 class ShowSeatListApi(APIView):
+    authentication_classes = [CachedApiKeyAuthentication]
     permission_classes = [HasActiveQueueToken]
 
     class OutputSerializer(serializers.Serializer):

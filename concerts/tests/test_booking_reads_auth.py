@@ -1,0 +1,64 @@
+"""The booking path's hot reads (a concert's shows, a show's seat map) know the caller from the API
+key's Redis cache entry, as the queue paths do: no SQL for the key, and log-out and expiry hold."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts.services import user_api_key, user_api_key_revoke
+from queueing.services import queue_enter
+from reservations.tests.factories import fan_with_points, make_show
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admitted(clock):
+    show = make_show()
+    fan = fan_with_points(100_000)
+    api = APIClient()
+    api.credentials(
+        HTTP_AUTHORIZATION=f"Token {user_api_key(user=fan)}",
+        HTTP_X_QUEUE_TOKEN=queue_enter(user_id=fan.pk, concert_id=show.concert_id).token,
+    )
+    return show, fan, api
+
+
+def _reads(show, api):
+    return [api.get(f"/api/v1/concerts/{show.concert_id}/shows"), api.get(f"/api/v1/shows/{show.pk}/seats")]
+
+
+def test_shows_and_seats_read_the_key_from_its_cache_entry_not_sql(admitted):
+    show, _, api = admitted
+    _reads(show, api)  # as after log-in: the key's entry is cached
+
+    with CaptureQueriesContext(connection) as queries:
+        answers = _reads(show, api)
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert not [query for query in queries.captured_queries if "authtoken_token" in query["sql"]]
+    assert not [query for query in queries.captured_queries if '"accounts_user"' in query["sql"]]
+
+
+@pytest.mark.security
+def test_a_logged_out_expired_or_malformed_key_is_refused_there_too(
+    admitted, clock, settings, django_capture_on_commit_callbacks
+):
+    show, fan, api = admitted
+    assert [answer.status_code for answer in _reads(show, api)] == [200, 200]
+
+    clock.advance(timedelta(seconds=settings.API_KEY_LIFETIME_SECONDS + 1))
+    expired = _reads(show, api)
+    clock.advance(-timedelta(seconds=settings.API_KEY_LIFETIME_SECONDS + 1))
+    with django_capture_on_commit_callbacks(execute=True):  # the cache entry goes when the log-out commits
+        user_api_key_revoke(user=fan)
+    logged_out = _reads(show, api)
+    api.credentials(HTTP_AUTHORIZATION="Token")
+    malformed = _reads(show, api)
+
+    for answers in (expired, logged_out, malformed):
+        assert [(answer.status_code, answer.json()["code"]) for answer in answers] == [(401, "NOT_AUTHENTICATED")] * 2
+        assert answers[0]["WWW-Authenticate"] == "Token"
