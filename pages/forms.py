@@ -3,10 +3,12 @@
 import uuid
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.validators import validate_person_name
 from core.exceptions import ValidationFailed
+from core.money import won_format
 
 
 class SignupForm(forms.Form):
@@ -48,18 +50,81 @@ class IdempotentForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class WonField(forms.CharField):
+    """A whole number of won typed as text (inputmode=numeric): a number input would drop letters in
+    the browser and the server would only see an empty field. Digits with thousands separators,
+    spaces or a trailing 원 are read; anything else is "enter a whole number of won"."""
+
+    default_error_messages = {"invalid": _("Enter a whole number of won, in digits (for example 10000).")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> int | None:
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        digits = text.replace(",", "").replace(" ", "").removesuffix("원").removeprefix("₩")
+        if not digits.isascii() or not digits.isdigit():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return int(digits)
+
+
 class AmountForm(IdempotentForm):
-    amount = forms.IntegerField(
-        label=_("Amount (won)"), min_value=1, widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1})
-    )
+    """A charge: the amount within WALLET_CHARGE_MIN..WALLET_CHARGE_MAX (the service checks the same
+    limits; the form says them before any work)."""
+
+    amount = WonField(label=_("Amount (won)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].error_messages["required"] = self.range_message()
+
+    def range_message(self) -> str:
+        return _("One charge must be between %(min)s and %(max)s.") % {
+            "min": won_format(settings.WALLET_CHARGE_MIN),
+            "max": won_format(settings.WALLET_CHARGE_MAX),
+        }
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if not settings.WALLET_CHARGE_MIN <= amount <= settings.WALLET_CHARGE_MAX:
+            raise forms.ValidationError(self.range_message(), code="out_of_range")
+        return amount
 
 
-class WithdrawForm(AmountForm):
+class WithdrawForm(IdempotentForm):
+    """A withdrawal: at least 1 won and at most the balance (given by the view when known; the
+    service checks it again under the wallet's lock)."""
+
+    amount = WonField(label=_("Amount (won)"))
     pin = forms.CharField(
         label=_("Payment PIN"),
         max_length=6,
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
+
+    def __init__(self, *args, balance: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.balance = balance
+        self.fields["amount"].error_messages["required"] = self.range_message()
+
+    def range_message(self) -> str:
+        if self.balance is None:
+            return _("Withdraw at least %(min)s, at most your balance.") % {"min": won_format(1)}
+        if self.balance < 1:
+            return _("Your balance is %(balance)s: there is nothing to withdraw.") % {"balance": won_format(0)}
+        return _("Withdraw at least %(min)s and at most your balance, %(balance)s.") % {
+            "min": won_format(1),
+            "balance": won_format(self.balance),
+        }
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if amount < 1 or (self.balance is not None and amount > self.balance):
+            raise forms.ValidationError(self.range_message(), code="out_of_range")
+        return amount
 
 
 class PinForm(IdempotentForm):

@@ -586,13 +586,14 @@ def ticket_refund(request: HttpRequest, reservation_id: int) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------
 def _wallet_render(request: HttpRequest, *, charge_form=None, withdraw_form=None, status: int = 200) -> HttpResponse:
     page = Paginator(ledger_entry_list(user=request.user), LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
+    balance = wallet_balance(user=request.user)
     context = {
-        "balance": wallet_balance(user=request.user),
+        "balance": balance,
         "charge_min": settings.WALLET_CHARGE_MIN,
         "charge_max": settings.WALLET_CHARGE_MAX,
         "balance_cap": settings.WALLET_BALANCE_CAP,
         "charge_form": charge_form or AmountForm(prefix="charge"),
-        "withdraw_form": withdraw_form or WithdrawForm(prefix="withdraw"),
+        "withdraw_form": withdraw_form or WithdrawForm(prefix="withdraw", balance=balance),
         "page": page,
         "bookings": ledger_entry_bookings(entries=page.object_list),
         "next": _safe_next(request, ""),
@@ -646,7 +647,7 @@ def wallet_charge_view(request: HttpRequest) -> HttpResponse:
 @fan_required
 @require_POST
 def wallet_withdraw_view(request: HttpRequest) -> HttpResponse:
-    form = WithdrawForm(request.POST, prefix="withdraw")
+    form = WithdrawForm(request.POST, prefix="withdraw", balance=wallet_balance(user=request.user))
     if not form.is_valid():
         return _wallet_render(request, withdraw_form=form, status=400)
     try:
