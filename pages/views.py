@@ -41,6 +41,8 @@ from core.money import won_format
 from pages.booking import (
     booking_session,
     payment_session_ok,
+    session_queue_admitted_mark,
+    session_queue_end_reason,
     session_queue_token,
     session_queue_token_forget,
     session_queue_token_store,
@@ -304,11 +306,13 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
     try:
         current = queue_status(user_id=request.user.pk, token=token)
     except TokenNotFound:
+        context["end_reason"] = session_queue_end_reason(request, concert.pk)
         session_queue_token_forget(request, concert.pk)
         return render(request, "pages/queue_expired.html", context, status=410)
 
     context["queue"] = current
     if current.status is QueueTokenStatus.ACTIVE:
+        session_queue_admitted_mark(request, concert.pk)
         if show_id is not None:
             return redirect("pages:seat-map", show_id=show_id)
         context["now"] = clock.now()
