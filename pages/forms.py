@@ -4,6 +4,7 @@ import uuid
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.validators import validate_person_name
@@ -25,8 +26,22 @@ class SignupForm(forms.Form):
     pin = forms.CharField(
         label=_("Payment PIN (6 digits)"),
         max_length=6,
+        help_text=_("You enter it at every payment and withdrawal. Not one repeated digit or a run like 123456."),
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
+    pin_confirm = forms.CharField(
+        label=_("Payment PIN again"),
+        max_length=6,
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def clean(self) -> dict:
+        """The PIN is masked, so it is asked twice; only one goes on to the service."""
+        cleaned = super().clean()
+        confirm = cleaned.pop("pin_confirm", None)
+        if cleaned.get("pin") and confirm is not None and confirm != cleaned["pin"]:
+            self.add_error("pin_confirm", _("The two PINs differ. Enter the same 6 digits twice."))
+        return cleaned
 
 
 class LoginForm(forms.Form):
@@ -167,3 +182,38 @@ class BestAvailableForm(forms.Form):
         self.fields["grade"].choices = [(grade, grade) for grade in grades]
         # The seat limit itself is the hold service's rule (SEAT_LIMIT_EXCEEDED); this only helps typing.
         self.fields["count"].widget.attrs.update(max=limit, inputmode="numeric")
+
+
+class PinChangeForm(forms.Form):
+    """A new payment PIN, asked twice, authorised by the account's password (the current PIN is not
+    asked: this is also how a fan who forgot it sets a new one). accounts.services.user_pin_change."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_pin = forms.CharField(
+        label=_("New payment PIN (6 digits)"),
+        max_length=6,
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    new_pin_confirm = forms.CharField(
+        label=_("New payment PIN again"),
+        max_length=6,
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("new_pin") and cleaned.get("new_pin_confirm") not in (None, cleaned["new_pin"]):
+            self.add_error("new_pin_confirm", _("The two PINs differ. Enter the same 6 digits twice."))
+        return cleaned
+
+
+class PasswordChangeForm(DjangoPasswordChangeForm):
+    """Django's form (the new password twice, the password validators); the current password is
+    checked by accounts.services.user_password_check, with the account's log-in slowdown."""
+
+    def clean_old_password(self) -> str:
+        return self.cleaned_data["old_password"]
