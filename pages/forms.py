@@ -215,5 +215,10 @@ class PasswordChangeForm(DjangoPasswordChangeForm):
     """Django's form (the new password twice, the password validators); the current password is
     checked by accounts.services.user_password_check, with the account's log-in slowdown."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The account page has two forms: the focus stays at the top, not in the second one.
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)
+
     def clean_old_password(self) -> str:
         return self.cleaned_data["old_password"]
