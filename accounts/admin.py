@@ -6,15 +6,17 @@ Accounts are created by signing up (or `createsuperuser`), not here: signup vali
 hashes the password and PIN and opens the wallet (accounts.services.user_create).
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.exceptions import BadCredentials, LoginSlowedDown
 from accounts.models import User
-from accounts.services import user_authenticate
+from accounts.services import user_authenticate, user_password_set_temporary
 from core.admin import SecureModelAdmin
 from core.exceptions import RateLimited
 from queueing.ratelimit import client_ip
@@ -60,6 +62,7 @@ class UserAdmin(SecureModelAdmin):
         (_("Dates"), {"fields": ["date_joined", "last_login"]}),
     ]
     filter_horizontal = ["groups"]
+    actions = ["set_temporary_password"]
     _always_readonly = ["phone", "is_superuser", "date_joined", "last_login"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
@@ -76,3 +79,26 @@ class UserAdmin(SecureModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         # Users own wallets and ledgers (PROTECT); deactivate instead.
         return False
+
+    @admin.action(
+        description=_("Set a temporary password (the fan forgot theirs; tell it to them after checking who calls)"),
+        permissions=["change"],
+    )
+    def set_temporary_password(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Support's password reset (README, *Forgotten password or PIN*): one user at a time; the
+        password is shown once, here, and logged as a change of the user (not its value)."""
+        if queryset.count() != 1:
+            self.message_user(request, gettext("Choose exactly one user."), messages.ERROR)
+            return
+        user = queryset.get()
+        password = user_password_set_temporary(user=user, actor=request.user)
+        self.log_change(request, user, [{"changed": {"fields": ["temporary password"]}}])
+        self.message_user(
+            request,
+            gettext(
+                "Temporary password of %(user)s: %(password)s. Tell it to the fan only; it is not shown again. "
+                "The fan logs in with it and sets a new password on the account page."
+            )
+            % {"user": user, "password": password},
+            messages.WARNING,
+        )

@@ -7,13 +7,16 @@ and with Redis unavailable the limits let requests through rather than lock ever
 """
 
 import contextlib
+import logging
 import math
 import re
+import secrets
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -27,6 +30,8 @@ from core.clock import clock
 from core.exceptions import ValidationFailed
 from core.throttling import cache_incr, rate_limit_count
 from queueing.authentication import api_key_expires_at, api_key_new, api_key_remember
+
+logger = logging.getLogger(__name__)
 
 _PIN = re.compile(r"^\d{6}$")
 
@@ -49,10 +54,10 @@ def user_create(*, name: str, phone: str, password: str, pin: str, client_ip: st
         errors["name"] = ["Enter your name."]
     else:
         _collect(errors, "name", validate_person_name, name)
-    if not _PIN.match(pin or ""):
-        errors["pin"] = ["The payment PIN is exactly 6 digits."]
-    else:
-        _collect(errors, "pin", validate_pin_not_trivial, pin)
+    try:
+        _pin_validate(pin)
+    except ValidationFailed as exc:
+        errors.update(exc.extra["errors"])
     user = User(phone=normalized or "", name=name)
     _collect(errors, "password", validate_password, password, user=user)
     if errors:
@@ -194,7 +199,7 @@ def user_pin_check(*, user: User, pin: str) -> bool:
     seconds = settings.PIN_WRONG_WINDOW_SECONDS
     now = clock.timestamp()
     window = int(now // seconds)
-    key = f"pin:wrong:{user.pk}:{window}"
+    key = _pin_wrong_key(user.pk, now)
     count = cache_incr(key, timeout=seconds + 1)
     if count is not None and count > settings.PIN_WRONG_PER_ACCOUNT:
         _give_back(key)  # a refused check is not a wrong PIN
@@ -209,6 +214,84 @@ def user_pin_check(*, user: User, pin: str) -> bool:
     return ok
 
 
+def _pin_wrong_key(user_id: int, now: float) -> str:
+    return f"pin:wrong:{user_id}:{int(now // settings.PIN_WRONG_WINDOW_SECONDS)}"
+
+
 def _give_back(key: str) -> None:
     with contextlib.suppress(ValueError):  # the counter lapsed meanwhile: nothing to give back
         cache.decr(key)
+
+
+# ---------------------------------------------------------------------------------------------
+# Changing the password and the PIN; support's temporary password
+# ---------------------------------------------------------------------------------------------
+def user_password_check(*, user: User, password: str) -> None:
+    """The account's own password, asked again before a change of the password or the PIN.
+
+    A wrong one counts as a failed log-in of the account (the same slowdown), so a session left
+    open does not let anyone guess the password here faster than at the log-in.
+    Raises LoginSlowedDown (429) or BadCredentials."""
+    _login_delay_check(user.phone)
+    if not user.check_password(password or ""):
+        _login_failure_record(user.phone)
+        raise BadCredentials("The password is wrong.")
+
+
+def _pin_validate(pin: str) -> None:
+    errors: dict[str, list[str]] = {}
+    if not _PIN.match(pin or ""):
+        errors["pin"] = ["The payment PIN is exactly 6 digits."]
+    else:
+        _collect(errors, "pin", validate_pin_not_trivial, pin)
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+
+@transaction.atomic(durable=True)
+def user_pin_change(*, user: User, password: str, new_pin: str) -> None:
+    """Set a new payment PIN with the account's password (also how a fan who forgot the PIN sets
+    a new one: the current PIN is not asked). The PIN rules are signup's (6 digits, not trivial).
+
+    The account's allowance of wrong PINs is cleared: the fan who locked it with a forgotten PIN
+    can pay at once with the new one, and whoever knows the password could set a PIN anyway.
+    Raises LoginSlowedDown, BadCredentials (wrong password), ValidationFailed."""
+    user_password_check(user=user, password=password)
+    _pin_validate(new_pin)
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()
+    user.set_pin(new_pin)
+    User.objects.filter(pk=user.pk).update(pin_hash=user.pin_hash)
+    transaction.on_commit(lambda: cache.delete(_pin_wrong_key(user.pk, clock.timestamp())))
+    logger.info("accounts: user %s set a new payment PIN", user.pk)
+
+
+def user_password_change(*, user: User, new_password: str) -> None:
+    """Store a new password (already checked against the validators and the old password by the
+    caller, Django's PasswordChangeForm). The save ends the user's API key (accounts.receivers)."""
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    logger.info("accounts: user %s changed the password", user.pk)
+
+
+# Letters and digits that cannot be mistaken for each other when read out on the phone.
+_TEMPORARY_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+@transaction.atomic(durable=True)
+def user_password_set_temporary(*, user: User, actor: User) -> str:
+    """Support's reset for a fan who forgot the password (the account has no e-mail or SMS to send
+    a link to): a random temporary password, returned once to tell the fan, who then changes it
+    on the account page. The fan's API key ends and the log-in slowdown of the account is
+    cleared. Only a superuser may do it; logged with who did it for whom.
+    Raises PermissionDenied for anyone else."""
+    if not (actor.is_active and actor.is_superuser):
+        raise PermissionDenied("Only a superuser may set a temporary password.")
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()
+    length = settings.TEMPORARY_PASSWORD_LENGTH
+    password = "".join(secrets.choice(_TEMPORARY_PASSWORD_ALPHABET) for _ in range(length))
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    phone = user.phone
+    transaction.on_commit(lambda: cache.delete_many([_login_failures_key(phone), _login_delay_key(phone)]))
+    logger.warning("accounts: user %s set a temporary password for user %s", actor.pk, user.pk)
+    return password

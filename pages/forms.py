@@ -3,10 +3,13 @@
 import uuid
 
 from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.validators import validate_person_name
 from core.exceptions import ValidationFailed
+from core.money import won_format
 
 
 class SignupForm(forms.Form):
@@ -23,8 +26,22 @@ class SignupForm(forms.Form):
     pin = forms.CharField(
         label=_("Payment PIN (6 digits)"),
         max_length=6,
+        help_text=_("You enter it at every payment and withdrawal. Not one repeated digit or a run like 123456."),
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
+    pin_confirm = forms.CharField(
+        label=_("Payment PIN again"),
+        max_length=6,
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def clean(self) -> dict:
+        """The PIN is masked, so it is asked twice; only one goes on to the service."""
+        cleaned = super().clean()
+        confirm = cleaned.pop("pin_confirm", None)
+        if cleaned.get("pin") and confirm is not None and confirm != cleaned["pin"]:
+            self.add_error("pin_confirm", _("The two PINs differ. Enter the same 6 digits twice."))
+        return cleaned
 
 
 class LoginForm(forms.Form):
@@ -48,18 +65,81 @@ class IdempotentForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class WonField(forms.CharField):
+    """A whole number of won typed as text (inputmode=numeric): a number input would drop letters in
+    the browser and the server would only see an empty field. Digits with thousands separators,
+    spaces or a trailing 원 are read; anything else is "enter a whole number of won"."""
+
+    default_error_messages = {"invalid": _("Enter a whole number of won, in digits (for example 10000).")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> int | None:
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        digits = text.replace(",", "").replace(" ", "").removesuffix("원").removeprefix("₩")
+        if not digits.isascii() or not digits.isdigit():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return int(digits)
+
+
 class AmountForm(IdempotentForm):
-    amount = forms.IntegerField(
-        label=_("Amount (won)"), min_value=1, widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1})
-    )
+    """A charge: the amount within WALLET_CHARGE_MIN..WALLET_CHARGE_MAX (the service checks the same
+    limits; the form says them before any work)."""
+
+    amount = WonField(label=_("Amount (won)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].error_messages["required"] = self.range_message()
+
+    def range_message(self) -> str:
+        return _("One charge must be between %(min)s and %(max)s.") % {
+            "min": won_format(settings.WALLET_CHARGE_MIN),
+            "max": won_format(settings.WALLET_CHARGE_MAX),
+        }
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if not settings.WALLET_CHARGE_MIN <= amount <= settings.WALLET_CHARGE_MAX:
+            raise forms.ValidationError(self.range_message(), code="out_of_range")
+        return amount
 
 
-class WithdrawForm(AmountForm):
+class WithdrawForm(IdempotentForm):
+    """A withdrawal: at least 1 won and at most the balance (given by the view when known; the
+    service checks it again under the wallet's lock)."""
+
+    amount = WonField(label=_("Amount (won)"))
     pin = forms.CharField(
         label=_("Payment PIN"),
         max_length=6,
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
+
+    def __init__(self, *args, balance: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.balance = balance
+        self.fields["amount"].error_messages["required"] = self.range_message()
+
+    def range_message(self) -> str:
+        if self.balance is None:
+            return _("Withdraw at least %(min)s, at most your balance.") % {"min": won_format(1)}
+        if self.balance < 1:
+            return _("Your balance is %(balance)s: there is nothing to withdraw.") % {"balance": won_format(0)}
+        return _("Withdraw at least %(min)s and at most your balance, %(balance)s.") % {
+            "min": won_format(1),
+            "balance": won_format(self.balance),
+        }
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if amount < 1 or (self.balance is not None and amount > self.balance):
+            raise forms.ValidationError(self.range_message(), code="out_of_range")
+        return amount
 
 
 class PinForm(IdempotentForm):
@@ -102,3 +182,43 @@ class BestAvailableForm(forms.Form):
         self.fields["grade"].choices = [(grade, grade) for grade in grades]
         # The seat limit itself is the hold service's rule (SEAT_LIMIT_EXCEEDED); this only helps typing.
         self.fields["count"].widget.attrs.update(max=limit, inputmode="numeric")
+
+
+class PinChangeForm(forms.Form):
+    """A new payment PIN, asked twice, authorised by the account's password (the current PIN is not
+    asked: this is also how a fan who forgot it sets a new one). accounts.services.user_pin_change."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_pin = forms.CharField(
+        label=_("New payment PIN (6 digits)"),
+        max_length=6,
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    new_pin_confirm = forms.CharField(
+        label=_("New payment PIN again"),
+        max_length=6,
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("new_pin") and cleaned.get("new_pin_confirm") not in (None, cleaned["new_pin"]):
+            self.add_error("new_pin_confirm", _("The two PINs differ. Enter the same 6 digits twice."))
+        return cleaned
+
+
+class PasswordChangeForm(DjangoPasswordChangeForm):
+    """Django's form (the new password twice, the password validators); the current password is
+    checked by accounts.services.user_password_check, with the account's log-in slowdown."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The account page has two forms: the focus stays at the top, not in the second one.
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)
+
+    def clean_old_password(self) -> str:
+        return self.cleaned_data["old_password"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pages import door, seats, views
+from pages import account, door, seats, views
 
 app_name = "pages"
 
@@ -18,6 +18,9 @@ urlpatterns = [
     path("reservations/<int:reservation_id>/pay/", views.payment, name="payment"),
     path("me/tickets/", views.tickets, name="tickets"),
     path("me/tickets/<int:reservation_id>/refund/", views.ticket_refund, name="ticket-refund"),
+    path("me/account/", account.account, name="account"),
+    path("me/account/password/", account.account_password, name="account-password"),
+    path("me/account/pin/", account.account_pin, name="account-pin"),
     path("wallet/", views.wallet, name="wallet"),
     path("wallet/charge/", views.wallet_charge_view, name="wallet-charge"),
     path("wallet/withdraw/", views.wallet_withdraw_view, name="wallet-withdraw"),

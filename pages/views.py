@@ -41,6 +41,8 @@ from core.money import won_format
 from pages.booking import (
     booking_session,
     payment_session_ok,
+    session_queue_admitted_mark,
+    session_queue_end_reason,
     session_queue_token,
     session_queue_token_forget,
     session_queue_token_store,
@@ -304,11 +306,13 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
     try:
         current = queue_status(user_id=request.user.pk, token=token)
     except TokenNotFound:
+        context["end_reason"] = session_queue_end_reason(request, concert.pk)
         session_queue_token_forget(request, concert.pk)
         return render(request, "pages/queue_expired.html", context, status=410)
 
     context["queue"] = current
     if current.status is QueueTokenStatus.ACTIVE:
+        session_queue_admitted_mark(request, concert.pk)
         if show_id is not None:
             return redirect("pages:seat-map", show_id=show_id)
         context["now"] = clock.now()
@@ -586,13 +590,14 @@ def ticket_refund(request: HttpRequest, reservation_id: int) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------
 def _wallet_render(request: HttpRequest, *, charge_form=None, withdraw_form=None, status: int = 200) -> HttpResponse:
     page = Paginator(ledger_entry_list(user=request.user), LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
+    balance = wallet_balance(user=request.user)
     context = {
-        "balance": wallet_balance(user=request.user),
+        "balance": balance,
         "charge_min": settings.WALLET_CHARGE_MIN,
         "charge_max": settings.WALLET_CHARGE_MAX,
         "balance_cap": settings.WALLET_BALANCE_CAP,
         "charge_form": charge_form or AmountForm(prefix="charge"),
-        "withdraw_form": withdraw_form or WithdrawForm(prefix="withdraw"),
+        "withdraw_form": withdraw_form or WithdrawForm(prefix="withdraw", balance=balance),
         "page": page,
         "bookings": ledger_entry_bookings(entries=page.object_list),
         "next": _safe_next(request, ""),
@@ -646,7 +651,7 @@ def wallet_charge_view(request: HttpRequest) -> HttpResponse:
 @fan_required
 @require_POST
 def wallet_withdraw_view(request: HttpRequest) -> HttpResponse:
-    form = WithdrawForm(request.POST, prefix="withdraw")
+    form = WithdrawForm(request.POST, prefix="withdraw", balance=wallet_balance(user=request.user))
     if not form.is_valid():
         return _wallet_render(request, withdraw_form=form, status=400)
     try:

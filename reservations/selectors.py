@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
@@ -39,6 +40,49 @@ def reservation_user_has_live_hold(*, user_id: int, concert_id: int, now: dateti
     """Whether the fan still has a hold of the concert that can be paid: their admission to
     booking must then stay (SPEC: it ends when none is left live)."""
     return Reservation.objects.filter(hold_is_live_q(now), user_id=user_id, show__concert_id=concert_id).exists()
+
+
+class QueueEndReason(StrEnum):
+    """Why a fan's place in a concert's waiting room ended (the fan pages' "session ended" page)."""
+
+    PAID = "paid"  # paying ends the admission (when no other hold is left live)
+    HOLD_EXPIRED = "hold_expired"  # a hold's payable time ran out unpaid
+    PAYMENT_FAILED = "payment_failed"  # too many wrong PINs: the hold was released
+    SESSION_TIMED_OUT = "session_timed_out"  # admitted, but no seat held within the session
+    AWAY_TOO_LONG = "away_too_long"  # waiting, but silent (no poll) for longer than abandon_after
+
+
+def queue_end_reason(
+    *, user: User, concert_id: int, since: datetime | None, admitted: bool, now: datetime
+) -> QueueEndReason:
+    """Why the fan's place in the concert's waiting room (entered at `since`) has ended.
+
+    What PostgreSQL knows decides first: the reservation of the concert that ended last since the
+    fan entered (paid, or expired unpaid, or released after failed payments), because each of those
+    ends the admission. Without one, the session ran out: if the fan was seen admitted
+    (`admitted`, remembered by the fan pages) the admitted time ran out, else the fan was away from
+    the waiting room too long. Redis cannot tell these two apart afterwards: both drop the token,
+    and its `abandons` and `admits` sets keep a token only for the rate window (a minute).
+    Without `since` (an entry the pages did not record) every reservation of the concert counts.
+    """
+    reservations = Reservation.objects.filter(user=user, show__concert_id=concert_id).select_related("show")
+    if since is not None:
+        reservations = reservations.filter(created_at__gte=since)
+    ended: list[tuple[datetime, QueueEndReason]] = []
+    for reservation in reservations:
+        if reservation.status in (ReservationStatus.CONFIRMED, ReservationStatus.REFUNDED):
+            ended.append((reservation.confirmed_at or reservation.created_at, QueueEndReason.PAID))
+        elif reservation.status == ReservationStatus.RELEASED:
+            ended.append((reservation.closed_at or reservation.created_at, QueueEndReason.PAYMENT_FAILED))
+        elif reservation.status == ReservationStatus.EXPIRED:
+            ended.append((reservation.closed_at or reservation.hold_expires_at, QueueEndReason.HOLD_EXPIRED))
+        else:  # HELD: ended once its payable time passed, even before the expiry job closes it
+            payable_until = reservation_payable_until(reservation=reservation)
+            if payable_until <= now:
+                ended.append((payable_until, QueueEndReason.HOLD_EXPIRED))
+    if ended:
+        return max(ended, key=lambda item: item[0])[1]
+    return QueueEndReason.SESSION_TIMED_OUT if admitted else QueueEndReason.AWAY_TOO_LONG
 
 
 def reservation_list_for_user(*, user: User) -> QuerySet[Reservation]:

@@ -80,7 +80,7 @@ def test_the_signup_page_refuses_them_too(name):
 
 
 def test_the_signup_page_refuses_a_trivial_pin_in_korean():
-    response = Client().post("/signup/", {**GOOD, "pin": "111111"})
+    response = Client().post("/signup/", {**GOOD, "pin": "111111", "pin_confirm": "111111"})
 
     assert response.status_code == 400
     assert "123456 같은 연속된 숫자가 아닌" in response.content.decode()

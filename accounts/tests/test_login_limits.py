@@ -107,7 +107,13 @@ def test_an_account_that_keeps_failing_is_slowed_down_then_let_in(settings, cloc
 
 
 def signup_body(n: int) -> dict[str, str]:
-    return {"name": "팬", "phone": f"010-7777-{n:04d}", "password": "correct-horse-42", "pin": "402913"}
+    return {
+        "name": "팬",
+        "phone": f"010-7777-{n:04d}",
+        "password": "correct-horse-42",
+        "pin": "402913",
+        "pin_confirm": "402913",
+    }
 
 
 def test_the_signup_page_is_limited_per_address_with_the_api(rates):

@@ -236,6 +236,9 @@ LOGIN_FAILURE_MEMORY_SECONDS = env.int("LOGIN_FAILURE_MEMORY_SECONDS", default=8
 # a fixed window, PIN checks are refused (429 with Retry-After) until the window ends.
 PIN_WRONG_PER_ACCOUNT = env.int("PIN_WRONG_PER_ACCOUNT", default=10)
 PIN_WRONG_WINDOW_SECONDS = env.int("PIN_WRONG_WINDOW_SECONDS", default=3600)
+# Support's temporary password for a fan who forgot theirs (accounts.services.user_password_set_temporary):
+# this many characters from 31 unambiguous letters and digits (12: about 59 bits).
+TEMPORARY_PASSWORD_LENGTH = env.int("TEMPORARY_PASSWORD_LENGTH", default=12)
 # An API key (`Authorization: Token`) works this long after log-in issued it; then log in again.
 API_KEY_LIFETIME_SECONDS = env.int("API_KEY_LIFETIME_SECONDS", default=30 * 86_400)
 # Waiting room

@@ -9,7 +9,13 @@ from points.services import wallet_charge
 
 pytestmark = pytest.mark.django_db
 
-GOOD = {"name": "김팬", "phone": "010 5555 1234", "password": "a-long-password-42", "pin": "402913"}
+GOOD = {
+    "name": "김팬",
+    "phone": "010 5555 1234",
+    "password": "a-long-password-42",
+    "pin": "402913",
+    "pin_confirm": "402913",
+}
 
 
 def test_signup_creates_the_account_logs_in_and_the_header_shows_name_and_balance(client):
@@ -31,7 +37,9 @@ def test_signup_validation_errors_are_shown_in_words(client):
     assert response.status_code == 400
     page = text_of(response)
     assert "이 필드는 필수 항목입니다." in page  # the blank name, from Django's own Korean messages
-    response = client.post(reverse("pages:signup"), {**GOOD, "phone": "02-123-4567", "pin": "12ab"})
+    response = client.post(
+        reverse("pages:signup"), {**GOOD, "phone": "02-123-4567", "pin": "12ab", "pin_confirm": "12ab"}
+    )
     page = text_of(response)
     assert "010-1234-5678 형식의 휴대폰 번호를 입력하세요." in page
     assert "결제 비밀번호는 숫자 6자리여야 합니다." in page

@@ -93,6 +93,7 @@ def test_a_new_fan_books_pays_and_refunds_through_the_waiting_room(page: Page):
     page.get_by_label("휴대폰 번호", exact=True).fill("010-7777-1234")
     page.get_by_label("비밀번호", exact=True).fill("a-long-password-42")
     page.get_by_label("결제 비밀번호 (숫자 6자리)").fill("246810")
+    page.get_by_label("결제 비밀번호 확인").fill("246810")
     page.get_by_role("button", name="가입하기").click()
     expect(page).to_have_url(re.compile(r"/wallet/$"))
     expect(page.locator(".messages")).to_contain_text("박새팬님, 환영합니다!")

@@ -58,7 +58,8 @@ def test_switching_to_english_renders_pages_and_amounts_in_english(client):
 def test_error_messages_follow_the_language(client):
     client.post("/i18n/setlang/", {"language": "en"})
     response = client.post(
-        reverse("pages:signup"), {"name": "Kim", "phone": "123", "password": "a-long-pass-99", "pin": "1"}
+        reverse("pages:signup"),
+        {"name": "Kim", "phone": "123", "password": "a-long-pass-99", "pin": "1", "pin_confirm": "1"},
     )
     page = text_of(response)
     assert "Enter a Korean mobile number like 010-1234-5678." in page

@@ -59,7 +59,7 @@ def test_charge_outside_the_limits_is_refused_in_words(client, fan):
     response = client.post(reverse("pages:wallet-charge"), {"charge-amount": "1000001"})
     assert "1회 충전 금액은 1,000원 이상 1,000,000원 이하여야 합니다." in text_of(response)
     response = client.post(reverse("pages:wallet-charge"), {"charge-amount": "lots"})
-    assert response.status_code == 400 and "정수를 입력하세요" in text_of(response)
+    assert response.status_code == 400 and NOT_A_NUMBER in text_of(response)
     assert wallet_balance(user=fan) == 0
 
 
@@ -80,8 +80,8 @@ def test_withdraw_more_than_the_balance_is_refused_and_less_works(client, fan):
     wallet_charge(user=fan, amount=50_000)
 
     response = client.post(reverse("pages:wallet-withdraw"), {"withdraw-amount": "60000", "withdraw-pin": DEFAULT_PIN})
-    assert response.status_code == 409
-    assert "보유 포인트(50,000원)까지만 출금할 수 있습니다." in text_of(response)
+    assert response.status_code == 400  # the form knows the balance; the service checks it again under its lock
+    assert "출금 금액은 1원 이상, 보유 포인트(50,000원) 이하여야 합니다." in text_of(response)
 
     response = client.post(
         reverse("pages:wallet-withdraw"), {"withdraw-amount": "20000", "withdraw-pin": DEFAULT_PIN}, follow=True
@@ -126,3 +126,64 @@ def test_history_says_which_concert_show_and_seats_each_payment_and_refund_was_f
     prefix = f"Test concert · {starts:%Y-%m-%d} "
     assert [line.split(" · ")[2] for line in described] == ["A-1, B-1", "A-2", "A-1, A-2, B-1"]  # newest first
     assert all(line.startswith(prefix) and line.endswith(reservation.booking_number) for line in described)
+
+
+# Issue #15, item 8: the wallet's messages say the real limits and what was wrong.
+RANGE = "1회 충전 금액은 1,000원 이상 1,000,000원 이하여야 합니다."
+NOT_A_NUMBER = "금액을 원 단위 숫자로 입력하세요 (예: 10000)."
+
+
+@pytest.mark.parametrize("typed", ["0", "", "99999999999999999999999", "-5"])
+def test_a_charge_below_the_minimum_or_huge_or_missing_says_the_real_limits(client, fan, typed):
+    response = client.post(reverse("pages:wallet-charge"), {"charge-amount": typed})
+
+    assert response.status_code == 400
+    page = text_of(response)
+    assert RANGE in page or (typed == "-5" and NOT_A_NUMBER in page)
+    assert "1 이상" not in page and "0보다 큰" not in page and "필수 항목" not in page
+    assert wallet_balance(user=fan) == 0
+
+
+def test_letters_in_the_amount_are_not_a_number_rather_than_missing(client, fan):
+    response = client.post(reverse("pages:wallet-charge"), {"charge-amount": "1만원"})
+
+    assert response.status_code == 400
+    assert NOT_A_NUMBER in text_of(response)
+    assert "필수 항목" not in text_of(response)
+
+
+def test_the_amount_input_is_text_with_a_numeric_keypad_so_letters_reach_the_server(client, fan):
+    page = text_of(client.get(reverse("pages:wallet")))
+
+    field = re.search(r'<input[^>]*name="charge-amount"[^>]*>', page).group(0)
+    assert 'type="text"' in field and 'inputmode="numeric"' in field
+
+
+def test_a_charge_typed_with_thousands_separators_is_read(client, fan):
+    client.post(reverse("pages:wallet-charge"), {"charge-amount": "10,000원"})
+
+    assert wallet_balance(user=fan) == 10_000
+
+
+@pytest.mark.parametrize("typed", ["0", "", "-1"])
+def test_a_withdrawal_below_one_won_says_the_minimum_and_the_balance(client, fan, typed):
+    wallet_charge(user=fan, amount=50_000)
+
+    response = client.post(reverse("pages:wallet-withdraw"), {"withdraw-amount": typed, "withdraw-pin": DEFAULT_PIN})
+
+    assert response.status_code == 400
+    page = text_of(response)
+    assert "출금 금액은 1원 이상, 보유 포인트(50,000원) 이하여야 합니다." in page or NOT_A_NUMBER in page
+    assert "필수 항목" not in page
+    assert wallet_balance(user=fan) == 50_000
+
+
+def test_a_huge_withdrawal_says_the_balance_and_letters_are_not_a_number(client, fan):
+    wallet_charge(user=fan, amount=50_000)
+
+    response = client.post(reverse("pages:wallet-withdraw"), {"withdraw-amount": "9" * 30, "withdraw-pin": DEFAULT_PIN})
+    assert response.status_code == 400
+    assert "출금 금액은 1원 이상, 보유 포인트(50,000원) 이하여야 합니다." in text_of(response)
+    response = client.post(reverse("pages:wallet-withdraw"), {"withdraw-amount": "abc", "withdraw-pin": DEFAULT_PIN})
+    assert NOT_A_NUMBER in text_of(response)
+    assert wallet_balance(user=fan) == 50_000
