@@ -1,4 +1,4 @@
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from concerts.exceptions import ConcertNotFound, ShowNotFound
 from concerts.models import Concert, SeatGrade, Show, ShowSeatStatus
-from concerts.seat_map import show_list_for_booking, show_seat_map
+from concerts.seat_map import SeatMap, show_list_for_booking, show_seat_map
 from concerts.selectors import (
     ShowStatus,
     concert_get_cached,
@@ -174,11 +174,17 @@ class ShowSeatListApi(APIView):
     def get(self, request: Request, show_id: int) -> HttpResponse:
         # The kept JSON snapshot (concerts.seat_map), not a serializer: the body is the
         # OutputSerializer's fields, built once per change of the show's seats.
-        seat_map = show_seat_map(show=self.get_show(), now=clock.now())
-        if request.headers.get("If-None-Match") == seat_map.etag:
-            response = HttpResponse(status=304)
-        else:
-            response = HttpResponse(seat_map.body, content_type="application/json")
-        response["ETag"] = seat_map.etag
-        response["Cache-Control"] = "private, no-cache"
-        return response
+        return seat_map_response(show_seat_map(show=self.get_show(), now=clock.now()), request)
+
+
+def seat_map_response(seat_map: SeatMap, request: HttpRequest) -> HttpResponse:
+    """A kept seat map as the answer: 304 with no body while the client holds this version
+    (If-None-Match), else its JSON; with its ETag either way and revalidated on every use (the
+    API above and the seat page's refresh, pages.seats, answer alike)."""
+    if request.headers.get("If-None-Match") == seat_map.etag:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(seat_map.body, content_type="application/json")
+    response["ETag"] = seat_map.etag
+    response["Cache-Control"] = "private, no-cache"
+    return response

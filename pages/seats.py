@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from redis.exceptions import RedisError
 
+from concerts.apis import seat_map_response
 from concerts.exceptions import ShowNotFound
 from concerts.models import SeatGrade
 from concerts.seat_map import show_seat_map
@@ -56,13 +57,7 @@ def seat_map_snapshot(request: HttpRequest, show_id: int) -> HttpResponse:
         # The seat map's version is in Redis: the page keeps what it shows and asks again later.
         logger.exception("seat map snapshot unavailable")
         return _refusal(ServiceUnavailable(retry_after_seconds=settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS))
-    if request.headers.get("If-None-Match") == seat_map.etag:
-        response = HttpResponse(status=304)
-    else:
-        response = HttpResponse(seat_map.body, content_type="application/json")
-    response["ETag"] = seat_map.etag
-    response["Cache-Control"] = "private, no-cache"
-    return response
+    return seat_map_response(seat_map, request)
 
 
 @fan_required

@@ -6,68 +6,21 @@ own browser download is not used.
 """
 
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connections
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from concerts.models import ShowSeat, ShowSeatStatus
+from pages.tests.browser import ARTIFACTS, assert_fits_the_phone
 from points.selectors import wallet_balance
 from queueing.selectors import QueueTokenStatus
 from queueing.services import queue_enter, queue_leave, queue_promote
 from reservations.models import Reservation, ReservationStatus
 from reservations.tests.factories import make_show, seats_of
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-ARTIFACTS = Path(settings.BASE_DIR) / "artifacts"
-PHONE_SCREEN = {"width": 390, "height": 844}
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def page(live_server, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
-    # plain synchronous code between browser steps.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(
-            base_url=live_server.url, locale="ko-KR", timezone_id="Asia/Seoul", viewport=PHONE_SCREEN
-        )
-        context.set_default_timeout(10_000)
-        tab = context.new_page()
-        # Chromium reports what the Content-Security-Policy blocked on the console.
-        violations = []
-        tab.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
-        try:
-            yield tab
-            assert violations == [], "blocked by the Content-Security-Policy"
-        finally:
-            # The test's ORM calls made while playwright's loop runs have their own connection
-            # (Django keys connections by context): close it here, or the test database cannot
-            # be dropped at the end of the run.
-            connections.close_all()
-            context.close()
-            browser.close()
-
-
-def assert_fits_the_phone(page: Page) -> None:
-    """Nothing sticks out sideways on a phone-sized screen (wide parts scroll inside themselves)."""
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SCREEN["width"]
 
 
 @pytest.mark.security

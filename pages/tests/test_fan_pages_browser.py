@@ -18,13 +18,12 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, DEFAULT_PIN, UserFactory
-from pages.tests.test_browser import ARTIFACTS, PHONE_SCREEN, page  # noqa: F401 - the page fixture
+from pages.tests.browser import ARTIFACTS, DESKTOP_SCREEN, PHONE_SCREEN
 from queueing.services import queue_enter, queue_leave, queue_promote
 from reservations.tests.factories import fan_with_points, make_show
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DESKTOP_SCREEN = {"width": 1280, "height": 800}
 AXE_SOURCE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
 SERIOUS = ("serious", "critical")
 

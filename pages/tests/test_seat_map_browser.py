@@ -10,14 +10,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.test import Client
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from accounts.tests.factories import UserFactory
 from concerts.services import SEED_VENUES
+from pages.tests.browser import ARTIFACTS, PHONE_SCREEN
 from pages.tests.helpers import admit
-from pages.tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE_SCREEN
 from reservations.models import Reservation
 from reservations.services import reservation_hold
 from reservations.tests.factories import make_show, seats_of
@@ -28,19 +27,6 @@ DESKTOP_SCREEN = {"width": 1280, "height": 900}
 HALL = SEED_VENUES["예술의 전당 콘서트장"]  # the SPEC's 1,000 seats: 25 rows of 40
 HALL_PRICES = {"VIP": 170_000, "R": 150_000, "S": 120_000, "A": 90_000}
 TOUCH = 44  # px, the smallest touch target
-
-
-@pytest.fixture
-def browser(live_server, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            connections.close_all()
-            chromium.close()
 
 
 def open_seat_map(browser, live_server, show, viewport, fan=None) -> Page:

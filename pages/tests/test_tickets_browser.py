@@ -9,13 +9,12 @@ from playwright.sync_api import Page, expect
 
 from accounts.tests.factories import DEFAULT_PASSWORD, DEFAULT_PIN, UserFactory
 from concerts.services import organizer_group_sync
-from pages.tests.test_browser import ARTIFACTS, PHONE_SCREEN, page  # noqa: F401 - the page fixture
+from pages.tests.browser import ARTIFACTS, DESKTOP_SCREEN, PHONE_SCREEN
 from reservations.models import ReservationSeat
 from reservations.services import reservation_hold, reservation_pay
 from reservations.tests.factories import fan_with_points, make_show, seats_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-DESKTOP_SCREEN = {"width": 1280, "height": 800}
 
 
 def _log_in(tab: Page, phone: str, path: str) -> None:
