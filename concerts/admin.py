@@ -8,10 +8,11 @@ venue_layout_generate, a show is created (with its seats) by show_create.
 import re
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Case, CharField, Count, F, Max, Min, Value, When
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -26,11 +27,12 @@ from concerts.models import (
     Venue,
     VenueSeat,
 )
-from concerts.selectors import seat_is_free_q, show_availability_list
+from concerts.selectors import seat_is_free_q, show_availability_list, show_has_sold_seats, show_sold_ticket_count
 from concerts.services import LayoutRow, show_create, venue_layout_generate, venue_layout_validate
 from core.admin import SecureModelAdmin
 from core.clock import clock
 from core.exceptions import ValidationFailed
+from reservations.services import show_cancel
 
 _LAYOUT_LINE = re.compile(r"^(?P<first>[A-Za-z0-9]+)(?:\s*-\s*(?P<last>[A-Za-z]))?\s+(?P<seats>\d+)\s+(?P<grade>\w+)$")
 
@@ -226,6 +228,19 @@ class ShowAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if (
+            self.instance.pk is not None
+            and "starts_at" in self.changed_data
+            and show_has_sold_seats(show=self.instance)
+        ):
+            # Fans bought tickets for the date they were shown: a new date is a new show.
+            self.add_error(
+                "starts_at",
+                _(
+                    "Tickets of this show are sold: its date cannot move. Cancel the show (every "
+                    "ticket is refunded and the fans are told) and add a new show instead."
+                ),
+            )
         if self.instance.pk is None:
             concert, venue = data.get("concert"), data.get("venue")
             if concert is not None and venue is None:
@@ -241,19 +256,87 @@ class ShowAdminForm(forms.ModelForm):
 class ShowAdmin(SecureModelAdmin):
     form = ShowAdminForm
     inlines = [ShowGradePriceInline]
-    list_display = ["__str__", "venue", "starts_at", "booking_opens_at", "booking_closes_at", "free_seats", "seats"]
+    list_display = [
+        "__str__",
+        "venue",
+        "starts_at",
+        "booking_opens_at",
+        "booking_closes_at",
+        "free_seats",
+        "seats",
+        "cancelled_at",
+    ]
     list_filter = ["concert", "venue"]
+    actions = ["cancel_shows"]
     list_select_related = ["concert", "venue"]
     date_hierarchy = "starts_at"
     search_fields = ["concert__title", "concert__artist"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Show | None = None) -> list[str]:
         # A show's seats were copied from its venue at creation: concert and venue stay fixed.
-        return ["concert", "venue", "availability"] if obj is not None else []
+        return ["concert", "venue", "availability", "cancelled_at"] if obj is not None else []
 
     def get_fields(self, request: HttpRequest, obj: Show | None = None) -> list[str]:
         fields = ["concert", "venue", "starts_at", "booking_opens_at", "booking_closes_at"]
-        return [*fields, "availability"] if obj is not None else fields
+        return [*fields, "availability", "cancelled_at"] if obj is not None else fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Show | None = None) -> bool:
+        # A cancelled show stays as it was cancelled (its page is read-only).
+        if obj is not None and obj.cancelled_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("concerts.cancel_show")
+
+    @admin.action(
+        description=_("Cancel the selected shows (refund every ticket, tell the fans)"), permissions=["cancel"]
+    )
+    def cancel_shows(self, request: HttpRequest, queryset):
+        """Asks first (a page listing what will happen), then cancels each show through
+        reservations.services.show_cancel and reports what it did, naming the fans to call."""
+        shows = list(queryset.select_related("concert", "venue").order_by("starts_at", "pk"))
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Cancel shows"),
+                "opts": self.model._meta,
+                "shows": [(show, show_sold_ticket_count(show=show)) for show in shows],
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/concerts/show/cancel_confirmation.html", context)
+        for show in shows:
+            result = show_cancel(show=show, actor=request.user)
+            self.message_user(
+                request,
+                _(
+                    "%(show)s is cancelled: %(tickets)s tickets refunded (%(amount)s won), %(holds)s holds "
+                    "released; fans with an e-mail are being told."
+                )
+                % {
+                    "show": show,
+                    "tickets": result.refunded_tickets,
+                    "amount": f"{result.refunded_amount:,}",
+                    "holds": result.released_holds,
+                },
+                messages.SUCCESS,
+            )
+            if result.room_closed:
+                self.message_user(
+                    request,
+                    _("%(concert)s has no other show on sale: its waiting room was emptied.")
+                    % {"concert": show.concert},
+                    messages.INFO,
+                )
+            if result.fans_without_email:
+                fans = ", ".join(f"{fan.name} {fan.phone}" for fan in result.fans_without_email)
+                self.message_user(
+                    request,
+                    _("These refunded fans of %(show)s have no e-mail; call them: %(fans)s")
+                    % {"show": show, "fans": fans},
+                    messages.WARNING,
+                )
+        return None
 
     def get_queryset(self, request: HttpRequest):
         free = seat_is_free_q(clock.now(), prefix="seats__")

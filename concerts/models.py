@@ -144,9 +144,12 @@ class Show(models.Model):
     starts_at = models.DateTimeField(_("starts at"))
     booking_opens_at = models.DateTimeField(_("booking opens at"))
     booking_closes_at = models.DateTimeField(_("booking closes at"))
+    # Set once by reservations.services.show_cancel: a cancelled show is never bookable again.
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["starts_at"]
+        permissions = [("cancel_show", "Can cancel a show and refund every ticket")]
         constraints = [
             models.UniqueConstraint(fields=["concert", "starts_at"], name="show_unique_start"),
             models.CheckConstraint(

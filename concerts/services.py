@@ -251,7 +251,7 @@ ORGANIZER_GROUP = "Organizers"
 ORGANIZER_PERMISSIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("concerts", "venue", ("view", "add", "change")),
     ("concerts", "concert", ("view", "add", "change")),
-    ("concerts", "show", ("view", "add", "change")),
+    ("concerts", "show", ("view", "add", "change", "cancel")),
     ("concerts", "showgradeprice", ("view", "add", "change", "delete")),
     ("concerts", "showseat", ("view",)),
     ("accounts", "user", ("view",)),

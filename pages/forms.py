@@ -25,6 +25,12 @@ class SignupForm(forms.Form):
         max_length=6,
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
+    email = forms.EmailField(
+        label=_("E-mail (optional)"),
+        required=False,
+        help_text=_("Only to tell you when a show you booked is cancelled."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
 
 
 class LoginForm(forms.Form):
