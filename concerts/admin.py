@@ -6,14 +6,19 @@ venue_layout_generate, a show is created (with its seats) by show_create.
 """
 
 import re
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, CharField, Count, F, Max, Min, Value, When
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils.html import format_html_join
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from concerts.models import (
@@ -27,8 +32,17 @@ from concerts.models import (
     Venue,
     VenueSeat,
 )
+from concerts.prices import seat_price_problem
 from concerts.selectors import seat_is_free_q, show_availability_list, show_has_sold_seats, show_sold_ticket_count
-from concerts.services import LayoutRow, show_create, venue_layout_generate, venue_layout_validate
+from concerts.services import (
+    LayoutRow,
+    month_booking_opens_at,
+    month_shows_preview,
+    month_shows_seed,
+    show_create,
+    venue_layout_generate,
+    venue_layout_validate,
+)
 from core.admin import SecureModelAdmin
 from core.clock import clock
 from core.exceptions import ValidationFailed
@@ -150,6 +164,48 @@ class ShowInline(admin.TabularInline):
         return False
 
 
+class MonthShowsForm(forms.Form):
+    """The organizer's seed_month: which month, where, when booking opens, the price of each grade."""
+
+    month = forms.DateField(
+        label=_("month"),
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        help_text=_("Every Saturday and Sunday of it, at the concert's show time."),
+    )
+    venue = forms.ModelChoiceField(Venue.objects.all(), label=_("venue"), required=False)
+    booking_opens_at = forms.SplitDateTimeField(
+        label=_("booking opens at"),
+        required=False,
+        widget=forms.SplitDateTimeWidget(date_attrs={"type": "date"}, time_attrs={"type": "time"}),
+        help_text=_("Empty: the last day of the previous month, 00:00 (the usual rule)."),
+    )
+
+    def __init__(self, *args, concert: Concert, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["venue"].initial = concert.venue_id
+        self.fields["venue"].help_text = _("Empty: the concert's venue.")
+        next_month = (timezone.localtime(clock.now()).date().replace(day=1) + timedelta(days=32)).replace(day=1)
+        self.fields["month"].initial = next_month
+        for grade in SeatGrade.values:
+            self.fields[f"price_{grade}"] = forms.IntegerField(
+                label=_("%(grade)s price (won)") % {"grade": grade}, initial=concert.default_price
+            )
+
+    def clean(self):
+        data = super().clean()
+        for grade in SeatGrade.values:
+            price = data.get(f"price_{grade}")
+            problem = seat_price_problem(price) if price is not None else None
+            if problem:
+                self.add_error(f"price_{grade}", problem)
+        return data
+
+    @property
+    def prices(self) -> dict[str, int]:
+        return {grade: self.cleaned_data[f"price_{grade}"] for grade in SeatGrade.values}
+
+
 @admin.register(Concert)
 class ConcertAdmin(SecureModelAdmin):
     list_display = ["title", "artist", "venue", "show_count", "first_show", "last_show"]
@@ -159,7 +215,7 @@ class ConcertAdmin(SecureModelAdmin):
     inlines = [ShowInline]
     fieldsets = [
         (None, {"fields": ["title", "artist", "description", "venue"]}),
-        (_("Show defaults"), {"fields": ["show_time", "default_price"]}),
+        (_("Show defaults"), {"fields": ["show_time", "default_price", "month_of_shows"]}),
         (
             _("Waiting room"),
             {"fields": WAITING_ROOM_POLICY_FIELDS},
@@ -176,6 +232,75 @@ class ConcertAdmin(SecureModelAdmin):
             .get_queryset(request)
             .annotate(show_count=Count("shows"), first_show=Min("shows__starts_at"), last_show=Max("shows__starts_at"))
         )
+
+    readonly_fields = ["month_of_shows"]
+
+    def get_urls(self):
+        month = path(
+            "<path:object_id>/month/",
+            self.admin_site.admin_view(self.month_view),
+            name="concerts_concert_month",
+        )
+        return [month, *super().get_urls()]
+
+    @admin.display(description=_("a month of shows"))
+    def month_of_shows(self, concert: Concert) -> str:
+        if concert.pk is None:
+            return "-"
+        url = reverse("admin:concerts_concert_month", args=[concert.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Add every Saturday and Sunday of a month (preview first)"))
+
+    def month_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """seed_month from the admin: the form, then a preview of the shows it will create (and
+        those already there), then the same service (concerts.services.month_shows_seed)."""
+        concert = self.get_object(request, object_id)
+        if concert is None:
+            raise Http404
+        if not (self.has_change_permission(request, concert) and request.user.has_perm("concerts.add_show")):
+            raise PermissionDenied
+        form = MonthShowsForm(request.POST if request.method == "POST" else None, concert=concert)
+        preview = booking_opens_at = None
+        if request.method == "POST" and form.is_valid():
+            month = form.cleaned_data["month"]
+            booking_opens_at = form.cleaned_data["booking_opens_at"] or month_booking_opens_at(
+                year=month.year, month=month.month
+            )
+            # Create only what was previewed: a month changed after the preview is previewed again.
+            if "create" in request.POST and request.POST.get("previewed") == f"{month:%Y-%m}":
+                try:
+                    result = month_shows_seed(
+                        concert=concert,
+                        year=month.year,
+                        month=month.month,
+                        venue=form.cleaned_data["venue"],
+                        prices=form.prices,
+                        booking_opens_at=booking_opens_at,
+                    )
+                except ValidationFailed as exc:
+                    for field, errors in (exc.extra.get("errors") or {}).items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    self.message_user(
+                        request,
+                        _("%(created)s shows created, %(existing)s already there.")
+                        % {"created": len(result.created), "existing": len(result.existing)},
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:concerts_concert_change", concert.pk)
+            if form.is_valid():
+                preview = month_shows_preview(concert=concert, year=month.year, month=month.month)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("A month of shows: %(concert)s") % {"concert": concert},
+            "opts": self.model._meta,
+            "original": concert,
+            "form": form,
+            "preview": preview,
+            "to_create": sum(1 for entry in preview or [] if entry.existing is None),
+            "booking_opens_at": booking_opens_at,
+            "previewed": f"{form.cleaned_data['month']:%Y-%m}" if preview is not None else "",
+        }
+        return TemplateResponse(request, "admin/concerts/concert/month_shows.html", context)
 
     @admin.display(description=_("shows"), ordering="show_count")
     def show_count(self, concert: Concert) -> int:
