@@ -164,6 +164,20 @@ class Show(models.Model):
     def __str__(self) -> str:
         return f"{self.concert} @ {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
+    def clean(self) -> None:
+        """The booking window's rule (the show_booking_window_before_start constraint), as an error
+        on the field that is wrong: a field in error is then left out of the constraint's check."""
+        starts, opens, closes = self.starts_at, self.booking_opens_at, self.booking_closes_at
+        errors: dict[str, str] = {}
+        if starts is not None and closes is not None and closes > starts:
+            errors["booking_closes_at"] = _("Booking must close no later than the show starts.")
+        if opens is not None and starts is not None and opens >= starts:
+            errors["booking_opens_at"] = _("Booking must open before the show starts.")
+        elif opens is not None and closes is not None and opens >= closes:
+            errors["booking_opens_at"] = _("Booking must open before it closes.")
+        if errors:
+            raise ValidationError(errors)
+
 
 class ShowGradePrice(models.Model):
     show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="grade_prices")
