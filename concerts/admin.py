@@ -104,7 +104,7 @@ class VenueAdminForm(forms.ModelForm):
 
     class Meta:
         model = Venue
-        fields = ["name", "address"]
+        fields = ["name", "name_en", "address"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -120,7 +120,7 @@ class VenueAdmin(SecureModelAdmin):
     form = VenueAdminForm
     list_display = ["name", "address", "seat_count"]
     search_fields = ["name", "address"]
-    fields = ["name", "address", "layout", "seats_by_grade"]
+    fields = ["name", "name_en", "address", "layout", "seats_by_grade"]
     readonly_fields = ["seats_by_grade"]
 
     class Media:
@@ -208,13 +208,15 @@ class MonthShowsForm(forms.Form):
 
 @admin.register(Concert)
 class ConcertAdmin(SecureModelAdmin):
-    list_display = ["title", "artist", "venue", "show_count", "first_show", "last_show"]
-    list_filter = ["venue"]
+    list_display = ["title", "artist", "venue", "is_published", "show_count", "first_show", "last_show"]
+    list_filter = ["venue", ("published_at", admin.EmptyFieldListFilter)]
+    actions = ["publish", "unpublish"]
     search_fields = ["title", "artist"]
     list_select_related = ["venue"]
     inlines = [ShowInline]
     fieldsets = [
-        (None, {"fields": ["title", "artist", "description", "venue"]}),
+        (None, {"fields": ["title", "title_en", "artist", "description", "venue", "published_at"]}),
+        (_("Concert page"), {"fields": ["running_minutes", "age_rating", "poster_path"]}),
         (_("Show defaults"), {"fields": ["show_time", "default_price", "month_of_shows"]}),
         (
             _("Waiting room"),
@@ -234,6 +236,24 @@ class ConcertAdmin(SecureModelAdmin):
         )
 
     readonly_fields = ["month_of_shows"]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        # A concert added here starts as a draft: fans see it once the organizer publishes it.
+        return {**super().get_changeform_initial_data(request), "published_at": None}
+
+    @admin.display(description=_("published"), boolean=True, ordering="published_at")
+    def is_published(self, concert: Concert) -> bool:
+        return concert.published_at is not None
+
+    @admin.action(description=_("Publish the selected concerts now"), permissions=["change"])
+    def publish(self, request: HttpRequest, queryset) -> None:
+        count = queryset.filter(published_at__isnull=True).update(published_at=clock.now())
+        self.message_user(request, _("%(count)s concerts published.") % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Make the selected concerts drafts again"), permissions=["change"])
+    def unpublish(self, request: HttpRequest, queryset) -> None:
+        count = queryset.exclude(published_at__isnull=True).update(published_at=None)
+        self.message_user(request, _("%(count)s concerts are drafts now.") % {"count": count}, messages.SUCCESS)
 
     def get_urls(self):
         month = path(

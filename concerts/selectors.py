@@ -59,7 +59,8 @@ _LIVE_SHOWS = Q(shows__cancelled_at__isnull=True)
 def concert_list(*, now: datetime | None = None) -> QuerySet[Concert]:
     """Concerts with their venue and booking window (earliest opening, latest closing of their shows)."""
     return (
-        Concert.objects.select_related("venue")
+        Concert.objects.filter(published_q())
+        .select_related("venue")
         .annotate(
             booking_opens_at=Min("shows__booking_opens_at", filter=_LIVE_SHOWS),
             booking_closes_at=Max("shows__booking_closes_at", filter=_LIVE_SHOWS),
@@ -69,9 +70,15 @@ def concert_list(*, now: datetime | None = None) -> QuerySet[Concert]:
     )
 
 
+def published_q(prefix: str = "") -> Q:
+    """Concerts fans may see (the fan pages, the API, the waiting room): not drafts."""
+    return Q(**{f"{prefix}published_at__isnull": False})
+
+
 def concert_get(*, concert_id: int) -> Concert:
+    """A published concert (a draft is not found: only the admin sees it)."""
     try:
-        return Concert.objects.select_related("venue").get(pk=concert_id)
+        return Concert.objects.filter(published_q()).select_related("venue").get(pk=concert_id)
     except Concert.DoesNotExist as exc:
         raise ConcertNotFound() from exc
 

@@ -16,6 +16,7 @@ from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from concerts.models import WAITING_ROOM_POLICY_FIELDS, Concert, Show
+from concerts.selectors import published_q
 from core.clock import clock
 from core.outage import storage_boundary
 from core.redis import redis_client, redis_text
@@ -110,7 +111,8 @@ def _policy_query(now: datetime):
         concert=OuterRef("pk"), booking_opens_at__lte=now, booking_closes_at__gt=now, cancelled_at__isnull=True
     )
     return (
-        Concert.objects.annotate(
+        Concert.objects.filter(published_q())  # a draft has no waiting room yet
+        .annotate(
             booking_open=Exists(open_show),
             opens_at=Min(
                 "shows__booking_opens_at",
@@ -145,7 +147,7 @@ def concert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolic
     cached = _policy_cache.get(concert_id)
     if cached is None or time.monotonic() - cached.fetched_at >= settings.QUEUE_POLICY_CACHE_SECONDS:
         rows = list(
-            Concert.objects.filter(pk=concert_id).values_list(
+            Concert.objects.filter(published_q(), pk=concert_id).values_list(
                 *QUEUE_POLICY_FIELDS, "shows__booking_opens_at", "shows__booking_closes_at", "shows__cancelled_at"
             )
         )
