@@ -52,3 +52,21 @@ def test_payments_and_holds_racing_the_cancel_end_refunded_released_or_refused(c
     assert set(Wallet.objects.filter(user__in=payers + late_fans).values_list("balance", flat=True)) == {100_000}
     call_command("check_ledger")
     call_command("check_inventory")
+
+
+def test_two_cancels_at_once_refund_each_ticket_once(clock):
+    show = make_show(rows=[("A", 10, "R")], prices={"R": 100_000})
+    fans = [fan_with_points(100_000) for _ in range(8)]
+    for n, fan in enumerate(fans, start=1):
+        hold = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, f"A-{n}"))
+        reservation_pay(user=fan, reservation_id=hold.pk, pin=DEFAULT_PIN)
+    organizer = UserFactory(is_staff=True)
+
+    results = run_in_threads([lambda: show_cancel(show=show, actor=organizer) for _ in range(4)], workers=4)
+
+    assert sum(result.refunded_tickets for result in results) == 8
+    assert sum(result.newly_cancelled for result in results) == 1
+    assert set(Wallet.objects.filter(user__in=fans).values_list("balance", flat=True)) == {100_000}
+    assert Reservation.objects.filter(show=show, status=ReservationStatus.REFUNDED).count() == 8
+    call_command("check_ledger")
+    call_command("check_inventory")
