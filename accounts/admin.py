@@ -54,10 +54,10 @@ admin.site.login_form = StaffLoginForm
 class UserAdmin(SecureModelAdmin):
     list_display = ["phone", "name", "is_active", "is_staff", "is_superuser", "date_joined", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
-    search_fields = ["phone", "name"]
+    search_fields = ["phone", "name", "email"]
     ordering = ["-date_joined"]
     fieldsets = [
-        (None, {"fields": ["phone", "name"]}),
+        (None, {"fields": ["phone", "name", "email", "language"]}),
         (_("Access"), {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
         (_("Dates"), {"fields": ["date_joined", "last_login"]}),
     ]
@@ -68,7 +68,18 @@ class UserAdmin(SecureModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
         if request.user.is_superuser:
             return self._always_readonly
-        return ["phone", "name", "is_active", "is_staff", "is_superuser", "groups", "date_joined", "last_login"]
+        return [
+            "phone",
+            "name",
+            "email",
+            "language",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "groups",
+            "date_joined",
+            "last_login",
+        ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

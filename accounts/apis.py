@@ -17,6 +17,7 @@ class UserOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     phone = serializers.CharField()
+    email = serializers.CharField()
     date_joined = serializers.DateTimeField()
 
 
@@ -31,6 +32,9 @@ class UserSignupApi(APIView):
         phone = serializers.CharField(max_length=30)
         password = serializers.CharField(max_length=128, write_only=True)
         pin = serializers.CharField(max_length=6, min_length=6, write_only=True)
+        email = serializers.EmailField(
+            max_length=254, required=False, allow_blank=True, help_text="Optional: notices (a cancelled show)"
+        )
 
     @extend_schema(
         operation_id="users_create",

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -31,6 +32,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone = models.CharField(_("phone"), max_length=13, unique=True)
     name = models.CharField(_("name"), max_length=50, validators=[validate_person_name])
     # A keyed hash (accounts.pins): the PIN is never stored in clear.
+    # Optional: where notices (a cancelled show) are sent; fans without one are called instead.
+    email = models.EmailField(_("e-mail"), blank=True, default="")
+    # The language the fan last used (sign-up, log-in): notices are written in it.
+    language = models.CharField(_("language"), max_length=10, blank=True, default="", choices=settings.LANGUAGES)
     pin_hash = models.CharField(_("payment PIN (hashed)"), max_length=128, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)

@@ -18,8 +18,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import translation
 from rest_framework.authtoken.models import Token
 
 from accounts.exceptions import BadCredentials, LoginSlowedDown, PhoneTaken, PinAttemptsLimited
@@ -37,8 +39,20 @@ _PIN = re.compile(r"^\d{6}$")
 
 
 @transaction.atomic
-def user_create(*, name: str, phone: str, password: str, pin: str, client_ip: str | None = None) -> User:
+def user_create(
+    *,
+    name: str,
+    phone: str,
+    password: str,
+    pin: str,
+    email: str = "",
+    language: str | None = None,
+    client_ip: str | None = None,
+) -> User:
     """Sign a fan up: validate, store phone normalised and password/PIN hashed, open the wallet.
+
+    `email` is optional (notices such as a cancelled show go there); `language` defaults to the
+    language active for the request (LocaleMiddleware): notices are written in it.
 
     A request's signup passes `client_ip`: it counts against the per-address signup rate
     ("signup_ip"; RateLimited past it) before anything else, refused signups included.
@@ -58,7 +72,10 @@ def user_create(*, name: str, phone: str, password: str, pin: str, client_ip: st
         _pin_validate(pin)
     except ValidationFailed as exc:
         errors.update(exc.extra["errors"])
-    user = User(phone=normalized or "", name=name)
+    email = (email or "").strip()
+    if email:
+        _collect(errors, "email", validate_email, email)
+    user = User(phone=normalized or "", name=name, email=email, language=_language(language))
     _collect(errors, "password", validate_password, password, user=user)
     if errors:
         raise ValidationFailed(errors=errors)
@@ -115,7 +132,19 @@ def user_authenticate(
         _login_failure_record(normalized)
         raise BadCredentials()
     cache.delete_many([_login_failures_key(normalized), _login_delay_key(normalized)])
+    language = _language(None)
+    if language and user.language != language:  # the language the fan uses now: notices follow it
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language
     return user
+
+
+def _language(language: str | None) -> str:
+    """One of settings.LANGUAGES: the given one, else the one active for this request; "" if none fits."""
+    try:
+        return translation.get_supported_language_variant(language or translation.get_language() or "")
+    except LookupError:
+        return ""
 
 
 def _login_failures_key(phone: str) -> str:

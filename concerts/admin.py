@@ -6,13 +6,19 @@ venue_layout_generate, a show is created (with its seats) by show_create.
 """
 
 import re
+from datetime import timedelta
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, CharField, Count, F, Max, Min, Value, When
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from concerts.models import (
@@ -26,11 +32,21 @@ from concerts.models import (
     Venue,
     VenueSeat,
 )
-from concerts.selectors import seat_is_free_q, show_availability_list
-from concerts.services import LayoutRow, show_create, venue_layout_generate, venue_layout_validate
+from concerts.prices import seat_price_problem
+from concerts.selectors import seat_is_free_q, show_availability_list, show_has_sold_seats, show_sold_ticket_count
+from concerts.services import (
+    LayoutRow,
+    month_booking_opens_at,
+    month_shows_preview,
+    month_shows_seed,
+    show_create,
+    venue_layout_generate,
+    venue_layout_validate,
+)
 from core.admin import SecureModelAdmin
 from core.clock import clock
 from core.exceptions import ValidationFailed
+from reservations.services import show_cancel
 
 _LAYOUT_LINE = re.compile(r"^(?P<first>[A-Za-z0-9]+)(?:\s*-\s*(?P<last>[A-Za-z]))?\s+(?P<seats>\d+)\s+(?P<grade>\w+)$")
 
@@ -88,7 +104,7 @@ class VenueAdminForm(forms.ModelForm):
 
     class Meta:
         model = Venue
-        fields = ["name", "address"]
+        fields = ["name", "name_en", "address"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,7 +120,7 @@ class VenueAdmin(SecureModelAdmin):
     form = VenueAdminForm
     list_display = ["name", "address", "seat_count"]
     search_fields = ["name", "address"]
-    fields = ["name", "address", "layout", "seats_by_grade"]
+    fields = ["name", "name_en", "address", "layout", "seats_by_grade"]
     readonly_fields = ["seats_by_grade"]
 
     class Media:
@@ -148,16 +164,60 @@ class ShowInline(admin.TabularInline):
         return False
 
 
+class MonthShowsForm(forms.Form):
+    """The organizer's seed_month: which month, where, when booking opens, the price of each grade."""
+
+    month = forms.DateField(
+        label=_("month"),
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        help_text=_("Every Saturday and Sunday of it, at the concert's show time."),
+    )
+    venue = forms.ModelChoiceField(Venue.objects.all(), label=_("venue"), required=False)
+    booking_opens_at = forms.SplitDateTimeField(
+        label=_("booking opens at"),
+        required=False,
+        widget=forms.SplitDateTimeWidget(date_attrs={"type": "date"}, time_attrs={"type": "time"}),
+        help_text=_("Empty: the last day of the previous month, 00:00 (the usual rule)."),
+    )
+
+    def __init__(self, *args, concert: Concert, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["venue"].initial = concert.venue_id
+        self.fields["venue"].help_text = _("Empty: the concert's venue.")
+        next_month = (timezone.localtime(clock.now()).date().replace(day=1) + timedelta(days=32)).replace(day=1)
+        self.fields["month"].initial = next_month
+        for grade in SeatGrade.values:
+            self.fields[f"price_{grade}"] = forms.IntegerField(
+                label=_("%(grade)s price (won)") % {"grade": grade}, initial=concert.default_price
+            )
+
+    def clean(self):
+        data = super().clean()
+        for grade in SeatGrade.values:
+            price = data.get(f"price_{grade}")
+            problem = seat_price_problem(price) if price is not None else None
+            if problem:
+                self.add_error(f"price_{grade}", problem)
+        return data
+
+    @property
+    def prices(self) -> dict[str, int]:
+        return {grade: self.cleaned_data[f"price_{grade}"] for grade in SeatGrade.values}
+
+
 @admin.register(Concert)
 class ConcertAdmin(SecureModelAdmin):
-    list_display = ["title", "artist", "venue", "show_count", "first_show", "last_show"]
-    list_filter = ["venue"]
+    list_display = ["title", "artist", "venue", "is_published", "show_count", "first_show", "last_show"]
+    list_filter = ["venue", ("published_at", admin.EmptyFieldListFilter)]
+    actions = ["publish", "unpublish"]
     search_fields = ["title", "artist"]
     list_select_related = ["venue"]
     inlines = [ShowInline]
     fieldsets = [
-        (None, {"fields": ["title", "artist", "description", "venue"]}),
-        (_("Show defaults"), {"fields": ["show_time", "default_price"]}),
+        (None, {"fields": ["title", "title_en", "artist", "description", "venue", "published_at"]}),
+        (_("Concert page"), {"fields": ["running_minutes", "age_rating", "poster_path"]}),
+        (_("Show defaults"), {"fields": ["show_time", "default_price", "month_of_shows"]}),
         (
             _("Waiting room"),
             {"fields": WAITING_ROOM_POLICY_FIELDS},
@@ -174,6 +234,93 @@ class ConcertAdmin(SecureModelAdmin):
             .get_queryset(request)
             .annotate(show_count=Count("shows"), first_show=Min("shows__starts_at"), last_show=Max("shows__starts_at"))
         )
+
+    readonly_fields = ["month_of_shows"]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        # A concert added here starts as a draft: fans see it once the organizer publishes it.
+        return {**super().get_changeform_initial_data(request), "published_at": None}
+
+    @admin.display(description=_("published"), boolean=True, ordering="published_at")
+    def is_published(self, concert: Concert) -> bool:
+        return concert.published_at is not None
+
+    @admin.action(description=_("Publish the selected concerts now"), permissions=["change"])
+    def publish(self, request: HttpRequest, queryset) -> None:
+        count = queryset.filter(published_at__isnull=True).update(published_at=clock.now())
+        self.message_user(request, _("%(count)s concerts published.") % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Make the selected concerts drafts again"), permissions=["change"])
+    def unpublish(self, request: HttpRequest, queryset) -> None:
+        count = queryset.exclude(published_at__isnull=True).update(published_at=None)
+        self.message_user(request, _("%(count)s concerts are drafts now.") % {"count": count}, messages.SUCCESS)
+
+    def get_urls(self):
+        month = path(
+            "<path:object_id>/month/",
+            self.admin_site.admin_view(self.month_view),
+            name="concerts_concert_month",
+        )
+        return [month, *super().get_urls()]
+
+    @admin.display(description=_("a month of shows"))
+    def month_of_shows(self, concert: Concert) -> str:
+        if concert.pk is None:
+            return "-"
+        url = reverse("admin:concerts_concert_month", args=[concert.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Add every Saturday and Sunday of a month (preview first)"))
+
+    def month_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """seed_month from the admin: the form, then a preview of the shows it will create (and
+        those already there), then the same service (concerts.services.month_shows_seed)."""
+        concert = self.get_object(request, object_id)
+        if concert is None:
+            raise Http404
+        if not (self.has_change_permission(request, concert) and request.user.has_perm("concerts.add_show")):
+            raise PermissionDenied
+        form = MonthShowsForm(request.POST if request.method == "POST" else None, concert=concert)
+        preview = booking_opens_at = None
+        if request.method == "POST" and form.is_valid():
+            month = form.cleaned_data["month"]
+            booking_opens_at = form.cleaned_data["booking_opens_at"] or month_booking_opens_at(
+                year=month.year, month=month.month
+            )
+            # Create only what was previewed: a month changed after the preview is previewed again.
+            if "create" in request.POST and request.POST.get("previewed") == f"{month:%Y-%m}":
+                try:
+                    result = month_shows_seed(
+                        concert=concert,
+                        year=month.year,
+                        month=month.month,
+                        venue=form.cleaned_data["venue"],
+                        prices=form.prices,
+                        booking_opens_at=booking_opens_at,
+                    )
+                except ValidationFailed as exc:
+                    for field, errors in (exc.extra.get("errors") or {}).items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    self.message_user(
+                        request,
+                        _("%(created)s shows created, %(existing)s already there.")
+                        % {"created": len(result.created), "existing": len(result.existing)},
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:concerts_concert_change", concert.pk)
+            if form.is_valid():
+                preview = month_shows_preview(concert=concert, year=month.year, month=month.month)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("A month of shows: %(concert)s") % {"concert": concert},
+            "opts": self.model._meta,
+            "original": concert,
+            "form": form,
+            "preview": preview,
+            "to_create": sum(1 for entry in preview or [] if entry.existing is None),
+            "booking_opens_at": booking_opens_at,
+            "previewed": f"{form.cleaned_data['month']:%Y-%m}" if preview is not None else "",
+        }
+        return TemplateResponse(request, "admin/concerts/concert/month_shows.html", context)
 
     @admin.display(description=_("shows"), ordering="show_count")
     def show_count(self, concert: Concert) -> int:
@@ -226,6 +373,19 @@ class ShowAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if (
+            self.instance.pk is not None
+            and "starts_at" in self.changed_data
+            and show_has_sold_seats(show=self.instance)
+        ):
+            # Fans bought tickets for the date they were shown: a new date is a new show.
+            self.add_error(
+                "starts_at",
+                _(
+                    "Tickets of this show are sold: its date cannot move. Cancel the show (every "
+                    "ticket is refunded and the fans are told) and add a new show instead."
+                ),
+            )
         if self.instance.pk is None:
             concert, venue = data.get("concert"), data.get("venue")
             if concert is not None and venue is None:
@@ -241,19 +401,87 @@ class ShowAdminForm(forms.ModelForm):
 class ShowAdmin(SecureModelAdmin):
     form = ShowAdminForm
     inlines = [ShowGradePriceInline]
-    list_display = ["__str__", "venue", "starts_at", "booking_opens_at", "booking_closes_at", "free_seats", "seats"]
+    list_display = [
+        "__str__",
+        "venue",
+        "starts_at",
+        "booking_opens_at",
+        "booking_closes_at",
+        "free_seats",
+        "seats",
+        "cancelled_at",
+    ]
     list_filter = ["concert", "venue"]
+    actions = ["cancel_shows"]
     list_select_related = ["concert", "venue"]
     date_hierarchy = "starts_at"
     search_fields = ["concert__title", "concert__artist"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Show | None = None) -> list[str]:
         # A show's seats were copied from its venue at creation: concert and venue stay fixed.
-        return ["concert", "venue", "availability"] if obj is not None else []
+        return ["concert", "venue", "availability", "cancelled_at"] if obj is not None else []
 
     def get_fields(self, request: HttpRequest, obj: Show | None = None) -> list[str]:
         fields = ["concert", "venue", "starts_at", "booking_opens_at", "booking_closes_at"]
-        return [*fields, "availability"] if obj is not None else fields
+        return [*fields, "availability", "cancelled_at"] if obj is not None else fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Show | None = None) -> bool:
+        # A cancelled show stays as it was cancelled (its page is read-only).
+        if obj is not None and obj.cancelled_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("concerts.cancel_show")
+
+    @admin.action(
+        description=_("Cancel the selected shows (refund every ticket, tell the fans)"), permissions=["cancel"]
+    )
+    def cancel_shows(self, request: HttpRequest, queryset):
+        """Asks first (a page listing what will happen), then cancels each show through
+        reservations.services.show_cancel and reports what it did, naming the fans to call."""
+        shows = list(queryset.select_related("concert", "venue").order_by("starts_at", "pk"))
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Cancel shows"),
+                "opts": self.model._meta,
+                "shows": [(show, show_sold_ticket_count(show=show)) for show in shows],
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/concerts/show/cancel_confirmation.html", context)
+        for show in shows:
+            result = show_cancel(show=show, actor=request.user)
+            self.message_user(
+                request,
+                _(
+                    "%(show)s is cancelled: %(tickets)s tickets refunded (%(amount)s won), %(holds)s holds "
+                    "released; fans with an e-mail are being told."
+                )
+                % {
+                    "show": show,
+                    "tickets": result.refunded_tickets,
+                    "amount": f"{result.refunded_amount:,}",
+                    "holds": result.released_holds,
+                },
+                messages.SUCCESS,
+            )
+            if result.room_closed:
+                self.message_user(
+                    request,
+                    _("%(concert)s has no other show on sale: its waiting room was emptied.")
+                    % {"concert": show.concert},
+                    messages.INFO,
+                )
+            if result.fans_without_email:
+                fans = ", ".join(f"{fan.name} {fan.phone}" for fan in result.fans_without_email)
+                self.message_user(
+                    request,
+                    _("These refunded fans of %(show)s have no e-mail; call them: %(fans)s")
+                    % {"show": show, "fans": fans},
+                    messages.WARNING,
+                )
+        return None
 
     def get_queryset(self, request: HttpRequest):
         free = seat_is_free_q(clock.now(), prefix="seats__")

@@ -29,6 +29,7 @@ class VenueOutputSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     name = serializers.CharField()
+    name_en = serializers.CharField(help_text="The name in English; empty when there is none")
 
 
 class ConcertListApi(APIView):
@@ -40,8 +41,12 @@ class ConcertListApi(APIView):
 
         id = serializers.IntegerField()
         title = serializers.CharField()
+        title_en = serializers.CharField(help_text="The title in English; empty when there is none")
         artist = serializers.CharField()
         description = serializers.CharField()
+        running_minutes = serializers.IntegerField(allow_null=True)
+        age_rating = serializers.CharField(help_text="ALL, 7, 12, 15 or 19 (and over); empty when not given")
+        poster_url = serializers.SerializerMethodField(help_text="Path of the poster image on this site, or null")
         venue = VenueOutputSerializer()
         booking_opens_at = serializers.DateTimeField(
             allow_null=True, help_text="Earliest opening of the concert's shows (null without shows)"
@@ -52,6 +57,9 @@ class ConcertListApi(APIView):
         shows_count = serializers.IntegerField()
         seats_per_user = serializers.IntegerField(help_text="Seats one user may hold or buy per show")
         hold_minutes = serializers.IntegerField(help_text="Time to pay for a hold")
+
+        def get_poster_url(self, concert) -> str | None:
+            return concert.poster_url
 
     @extend_schema(
         operation_id="concerts_list",

@@ -6,10 +6,12 @@ and payments lock, and a later change of the venue's layout never touches a show
 
 from datetime import time
 
+from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.utils import timezone
+from django.templatetags.static import static
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from concerts.prices import seat_price_problem
@@ -24,6 +26,7 @@ class SeatGrade(models.TextChoices):
 
 class Venue(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
+    name_en = models.CharField(_("name in English"), max_length=100, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
 
     class Meta:
@@ -33,6 +36,11 @@ class Venue(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def name_localized(self) -> str:
+        """The English name on pages shown in English (when there is one), else the Korean."""
+        return self.name_en if self.name_en and translation.get_language() == "en" else self.name
 
 
 class VenueSeat(models.Model):
@@ -55,12 +63,48 @@ class VenueSeat(models.Model):
         return f"{self.row}-{self.number}"
 
 
+class AgeRating(models.TextChoices):
+    ALL = "ALL", _("all ages")
+    AGE_7 = "7", _("7 and over")
+    AGE_12 = "12", _("12 and over")
+    AGE_15 = "15", _("15 and over")
+    AGE_19 = "19", _("19 and over")
+
+
+# A poster is a file among the static files (served by the site itself, which is all the Content
+# Security Policy's img-src allows): a relative path such as "posters/2026-iu.jpg".
+_POSTER_PATH = RegexValidator(
+    r"^(?!/)(?!.*\.\.)[\w./-]+\.(?:jpg|jpeg|png|webp|avif|gif|svg)$",
+    _("A path among the static files, e.g. posters/2026-iu.jpg (jpg, png, webp, avif, gif or svg)."),
+)
+
+
 class Concert(models.Model):
     """A series of shows of one artist, with the policies of its waiting room and bookings."""
 
     title = models.CharField(_("title"), max_length=200)
+    title_en = models.CharField(_("title in English"), max_length=200, blank=True)
     artist = models.CharField(_("artist"), max_length=100)
     description = models.TextField(_("description"), blank=True)
+    running_minutes = models.PositiveSmallIntegerField(
+        _("running time, minutes"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    age_rating = models.CharField(_("age rating"), max_length=3, choices=AgeRating.choices, blank=True)
+    poster_path = models.CharField(
+        _("poster image"),
+        max_length=200,
+        blank=True,
+        validators=[_POSTER_PATH],
+        help_text=_("A path among the static files, e.g. posters/2026-iu.jpg."),
+    )
+    # Empty: a draft, seen only in the admin (not on the fan pages, the API or the waiting room).
+    published_at = models.DateTimeField(
+        _("published at"),
+        null=True,
+        blank=True,
+        default=timezone.now,
+        help_text=_("Empty: a draft, seen only here. Fans see the concert once it has a publication time."),
+    )
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="concerts", verbose_name=_("default venue"))
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -118,10 +162,31 @@ class Concert(models.Model):
     def __str__(self) -> str:
         return f"{self.artist} — {self.title}"
 
+    @property
+    def poster_url(self) -> str | None:
+        """The poster's URL on this site; None without one, or when its file is missing from the
+        static files (the manifest storage refuses an unknown file: no page breaks for it)."""
+        if not self.poster_path:
+            return None
+        try:
+            return static(self.poster_path)
+        except ValueError:
+            return None
+
+    @property
+    def title_localized(self) -> str:
+        """The English title on pages shown in English (when there is one), else the Korean."""
+        return self.title_en if self.title_en and translation.get_language() == "en" else self.title
+
     def clean(self) -> None:
+        errors = {}
         problem = seat_price_problem(self.default_price) if self.default_price is not None else None
         if problem:
-            raise ValidationError({"default_price": problem})
+            errors["default_price"] = problem
+        if self.poster_path and _POSTER_PATH.regex.match(self.poster_path) and not finders.find(self.poster_path):
+            errors["poster_path"] = _("No static file has this path: add the image under static/ first.")
+        if errors:
+            raise ValidationError(errors)
 
 
 # The waiting-room policy fields of a concert, in the order the admin shows them and the queue
@@ -144,9 +209,12 @@ class Show(models.Model):
     starts_at = models.DateTimeField(_("starts at"))
     booking_opens_at = models.DateTimeField(_("booking opens at"))
     booking_closes_at = models.DateTimeField(_("booking closes at"))
+    # Set once by reservations.services.show_cancel: a cancelled show is never bookable again.
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["starts_at"]
+        permissions = [("cancel_show", "Can cancel a show and refund every ticket")]
         constraints = [
             models.UniqueConstraint(fields=["concert", "starts_at"], name="show_unique_start"),
             models.CheckConstraint(
@@ -160,6 +228,20 @@ class Show(models.Model):
 
     def __str__(self) -> str:
         return f"{self.concert} @ {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        """The booking window's rule (the show_booking_window_before_start constraint), as an error
+        on the field that is wrong: a field in error is then left out of the constraint's check."""
+        starts, opens, closes = self.starts_at, self.booking_opens_at, self.booking_closes_at
+        errors: dict[str, str] = {}
+        if starts is not None and closes is not None and closes > starts:
+            errors["booking_closes_at"] = _("Booking must close no later than the show starts.")
+        if opens is not None and starts is not None and opens >= starts:
+            errors["booking_opens_at"] = _("Booking must open before the show starts.")
+        elif opens is not None and closes is not None and opens >= closes:
+            errors["booking_opens_at"] = _("Booking must open before it closes.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class ShowGradePrice(models.Model):

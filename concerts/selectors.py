@@ -47,26 +47,38 @@ def seat_is_priced_q() -> Q:
 
 
 def show_is_open(*, show: Show, now: datetime) -> bool:
-    """Inside the booking window and not started (the clock-only part of "bookable")."""
-    return show.booking_opens_at <= now < show.booking_closes_at and now < show.starts_at
+    """Not cancelled, inside the booking window and not started (the part of "bookable" that needs
+    no seat count)."""
+    return show.cancelled_at is None and show.booking_opens_at <= now < show.booking_closes_at and now < show.starts_at
+
+
+# A concert's shows that still take place (a cancelled show has no booking window).
+_LIVE_SHOWS = Q(shows__cancelled_at__isnull=True)
 
 
 def concert_list(*, now: datetime | None = None) -> QuerySet[Concert]:
     """Concerts with their venue and booking window (earliest opening, latest closing of their shows)."""
     return (
-        Concert.objects.select_related("venue")
+        Concert.objects.filter(published_q())
+        .select_related("venue")
         .annotate(
-            booking_opens_at=Min("shows__booking_opens_at"),
-            booking_closes_at=Max("shows__booking_closes_at"),
-            shows_count=Count("shows"),
+            booking_opens_at=Min("shows__booking_opens_at", filter=_LIVE_SHOWS),
+            booking_closes_at=Max("shows__booking_closes_at", filter=_LIVE_SHOWS),
+            shows_count=Count("shows", filter=_LIVE_SHOWS),
         )
         .order_by(F("booking_opens_at").asc(nulls_last=True), "-created_at", "-id")
     )
 
 
+def published_q(prefix: str = "") -> Q:
+    """Concerts fans may see (the fan pages, the API, the waiting room): not drafts."""
+    return Q(**{f"{prefix}published_at__isnull": False})
+
+
 def concert_get(*, concert_id: int) -> Concert:
+    """A published concert (a draft is not found: only the admin sees it)."""
     try:
-        return Concert.objects.select_related("venue").get(pk=concert_id)
+        return Concert.objects.filter(published_q()).select_related("venue").get(pk=concert_id)
     except Concert.DoesNotExist as exc:
         raise ConcertNotFound() from exc
 
@@ -197,6 +209,15 @@ def show_concert_id_cached(*, show_id: int) -> int | None:
     return _catalog_memo(
         ("show-concert", show_id), lambda: Show.objects.filter(pk=show_id).values_list("concert_id", flat=True).first()
     )
+
+
+def show_sold_ticket_count(*, show: Show) -> int:
+    """Seats of the show sold (paid and not refunded)."""
+    return ShowSeat.objects.filter(show=show, status=ShowSeatStatus.SOLD).count()
+
+
+def show_has_sold_seats(*, show: Show) -> bool:
+    return ShowSeat.objects.filter(show=show, status=ShowSeatStatus.SOLD).exists()
 
 
 def show_seat_list(*, show: Show, now: datetime) -> QuerySet[ShowSeat]:

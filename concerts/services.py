@@ -194,6 +194,33 @@ def month_booking_opens_at(*, year: int, month: int) -> datetime:
     return datetime(last_day_before.year, last_day_before.month, last_day_before.day, tzinfo=_local_tz())
 
 
+def _month_validate(month: int) -> None:
+    if not 1 <= month <= 12:
+        raise ValidationFailed(errors={"month": ["The month must be 1 to 12."]})
+
+
+def month_show_starts(*, concert: Concert, year: int, month: int) -> list[datetime]:
+    """When the month's shows of `concert` start: every Saturday and Sunday at its show time (Asia/Seoul)."""
+    _month_validate(month)
+    tz = _local_tz()
+    return [datetime.combine(day, concert.show_time, tzinfo=tz) for day in month_weekend_dates(year=year, month=month)]
+
+
+@dataclass(frozen=True)
+class MonthShowPlan:
+    """One show of month_shows_seed before it runs: its start, and the show already there if any."""
+
+    starts_at: datetime
+    existing: Show | None
+
+
+def month_shows_preview(*, concert: Concert, year: int, month: int) -> list[MonthShowPlan]:
+    """What month_shows_seed would do for this month (a read: nothing is created)."""
+    starts = month_show_starts(concert=concert, year=year, month=month)
+    existing = {show.starts_at: show for show in concert.shows.filter(starts_at__in=starts)}
+    return [MonthShowPlan(starts_at=starts_at, existing=existing.get(starts_at)) for starts_at in starts]
+
+
 @dataclass
 class MonthSeed:
     created: list[Show] = field(default_factory=list)
@@ -216,20 +243,16 @@ def month_shows_seed(
     closes at the start. Idempotent: a show already at that start is left as it is. The concert
     row is locked, so two seedings of one concert run one after the other.
     """
-    if not 1 <= month <= 12:
-        raise ValidationFailed(errors={"month": ["The month must be 1 to 12."]})
+    _month_validate(month)
     all_prices = {grade: concert.default_price for grade in SeatGrade.values} | dict(prices or {})
     opens_at = booking_opens_at or month_booking_opens_at(year=year, month=month)
-    tz = _local_tz()
     result = MonthSeed()
     with transaction.atomic():
         Concert.objects.select_for_update().get(pk=concert.pk)
-        days = month_weekend_dates(year=year, month=month)
-        starts = [datetime.combine(day, concert.show_time, tzinfo=tz) for day in days]
-        existing = {show.starts_at: show for show in concert.shows.filter(starts_at__in=starts)}
-        for starts_at in starts:
-            if starts_at in existing:
-                result.existing.append(existing[starts_at])
+        for entry in month_shows_preview(concert=concert, year=year, month=month):  # read under the lock
+            starts_at = entry.starts_at
+            if entry.existing is not None:
+                result.existing.append(entry.existing)
                 continue
             result.created.append(
                 show_create(
@@ -251,7 +274,7 @@ ORGANIZER_GROUP = "Organizers"
 ORGANIZER_PERMISSIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("concerts", "venue", ("view", "add", "change")),
     ("concerts", "concert", ("view", "add", "change")),
-    ("concerts", "show", ("view", "add", "change")),
+    ("concerts", "show", ("view", "add", "change", "cancel")),
     ("concerts", "showgradeprice", ("view", "add", "change", "delete")),
     ("concerts", "showseat", ("view",)),
     ("accounts", "user", ("view",)),

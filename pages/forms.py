@@ -34,6 +34,12 @@ class SignupForm(forms.Form):
         max_length=6,
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
+    email = forms.EmailField(
+        label=_("E-mail (optional)"),
+        required=False,
+        help_text=_("Only to tell you when a show you booked is cancelled."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
 
     def clean(self) -> dict:
         """The PIN is masked, so it is asked twice; only one goes on to the service."""

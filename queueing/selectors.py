@@ -16,6 +16,7 @@ from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from concerts.models import WAITING_ROOM_POLICY_FIELDS, Concert, Show
+from concerts.selectors import published_q
 from core.clock import clock
 from core.outage import storage_boundary
 from core.redis import redis_client, redis_text
@@ -110,11 +111,18 @@ def token_concert_id(token: str | None) -> int | None:
 
 
 def _policy_query(now: datetime):
-    open_show = Show.objects.filter(concert=OuterRef("pk"), booking_opens_at__lte=now, booking_closes_at__gt=now)
+    # A cancelled show (reservations.services.show_cancel) opens no booking window.
+    open_show = Show.objects.filter(
+        concert=OuterRef("pk"), booking_opens_at__lte=now, booking_closes_at__gt=now, cancelled_at__isnull=True
+    )
     return (
-        Concert.objects.annotate(
+        Concert.objects.filter(published_q())  # a draft has no waiting room yet
+        .annotate(
             booking_open=Exists(open_show),
-            opens_at=Min("shows__booking_opens_at", filter=Q(shows__booking_closes_at__gt=now)),
+            opens_at=Min(
+                "shows__booking_opens_at",
+                filter=Q(shows__booking_closes_at__gt=now, shows__cancelled_at__isnull=True),
+            ),
         )
         .values_list("pk", *QUEUE_POLICY_FIELDS, "booking_open", "opens_at")
         .order_by("pk")
@@ -144,14 +152,16 @@ def concert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolic
     cached = _policy_cache.get(concert_id)
     if cached is None or time.monotonic() - cached.fetched_at >= settings.QUEUE_POLICY_CACHE_SECONDS:
         rows = list(
-            Concert.objects.filter(pk=concert_id).values_list(
-                *QUEUE_POLICY_FIELDS, "shows__booking_opens_at", "shows__booking_closes_at"
+            Concert.objects.filter(published_q(), pk=concert_id).values_list(
+                *QUEUE_POLICY_FIELDS, "shows__booking_opens_at", "shows__booking_closes_at", "shows__cancelled_at"
             )
         )
         if not rows:
             _policy_cache.pop(concert_id, None)
             return None
-        windows = tuple((opens, closes) for *_, opens, closes in rows if opens is not None)
+        windows = tuple(
+            (opens, closes) for *_, opens, closes, cancelled in rows if opens is not None and cancelled is None
+        )
         cached = _CachedPolicy(time.monotonic(), rows[0][: len(QUEUE_POLICY_FIELDS)], windows=windows)
         _policy_cache[concert_id] = cached
     return QueuePolicy(

@@ -140,6 +140,10 @@ class TicketRefund(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("refunded by")
     )
     created_at = models.DateTimeField(_("at"))
+    # Refunds of a cancelled show (reservations.services.show_cancel) tell the fan: set once the
+    # notice is sent (reservations.notices), so a repeated task sends nothing twice.
+    show_cancelled = models.BooleanField(_("show cancelled"), default=False)
+    notified_at = models.DateTimeField(_("fan told at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,7 +11,7 @@ from enum import StrEnum
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from accounts.models import User
-from concerts.models import ShowSeat, ShowSeatStatus
+from concerts.models import Show, ShowSeat, ShowSeatStatus
 from core.clock import clock
 from points.models import LedgerEntry
 from reservations.models import Reservation, ReservationSeat, ReservationStatus, TicketRefund
@@ -331,3 +331,19 @@ def _ledger_by_reservation(kind: str) -> dict[int, tuple[int, int]]:
         .values_list("reference", "n", "total")
     )
     return {int(reference.split(":", 1)[1]): (n, total) for reference, n, total in rows}
+
+
+def show_has_other_open_show(*, show: Show, now: datetime) -> bool:
+    """Whether the show's concert has another show, not cancelled, still to be sold (its booking
+    has not closed): then the concert's waiting room stays when this show is cancelled."""
+    return (
+        Show.objects.filter(concert_id=show.concert_id, cancelled_at__isnull=True, booking_closes_at__gt=now)
+        .exclude(pk=show.pk)
+        .exists()
+    )
+
+
+def show_cancelled_fans_without_email(*, show: Show) -> list[User]:
+    """Fans refunded because the show was cancelled who gave no e-mail: the organizer calls them."""
+    refunded = TicketRefund.objects.filter(reservation__show=show, show_cancelled=True).values("reservation__user_id")
+    return list(User.objects.filter(pk__in=refunded, email="").order_by("name", "pk"))

@@ -8,6 +8,11 @@ Locking, done the same way everywhere so that no two transactions wait on each o
      joined show row too would deadlock with holds, whose new rows check their key to it;
   3. the show seats, ordered by id;
   4. then the rows those lead to (reserved seats, the wallet inside points.services).
+Cancelling a show (show_cancel) first locks every seat of the show (by id) and marks the show
+cancelled, in one short transaction: a hold or payment that locked a seat before waits to commit
+and is then found by the cancel, one that locks a seat after sees the mark and is refused. Then
+each fan's tickets are refunded in that fan's own transaction, in the order above (user, the
+fan's reservations of the show by id, seats, wallet): never the locks of two fans at once.
 Time is read once per operation from core.clock, so a payment racing the expiry job is decided by
 whichever locks the reservation first: it sees the other's result and acts on it.
 """
@@ -29,7 +34,8 @@ from core.exceptions import ApplicationError, ValidationFailed
 from core.metrics import metric_incr_on_commit
 from points.exceptions import InsufficientBalance
 from points.services import wallet_credit, wallet_debit
-from queueing.services import queue_extend_until, queue_remove
+from queueing.selectors import concert_queue_policy_cache_clear
+from queueing.services import queue_extend_until, queue_flush, queue_remove
 from reservations.exceptions import (
     AlreadyPaid,
     AlreadyRefunded,
@@ -51,6 +57,8 @@ from reservations.selectors import (
     reservation_is_refundable,
     reservation_payable_until,
     reservation_user_has_live_hold,
+    show_cancelled_fans_without_email,
+    show_has_other_open_show,
 )
 
 # Reservations whose seats are held or sold.
@@ -86,6 +94,8 @@ def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reserv
         raise SeatLimitExceeded(limit=concert.seats_per_user, already=held_or_owned)
 
     seats = list(ShowSeat.objects.select_for_update().filter(show=show, pk__in=wanted).order_by("pk"))
+    if _show_is_cancelled(show.pk):
+        raise ShowNotBookable("This show has been cancelled.")
     if len(seats) != len(wanted):
         unknown = sorted(set(wanted) - {seat.pk for seat in seats})
         raise ValidationFailed(errors={"seat_ids": [f"Not seats of this show: {unknown}"]})
@@ -166,6 +176,9 @@ def _pay(
         return None, refusal
 
     seats = _lock_seats(reservation)
+    if _show_is_cancelled(reservation.show_id):
+        _close(reservation, status=ReservationStatus.RELEASED, now=now, reason="show_cancelled")
+        return None, ShowNotBookable("This show has been cancelled.")
     if any(seat.status != ShowSeatStatus.HELD for seat in seats) or len(seats) != reservation.seats.count():
         # Another fan took over a seat after this hold's time had passed (see reservation_hold).
         _close(reservation, status=ReservationStatus.EXPIRED, now=now, reason="hold_expired")
@@ -205,6 +218,8 @@ def _payment_refusal(reservation: Reservation, *, now: datetime) -> ApplicationE
     if reservation.status == ReservationStatus.REFUNDED:
         return AlreadyRefunded()
     if reservation.status == ReservationStatus.RELEASED:
+        if _show_is_cancelled(reservation.show_id):  # released by the show's cancellation
+            return ShowNotBookable("This show has been cancelled.")
         return PaymentAttemptsExceeded(attempts_left=0)
     if reservation.status == ReservationStatus.EXPIRED:
         return HoldExpired()
@@ -376,11 +391,22 @@ def reservation_refund(
     if not chosen:
         raise AlreadyRefunded()
 
+    refund, balance = _refund_tickets(reservation, chosen, actor=actor, now=now)
+    return RefundResult(reservation=reservation, refund=refund, balance=balance)
+
+
+def _refund_tickets(
+    reservation: Reservation, chosen: list[ReservationSeat], *, actor: User, now: datetime, show_cancelled: bool = False
+) -> tuple[TicketRefund, int]:
+    """Credit the chosen tickets' price to the owner (one ledger entry) and free their seats.
+    Expects the owner's user row and the reservation row locked; locks the seats, then the wallet."""
     seat_rows = list(
         ShowSeat.objects.select_for_update().filter(pk__in=[t.show_seat_id for t in chosen]).order_by("pk")
     )
     amount = sum(ticket.price for ticket in chosen)
-    refund = TicketRefund.objects.create(reservation=reservation, amount=amount, actor=actor, created_at=now)
+    refund = TicketRefund.objects.create(
+        reservation=reservation, amount=amount, actor=actor, created_at=now, show_cancelled=show_cancelled
+    )
     ReservationSeat.objects.filter(pk__in=[t.pk for t in chosen]).update(active=False, refund=refund)
     ShowSeat.objects.filter(pk__in=[s.pk for s in seat_rows]).update(status=ShowSeatStatus.AVAILABLE, held_until=None)
     _seat_map_changed_on_commit(reservation.show_id)
@@ -390,7 +416,111 @@ def reservation_refund(
         reservation.status = ReservationStatus.REFUNDED
         reservation.closed_at = now
         reservation.save(update_fields=["status", "closed_at"])
-    return RefundResult(reservation=reservation, refund=refund, balance=entry.balance_after)
+    return refund, entry.balance_after
+
+
+# --------------------------------------------------------------------------------------------
+# Show cancellation (an organizer's action)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ShowCancelResult:
+    show: Show
+    newly_cancelled: bool  # False: the show was cancelled before (this run only finished the work)
+    refunded_tickets: int
+    refunded_amount: int
+    released_holds: int
+    room_closed: bool  # the concert had no other show to sell: its waiting room was emptied
+    fans_without_email: list[User]  # every refunded fan of the show without an e-mail: to be called
+
+
+def show_cancel(*, show: Show, actor: User) -> ShowCancelResult:
+    """Cancel a show: it is no longer bookable anywhere, every ticket of it is refunded in full
+    (whatever the refund deadline: the organizer cancels, not the fan), every hold of it is
+    released, each refunded fan is told (e-mail, after the commit), and the concert's waiting room
+    is emptied when no other show of the concert is still to be sold.
+
+    Idempotent and resumable: a second run (or a run after a crash half-way) refunds only what is
+    still live, so nobody is refunded twice. See the module docstring for why it is safe against
+    holds and payments of the show at the same time.
+    """
+    now = clock.now()
+    newly_cancelled = _show_mark_cancelled(show_id=show.pk, now=now)
+    fan_ids = list(
+        Reservation.objects.filter(show_id=show.pk, status__in=_LIVE)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    tickets = amount = released = 0
+    for fan_id in fan_ids:
+        fan_tickets, fan_amount, fan_released = _show_cancel_for_fan(
+            show_id=show.pk, user_id=fan_id, actor=actor, now=now
+        )
+        tickets, amount, released = tickets + fan_tickets, amount + fan_amount, released + fan_released
+    room_closed = False
+    if not show_has_other_open_show(show=show, now=now):
+        queue_flush(concert_id=show.concert_id)
+        room_closed = True
+    concert_queue_policy_cache_clear(concert_id=show.concert_id)
+    show.refresh_from_db(fields=["cancelled_at"])
+    return ShowCancelResult(
+        show=show,
+        newly_cancelled=newly_cancelled,
+        refunded_tickets=tickets,
+        refunded_amount=amount,
+        released_holds=released,
+        room_closed=room_closed,
+        fans_without_email=show_cancelled_fans_without_email(show=show),
+    )
+
+
+@transaction.atomic(durable=True)
+def _show_mark_cancelled(*, show_id: int, now: datetime) -> bool:
+    """Lock every seat of the show (by id, as holds and payments do) and mark it cancelled; a hold
+    or payment holding one of the seats commits first. The UPDATE of the show row takes a lock
+    that new reservations' key checks on it do not wait for. True the first time only."""
+    list(ShowSeat.objects.select_for_update().filter(show_id=show_id).order_by("pk").values_list("pk", flat=True))
+    return bool(Show.objects.filter(pk=show_id, cancelled_at__isnull=True).update(cancelled_at=now))
+
+
+@transaction.atomic(durable=True)
+def _show_cancel_for_fan(*, show_id: int, user_id: int, actor: User, now: datetime) -> tuple[int, int, int]:
+    """One fan's part of a cancellation: refund their tickets, release their holds of the show.
+    Returns (tickets refunded, amount, holds released)."""
+    User.objects.select_for_update().filter(pk=user_id).first()
+    # All of the fan's reservations of the show at once (by id), before any seat or the wallet;
+    # rows a payment or expiry changed meanwhile are re-checked against the filter by PostgreSQL.
+    reservations = list(
+        Reservation.objects.select_for_update(of=("self",))
+        .select_related("show__concert", "user")
+        .filter(show_id=show_id, user_id=user_id, status__in=_LIVE)
+        .order_by("pk")
+    )
+    tickets = amount = released = 0
+    for reservation in reservations:
+        if reservation.status == ReservationStatus.HELD:
+            _close(reservation, status=ReservationStatus.RELEASED, now=now, reason="show_cancelled")
+            released += 1
+            continue
+        chosen = list(reservation.seats.filter(active=True).order_by("show_seat_id"))
+        if not chosen:
+            continue
+        refund, _balance = _refund_tickets(reservation, chosen, actor=actor, now=now, show_cancelled=True)
+        tickets, amount = tickets + len(chosen), amount + refund.amount
+        refund_id = refund.pk
+        transaction.on_commit(lambda refund_id=refund_id: _notice_enqueue(refund_id=refund_id), robust=True)
+    return tickets, amount, released
+
+
+def _notice_enqueue(*, refund_id: int) -> None:
+    from reservations.tasks import send_show_cancelled_notice  # the tasks module imports this one
+
+    send_show_cancelled_notice.delay(refund_id)
+
+
+def _show_is_cancelled(show_id: int) -> bool:
+    """Read fresh (after the caller locked seats of the show: see the module docstring)."""
+    return Show.objects.filter(pk=show_id, cancelled_at__isnull=False).exists()
 
 
 # --------------------------------------------------------------------------------------------

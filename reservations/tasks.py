@@ -1,9 +1,26 @@
+from smtplib import SMTPException
+
 from celery import shared_task
 
-from reservations.services import reservation_expire_due
+from reservations import notices, services
 
 
 @shared_task(ignore_result=True, soft_time_limit=30, time_limit=60)
 def expire_holds() -> int:
     """Beat job: close holds whose time has passed. Idempotent; safe on several workers."""
-    return reservation_expire_due()
+    return services.reservation_expire_due()
+
+
+@shared_task(
+    name="reservations.tasks.send_show_cancelled_notice",
+    ignore_result=True,
+    soft_time_limit=30,
+    time_limit=60,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_show_cancelled_notice(refund_id: int) -> bool:
+    """Tell a fan their show was cancelled (enqueued by show_cancel after the refund commits).
+    Idempotent: a notice already sent is not sent again."""
+    return notices.show_cancelled_notice_send(refund_id=refund_id)

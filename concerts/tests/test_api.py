@@ -84,7 +84,7 @@ def test_remaining_seats_count_sold_and_live_holds_as_taken_and_expired_holds_as
         {"grade": "R", "price": 120_000, "total_seats": 3, "remaining_seats": 2},
         {"grade": "S", "price": 100_000, "total_seats": 2, "remaining_seats": 2},
     ]
-    assert body["venue"] == {"id": show.venue_id, "name": show.venue.name}
+    assert body["venue"] == {"id": show.venue_id, "name": show.venue.name, "name_en": ""}
 
     clock.advance(timedelta(minutes=3))  # B-1's hold runs out: the seat is back at once
     [body] = shows_of(fan_api, show.concert)
@@ -229,7 +229,11 @@ def test_concert_list_is_public_with_venue_and_booking_window(clock, api):
     assert response.status_code == 200
     body = {c["id"]: c for c in response.json()}
     mine = body[concert.pk]
-    assert mine["title"] == "봄 콘서트" and mine["venue"] == {"id": concert.venue_id, "name": concert.venue.name}
+    assert mine["title"] == "봄 콘서트" and mine["venue"] == {
+        "id": concert.venue_id,
+        "name": concert.venue.name,
+        "name_en": "",
+    }
     assert mine["booking_opens_at"] == api_time(first.booking_opens_at)
     assert mine["booking_closes_at"] == api_time(last.booking_closes_at)
     assert mine["shows_count"] == 2 and mine["seats_per_user"] == 4 and mine["hold_minutes"] == 5

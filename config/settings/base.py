@@ -211,6 +211,22 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Workers log through Django's LOGGING (JSON lines), like the web processes.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# E-mail (notices to fans, reservations.notices, sent by Celery tasks): printed on the console
+# unless EMAIL_HOST names an SMTP server.
+EMAIL_HOST = env("EMAIL_HOST", default="")
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Stagegate <no-reply@localhost>")
+
 # ---------------------------------------------------------------------------------------------
 # Policies (SPEC section 1). Per-concert policies are fields on concerts.Concert; these are the
 # global ones.

@@ -26,6 +26,9 @@ STORAGES = {
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = False
+# Tasks enqueued after a commit go to an in-process broker, never to a shared Redis queue that a
+# development worker might run against its own database; tests run the task bodies themselves.
+CELERY_BROKER_URL = "memory://"
 DEBUG = False
 # Serve static files straight from the apps (no collectstatic) in tests and live-server tests.
 WHITENOISE_AUTOREFRESH = True
