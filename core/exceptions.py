@@ -35,6 +35,14 @@ class Conflict(ApplicationError):
     status = 409
 
 
+class NotPermitted(ApplicationError):
+    """The actor may not do this (a service checks who may act, not only the admin or the page)."""
+
+    code = "NOT_PERMITTED"
+    status = 403
+    message = "You may not do this."
+
+
 class ServiceUnavailable(ApplicationError):
     code = "SERVICE_UNAVAILABLE"
     status = 503

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import ReadOnlyAdminMixin, SecureModelAdmin, won_column
 from core.exceptions import ApplicationError
 from reservations.models import PaymentAttempt, Reservation, ReservationSeat, TicketRefund
-from reservations.services import reservation_refund
+from reservations.services import REFUND_ON_BEHALF_PERMISSION, reservation_refund
 
 
 class ReservationSeatInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -58,7 +58,7 @@ class ReservationAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
                 self.message_user(request, f"#{reservation.pk}: refunded {result.refund.amount:,}", messages.SUCCESS)
 
     def has_refund_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("reservations.refund_reservation")
+        return request.user.has_perm(REFUND_ON_BEHALF_PERMISSION)
 
 
 @admin.register(PaymentAttempt)

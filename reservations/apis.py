@@ -24,7 +24,9 @@ from reservations.selectors import (
     reservation_get_for_user,
     reservation_list_for_user,
     reservation_payable_until,
+    reservation_payment_attempts_left,
     reservation_seconds_left_to_pay,
+    ticket_status,
 )
 from reservations.services import (
     refund_deadline,
@@ -58,9 +60,7 @@ class ReservationSeatSerializer(serializers.Serializer):
     checked_in_at = serializers.DateTimeField(allow_null=True)
 
     def get_status(self, ticket) -> str:
-        if ticket.refund_id is not None:
-            return "REFUNDED"
-        return "ACTIVE" if ticket.active else "RELEASED"
+        return ticket_status(ticket=ticket)
 
     def get_ticket_code(self, ticket) -> str | None:
         return ticket_code(ticket=ticket) if ticket_is_valid(ticket=ticket) else None
@@ -93,7 +93,7 @@ class ReservationOutputSerializer(serializers.Serializer):
         return reservation_seconds_left_to_pay(reservation=reservation)
 
     def get_payment_attempts_left(self, reservation: Reservation) -> int:
-        return max(0, reservation.show.concert.max_payment_attempts - reservation.failed_payment_attempts)
+        return reservation_payment_attempts_left(reservation=reservation)
 
     def get_refund_deadline(self, reservation: Reservation) -> str:
         return serializers.DateTimeField().to_representation(refund_deadline(reservation))

@@ -58,6 +58,14 @@ class Reservation(models.Model):
         return f"reservation:{self.pk}"
 
 
+class TicketStatus(models.TextChoices):
+    """A reserved seat as the fan sees it: holds or owns the seat, let go of it, or refunded."""
+
+    ACTIVE = "ACTIVE", _("active")
+    RELEASED = "RELEASED", _("released")
+    REFUNDED = "REFUNDED", _("refunded")
+
+
 class ReservationSeat(models.Model):
     """One seat of a reservation, at the price it was held for. `active` while it is held or sold."""
 

@@ -14,7 +14,7 @@ from accounts.models import User
 from concerts.models import Show, ShowSeat, ShowSeatStatus
 from core.clock import clock
 from points.models import LedgerEntry
-from reservations.models import Reservation, ReservationSeat, ReservationStatus, TicketRefund
+from reservations.models import Reservation, ReservationSeat, ReservationStatus, TicketRefund, TicketStatus
 
 
 def reservation_payable_until(*, reservation: Reservation) -> datetime:
@@ -111,6 +111,17 @@ def reservation_get_for_guard(*, user: User, reservation_id: int) -> Reservation
 
 
 _PAID = [ReservationStatus.CONFIRMED, ReservationStatus.REFUNDED]
+
+
+def reservation_payment_attempts_left(*, reservation: Reservation) -> int:
+    """Failed payments the hold may still take before it is released."""
+    return max(0, reservation.show.concert.max_payment_attempts - reservation.failed_payment_attempts)
+
+
+def ticket_status(*, ticket: ReservationSeat) -> TicketStatus:
+    if ticket.refund_id is not None:
+        return TicketStatus.REFUNDED
+    return TicketStatus.ACTIVE if ticket.active else TicketStatus.RELEASED
 
 
 def refund_deadline(reservation: Reservation) -> datetime:

@@ -30,7 +30,7 @@ from concerts.prices import seat_price_is_valid
 from concerts.seat_map import seat_map_changed
 from concerts.selectors import seat_is_free_q, seat_is_priced_q, show_is_open
 from core.clock import clock
-from core.exceptions import ApplicationError, ValidationFailed
+from core.exceptions import ApplicationError, NotPermitted, ValidationFailed
 from core.metrics import metric_incr_on_commit
 from points.exceptions import InsufficientBalance
 from points.services import wallet_credit, wallet_debit
@@ -56,10 +56,15 @@ from reservations.selectors import (
     refund_deadline,
     reservation_is_refundable,
     reservation_payable_until,
+    reservation_payment_attempts_left,
     reservation_user_has_live_hold,
     show_cancelled_fans_without_email,
     show_has_other_open_show,
 )
+
+# Who may act on someone else's behalf (the services check it; the admin only shows the actions).
+REFUND_ON_BEHALF_PERMISSION = "reservations.refund_reservation"
+SHOW_CANCEL_PERMISSION = "concerts.cancel_show"
 
 # Reservations whose seats are held or sold.
 _LIVE = [ReservationStatus.HELD, ReservationStatus.CONFIRMED]
@@ -201,7 +206,7 @@ def _pay(
         outcome=PaymentAttempt.Outcome.CONFIRMED,
         amount=reservation.amount,
         balance_after=entry.balance_after,
-        attempts_left=_attempts_left(reservation),
+        attempts_left=reservation_payment_attempts_left(reservation=reservation),
         idempotency_key=idempotency_key or "",
         created_at=now,
     )
@@ -247,7 +252,7 @@ def _fail(
     """Count a failed attempt (reservation row locked); the last allowed one releases the hold."""
     reservation.failed_payment_attempts += 1
     reservation.save(update_fields=["failed_payment_attempts"])
-    attempts_left = _attempts_left(reservation)
+    attempts_left = reservation_payment_attempts_left(reservation=reservation)
     outcome = PaymentAttempt.Outcome(error.code)
     if attempts_left == 0:
         _close(reservation, status=ReservationStatus.RELEASED, now=now, reason="payment_attempts_exceeded")
@@ -269,7 +274,7 @@ def _short_of_balance(
     """Too little balance is not a failed attempt (SPEC: only wrong payment details are): the
     hold keeps its tries, and the answer says how much is missing so the fan can charge and pay."""
     missing = reservation.amount - short.extra["balance"]
-    attempts_left = _attempts_left(reservation)
+    attempts_left = reservation_payment_attempts_left(reservation=reservation)
     metric_incr_on_commit("payments", outcome=PaymentAttempt.Outcome.INSUFFICIENT_BALANCE)
     PaymentAttempt.objects.create(
         reservation=reservation,
@@ -294,10 +299,6 @@ def _replay(attempt: PaymentAttempt, reservation: Reservation) -> tuple[PaymentR
         PaymentAttempt.Outcome.PAYMENT_ATTEMPTS_EXCEEDED: PaymentAttemptsExceeded,
     }[attempt.outcome]
     return None, error(attempts_left=attempt.attempts_left)
-
-
-def _attempts_left(reservation: Reservation) -> int:
-    return max(0, reservation.show.concert.max_payment_attempts - reservation.failed_payment_attempts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,8 +355,11 @@ def reservation_refund(
     """Refund some (seat_ids) or all tickets of a paid reservation, until the concert's refund
     deadline: the price goes back to the owner's wallet and the seats become available again.
 
-    A fan refunds their own tickets; an organizer passes on_behalf=True to refund any fan's.
+    A fan refunds their own tickets; an organizer with the refund permission passes
+    on_behalf=True to refund any fan's (NotPermitted otherwise).
     """
+    if on_behalf and not (actor.is_active and actor.has_perm(REFUND_ON_BEHALF_PERMISSION)):
+        raise NotPermitted("Only organizers with the refund permission may refund a fan's tickets.")
     now = clock.now()
     owner_id = (
         Reservation.objects.filter(pk=reservation_id).values_list("user_id", flat=True).first()
@@ -443,6 +447,8 @@ def show_cancel(*, show: Show, actor: User) -> ShowCancelResult:
     still live, so nobody is refunded twice. See the module docstring for why it is safe against
     holds and payments of the show at the same time.
     """
+    if not (actor.is_active and actor.has_perm(SHOW_CANCEL_PERMISSION)):
+        raise NotPermitted("Only organizers with the cancel permission may cancel a show.")
     now = clock.now()
     newly_cancelled = _show_mark_cancelled(show_id=show.pk, now=now)
     fan_ids = list(

@@ -22,7 +22,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from accounts.models import User
 from concerts.models import Show
 from core.clock import clock
-from core.exceptions import ApplicationError
+from core.exceptions import NotPermitted
 from reservations.models import ReservationSeat, ReservationStatus
 
 # 12 hex digits = 48 bits: guessing a valid code takes ~10^14 tries, against a door that a person
@@ -32,9 +32,7 @@ _SIGNING_SALT = "stagegate.reservations.ticket"
 CHECK_IN_PERMISSION = "reservations.checkin_reservationseat"
 
 
-class CheckInNotPermitted(ApplicationError):
-    code = "NOT_PERMITTED"
-    status = 403
+class CheckInNotPermitted(NotPermitted):
     message = "Only door staff may check tickets in."
 
 

@@ -38,7 +38,7 @@ def test_page_signup_asks_the_email_last_and_keeps_it():
     form = client.get(reverse("pages:signup")).content.decode()
     assert form.index('name="email"') > form.index('name="pin"')
 
-    client.post(reverse("pages:signup"), {**SIGNUP, "email": "fan@example.com"})
+    client.post(reverse("pages:signup"), {**SIGNUP, "pin_confirm": SIGNUP["pin"], "email": "fan@example.com"})
 
     assert User.objects.get(phone="010-5555-1234").email == "fan@example.com"
 

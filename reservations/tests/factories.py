@@ -6,7 +6,7 @@ from datetime import timedelta
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from concerts.models import Concert, Show, ShowSeat
-from concerts.services import show_create, venue_create
+from concerts.services import organizer_group_sync, show_create, venue_create
 from core.clock import clock
 from points.services import wallet_charge
 
@@ -44,4 +44,11 @@ def fan_with_points(points: int = 1_000_000, **fields) -> User:
         amount = min(remaining, 1_000_000)
         wallet_charge(user=user, amount=amount)
         remaining -= amount
+    return user
+
+
+def organizer_user(**fields) -> User:
+    """A staff member in the Organizers group (refunds on a fan's behalf, cancels shows, doors)."""
+    user = UserFactory(is_staff=True, **fields)
+    user.groups.add(organizer_group_sync())
     return user

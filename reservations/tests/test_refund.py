@@ -4,6 +4,8 @@ import pytest
 
 from accounts.tests.factories import DEFAULT_PIN, UserFactory
 from concerts.models import ShowSeat, ShowSeatStatus
+from concerts.services import organizer_group_sync
+from core.exceptions import NotPermitted
 from points.models import LedgerEntry
 from reservations.exceptions import AlreadyRefunded, NotRefundable, RefundWindowClosed, ReservationNotFound
 from reservations.models import ReservationStatus
@@ -96,7 +98,20 @@ def test_another_fan_cannot_refund_but_an_organizer_can_on_their_behalf(paid):
         reservation_refund(actor=fan_with_points(), reservation_id=reservation.pk)
 
     organizer = UserFactory(is_staff=True)
+    organizer.groups.add(organizer_group_sync())
     result = reservation_refund(actor=organizer, reservation_id=reservation.pk, on_behalf=True)
     assert result.balance == 1_000_000  # credited to the fan, not the organizer
     assert result.refund.actor == organizer
     assert result.reservation.status == ReservationStatus.REFUNDED
+
+
+@pytest.mark.security
+def test_refunding_on_a_fans_behalf_needs_the_permission_in_the_service_itself(paid):
+    fan, reservation = paid
+
+    for actor in (UserFactory(is_staff=True), fan_with_points()):
+        with pytest.raises(NotPermitted):
+            reservation_refund(actor=actor, reservation_id=reservation.pk, on_behalf=True)
+
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.CONFIRMED

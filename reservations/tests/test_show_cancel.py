@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from accounts.tests.factories import DEFAULT_PIN, UserFactory
+from accounts.tests.factories import DEFAULT_PIN
 from concerts.models import ShowSeat, ShowSeatStatus
 from concerts.services import show_create
 from points.models import LedgerEntry
@@ -17,7 +17,7 @@ from reservations import tasks
 from reservations.exceptions import ShowNotBookable
 from reservations.models import Reservation, ReservationStatus, TicketRefund
 from reservations.services import reservation_hold, reservation_pay, reservation_refund, show_cancel
-from reservations.tests.factories import fan_with_points, make_show, seats_of
+from reservations.tests.factories import fan_with_points, make_show, organizer_user, seats_of
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def balance(user) -> int:
 
 def test_cancel_refunds_every_ticket_in_full_past_the_refund_deadline_and_releases_holds(sold_show, enqueued):
     show, with_mail, without_mail, holder = sold_show
-    organizer = UserFactory(is_staff=True)
+    organizer = organizer_user()
     with pytest.raises(Exception, match="refund"):  # the fan's own refund is closed by now
         reservation_refund(actor=without_mail, reservation_id=Reservation.objects.get(user=without_mail).pk)
 
@@ -85,7 +85,7 @@ def test_cancel_refunds_every_ticket_in_full_past_the_refund_deadline_and_releas
 
 def test_cancelling_twice_refunds_nobody_twice(sold_show, enqueued):
     show, with_mail, without_mail, _holder = sold_show
-    organizer = UserFactory(is_staff=True)
+    organizer = organizer_user()
     show_cancel(show=show, actor=organizer)
 
     again = show_cancel(show=show, actor=organizer)
@@ -100,7 +100,7 @@ def test_cancelling_twice_refunds_nobody_twice(sold_show, enqueued):
 
 def test_notice_goes_out_once_in_the_fans_language_and_not_to_fans_without_email(sold_show, enqueued, mailoutbox):
     show, with_mail, _without_mail, _holder = sold_show
-    show_cancel(show=show, actor=UserFactory(is_staff=True))
+    show_cancel(show=show, actor=organizer_user())
 
     sent = [tasks.send_show_cancelled_notice(refund_id) for refund_id in enqueued]
     sent_again = [tasks.send_show_cancelled_notice(refund_id) for refund_id in enqueued]
@@ -117,7 +117,7 @@ def test_notice_is_written_in_korean_for_a_korean_fan(clock, enqueued, mailoutbo
     show = make_show()
     fan = fan_with_points(1_000_000, email="fan@example.com", language="ko")
     paid(show, fan, "A-1")
-    show_cancel(show=show, actor=UserFactory(is_staff=True))
+    show_cancel(show=show, actor=organizer_user())
 
     tasks.send_show_cancelled_notice(enqueued[0])
 
@@ -129,7 +129,7 @@ def test_a_cancelled_show_is_not_bookable_anywhere(clock, enqueued):
     show = make_show()
     fan = fan_with_points(1_000_000)
     token = queue_enter(user_id=fan.pk, concert_id=show.concert_id).token
-    show_cancel(show=show, actor=UserFactory(is_staff=True))
+    show_cancel(show=show, actor=organizer_user())
     api = APIClient()
     api.force_authenticate(fan)
 
@@ -155,7 +155,7 @@ def test_the_room_stays_while_another_show_of_the_concert_is_on_sale(clock, enqu
     fan = fan_with_points(1_000_000)
     queue_enter(user_id=fan.pk, concert_id=show.concert_id)
 
-    result = show_cancel(show=show, actor=UserFactory(is_staff=True))
+    result = show_cancel(show=show, actor=organizer_user())
 
     assert not result.room_closed
     assert queue_stats(concert_id=show.concert_id).active == 1

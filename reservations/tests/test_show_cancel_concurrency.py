@@ -4,13 +4,13 @@ real PostgreSQL: money conserved, nothing sold twice, ledger = balance, nothing 
 import pytest
 from django.core.management import call_command
 
-from accounts.tests.factories import DEFAULT_PIN, UserFactory
+from accounts.tests.factories import DEFAULT_PIN
 from concerts.models import ShowSeat, ShowSeatStatus
 from points.models import Wallet
 from reservations import tasks
 from reservations.models import Reservation, ReservationStatus
 from reservations.services import reservation_hold, reservation_pay, show_cancel
-from reservations.tests.factories import fan_with_points, make_show, seats_of
+from reservations.tests.factories import fan_with_points, make_show, organizer_user, seats_of
 from reservations.tests.test_concurrency import outcome, run_in_threads
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("reservations-threads")]
@@ -31,7 +31,7 @@ def test_payments_and_holds_racing_the_cancel_end_refunded_released_or_refused(c
         for fan, label in zip(payers, labels, strict=True)
     ]
     late_fans = [fan_with_points(100_000) for _ in range(10)]
-    organizer = UserFactory(is_staff=True)
+    organizer = organizer_user()
 
     calls = [
         lambda fan=fan, hold=hold: reservation_pay(user=fan, reservation_id=hold.pk, pin=DEFAULT_PIN)
@@ -60,7 +60,7 @@ def test_two_cancels_at_once_refund_each_ticket_once(clock):
     for n, fan in enumerate(fans, start=1):
         hold = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, f"A-{n}"))
         reservation_pay(user=fan, reservation_id=hold.pk, pin=DEFAULT_PIN)
-    organizer = UserFactory(is_staff=True)
+    organizer = organizer_user()
 
     results = run_in_threads([lambda: show_cancel(show=show, actor=organizer) for _ in range(4)], workers=4)
 
