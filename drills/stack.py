@@ -281,6 +281,8 @@ class StackConfig:
     database_url: str
     redis_prefix: str
     redis_url: str = DEFAULT_REDIS_URL
+    # The waiting room's Redis Cluster (settings.REDIS_CLUSTER_URL); empty: on redis_url.
+    redis_cluster_url: str = ""
     # Persistent DB connections per thread (seconds); 0 closes them after each request.
     conn_max_age: int = 60
     # "pgbouncer" when database_url is a PgBouncer's (settings.DATABASE_POOLER).
@@ -301,6 +303,7 @@ class StackConfig:
                 "DATABASE_CONN_MAX_AGE": str(self.conn_max_age),
                 "DATABASE_POOLER": self.database_pooler,
                 "REDIS_URL": self.redis_url,
+                "REDIS_CLUSTER_URL": self.redis_cluster_url,
                 "CELERY_BROKER_URL": self.redis_url,
                 "REDIS_KEY_PREFIX": self.redis_prefix,
                 "PYTHONUNBUFFERED": "1",
