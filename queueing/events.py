@@ -41,7 +41,7 @@ from django.conf import settings
 from django.db import connection
 from prometheus_client import Counter, Gauge
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from core.clock import clock
 from core.exception_handlers import error_body
@@ -157,7 +157,7 @@ async def _listen_for_admissions(subscribed: asyncio.Event) -> None:
                 waker = _wakers.get(message["data"].decode())
                 if waker is not None:
                     waker.set()
-        except RedisError:
+        except (RedisError, RedisClusterException):  # the latter: no cluster node answered
             logger.warning("queue events: admissions subscriber lost Redis; retrying")
             attempt += 1
             await asyncio.sleep(1)

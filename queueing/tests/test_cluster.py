@@ -6,6 +6,7 @@ plain Redis)."""
 
 import pytest
 from django.conf import settings as django_settings
+from django.test import override_settings
 from redis import Redis
 from redis.cluster import RedisCluster
 from redis.exceptions import ResponseError
@@ -118,3 +119,14 @@ def test_a_script_that_strays_into_another_slot_is_refused_and_changes_nothing()
 
 def test_every_script_carries_the_flag_line():
     assert all(script.source.startswith("#!lua\n") for script in SCRIPTS)
+
+
+@pytest.mark.urls("config.urls")
+def test_readyz_checks_the_cluster_too(client):
+    assert client.get("/readyz").json()["checks"] == {"postgresql": "ok", "redis": "ok", "redis_cluster": "ok"}
+
+    with override_settings(REDIS_CLUSTER_URL="redis://127.0.0.1:1/0"):  # nothing listens on port 1
+        response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis_cluster"] == "unavailable"
