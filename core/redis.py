@@ -27,16 +27,6 @@ def queue_redis() -> Redis | RedisCluster:
     return _cluster_client(url) if url else redis_client()
 
 
-def queue_redis_for_key(key: str) -> Redis:
-    """A plain client of the Redis that serves `key`: queue_redis, or on a cluster the master of
-    the key's slot. For pipelines of scripts over one concert's keys (one slot): redis-py's
-    cluster pipeline refuses EVALSHA."""
-    client = queue_redis()
-    if isinstance(client, RedisCluster):
-        return client.get_redis_connection(client.get_node_from_key(key))
-    return client
-
-
 @functools.cache
 def _cluster_client(url: str) -> RedisCluster:
     # One per process and URL: it keeps the slot table and a connection pool per node. A forked

@@ -4,6 +4,8 @@ import contextlib
 from dataclasses import dataclass
 
 from django.conf import settings
+from redis import Redis
+from redis.cluster import RedisCluster
 from redis.connection import AbstractConnection
 
 from core.redis import queue_on_cluster, queue_redis, redis_client
@@ -30,6 +32,16 @@ def count_redis_round_trips():
         yield counter
     finally:
         AbstractConnection.send_packed_command = original
+
+
+def queue_redis_for_key(key: str) -> Redis:
+    """A plain client of the Redis that serves `key`: queue_redis, or on a cluster the master of
+    the key's slot. For pipelines of scripts over one concert's keys (one slot): redis-py's
+    cluster pipeline refuses EVALSHA."""
+    client = queue_redis()
+    if isinstance(client, RedisCluster):
+        return client.get_redis_connection(client.get_node_from_key(key))
+    return client
 
 
 @dataclass

@@ -7,13 +7,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from core.redis import queue_redis_for_key
 from queueing.exceptions import BookingClosed, TokenNotFound
 from queueing.scripts import ENTER, concert_keys, execute_pipeline
 from queueing.selectors import QueueTokenStatus, concert_queue_policy, queue_stats, queue_status
 from queueing.services import queue_enter, queue_leave, queue_promote, queue_set_paused
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
-from queueing.tests.helpers import count_redis_round_trips, room_state
+from queueing.tests.helpers import count_redis_round_trips, queue_redis_for_key, room_state
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,6 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from core.exceptions import RateLimited, ServiceUnavailable
-from core.redis import queue_redis_for_key
 from queueing import selectors, services
 from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
 from queueing.scripts import ENTER, concert_keys, execute_pipeline
@@ -27,7 +26,7 @@ from queueing.services import (
 )
 from queueing.tasks import promote_all
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
-from queueing.tests.helpers import room_state
+from queueing.tests.helpers import queue_redis_for_key, room_state
 
 pytestmark = pytest.mark.django_db
 
