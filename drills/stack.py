@@ -238,12 +238,17 @@ class RedisClusterServers:
 
     def master_of_slot(self, slot: int, *, ask: int) -> int | None:
         """The port of the master serving `slot`, as the node on port `ask` sees it."""
+        found = self.nodes_of_slot(slot, ask=ask)
+        return found[0] if found else None
+
+    def nodes_of_slot(self, slot: int, *, ask: int) -> list[int]:
+        """The ports serving `slot` as the node on port `ask` sees it: the master, then its replicas."""
         import redis
 
-        for start, end, master, *_replicas in redis.Redis(port=ask).execute_command("CLUSTER SLOTS"):
+        for start, end, *nodes in redis.Redis(port=ask).execute_command("CLUSTER SLOTS"):
             if start <= slot <= end:
-                return int(master[1])
-        return None
+                return [int(node[1]) for node in nodes]
+        return []
 
     def kill9(self, port: int) -> int:
         proc = self.nodes[port]
