@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.transaction import Atomic
 
 from core.clock import clock as _clock
-from core.redis import redis_client
+from core.redis import queue_on_cluster, queue_redis, redis_client
 
 
 @pytest.fixture
@@ -20,12 +20,13 @@ def clock():
 
 @pytest.fixture(autouse=True)
 def _clean_redis_prefix(settings):
-    """Each test starts with no keys under this run's Redis prefix."""
+    """Each test starts with no keys under this run's Redis prefix (on the Redis Cluster too, when
+    the waiting room runs on one: REDIS_CLUSTER_URL)."""
     yield
-    client = redis_client()
-    keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000))
-    if keys:
-        client.delete(*keys)
+    for client in (redis_client(), queue_redis()) if queue_on_cluster() else (redis_client(),):
+        keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from core.exceptions import ServiceUnavailable
 
@@ -29,8 +29,10 @@ R = TypeVar("R")
 
 API_PREFIX = "/api/"
 UNAVAILABLE_TEMPLATE = "pages/unavailable.html"  # the same page the fan pages show (pages.views.outage_page)
-# Redis unreachable or failing; PostgreSQL unreachable or its connection cut.
-STORAGE_ERRORS: tuple[type[Exception], ...] = (RedisError, OperationalError, InterfaceError)
+# Redis unreachable or failing (a Redis Cluster none of whose nodes answers, or a slot no node
+# serves in the middle of a failover: RedisClusterException); PostgreSQL unreachable or its
+# connection cut.
+STORAGE_ERRORS: tuple[type[Exception], ...] = (RedisError, RedisClusterException, OperationalError, InterfaceError)
 
 
 def service_unavailable() -> ServiceUnavailable:

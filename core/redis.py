@@ -1,12 +1,37 @@
-"""The shared Redis connection (the same pool django-redis uses) and key naming."""
+"""The shared Redis connection (the same pool django-redis uses), the waiting room's Redis (the
+same, or a Redis Cluster: REDIS_CLUSTER_URL) and key naming."""
+
+import functools
 
 from django.conf import settings
 from django_redis import get_redis_connection
 from redis import Redis
+from redis.cluster import RedisCluster
 
 
 def redis_client() -> Redis:
+    """The plain Redis of REDIS_URL: the cache (sessions, rate limits, the API-key cache), metrics,
+    seat-map versions; and the waiting room unless it runs on a Redis Cluster."""
     return get_redis_connection("default")
+
+
+def queue_on_cluster() -> bool:
+    """The waiting room runs on the Redis Cluster of REDIS_CLUSTER_URL."""
+    return bool(settings.REDIS_CLUSTER_URL)
+
+
+def queue_redis() -> Redis | RedisCluster:
+    """The waiting room's Redis (queueing.scripts' keys): the Redis Cluster of REDIS_CLUSTER_URL
+    when set, else the shared connection (redis_client)."""
+    url = settings.REDIS_CLUSTER_URL
+    return _cluster_client(url) if url else redis_client()
+
+
+@functools.cache
+def _cluster_client(url: str) -> RedisCluster:
+    # One per process and URL: it keeps the slot table and a connection pool per node. A forked
+    # process (gunicorn, Celery) makes new connections (redis-py checks the pid).
+    return RedisCluster.from_url(url)
 
 
 def redis_text(value: bytes | str) -> str:

@@ -11,10 +11,10 @@ from django.views.defaults import bad_request as html_bad_request
 from django.views.defaults import page_not_found
 from django.views.defaults import permission_denied as html_permission_denied
 from django.views.defaults import server_error as html_server_error
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from core.exception_handlers import error_body
-from core.redis import redis_client
+from core.redis import queue_on_cluster, queue_redis, redis_client
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -23,7 +23,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready to serve: PostgreSQL and Redis both answer."""
+    """Ready to serve: PostgreSQL and Redis (and the waiting room's Redis Cluster, if any) answer."""
     checks = {"postgresql": "ok", "redis": "ok"}
     try:
         with connection.cursor() as cursor:
@@ -34,6 +34,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
         redis_client().ping()
     except RedisError:
         checks["redis"] = "unavailable"
+    if queue_on_cluster():  # the waiting room's Redis Cluster (REDIS_CLUSTER_URL)
+        checks["redis_cluster"] = "ok"
+        try:
+            queue_redis().ping()
+        except (RedisError, RedisClusterException):
+            checks["redis_cluster"] = "unavailable"
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
 

@@ -273,11 +273,19 @@ class QueueSampler(threading.Thread):
     the active set's size (max seen), tokens both waiting and active, and each token's stays in
     the active set (a token admitted, gone, then active again was admitted twice)."""
 
-    def __init__(self, redis_url: str, prefix: str, concert_id: int, *, interval: float = 0.005) -> None:
+    def __init__(
+        self, redis_url: str, prefix: str, concert_id: int, *, interval: float = 0.005, cluster: bool = False
+    ) -> None:
+        """`cluster`: redis_url is a Redis Cluster's (the waiting room's REDIS_CLUSTER_URL); the
+        concert's keys share one slot, so each sample is still one MULTI on one node."""
         super().__init__(daemon=True)
         import redis
+        from redis.cluster import RedisCluster
 
-        self.client = redis.Redis.from_url(redis_url, socket_timeout=2)
+        if cluster:
+            self.client = RedisCluster.from_url(redis_url, socket_timeout=2)
+        else:
+            self.client = redis.Redis.from_url(redis_url, socket_timeout=2)
         tag = f"{{c{concert_id}}}"
         self.keys = {name: f"{prefix}:queue:{tag}:{name}" for name in ("waiting", "active", "tokens", "admits")}
         self.interval = interval

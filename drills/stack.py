@@ -172,6 +172,106 @@ class RedisServer:
             self.proc.wait(timeout=10)
 
 
+class RedisClusterServers:
+    """A Redis Cluster of a drill's own: 3 masters and 3 replicas of Debian's redis-server on free
+    ports of 127.0.0.1 (the cluster bus on port + 10000), nothing on disk but each node's table
+    (under log_dir), a 2 s node timeout so a replica takes over a dead master within seconds.
+    The same layout as scripts/redis-cluster.sh; here each node is a child process, so a drill
+    can kill -9 one."""
+
+    NODE_TIMEOUT_MS = 2000
+
+    def __init__(self, log_dir: str | Path) -> None:
+        self.dir = Path(log_dir) / "redis-cluster"
+        self.nodes: dict[int, subprocess.Popen] = {}
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{next(iter(self.nodes))}/0"
+
+    def start(self) -> None:
+        import redis
+
+        ports: list[int] = []
+        while len(ports) < 6:
+            port = free_port()
+            if port < 55535 and port not in ports and _port_free(port + 10000):
+                ports.append(port)
+        for port in ports:
+            node_dir = self.dir / str(port)
+            node_dir.mkdir(parents=True, exist_ok=True)
+            self.nodes[port] = subprocess.Popen(
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(node_dir),
+                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                 "--cluster-node-timeout", str(self.NODE_TIMEOUT_MS), "--save", "", "--appendonly", "no",
+                 "--logfile", str(node_dir / "redis.log")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+        for port in ports:
+            self._wait(lambda port=port: redis.Redis(port=port).ping(), f"redis-server on {port} did not start")
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{port}" for port in ports),
+             "--cluster-replicas", "1", "--cluster-yes"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        for port in ports:
+            self._wait(lambda port=port: self.state_ok(port), f"cluster node {port} never reached cluster_state:ok")
+
+    def state_ok(self, port: int) -> bool:
+        import redis
+
+        return redis.Redis(port=port).execute_command("CLUSTER INFO").get("cluster_state") == "ok"
+
+    @staticmethod
+    def _wait(check, message: str, seconds: float = 20) -> None:
+        import redis
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if check():
+                    return
+            except redis.RedisError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(message)
+
+    def master_of_slot(self, slot: int, *, ask: int) -> int | None:
+        """The port of the master serving `slot`, as the node on port `ask` sees it."""
+        found = self.nodes_of_slot(slot, ask=ask)
+        return found[0] if found else None
+
+    def nodes_of_slot(self, slot: int, *, ask: int) -> list[int]:
+        """The ports serving `slot` as the node on port `ask` sees it: the master, then its replicas."""
+        import redis
+
+        for start, end, *nodes in redis.Redis(port=ask).execute_command("CLUSTER SLOTS"):
+            if start <= slot <= end:
+                return [int(node[1]) for node in nodes]
+        return []
+
+    def kill9(self, port: int) -> int:
+        proc = self.nodes[port]
+        proc.kill()
+        proc.wait(timeout=10)
+        return proc.pid
+
+    def stop(self) -> None:
+        for proc in self.nodes.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 class PgBouncer:
     """PgBouncer in transaction pooling mode (config/pgbouncer/start.sh and pgbouncer.ini, as in
     compose and scripts/run) on 127.0.0.1:port in front of this machine's PostgreSQL: any number
@@ -281,6 +381,8 @@ class StackConfig:
     database_url: str
     redis_prefix: str
     redis_url: str = DEFAULT_REDIS_URL
+    # The waiting room's Redis Cluster (settings.REDIS_CLUSTER_URL); empty: on redis_url.
+    redis_cluster_url: str = ""
     # Persistent DB connections per thread (seconds); 0 closes them after each request.
     conn_max_age: int = 60
     # "pgbouncer" when database_url is a PgBouncer's (settings.DATABASE_POOLER).
@@ -301,6 +403,7 @@ class StackConfig:
                 "DATABASE_CONN_MAX_AGE": str(self.conn_max_age),
                 "DATABASE_POOLER": self.database_pooler,
                 "REDIS_URL": self.redis_url,
+                "REDIS_CLUSTER_URL": self.redis_cluster_url,
                 "CELERY_BROKER_URL": self.redis_url,
                 "REDIS_KEY_PREFIX": self.redis_prefix,
                 "PYTHONUNBUFFERED": "1",

@@ -22,7 +22,8 @@ fallback and for clients that cannot stream.
 `queue_events_app` is a bare ASGI app, served by uvicorn (config/asgi.py) in its own pool behind
 HAProxy: a stream never occupies a gunicorn thread, and Django's per-request machinery runs for
 none of its updates. Updates use Redis's asyncio client on the event loop itself (a worker thread
-per update cost more in thread hand-offs than the update); the answer is read by the poll's own
+per update cost more in thread hand-offs than the update; with the room on a Redis Cluster, its
+asyncio cluster client, while the API-key cache stays on the plain Redis); the answer is read by the poll's own
 selector code (status_from_poll). The caller's API key is resolved once per stream, as the poll
 resolves it (the Redis cache, SQL on a miss; an ended or expired key is refused), so a stream
 opened before its key ended runs on at most until it ends (QUEUE_EVENTS_MAX_SECONDS).
@@ -39,7 +40,8 @@ import redis.asyncio
 from django.conf import settings
 from django.db import connection
 from prometheus_client import Counter, Gauge
-from redis.exceptions import NoScriptError, RedisError
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from core.clock import clock
 from core.exception_handlers import error_body
@@ -97,6 +99,39 @@ def _redis() -> redis.asyncio.Redis:
     return _clients[loop]
 
 
+_queue_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[RedisCluster, asyncio.Semaphore]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _queue_redis() -> tuple[redis.asyncio.Redis | RedisCluster, contextlib.AbstractAsyncContextManager]:
+    """This event loop's client of the waiting room, and what a call holds while it runs: the
+    plain client (_redis, whose pool makes a call wait its turn), or on a Redis Cluster
+    (REDIS_CLUSTER_URL) a cluster client and a semaphore of QUEUE_EVENTS_REDIS_CONNECTIONS turns
+    (an asyncio cluster client refuses a call past its connections instead of waiting)."""
+    if not settings.REDIS_CLUSTER_URL:
+        return _redis(), contextlib.nullcontext()
+    loop = asyncio.get_running_loop()
+    if loop not in _queue_clients:
+        connections = settings.QUEUE_EVENTS_REDIS_CONNECTIONS
+        client = RedisCluster.from_url(settings.REDIS_CLUSTER_URL, max_connections=connections)
+        _queue_clients[loop] = (client, asyncio.Semaphore(connections))
+    return _queue_clients[loop]
+
+
+async def _admissions_client(attempt: int) -> redis.asyncio.Redis:
+    """A client of its own for the admissions subscriber: on the plain Redis, or on one node of
+    the cluster (a cluster broadcasts every PUBLISH to all its nodes, so any node hears every
+    concert's admissions; each retry tries the next node, so a dead node is left behind)."""
+    if not settings.REDIS_CLUSTER_URL:
+        return redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    cluster, _ = _queue_redis()
+    await cluster.initialize()
+    nodes = sorted(cluster.get_nodes(), key=lambda node: node.name)
+    node = nodes[attempt % len(nodes)]
+    return redis.asyncio.Redis(host=node.host, port=node.port)
+
+
 # token -> the event that wakes its stream (this process's open streams), and each event loop's
 # subscriber to the admissions with the event set once it has subscribed (held here: the loop
 # itself keeps only a weak reference to a task).
@@ -110,21 +145,27 @@ async def _listen_for_admissions(subscribed: asyncio.Event) -> None:
     """Wake the stream of every admitted token (published by the scripts); reconnects if Redis
     drops, and meanwhile the streams go on at their own pace."""
     # Its own client, outside the streams' pool: a subscription holds its connection for good.
-    client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    attempt = 0
     while True:
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        client = pubsub = None
         try:
+            client = await _admissions_client(attempt)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
             await pubsub.psubscribe(admitted_channel_pattern())
             subscribed.set()
             async for message in pubsub.listen():
                 waker = _wakers.get(message["data"].decode())
                 if waker is not None:
                     waker.set()
-        except RedisError:
+        except (RedisError, RedisClusterException):  # the latter: no cluster node answered
             logger.warning("queue events: admissions subscriber lost Redis; retrying")
+            attempt += 1
             await asyncio.sleep(1)
         finally:
-            await pubsub.aclose()
+            if pubsub is not None:
+                await pubsub.aclose()
+            if client is not None:
+                await client.aclose()
 
 
 async def _subscribe_to_admissions() -> None:
@@ -171,14 +212,15 @@ async def _status(user_id: int, token: str | None) -> QueueStatus:
     if concert_id is None:
         raise TokenNotFound()
     keys, now = concert_keys(concert_id), clock.timestamp()
-    client = _redis()
+    client, turn = _queue_redis()
     try:
-        try:
-            answer = await client.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
-        except NoScriptError:  # Redis restarted or flushed its scripts
-            for script in SCRIPTS:
-                await client.script_load(script.source)
-            answer = await client.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
+        async with turn:
+            try:
+                answer = await client.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
+            except NoScriptError:  # Redis restarted or flushed its scripts (or a replica took over)
+                for script in SCRIPTS:
+                    await client.script_load(script.source)
+                answer = await client.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
     except STORAGE_ERRORS as exc:
         logger.exception("queue events: storage failed")
         raise service_unavailable() from exc

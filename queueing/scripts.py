@@ -1,7 +1,8 @@
 """The waiting room's Redis data and the Lua scripts that change it.
 
 Per concert, every key carries the concert's Redis Cluster hash tag (`{c42}`), so each script
-touches one slot and runs unchanged on Redis Cluster:
+touches one slot and runs unchanged on Redis Cluster (REDIS_CLUSTER_URL, core.redis.queue_redis);
+the scripts' `#!lua` flag line makes the cluster refuse one that strays into another slot:
 
     <prefix>:queue:{c42}:waiting   ZSET token -> arrival number (from meta.seq): the line, FIFO
     <prefix>:queue:{c42}:active    ZSET token -> epoch second the admitted session ends
@@ -24,7 +25,9 @@ touches one slot and runs unchanged on Redis Cluster:
     <prefix>:queue:{c42}:abandons  ZSET token -> epoch second it was pruned, trimmed to the window
     <prefix>:queue:{c42}:meta:admitted
                                    a pub/sub channel, not a key: every admitted token is published
-                                   on it (queueing.events wakes that fan's stream at once)
+                                   on it (queueing.events wakes that fan's stream at once); a
+                                   cluster broadcasts a PUBLISH to every node, so a subscriber on
+                                   any node hears it
     <prefix>:queue:{c42}:rate:<user|ip>:<user id|address>:<window number>
                                    STRING entry attempts in that fixed window (the enter rate
                                    limits, queueing.ratelimit), expiring after the window
@@ -41,7 +44,8 @@ Abandoned places (`prune`): a waiting token whose `seen` is older than abandon_s
 Every multi-step change is one script, so it is atomic across any number of web instances,
 workers and beat processes. Time is never read inside Redis: callers pass `now` (from
 `core.clock`) as an argument, so tests inject it. Scripts are called by SHA (EVALSHA) and loaded
-on a NOSCRIPT answer (`run_script`, `pipeline_scripts`).
+on a NOSCRIPT answer (`run_script`, `execute_pipeline`; on a cluster SCRIPT LOAD goes to every
+master, and a replica promoted by a failover answers NOSCRIPT until then).
 """
 
 import functools
@@ -90,9 +94,13 @@ def _concert_keys(prefix: str, concert_id: int) -> tuple[str, ...]:
     return tuple(redis_key("queue", tag, name) for name in KEY_NAMES)
 
 
-# Shared by every script: key names and the few steps they compose.
+# Shared by every script: key names and the few steps they compose. The `#!lua` first line
+# (Redis 7 script flags, none set: the script may write) makes a Redis Cluster node refuse a script
+# that touches a key of another slot than its KEYS' ("Script attempted to access keys that do not
+# hash to the same slot"); a script without it may, for compatibility, touch any key of its node.
+# KEYS of two slots are refused before the script runs (CROSSSLOT) either way.
 _PRELUDE = (
-    """
+    """#!lua
 local waiting, active, tokens, users, meta, admits = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local prequeue, seen, abandons = KEYS[7], KEYS[8], KEYS[9]
 local CAP_WINDOW = """

@@ -19,7 +19,7 @@ from concerts.models import WAITING_ROOM_POLICY_FIELDS, Concert, Show
 from concerts.selectors import published_q
 from core.clock import clock
 from core.outage import storage_boundary
-from core.redis import redis_client, redis_text
+from core.redis import queue_on_cluster, queue_redis, redis_client, redis_text
 from queueing.authentication import api_key_cache_key, api_key_user_id_from_cache
 from queueing.exceptions import ApiKeyInvalid, TokenNotFound
 from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, run_script
@@ -311,7 +311,8 @@ def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
     """Where the caller's token stands, the caller known only by its API key (`Authorization:
     Token`). One Redis round trip: the key's cached user id and the poll script, pipelined (the
     first poll after the cache entry lapses looks the key up in SQL once). The script's answer is
-    used only once the key proved live and the token the caller's.
+    used only once the key proved live and the token the caller's. With the room on a Redis
+    Cluster (the key's entry stays on the plain Redis) it is two: the entry, then the script.
 
     Raises NotAuthenticated for an unknown, revoked or expired API key and TokenNotFound for a
     token that is not the caller's (unknown, forged, ended or another user's, all alike).
@@ -319,6 +320,14 @@ def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
     concert_id = token_concert_id(token)
     now = clock.timestamp()
     keys = concert_keys(concert_id) if concert_id is not None else None
+    if queue_on_cluster():
+        # The key's entry is on the plain Redis, the room on the cluster: two round trips, the
+        # script only for a live key (as entering does).
+        user_id = api_key_user_id_from_cache(api_key, redis_client().get(api_key_cache_key(api_key)))
+        if user_id is None:
+            raise ApiKeyInvalid()
+        answer = run_script(queue_redis(), POLL, keys, poll_args(token, now)) if keys is not None else []
+        return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
     def build(pipe) -> None:
         pipe.get(api_key_cache_key(api_key))
@@ -341,7 +350,7 @@ def queue_status(*, user_id: int, token: str | None) -> QueueStatus:
     if concert_id is None:
         raise TokenNotFound()
     now = clock.timestamp()
-    answer = run_script(redis_client(), POLL, concert_keys(concert_id), poll_args(token, now))
+    answer = run_script(queue_redis(), POLL, concert_keys(concert_id), poll_args(token, now))
     return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
 
@@ -350,7 +359,7 @@ def queue_user_status(*, user_id: int, concert_id: int) -> QueueStatus | None:
     """The user's token of the concert and where it stands, or None (one Redis round trip)."""
     now = clock.timestamp()
     answer = run_script(
-        redis_client(),
+        queue_redis(),
         USER_STATUS,
         concert_keys(concert_id),
         [user_id, f"{now:.6f}", settings.QUEUE_RATE_WINDOW_SECONDS],
@@ -375,7 +384,7 @@ def queue_stats(*, concert_id: int) -> QueueStats:
         pipe.zcard(prequeue)
         pipe.zcount(abandons, window_start, "+inf")
 
-    n_waiting, n_active, n_admitted, paused, n_prequeue, n_abandoned = execute_pipeline(redis_client(), build)
+    n_waiting, n_active, n_admitted, paused, n_prequeue, n_abandoned = execute_pipeline(queue_redis(), build)
     return QueueStats(
         concert_id=concert_id,
         waiting=n_waiting,

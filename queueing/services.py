@@ -22,7 +22,7 @@ from core.clock import clock
 from core.exceptions import RateLimited
 from core.metrics import metric_incr
 from core.outage import storage_boundary
-from core.redis import redis_client, redis_text
+from core.redis import queue_redis, redis_text
 from queueing.authentication import api_key_caller_id
 from queueing.exceptions import (
     BookingClosed,
@@ -133,7 +133,7 @@ def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) 
     with prequeue_opens_at when it opens later), RateLimited (with retry_after_seconds), QueueFull.
     """
     call = _enter_call(user_id=user_id, concert_id=concert_id, client_ip=client_ip)
-    return _enter_answer(call, run_script(redis_client(), ENTER, call.keys, call.args))
+    return _enter_answer(call, run_script(queue_redis(), ENTER, call.keys, call.args))
 
 
 @storage_boundary
@@ -205,7 +205,7 @@ def _enter_answer(call: _EnterCall, answer: list) -> QueueStatus:
 def _leave(*, user_id: int, concert_id: int, token: str) -> tuple[bool, int]:
     ts = clock.timestamp()
     removed, admitted, abandoned = run_script(
-        redis_client(),
+        queue_redis(),
         LEAVE,
         concert_keys(concert_id),
         [user_id, token, _now_arg(ts), settings.QUEUE_RATE_WINDOW_SECONDS],
@@ -249,7 +249,7 @@ def queue_extend_until(*, user_id: int, concert_id: int, until: datetime) -> boo
     """Keep the user's session open at least until `until` (a hold's end): the session end becomes
     max(current end, until). Only a session still active is extended; returns whether it was."""
     ends = run_script(
-        redis_client(),
+        queue_redis(),
         EXTEND,
         concert_keys(concert_id),
         [user_id, _now_arg(until.timestamp()), _now_arg(clock.timestamp())],
@@ -281,7 +281,7 @@ def queue_promote(
         active_size = policy.active_size if active_size is None else active_size
         session_minutes = policy.session_minutes if session_minutes is None else session_minutes
     expired, admitted, abandoned, opened = run_script(
-        redis_client(),
+        queue_redis(),
         PROMOTE,
         concert_keys(concert_id),
         [
@@ -318,7 +318,7 @@ def queue_set_paused(*, concert_id: int, paused: bool) -> None:
     if not Concert.objects.filter(pk=concert_id).update(queue_paused=paused):
         raise ConcertNotFound()
     concert_queue_policy_cache_clear(concert_id=concert_id)
-    redis_client().hset(concert_keys(concert_id)[4], "paused", "1" if paused else "0")
+    queue_redis().hset(concert_keys(concert_id)[4], "paused", "1" if paused else "0")
 
 
 @storage_boundary
@@ -326,7 +326,7 @@ def queue_flush(*, concert_id: int) -> None:
     """Empty the concert's room: every token (waiting and active) is gone. The pause flag and the
     arrival counter stay. One DEL of keys in one slot, so it is atomic."""
     waiting, active, tokens, users, _meta, admits, prequeue, seen, abandons = concert_keys(concert_id)
-    redis_client().delete(waiting, active, tokens, users, admits, prequeue, seen, abandons)
+    queue_redis().delete(waiting, active, tokens, users, admits, prequeue, seen, abandons)
 
 
 def queue_require_active(*, user_id: int, concert_id: int, token: str | None) -> QueueStatus:

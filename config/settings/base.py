@@ -106,6 +106,10 @@ DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_POOLER == "pgboun
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# The waiting room on a Redis Cluster (one node's URL; the client finds the others). Empty: on
+# REDIS_URL. The cache (sessions, rate limits, the API-key cache) and the Celery broker stay on
+# REDIS_URL either way (README, *Redis Cluster*).
+REDIS_CLUSTER_URL = env("REDIS_CLUSTER_URL", default="")
 # Every Redis key this deployment writes starts with this prefix, so deployments and test runs
 # sharing one Redis never collide.
 REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", default="sg")

@@ -16,6 +16,7 @@ def drill_stack(transactional_db, settings, tmp_path):
         database_url=db_url(connection.settings_dict["NAME"]),
         redis_prefix=settings.REDIS_KEY_PREFIX,
         redis_url=settings.REDIS_URL,
+        redis_cluster_url=settings.REDIS_CLUSTER_URL,
         conn_max_age=0,
         extra_env={"DRILL_FAST_HASHER": "1"},
     )

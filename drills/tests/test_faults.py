@@ -33,7 +33,12 @@ def test_celery_worker_killed_and_db_connections_dropped_mid_burst(drill_stack, 
     beat = drill_stack.start_beat("beat1")
     drill_stack.wait_all_ready(timeout=60)
 
-    sampler = QueueSampler(settings.REDIS_URL, settings.REDIS_KEY_PREFIX, concert_id)
+    sampler = QueueSampler(
+        settings.REDIS_CLUSTER_URL or settings.REDIS_URL,
+        settings.REDIS_KEY_PREFIX,
+        concert_id,
+        cluster=bool(settings.REDIS_CLUSTER_URL),
+    )
     sampler.start()
     burst = Burst(
         bases=[web.url], concert_id=concert_id, show_id=world.show.pk, fans=world.fans, pin=world.pin, max_seconds=45

@@ -33,7 +33,12 @@ def test_two_webs_two_workers_two_beats_burst(drill_stack, settings):
     beats = [drill_stack.start_beat(f"beat{i}") for i in (1, 2)]
     drill_stack.wait_all_ready(timeout=60)
 
-    sampler = QueueSampler(settings.REDIS_URL, settings.REDIS_KEY_PREFIX, concert_id)
+    sampler = QueueSampler(
+        settings.REDIS_CLUSTER_URL or settings.REDIS_URL,
+        settings.REDIS_KEY_PREFIX,
+        concert_id,
+        cluster=bool(settings.REDIS_CLUSTER_URL),
+    )
     sampler.start()
     burst = Burst(
         bases=[web.url for web in webs], concert_id=concert_id, show_id=world.show.pk, fans=world.fans,

@@ -46,7 +46,12 @@ def test_six_webs_through_pgbouncer_stay_within_the_server_pool(drill_stack, sta
     connection.close()
     connections = PgConnectionSampler(db_name, pgbouncer=bouncer, interval=0.02)
     connections.start()
-    sampler = QueueSampler(settings.REDIS_URL, settings.REDIS_KEY_PREFIX, concert_id)
+    sampler = QueueSampler(
+        settings.REDIS_CLUSTER_URL or settings.REDIS_URL,
+        settings.REDIS_KEY_PREFIX,
+        concert_id,
+        cluster=bool(settings.REDIS_CLUSTER_URL),
+    )
     sampler.start()
     burst = Burst(
         bases=[web.url for web in webs], concert_id=concert_id, show_id=world.show.pk, fans=world.fans,

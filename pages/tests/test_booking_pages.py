@@ -250,7 +250,8 @@ def test_holding_more_than_allowed_or_a_taken_seat_is_explained(client, fan, sho
 def test_an_unreachable_waiting_room_store_gets_a_try_again_page(client, fan, show, monkeypatch):
     admit(client, fan, show.concert_id)
     down = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
-    monkeypatch.setattr(services, "redis_client", lambda: down)
+    monkeypatch.setattr(services, "queue_redis", lambda: down)
+    monkeypatch.setattr(selectors, "queue_redis", lambda: down)
     monkeypatch.setattr(selectors, "redis_client", lambda: down)
 
     entering = client.post(reverse("pages:waiting-room", args=[show.concert_id]))

@@ -101,8 +101,8 @@ def test_an_unreachable_redis_answers_503_to_the_live_seats(client, fan, show, m
     assert response.status_code == 503 and response.json()["code"] == "SERVICE_UNAVAILABLE"
     assert int(response["Retry-After"]) > 0
 
-    monkeypatch.setattr(queueing_selectors, "redis_client", lambda: down)
-    monkeypatch.setattr(queueing_services, "redis_client", lambda: down)
+    monkeypatch.setattr(queueing_selectors, "queue_redis", lambda: down)
+    monkeypatch.setattr(queueing_services, "queue_redis", lambda: down)
     assert live(client, show).status_code == 503
 
 

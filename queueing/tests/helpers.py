@@ -4,9 +4,11 @@ import contextlib
 from dataclasses import dataclass
 
 from django.conf import settings
+from redis import Redis
+from redis.cluster import RedisCluster
 from redis.connection import AbstractConnection
 
-from core.redis import redis_client
+from core.redis import queue_on_cluster, queue_redis, redis_client
 from queueing.scripts import concert_keys
 
 
@@ -32,6 +34,16 @@ def count_redis_round_trips():
         AbstractConnection.send_packed_command = original
 
 
+def queue_redis_for_key(key: str) -> Redis:
+    """A plain client of the Redis that serves `key`: queue_redis, or on a cluster the master of
+    the key's slot. For pipelines of scripts over one concert's keys (one slot): redis-py's
+    cluster pipeline refuses EVALSHA."""
+    client = queue_redis()
+    if isinstance(client, RedisCluster):
+        return client.get_redis_connection(client.get_node_from_key(key))
+    return client
+
+
 @dataclass
 class RoomState:
     waiting: list[str]
@@ -45,7 +57,7 @@ class RoomState:
 
 def room_state(concert_id: int) -> RoomState:
     waiting, active, tokens, users, _meta, admits, prequeue, seen, _abandons = concert_keys(concert_id)
-    client = redis_client()
+    client = queue_redis()
     return RoomState(
         waiting=[t.decode() for t in client.zrange(waiting, 0, -1)],
         active=[t.decode() for t in client.zrange(active, 0, -1)],
@@ -59,7 +71,10 @@ def room_state(concert_id: int) -> RoomState:
 
 def redis_restart() -> int:
     """What a restart of a Redis without persistence does to this test run: every key under the
-    run's prefix is gone (never FLUSHALL: other runs share the server). Returns how many."""
-    client = redis_client()
-    keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000))
-    return client.delete(*keys) if keys else 0
+    run's prefix is gone (never FLUSHALL: other runs share the server), on the Redis Cluster too
+    when the waiting room runs on one. Returns how many."""
+    deleted = 0
+    for client in (redis_client(), queue_redis()) if queue_on_cluster() else (redis_client(),):
+        keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000))
+        deleted += client.delete(*keys) if keys else 0
+    return deleted

@@ -7,13 +7,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from core.redis import redis_client
 from queueing.exceptions import BookingClosed, TokenNotFound
 from queueing.scripts import ENTER, concert_keys, execute_pipeline
 from queueing.selectors import QueueTokenStatus, concert_queue_policy, queue_stats, queue_status
 from queueing.services import queue_enter, queue_leave, queue_promote, queue_set_paused
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
-from queueing.tests.helpers import count_redis_round_trips, room_state
+from queueing.tests.helpers import count_redis_round_trips, queue_redis_for_key, room_state
 
 pytestmark = pytest.mark.django_db
 
@@ -170,7 +169,9 @@ def test_a_pre_queue_entry_that_arrives_after_the_opening_joins_the_line(clock):
     late_args = [2, f"{concert.pk}.{'y' * 43}", f"{clock.timestamp():.6f}", 3, 1200, 50, 60, 3600, 0]
     late_args += [f"{opens.timestamp():.6f}", 12345]
 
-    answer = execute_pipeline(redis_client(), lambda pipe: pipe.evalsha(ENTER.sha, len(keys), *keys, *late_args))[0]
+    answer = execute_pipeline(
+        queue_redis_for_key(keys[0]), lambda pipe: pipe.evalsha(ENTER.sha, len(keys), *keys, *late_args)
+    )[0]
 
     assert answer[2] == b"WAITING" and answer[3] == 1
     assert room_state(concert.pk).prequeue == []
@@ -305,7 +306,7 @@ def test_refresh_after_seconds_grows_with_position_from_2_to_60_seconds(clock, s
             args = [user_id, token(user_id), now, 1, 36_000, 20_000, 60, 3600, 0, "", 0]
             pipe.evalsha(ENTER.sha, len(keys), *keys, *args)
 
-    execute_pipeline(redis_client(), build)
+    execute_pipeline(queue_redis_for_key(keys[0]), build)
     positions = [1, 2, 100, 101, 500, 1_000, 2_500, 5_000, 5_801, 5_901, 9_000, 12_000]
 
     refresh = [queue_status(user_id=p, token=token(p)).refresh_after_seconds for p in positions]

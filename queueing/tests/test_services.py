@@ -9,7 +9,6 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from core.exceptions import RateLimited, ServiceUnavailable
-from core.redis import redis_client
 from queueing import selectors, services
 from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
 from queueing.scripts import ENTER, concert_keys, execute_pipeline
@@ -27,7 +26,7 @@ from queueing.services import (
 )
 from queueing.tasks import promote_all
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
-from queueing.tests.helpers import room_state
+from queueing.tests.helpers import queue_redis_for_key, room_state
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +111,7 @@ def test_queue_full_at_the_default_ten_thousand(clock):
             args = [user_id, f"{concert.pk}.{'x' * 40}{user_id}", now, 3, 1200, 10_000, 60, 300, 0, "", 0]
             pipe.evalsha(ENTER.sha, len(keys), *keys, *args)
 
-    answers = execute_pipeline(redis_client(), build)
+    answers = execute_pipeline(queue_redis_for_key(keys[0]), build)
     assert answers[-1][3] == 9_999  # rank of the 10,000th
 
     with pytest.raises(QueueFull):
@@ -412,7 +411,8 @@ def test_promote_all_promotes_every_concert_on_sale_only(clock):
 def test_redis_down_is_service_unavailable_not_a_crash(monkeypatch):
     concert = concert_on_sale()
     down = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
-    monkeypatch.setattr(services, "redis_client", lambda: down)
+    monkeypatch.setattr(services, "queue_redis", lambda: down)
+    monkeypatch.setattr(selectors, "queue_redis", lambda: down)
     monkeypatch.setattr(selectors, "redis_client", lambda: down)
 
     with pytest.raises(ServiceUnavailable) as refused:
