@@ -28,7 +28,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 API_PREFIX = "/api/"
-UNAVAILABLE_TEMPLATE = "pages/unavailable.html"  # the same page the fan pages show (pages.views.outage_page)
+UNAVAILABLE_TEMPLATE = "pages/unavailable.html"  # the same page the fan pages show (pages.common.outage_page)
 # Redis unreachable or failing (a Redis Cluster none of whose nodes answers, or a slot no node
 # serves in the middle of a failover: RedisClusterException); PostgreSQL unreachable or its
 # connection cut.

@@ -1,22 +1,32 @@
-"""My account (/me/account/): the fan changes the password or the payment PIN. Both ask for the
-current password (accounts.services.user_password_check: a wrong one counts as a failed log-in of
-the account). A fan who forgot the PIN sets a new one here with the password; a fan who forgot the
-password calls support, who sets a temporary one in the admin (README, *Forgotten password or PIN*).
+"""Accounts: sign-up, log-in and log-out, and My account (/me/account/), where the fan changes
+the password or the payment PIN. Both ask for the current password (accounts.services.
+user_password_check: a wrong one counts as a failed log-in of the account). A fan who forgot the
+PIN sets a new one there with the password; a fan who forgot the password calls support, who sets
+a temporary one in the admin (README, *Forgotten password or PIN*).
 """
 
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.exceptions import BadCredentials, LoginSlowedDown
-from accounts.services import user_password_change, user_password_check, user_pin_change
-from core.exceptions import ValidationFailed
-from pages.forms import PasswordChangeForm, PinChangeForm
-from pages.views import fan_required
+from accounts.exceptions import BadCredentials, LoginSlowedDown, PhoneTaken
+from accounts.services import (
+    user_api_key_revoke,
+    user_authenticate,
+    user_create,
+    user_password_change,
+    user_password_check,
+    user_pin_change,
+)
+from core.exceptions import RateLimited, ValidationFailed
+from pages.common import fan_required, safe_next
+from pages.forms import LoginForm, PasswordChangeForm, PinChangeForm, SignupForm, form_errors_from
+from queueing.ratelimit import client_ip
 
 
 def _render(request: HttpRequest, *, password_form=None, pin_form=None, status: int = 200) -> HttpResponse:
@@ -79,3 +89,74 @@ def account_pin(request: HttpRequest) -> HttpResponse:
         return _render(request, pin_form=form, status=400)
     messages.success(request, _("Your new payment PIN is set. Use it for your next payment."))
     return redirect("pages:account")
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                user = user_create(**form.cleaned_data, client_ip=client_ip(request))
+            except RateLimited as exc:
+                return _too_many(request, "pages/signup.html", form, exc)
+            except ValidationFailed as exc:
+                form_errors_from(form, exc, _)
+            except PhoneTaken:
+                form.add_error("phone", _("An account with this phone number already exists. Log in instead."))
+                status = 409
+            else:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                welcome = _("Welcome, %(name)s! Charge points to be ready for the sale.") % {"name": user.name}
+                messages.success(request, welcome)
+                return redirect(safe_next(request, reverse("pages:wallet")))
+    return render(request, "pages/signup.html", {"form": form, "next": safe_next(request, "")}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                user = user_authenticate(
+                    phone=form.cleaned_data["phone"],
+                    password=form.cleaned_data["password"],
+                    client_ip=client_ip(request),
+                    request=request,
+                )
+            except RateLimited as exc:
+                return _too_many(request, "pages/login.html", form, exc)
+            except BadCredentials:
+                form.add_error(None, _("The phone number or password is wrong."))
+                status = 401
+            else:
+                login(request, user)
+                return redirect(safe_next(request, reverse("pages:concert-list")))
+    return render(request, "pages/login.html", {"form": form, "next": safe_next(request, "")}, status=status)
+
+
+def _too_many(request: HttpRequest, template: str, form, exc: RateLimited) -> HttpResponse:
+    """The form again with how long to wait: 429 with Retry-After (signup and log-in limits)."""
+    wait = int(exc.extra.get("retry_after_seconds") or 1)
+    if isinstance(exc, LoginSlowedDown):
+        text = _("Too many failed log-ins for this account. Try again in %(seconds)s seconds.")
+    else:
+        text = _("Too many attempts. Try again in %(seconds)s seconds.")
+    form.add_error(None, text % {"seconds": wait})
+    response = render(request, template, {"form": form, "next": safe_next(request, "")}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        user_api_key_revoke(user=request.user)  # logging out ends the fan's API key too
+    logout(request)
+    messages.info(request, _("You are logged out."))
+    return redirect("pages:concert-list")

@@ -10,22 +10,23 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from redis.exceptions import RedisError
 
 from concerts.apis import seat_map_response
 from concerts.exceptions import ShowNotFound
 from concerts.models import SeatGrade
 from concerts.seat_map import show_seat_map
-from concerts.selectors import best_available_seats, show_get, show_get_cached
+from concerts.selectors import best_available_seats, show_availability_list, show_get, show_get_cached, show_seat_list
 from core.clock import clock
 from core.exception_handlers import error_body
 from core.exceptions import ApplicationError, NotAuthenticated, ServiceUnavailable, ValidationFailed
 from pages.booking import booking_session
-from pages.forms import BestAvailableForm
-from pages.views import _not_admitted, fan_required, outage_page
+from pages.common import fan_required, not_admitted, outage_page
+from pages.forms import BestAvailableForm, HoldForm, form_errors_from
+from pages.seat_layout import seat_zones
 from queueing.exceptions import QueueNotActive
 from reservations.exceptions import SeatLimitExceeded, SeatUnavailable, ShowNotBookable
 from reservations.services import reservation_hold
@@ -72,7 +73,7 @@ def seat_map_best(request: HttpRequest, show_id: int) -> HttpResponse:
         raise Http404 from exc
     concert = show.concert
     if booking_session(request, concert.pk) is None:
-        return _not_admitted(request, concert.pk, show.pk)
+        return not_admitted(request, concert.pk, show.pk)
     back = redirect("pages:seat-map", show_id=show.pk)
     form = BestAvailableForm(request.POST, grades=SeatGrade.values, limit=concert.seats_per_user)
     if not form.is_valid():
@@ -104,3 +105,65 @@ def seat_map_best(request: HttpRequest, show_id: int) -> HttpResponse:
     else:
         return redirect("pages:payment", reservation_id=reservation.pk)
     return back
+
+
+@fan_required
+@require_http_methods(["GET", "POST"])
+@outage_page
+def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
+    try:
+        show = show_get(show_id=show_id)
+    except ShowNotFound as exc:
+        raise Http404 from exc
+    concert = show.concert
+    session = booking_session(request, concert.pk)
+    if session is None:
+        return not_admitted(request, concert.pk, show.pk)
+
+    now = clock.now()
+    seats = list(show_seat_list(show=show, now=now))
+    form = HoldForm(request.POST if request.method == "POST" else None, seat_ids=[seat.pk for seat in seats])
+    status, error = 200, None
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                reservation = reservation_hold(
+                    user=request.user, show_id=show.pk, seat_ids=form.cleaned_data["seat_ids"]
+                )
+            except SeatUnavailable as exc:
+                labels = ", ".join(seat["label"] for seat in exc.extra.get("seats", []))
+                error = _("Sorry, these seats were just taken by someone else: %(seats)s. Choose others.") % {
+                    "seats": labels
+                }
+                status = 409
+            except SeatLimitExceeded as exc:
+                error = _("One fan may have at most %(limit)s seats for this show (you already have %(already)s).") % {
+                    "limit": exc.extra.get("limit"),
+                    "already": exc.extra.get("already", 0),
+                }
+                status = 409
+            except ShowNotBookable:
+                error, status = _("This show cannot be booked any more."), 409
+            except ValidationFailed as exc:
+                form_errors_from(form, exc, _)
+            else:
+                return redirect("pages:payment", reservation_id=reservation.pk)
+            seats = list(show_seat_list(show=show, now=clock.now()))
+        if error is None:
+            error = " ".join(str(e) for errors in form.errors.values() for e in errors) or None
+    availability = show_availability_list(shows=[show], now=now)[0]
+    context = {
+        "show": show,
+        "concert": concert,
+        "availability": availability,
+        "zones": seat_zones(seats, block_seats=settings.SEAT_MAP_BLOCK_SEATS),
+        "overview": len(seats) > settings.SEAT_MAP_OVERVIEW_MIN_SEATS,
+        "poll_seconds": settings.SEAT_MAP_POLL_SECONDS,
+        "form": form,
+        "error": error,
+        "session": session,
+        "seat_limit": concert.seats_per_user,
+        "selected": set(form.cleaned_data.get("seat_ids", [])) if form.is_bound and form.is_valid() else set(),
+    }
+    return render(request, "pages/seat_map.html", context, status=status)

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.tests.factories import DEFAULT_PIN, UserFactory
 from pages.tests.helpers import text_of
-from pages.views import LEDGER_PAGE_SIZE
+from pages.wallet import LEDGER_PAGE_SIZE
 from points.models import LedgerEntry
 from points.selectors import wallet_balance
 from points.services import wallet_charge
