@@ -67,7 +67,15 @@ POOLED_CONNECTION_BUDGET = 100
 
 
 def run_drill(
-    name: str, *, fans: int, active_size: int, db: str, prefix: str, pool_size: int = 20, pgbouncer: bool = True
+    name: str,
+    *,
+    fans: int,
+    active_size: int,
+    db: str,
+    prefix: str,
+    pool_size: int = 20,
+    pgbouncer: bool = True,
+    aof: bool = False,
 ) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     run_dir = ROOT / "var" / "drills" / f"{name}-{stamp}"
@@ -75,7 +83,7 @@ def run_drill(
     own_redis = RedisServer(OWN_REDIS_PORT, run_dir) if name == "redis-restart" else None
     redis_url = own_redis.url if own_redis else "redis://127.0.0.1:6379/0"
     # redis-failover: the waiting room on a cluster of the drill's own; the rest on redis_url.
-    cluster = RedisClusterServers(run_dir) if name == "redis-failover" else None
+    cluster = RedisClusterServers(run_dir, aof=aof) if name == "redis-failover" else None
     if cluster:
         try:
             cluster.start()
@@ -192,7 +200,7 @@ def run_drill(
         "server_tracebacks": tracebacks,
         "outage_probe": probe,
         "live_holds_at_restart": _hold_outcomes(db, live_at_restart),
-        "failover": failover,
+        "failover": {**failover, "aof_everysec": aof} if cluster else failover,
         # A payment refused by the queue guard: with a live hold it must not happen (the hold proves
         # the admission the restarted Redis forgot).
         "payments_refused_by_the_queue": result.answers.get("pay 403 QUEUE_NOT_ACTIVE", 0),
@@ -510,13 +518,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default="sgdrill")
     parser.add_argument("--pool-size", type=int, default=20, help="pooled: PgBouncer's server connections")
     parser.add_argument("--no-pgbouncer", action="store_true", help="pooled: straight to PostgreSQL instead")
+    parser.add_argument("--aof", action="store_true", help="redis-failover: nodes with AOF, fsync every second")
     args = parser.parse_args(argv)
     names = DRILLS if args.name == "all" else (args.name,)
     status = 0
     for name in names:
         status |= run_drill(
             name, fans=args.fans, active_size=args.active_size, db=args.db, prefix=args.prefix,
-            pool_size=args.pool_size, pgbouncer=not args.no_pgbouncer,
+            pool_size=args.pool_size, pgbouncer=not args.no_pgbouncer, aof=args.aof,
         )  # fmt: skip
     return status
 

@@ -181,9 +181,12 @@ class RedisClusterServers:
 
     NODE_TIMEOUT_MS = 2000
 
-    def __init__(self, log_dir: str | Path) -> None:
+    def __init__(self, log_dir: str | Path, *, aof: bool = False) -> None:
         self.dir = Path(log_dir) / "redis-cluster"
         self.nodes: dict[int, subprocess.Popen] = {}
+        # aof: each node also writes an append-only file, fsynced every second (as compose runs
+        # its Redis), to measure what persistence changes in a failover.
+        self.persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if aof else ["--appendonly", "no"]
 
     @property
     def url(self) -> str:
@@ -203,7 +206,7 @@ class RedisClusterServers:
             self.nodes[port] = subprocess.Popen(
                 ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(node_dir),
                  "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                 "--cluster-node-timeout", str(self.NODE_TIMEOUT_MS), "--save", "", "--appendonly", "no",
+                 "--cluster-node-timeout", str(self.NODE_TIMEOUT_MS), "--save", "", *self.persistence,
                  "--logfile", str(node_dir / "redis.log")],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
