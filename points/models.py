@@ -101,3 +101,18 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerEntryIsAppendOnly("Ledger entries cannot be deleted.")
+
+
+class ChargeReceipt(models.Model):
+    """A charge's receipt mailed to the fan (points.notices), recorded so it is sent once (the
+    ledger itself is append-only: nothing may be marked on its rows)."""
+
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, primary_key=True, related_name="receipt")
+    sent_at = models.DateTimeField(_("mailed at"))
+
+    class Meta:
+        verbose_name = _("charge receipt")
+        verbose_name_plural = _("charge receipts")
+
+    def __str__(self) -> str:
+        return f"receipt of ledger entry {self.entry_id}"

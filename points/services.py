@@ -26,6 +26,7 @@ from points.exceptions import (
 )
 from points.idempotency import idempotency_key_clean, ledger_entry_replay
 from points.models import LedgerEntry, Wallet
+from points.tasks import send_charge_receipt
 
 # The largest balance or amount PostgreSQL's bigint holds: a technical bound, not a policy.
 AMOUNT_LIMIT = 2**63 - 1
@@ -69,7 +70,9 @@ def wallet_charge(*, user: User, amount: int, idempotency_key: str | None = None
     if wallet.balance + amount > settings.WALLET_BALANCE_CAP:
         raise BalanceCapExceeded(balance=wallet.balance, cap=settings.WALLET_BALANCE_CAP)
     metric_incr_on_commit("points_charged", amount)
-    return WalletMovement(entry=_entry_write(wallet=wallet, kind=Kind.CHARGE, amount=amount, idempotency_key=key))
+    entry = _entry_write(wallet=wallet, kind=Kind.CHARGE, amount=amount, idempotency_key=key)
+    transaction.on_commit(lambda: send_charge_receipt.delay(entry.pk), robust=True)  # a mail, once
+    return WalletMovement(entry=entry)
 
 
 @transaction.atomic(durable=True)

@@ -33,6 +33,8 @@ class Reservation(models.Model):
     created_at = models.DateTimeField(_("created at"))
     confirmed_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("expired, released or refunded at"), null=True, blank=True)
+    # The booking confirmation mailed to the fan (reservations.notices): sent once.
+    confirmation_sent_at = models.DateTimeField(_("confirmation mailed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

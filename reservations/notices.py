@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.clock import clock
-from reservations.models import TicketRefund
+from reservations.models import Reservation, ReservationStatus, TicketRefund
 
 
 @transaction.atomic
@@ -45,6 +45,89 @@ def show_cancelled_notice_send(*, refund_id: int) -> bool:
                 _("The show %(concert)s on %(starts)s has been cancelled.") % facts,
                 _("Booking %(number)s: %(amount)s points were refunded to your wallet in full.") % facts,
                 _("We are sorry. — Stagegate"),
+            ]
+        )
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [fan.email])
+    refund.notified_at = clock.now()
+    refund.save(update_fields=["notified_at"])
+    return True
+
+
+def _seat_labels(reservation: Reservation, *, refund: TicketRefund | None = None) -> str:
+    """The seats the booking paid for, or those a refund gave back."""
+    seats = reservation.seats.filter(refund=refund) if refund else reservation.seats.all()
+    return ", ".join(seat.show_seat.label for seat in seats.select_related("show_seat").order_by("show_seat_id"))
+
+
+@transaction.atomic
+def booking_confirmation_send(*, reservation_id: int) -> bool:
+    """Confirm a paid booking to the fan: concert, show, seats, booking number, amount. The
+    reservation stays locked while the mail goes out, so two runs of the task send it once. False
+    when there is nothing to send (already sent, not paid, or the fan has no e-mail)."""
+    reservation = (
+        Reservation.objects.select_for_update(of=("self",))
+        .select_related("show__concert", "show__venue", "user")
+        .filter(pk=reservation_id, status=ReservationStatus.CONFIRMED, confirmation_sent_at__isnull=True)
+        .first()
+    )
+    if reservation is None or not reservation.user.email:
+        return False
+    fan, show = reservation.user, reservation.show
+    with translation.override(fan.language or settings.LANGUAGE_CODE):
+        facts = {
+            "name": fan.name,
+            "concert": show.concert.title,
+            "venue": show.venue.name,
+            "starts": f"{timezone.localtime(show.starts_at):%Y-%m-%d %H:%M}",
+            "number": reservation.booking_number,
+            "seats": _seat_labels(reservation),
+            "amount": f"{reservation.amount:,}",
+        }
+        subject = _("Booked: %(concert)s, %(starts)s (%(number)s)") % facts
+        body = "\n\n".join(
+            [
+                _("Dear %(name)s,") % facts,
+                _("Your booking %(number)s is confirmed: %(concert)s, %(starts)s, %(venue)s.") % facts,
+                _("Seats: %(seats)s. Paid: %(amount)s points.") % facts,
+                _("Your tickets and their QR codes are under My tickets. — Stagegate"),
+            ]
+        )
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [fan.email])
+    reservation.confirmation_sent_at = clock.now()
+    reservation.save(update_fields=["confirmation_sent_at"])
+    return True
+
+
+@transaction.atomic
+def refund_notice_send(*, refund_id: int) -> bool:
+    """Confirm a refund the fan (or an organizer on their behalf) made: which seats, how many
+    points back. Sent once, as above; a cancelled show's refunds have their own notice."""
+    refund = (
+        TicketRefund.objects.select_for_update(of=("self",))
+        .select_related("reservation__show__concert", "reservation__user")
+        .filter(pk=refund_id, show_cancelled=False, notified_at__isnull=True)
+        .first()
+    )
+    if refund is None or not refund.reservation.user.email:
+        return False
+    reservation = refund.reservation
+    fan, show = reservation.user, reservation.show
+    with translation.override(fan.language or settings.LANGUAGE_CODE):
+        facts = {
+            "name": fan.name,
+            "concert": show.concert.title,
+            "starts": f"{timezone.localtime(show.starts_at):%Y-%m-%d %H:%M}",
+            "number": reservation.booking_number,
+            "seats": _seat_labels(reservation, refund=refund),
+            "amount": f"{refund.amount:,}",
+        }
+        subject = _("Refunded: %(concert)s, %(starts)s (%(number)s)") % facts
+        body = "\n\n".join(
+            [
+                _("Dear %(name)s,") % facts,
+                _("Seats %(seats)s of booking %(number)s were refunded: %(amount)s points are back in your wallet.")
+                % facts,
+                _("— Stagegate"),
             ]
         )
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [fan.email])

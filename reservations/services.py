@@ -212,6 +212,8 @@ def _pay(
     )
     metric_incr_on_commit("payments", outcome=PaymentAttempt.Outcome.CONFIRMED)
     _leave_queue_on_commit(reservation, reason="paid")
+    reservation_id = reservation.pk
+    transaction.on_commit(lambda: _booking_confirmation_enqueue(reservation_id=reservation_id), robust=True)
     return PaymentResult(reservation.pk, reservation.status, reservation.amount, entry.balance_after), None
 
 
@@ -396,6 +398,8 @@ def reservation_refund(
         raise AlreadyRefunded()
 
     refund, balance = _refund_tickets(reservation, chosen, actor=actor, now=now)
+    refund_id = refund.pk
+    transaction.on_commit(lambda: _refund_notice_enqueue(refund_id=refund_id), robust=True)
     return RefundResult(reservation=reservation, refund=refund, balance=balance)
 
 
@@ -522,6 +526,18 @@ def _notice_enqueue(*, refund_id: int) -> None:
     from reservations.tasks import send_show_cancelled_notice  # the tasks module imports this one
 
     send_show_cancelled_notice.delay(refund_id)
+
+
+def _booking_confirmation_enqueue(*, reservation_id: int) -> None:
+    from reservations.tasks import send_booking_confirmation  # the tasks module imports this one
+
+    send_booking_confirmation.delay(reservation_id)
+
+
+def _refund_notice_enqueue(*, refund_id: int) -> None:
+    from reservations.tasks import send_refund_notice  # the tasks module imports this one
+
+    send_refund_notice.delay(refund_id)
 
 
 def _show_is_cancelled(show_id: int) -> bool:

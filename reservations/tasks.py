@@ -24,3 +24,31 @@ def send_show_cancelled_notice(refund_id: int) -> bool:
     """Tell a fan their show was cancelled (enqueued by show_cancel after the refund commits).
     Idempotent: a notice already sent is not sent again."""
     return notices.show_cancelled_notice_send(refund_id=refund_id)
+
+
+@shared_task(
+    name="reservations.tasks.send_booking_confirmation",
+    ignore_result=True,
+    soft_time_limit=30,
+    time_limit=60,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_booking_confirmation(reservation_id: int) -> bool:
+    """Mail the fan their booking (enqueued when a payment commits). Idempotent."""
+    return notices.booking_confirmation_send(reservation_id=reservation_id)
+
+
+@shared_task(
+    name="reservations.tasks.send_refund_notice",
+    ignore_result=True,
+    soft_time_limit=30,
+    time_limit=60,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_refund_notice(refund_id: int) -> bool:
+    """Mail the fan their refund (enqueued when a refund commits). Idempotent."""
+    return notices.refund_notice_send(refund_id=refund_id)
