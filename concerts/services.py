@@ -18,6 +18,7 @@ from concerts.models import Concert, SeatGrade, Show, ShowGradePrice, ShowSeat, 
 from concerts.prices import seat_price_problem
 from core.clock import clock
 from core.exceptions import ValidationFailed
+from points.services import wallet_charge
 
 ROW_LABEL_MAX_LENGTH = VenueSeat._meta.get_field("row").max_length
 ROW_SEATS_MAX = 999
@@ -308,6 +309,8 @@ DEMO_PASSWORD = "stagegate-demo"
 DEMO_PIN = "482916"
 DEMO_ORGANIZER = ("010-0000-0000", "데모 주최자")
 DEMO_FANS = [("010-1000-0001", "데모 팬 1"), ("010-1000-0002", "데모 팬 2"), ("010-1000-0003", "데모 팬 3")]
+# A new demo fan's wallet starts with this many points, so the demo can be booked at once.
+DEMO_FAN_POINTS = 500_000
 DEMO_VENUE = "항해 콘서트장"
 
 
@@ -327,6 +330,14 @@ def _demo_user(*, phone: str, name: str) -> tuple[User, bool]:
     if user is not None:
         return user, False
     return user_create(name=name, phone=phone, password=DEMO_PASSWORD, pin=DEMO_PIN), True
+
+
+def demo_fans_fund(*, fans: list[tuple[User, bool]]) -> None:
+    """Charge DEMO_FAN_POINTS to each demo fan just created (each charge its own transaction, as the
+    wallet requires; a fan that existed keeps what they have)."""
+    for fan, created in fans:
+        if created:
+            wallet_charge(user=fan, amount=DEMO_FAN_POINTS)
 
 
 @transaction.atomic

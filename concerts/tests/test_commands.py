@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from concerts.models import Concert, Show, ShowGradePrice, ShowSeat, Venue
-from concerts.services import DEMO_PASSWORD, DEMO_PIN, ORGANIZER_GROUP
+from concerts.services import DEMO_FAN_POINTS, DEMO_PASSWORD, DEMO_PIN, ORGANIZER_GROUP
 from concerts.tests.factories import ConcertFactory, VenueFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +115,7 @@ def test_seed_demo_runs_twice_and_opens_next_months_concert_now(clock):
     assert organizer.groups.filter(name=ORGANIZER_GROUP).exists()
     for n in (1, 2, 3):
         fan = User.objects.get(phone=f"010-1000-000{n}")
-        assert fan.check_password(DEMO_PASSWORD) and fan.check_pin(DEMO_PIN) and fan.wallet.balance == 0
+        assert fan.check_password(DEMO_PASSWORD) and fan.check_pin(DEMO_PIN) and fan.wallet.balance == DEMO_FAN_POINTS  # once
         assert not fan.is_staff
     assert "010-0000-0000" in first and "created" in first and "created" not in second.replace("0 show(s) created", "")
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from concerts.services import DEMO_PASSWORD, DEMO_PIN, demo_seed
+from concerts.services import DEMO_FAN_POINTS, DEMO_PASSWORD, DEMO_PIN, demo_fans_fund, demo_seed
 
 
 class Command(BaseCommand):
@@ -9,6 +9,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         result = demo_seed()
+        demo_fans_fund(fans=result.fans)
 
         def state(created: bool) -> str:
             return "created" if created else "exists"
@@ -20,7 +21,8 @@ class Command(BaseCommand):
             f"({state(result.organizer_created)})"
         )
         for fan, created in result.fans:
-            self.stdout.write(f"fan       {fan.phone} / {DEMO_PASSWORD}, PIN {DEMO_PIN} ({state(created)})")
+            points = f", {DEMO_FAN_POINTS:,} points" if created else ""
+            self.stdout.write(f"fan       {fan.phone} / {DEMO_PASSWORD}, PIN {DEMO_PIN} ({state(created)}{points})")
         shows = result.shows.created + result.shows.existing
         first = min((s.booking_opens_at for s in shows), default=None)
         opens = f"booking opens {timezone.localtime(first):%Y-%m-%d %H:%M}" if first else "no shows"
