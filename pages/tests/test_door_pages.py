@@ -95,3 +95,24 @@ def test_fans_and_strangers_cannot_open_the_door_pages(client, show, paid):
     assert anonymous.status_code == 302 and as_fan.status_code == 302
     assert as_fan["Location"].startswith(reverse("admin:login"))
     assert not fan.reservations.filter(seats__checked_in_at__isnull=False).exists()
+
+
+def test_english_pages_show_the_english_title_and_venue_beyond_the_catalog(paid, door):
+    fan, reservation = paid
+    concert, venue = reservation.show.concert, reservation.show.venue
+    concert.title, concert.title_en = "여름 콘서트", "Summer Concert"
+    concert.save(update_fields=["title", "title_en"])
+    venue.name_en = "Test Hall One"
+    venue.save(update_fields=["name_en"])
+    fan_client = Client()
+    fan_client.force_login(fan)
+
+    for client, url in ((fan_client, reverse("pages:tickets")), (door, reverse("pages:door-shows"))):
+        client.cookies["django_language"] = "en"
+        english = text_of(client.get(url))
+        client.cookies["django_language"] = "ko"
+        korean = text_of(client.get(url))
+        assert "Summer Concert" in english and "여름 콘서트" not in english
+        assert "여름 콘서트" in korean and "Summer Concert" not in korean
+    fan_client.cookies["django_language"] = "en"
+    assert "Test Hall One" in text_of(fan_client.get(reverse("pages:tickets")))
