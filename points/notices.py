@@ -1,13 +1,12 @@
 """Receipts of charges by e-mail (Django's e-mail framework: EMAIL_* settings), in the fan's
 language, sent by a Celery task enqueued after the charge commits (points.tasks)."""
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.clock import clock
+from core.mail import in_language_of, mail_fan
 from points.models import ChargeReceipt, LedgerEntry
 
 
@@ -24,7 +23,7 @@ def charge_receipt_send(*, entry_id: int) -> bool:
     if not created:
         return False
     fan = entry.wallet.user
-    with translation.override(fan.language or settings.LANGUAGE_CODE):
+    with in_language_of(fan):
         facts = {
             "name": fan.name,
             "amount": f"{entry.amount:,}",
@@ -32,13 +31,10 @@ def charge_receipt_send(*, entry_id: int) -> bool:
             "at": f"{timezone.localtime(entry.created_at):%Y-%m-%d %H:%M}",
         }
         subject = _("Points charged: %(amount)s") % facts
-        body = "\n\n".join(
-            [
-                _("Dear %(name)s,") % facts,
-                _("%(amount)s points were charged to your wallet on %(at)s. Your balance is %(balance)s points.")
-                % facts,
-                _("— Stagegate"),
-            ]
-        )
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [fan.email])
+        paragraphs = [
+            _("Dear %(name)s,") % facts,
+            _("%(amount)s points were charged to your wallet on %(at)s. Your balance is %(balance)s points.") % facts,
+            _("— Stagegate"),
+        ]
+    mail_fan(fan, subject=subject, paragraphs=paragraphs)
     return True

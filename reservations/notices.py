@@ -4,13 +4,12 @@ Sent by Celery tasks enqueued after the commit of what they tell (reservations.t
 idempotent: a notice already sent is not sent again when its task runs twice.
 """
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.clock import clock
+from core.mail import in_language_of, mail_fan
 from reservations.models import Reservation, ReservationStatus, TicketRefund
 
 
@@ -30,24 +29,22 @@ def show_cancelled_notice_send(*, refund_id: int) -> bool:
         return False
     reservation = refund.reservation
     fan, show = reservation.user, reservation.show
-    with translation.override(fan.language or settings.LANGUAGE_CODE):
+    with in_language_of(fan):
         facts = {
             "name": fan.name,
-            "concert": show.concert.title,
+            "concert": show.concert.title_localized,
             "starts": f"{timezone.localtime(show.starts_at):%Y-%m-%d %H:%M}",
             "number": reservation.booking_number,
             "amount": f"{refund.amount:,}",
         }
         subject = _("Cancelled: %(concert)s, %(starts)s") % facts
-        body = "\n\n".join(
-            [
-                _("Dear %(name)s,") % facts,
-                _("The show %(concert)s on %(starts)s has been cancelled.") % facts,
-                _("Booking %(number)s: %(amount)s points were refunded to your wallet in full.") % facts,
-                _("We are sorry. — Stagegate"),
-            ]
-        )
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [fan.email])
+        paragraphs = [
+            _("Dear %(name)s,") % facts,
+            _("The show %(concert)s on %(starts)s has been cancelled.") % facts,
+            _("Booking %(number)s: %(amount)s points were refunded to your wallet in full.") % facts,
+            _("We are sorry. — Stagegate"),
+        ]
+    mail_fan(fan, subject=subject, paragraphs=paragraphs)
     refund.notified_at = clock.now()
     refund.save(update_fields=["notified_at"])
     return True
@@ -73,26 +70,24 @@ def booking_confirmation_send(*, reservation_id: int) -> bool:
     if reservation is None or not reservation.user.email:
         return False
     fan, show = reservation.user, reservation.show
-    with translation.override(fan.language or settings.LANGUAGE_CODE):
+    with in_language_of(fan):
         facts = {
             "name": fan.name,
-            "concert": show.concert.title,
-            "venue": show.venue.name,
+            "concert": show.concert.title_localized,
+            "venue": show.venue.name_localized,
             "starts": f"{timezone.localtime(show.starts_at):%Y-%m-%d %H:%M}",
             "number": reservation.booking_number,
             "seats": _seat_labels(reservation),
             "amount": f"{reservation.amount:,}",
         }
         subject = _("Booked: %(concert)s, %(starts)s (%(number)s)") % facts
-        body = "\n\n".join(
-            [
-                _("Dear %(name)s,") % facts,
-                _("Your booking %(number)s is confirmed: %(concert)s, %(starts)s, %(venue)s.") % facts,
-                _("Seats: %(seats)s. Paid: %(amount)s points.") % facts,
-                _("Your tickets and their QR codes are under My tickets. — Stagegate"),
-            ]
-        )
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [fan.email])
+        paragraphs = [
+            _("Dear %(name)s,") % facts,
+            _("Your booking %(number)s is confirmed: %(concert)s, %(starts)s, %(venue)s.") % facts,
+            _("Seats: %(seats)s. Paid: %(amount)s points.") % facts,
+            _("Your tickets and their QR codes are under My tickets. — Stagegate"),
+        ]
+    mail_fan(fan, subject=subject, paragraphs=paragraphs)
     reservation.confirmation_sent_at = clock.now()
     reservation.save(update_fields=["confirmation_sent_at"])
     return True
@@ -112,25 +107,23 @@ def refund_notice_send(*, refund_id: int) -> bool:
         return False
     reservation = refund.reservation
     fan, show = reservation.user, reservation.show
-    with translation.override(fan.language or settings.LANGUAGE_CODE):
+    with in_language_of(fan):
         facts = {
             "name": fan.name,
-            "concert": show.concert.title,
+            "concert": show.concert.title_localized,
             "starts": f"{timezone.localtime(show.starts_at):%Y-%m-%d %H:%M}",
             "number": reservation.booking_number,
             "seats": _seat_labels(reservation, refund=refund),
             "amount": f"{refund.amount:,}",
         }
         subject = _("Refunded: %(concert)s, %(starts)s (%(number)s)") % facts
-        body = "\n\n".join(
-            [
-                _("Dear %(name)s,") % facts,
-                _("Seats %(seats)s of booking %(number)s were refunded: %(amount)s points are back in your wallet.")
-                % facts,
-                _("— Stagegate"),
-            ]
-        )
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [fan.email])
+        paragraphs = [
+            _("Dear %(name)s,") % facts,
+            _("Seats %(seats)s of booking %(number)s were refunded: %(amount)s points are back in your wallet.")
+            % facts,
+            _("— Stagegate"),
+        ]
+    mail_fan(fan, subject=subject, paragraphs=paragraphs)
     refund.notified_at = clock.now()
     refund.save(update_fields=["notified_at"])
     return True
