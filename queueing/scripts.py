@@ -352,18 +352,6 @@ end
 return ends
 """
 
-# ARGV: user_id, now, window -> {token, status, rank|ends|opens_at, recent, active_size, session_seconds,
-# waiting} or {}
-_USER_STATUS = """
-local uid, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local token = redis.call('HGET', users, uid)
-if not token then return {} end
-local where = report(token, now)
-if not where then return {} end
-local facts = rate_facts(now, window)
-return {token, where[1], where[2], facts[1], facts[2], facts[3], facts[4]}
-"""
-
 
 @dataclass(frozen=True)
 class Script:
@@ -380,8 +368,7 @@ POLL = Script("poll", _PRELUDE + _POLL)
 LEAVE = Script("leave", _PRELUDE + _LEAVE)
 PROMOTE = Script("promote", _PRELUDE + _PROMOTE)
 EXTEND = Script("extend", _PRELUDE + _EXTEND)
-USER_STATUS = Script("user_status", _PRELUDE + _USER_STATUS)
-SCRIPTS = (ENTER, POLL, LEAVE, PROMOTE, EXTEND, USER_STATUS)
+SCRIPTS = (ENTER, POLL, LEAVE, PROMOTE, EXTEND)
 _SHAS = {script.name: hashlib.sha1(script.source.encode()).hexdigest() for script in SCRIPTS}
 
 

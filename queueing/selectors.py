@@ -22,7 +22,7 @@ from core.outage import storage_boundary
 from core.redis import queue_on_cluster, queue_redis, redis_client, redis_text
 from queueing.authentication import api_key_cache_key, api_key_user_id_from_cache
 from queueing.exceptions import ApiKeyInvalid, TokenNotFound
-from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, run_script
+from queueing.scripts import POLL, concert_keys, execute_pipeline, run_script
 
 # The concert's fields a QueuePolicy is made of, in its order.
 QUEUE_POLICY_FIELDS = (*WAITING_ROOM_POLICY_FIELDS, "queue_paused")
@@ -352,21 +352,6 @@ def queue_status(*, user_id: int, token: str | None) -> QueueStatus:
     now = clock.timestamp()
     answer = run_script(queue_redis(), POLL, concert_keys(concert_id), poll_args(token, now))
     return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
-
-
-@storage_boundary
-def queue_user_status(*, user_id: int, concert_id: int) -> QueueStatus | None:
-    """The user's token of the concert and where it stands, or None (one Redis round trip)."""
-    now = clock.timestamp()
-    answer = run_script(
-        queue_redis(),
-        USER_STATUS,
-        concert_keys(concert_id),
-        [user_id, f"{now:.6f}", settings.QUEUE_RATE_WINDOW_SECONDS],
-    )
-    if not answer:
-        return None
-    return build_status(token=redis_text(answer[0]), concert_id=concert_id, where=answer[1:], now=now)
 
 
 @storage_boundary

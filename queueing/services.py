@@ -5,7 +5,7 @@ Each change is one Lua script (queueing.scripts) on the concert's hash-tagged ke
 atomic whatever runs at the same time (web instances, workers, two beat processes). Time comes
 from core.clock and goes into the scripts as an argument.
 
-The reservations app calls `queue_remove`, `queue_is_active` and `queue_extend_until`.
+The reservations app calls `queue_remove`, `queue_extend_until` and `queue_flush`.
 """
 
 import logging
@@ -17,6 +17,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from concerts.exceptions import ConcertNotFound
 from concerts.models import Concert
 from core.clock import clock
 from core.exceptions import RateLimited
@@ -26,7 +27,6 @@ from core.redis import queue_redis, redis_text
 from queueing.authentication import api_key_caller_id
 from queueing.exceptions import (
     BookingClosed,
-    ConcertNotFound,
     QueueFull,
     QueueNotActive,
     TokenNotFound,
@@ -51,7 +51,6 @@ from queueing.selectors import (
     concert_queue_policy_cached,
     concerts_on_sale,
     queue_status,
-    queue_user_status,
     token_concert_id,
 )
 
@@ -235,13 +234,6 @@ def queue_remove(*, user_id: int, concert_id: int, reason: str) -> bool:
     if removed:
         logger.info("queue: removed user %s from concert %s (%s); admitted %s", user_id, concert_id, reason, admitted)
     return removed
-
-
-@storage_boundary
-def queue_is_active(*, user_id: int, concert_id: int) -> bool:
-    """True if the user holds an ACTIVE token of the concert whose session has not ended."""
-    current = queue_user_status(user_id=user_id, concert_id=concert_id)
-    return current is not None and current.status is QueueTokenStatus.ACTIVE
 
 
 @storage_boundary
