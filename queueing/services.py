@@ -23,7 +23,7 @@ from core.clock import clock
 from core.exceptions import RateLimited
 from core.metrics import metric_incr
 from core.outage import storage_boundary
-from core.redis import queue_redis, redis_text
+from core.redis import queue_redis
 from queueing.authentication import api_key_caller_id
 from queueing.exceptions import (
     BookingClosed,
@@ -37,6 +37,9 @@ from queueing.scripts import (
     EXTEND,
     LEAVE,
     PROMOTE,
+    EnterAnswer,
+    LeaveAnswer,
+    PromoteAnswer,
     concert_key,
     concert_keys,
     run_script,
@@ -75,8 +78,8 @@ def _now_arg(now: float) -> str:
     return f"{now:.6f}"
 
 
-def _count(*, concert_id: int, admitted: int, abandoned: int) -> None:
-    """The metrics of what a script did (every script that admits or prunes reports here)."""
+def _admission_metrics_record(*, concert_id: int, admitted: int, abandoned: int) -> None:
+    """Count what a script did in the metrics (every script that admits or prunes reports here)."""
     if admitted > 0:
         metric_incr("queue_admissions", admitted, concert=concert_id)
     if abandoned > 0:
@@ -185,32 +188,29 @@ def _enter_call(*, user_id: int, concert_id: int, client_ip: str | None) -> _Ent
 
 def _enter_answer(call: _EnterCall, answer: list) -> QueueStatus:
     """The ENTER script's answer as a QueueStatus. Raises RateLimited, QueueFull."""
-    verdict, concert_id = answer[0], call.concert_id
-    if verdict in (b"RATE", "RATE"):
-        raise RateLimited(retry_after_seconds=max(1, math.ceil(int(answer[1]) - call.ts)))
-    if verdict in (b"FULL", "FULL"):
-        _count(concert_id=concert_id, admitted=answer[1], abandoned=answer[2])
+    entered = EnterAnswer.from_script(answer)
+    if entered.rate_limited:
+        raise RateLimited(retry_after_seconds=max(1, math.ceil(entered.rate_window_ends - call.ts)))
+    _admission_metrics_record(concert_id=call.concert_id, admitted=entered.admitted, abandoned=entered.pruned)
+    if entered.full:
         raise QueueFull(retry_after_seconds=settings.QUEUE_FULL_RETRY_AFTER_SECONDS, max_waiting=call.max_waiting)
-    _count(concert_id=concert_id, admitted=answer[7], abandoned=answer[8])
     return build_status(
-        token=redis_text(answer[1]),
-        concert_id=concert_id,
-        where=[*answer[2:7], *answer[9:10]],  # the place and the estimate's facts, then how many wait
-        now=call.ts,
-        created=bool(verdict),
+        token=entered.token, concert_id=call.concert_id, place=entered.place, now=call.ts, created=entered.created
     )
 
 
 def _leave(*, user_id: int, concert_id: int, token: str) -> tuple[bool, int]:
     ts = clock.timestamp()
-    removed, admitted, abandoned = run_script(
-        queue_redis(),
-        LEAVE,
-        concert_keys(concert_id),
-        [user_id, token, _now_arg(ts), settings.QUEUE_RATE_WINDOW_SECONDS],
+    left = LeaveAnswer.from_script(
+        run_script(
+            queue_redis(),
+            LEAVE,
+            concert_keys(concert_id),
+            [user_id, token, _now_arg(ts), settings.QUEUE_RATE_WINDOW_SECONDS],
+        )
     )
-    _count(concert_id=concert_id, admitted=admitted, abandoned=abandoned)
-    return bool(removed), admitted
+    _admission_metrics_record(concert_id=concert_id, admitted=left.admitted, abandoned=left.pruned)
+    return left.removed, left.admitted
 
 
 @storage_boundary
@@ -272,7 +272,7 @@ def queue_promote(
     if policy is not None:
         active_size = policy.active_size if active_size is None else active_size
         session_minutes = policy.session_minutes if session_minutes is None else session_minutes
-    expired, admitted, abandoned, opened = run_script(
+    answer = run_script(
         queue_redis(),
         PROMOTE,
         concert_keys(concert_id),
@@ -286,11 +286,16 @@ def queue_promote(
             _paused_arg(policy) if policy is not None else "",
         ],
     )
-    _count(concert_id=concert_id, admitted=admitted, abandoned=abandoned)
-    if opened:
-        logger.info("queue: concert %s opened, %s pre-queue fans placed in a random order", concert_id, opened)
+    promoted = PromoteAnswer.from_script(answer)
+    _admission_metrics_record(concert_id=concert_id, admitted=promoted.admitted, abandoned=promoted.pruned)
+    if promoted.opened:
+        logger.info("queue: concert %s opened, %s pre-queue fans placed in a random order", concert_id, promoted.opened)
     return PromotionResult(
-        concert_id=concert_id, expired=expired, admitted=admitted, abandoned=abandoned, opened=opened
+        concert_id=concert_id,
+        expired=promoted.expired,
+        admitted=promoted.admitted,
+        abandoned=promoted.pruned,
+        opened=promoted.opened,
     )
 
 

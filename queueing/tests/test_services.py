@@ -12,7 +12,7 @@ from concerts.exceptions import ConcertNotFound
 from core.exceptions import RateLimited, ServiceUnavailable
 from queueing import selectors, services
 from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
-from queueing.scripts import ENTER, concert_keys, execute_pipeline
+from queueing.scripts import ENTER, EnterAnswer, concert_keys, execute_pipeline
 from queueing.selectors import QueueTokenStatus, queue_stats, queue_status
 from queueing.services import (
     queue_enter,
@@ -113,7 +113,7 @@ def test_queue_full_at_the_default_ten_thousand(clock):
             pipe.evalsha(ENTER.sha, len(keys), *keys, *args)
 
     answers = execute_pipeline(queue_redis_for_key(keys[0]), build)
-    assert answers[-1][3] == 9_999  # rank of the 10,000th
+    assert EnterAnswer.from_script(answers[-1]).place.spot == 9_999  # rank of the 10,000th
 
     with pytest.raises(QueueFull):
         queue_enter(user_id=10_001, concert_id=concert.pk)
