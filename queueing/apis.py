@@ -16,7 +16,8 @@ from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
 from queueing.permissions import QUEUE_TOKEN_HEADER
 from queueing.ratelimit import client_ip
 from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status, queue_status_data, queue_status_for_api_key
-from queueing.services import queue_enter, queue_enter_for_api_key, queue_leave, queue_token_to_session
+from queueing.services import queue_enter, queue_enter_for_api_key, queue_leave
+from queueing.session import queue_token_to_session
 
 # The deferred authenticator checks the same `Authorization: Token` (or the session) as the rest.
 _AUTH = [{"tokenAuth": []}, {"cookieAuth": []}]

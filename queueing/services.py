@@ -61,8 +61,6 @@ logger = logging.getLogger(__name__)
 
 # Bytes of randomness of a queue token (secrets.token_urlsafe): 32 bytes = 256 bits.
 TOKEN_BYTES = 32
-# The fan pages keep their queue tokens in the session under this key: {"<concert id>": token}.
-SESSION_QUEUE_TOKENS = "queue_tokens"
 
 
 @dataclass(frozen=True)
@@ -358,15 +356,3 @@ def queue_require_active_or_live_hold(*, user_id: int, concert_id: int, token: s
         if not live_hold:
             raise
         logger.info("queue: user %s pays a live hold of concert %s the queue does not know", user_id, concert_id)
-
-
-def queue_token_from_session(*, session, concert_id: int) -> str | None:
-    """The fan pages' token of the concert kept in the session (SESSION_QUEUE_TOKENS)."""
-    tokens = session.get(SESSION_QUEUE_TOKENS) or {}
-    return tokens.get(str(concert_id)) if isinstance(tokens, dict) else None
-
-
-def queue_token_to_session(*, session, concert_id: int, token: str) -> None:
-    tokens = dict(session.get(SESSION_QUEUE_TOKENS) or {})
-    tokens[str(concert_id)] = token
-    session[SESSION_QUEUE_TOKENS] = tokens
