@@ -1,8 +1,8 @@
 """The one place the fan pages ask the waiting room whether a fan may book.
 
 The pages keep a fan's queue tokens in the session, where the queueing app's booking guard reads
-them too (queueing.services.SESSION_QUEUE_TOKENS); these adapters keep the pages' views free of
-the queueing app's details.
+them too, through queueing.session (the one place that reads and writes that entry); these
+adapters keep the pages' views free of the queueing app's details.
 """
 
 from datetime import datetime
@@ -12,13 +12,8 @@ from django.http import HttpRequest
 from core.clock import clock
 from queueing.exceptions import QueueNotActive
 from queueing.selectors import QueueStatus
-from queueing.services import (
-    SESSION_QUEUE_TOKENS,
-    queue_require_active,
-    queue_require_active_or_live_hold,
-    queue_token_from_session,
-    queue_token_to_session,
-)
+from queueing.services import queue_require_active, queue_require_active_or_live_hold
+from queueing.session import queue_token_forget_from_session, queue_token_from_session, queue_token_to_session
 from reservations.selectors import QueueEndReason, queue_end_reason
 
 # What the pages saw of each waiting-room visit: {"<concert id>": {"since": ISO time the token was
@@ -62,9 +57,7 @@ def session_queue_end_reason(request: HttpRequest, concert_id: int) -> QueueEndR
 
 
 def session_queue_token_forget(request: HttpRequest, concert_id: int) -> None:
-    tokens = dict(request.session.get(SESSION_QUEUE_TOKENS) or {})
-    if tokens.pop(str(concert_id), None) is not None:
-        request.session[SESSION_QUEUE_TOKENS] = tokens
+    queue_token_forget_from_session(session=request.session, concert_id=concert_id)
     visits = dict(request.session.get(SESSION_QUEUE_VISITS) or {})
     if visits.pop(str(concert_id), None) is not None:
         request.session[SESSION_QUEUE_VISITS] = visits

@@ -23,7 +23,6 @@ from pages.booking import (
 )
 from pages.common import fan_required, outage_page, waiting_room_url
 from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
-from queueing.exceptions import ConcertNotFound as QueueConcertNotFound
 from queueing.ratelimit import client_ip
 from queueing.selectors import QueueTokenStatus, queue_status
 from queueing.services import queue_enter, queue_leave
@@ -69,7 +68,7 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
             return response
         except BookingClosed:
             return render(request, "pages/sale_closed.html", context, status=409)
-        except QueueConcertNotFound as exc:
+        except ConcertNotFound as exc:
             raise Http404 from exc
         session_queue_token_store(request, concert.pk, current.token)
         return redirect(waiting_room_url(concert.pk, show_id))

@@ -6,16 +6,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from concerts.exceptions import ConcertNotFound
 from core.exception_handlers import error_body
 from core.exceptions import ApplicationError, NotAuthenticated, RateLimited, ServiceUnavailable
 from core.schema import error_responses
 from queueing.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_caller_id
 from queueing.events import status_event
-from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
+from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
 from queueing.permissions import QUEUE_TOKEN_HEADER
 from queueing.ratelimit import client_ip
 from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status, queue_status_data, queue_status_for_api_key
-from queueing.services import queue_enter, queue_enter_for_api_key, queue_leave, queue_token_to_session
+from queueing.services import queue_enter, queue_enter_for_api_key, queue_leave
+from queueing.session import queue_token_to_session
 
 # The deferred authenticator checks the same `Authorization: Token` (or the session) as the rest.
 _AUTH = [{"tokenAuth": []}, {"cookieAuth": []}]

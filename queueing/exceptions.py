@@ -7,10 +7,6 @@ class ApiKeyInvalid(NotAuthenticated):
     message = "The API token is not valid."
 
 
-class ConcertNotFound(NotFound):
-    message = "No such concert."
-
-
 class BookingClosed(Conflict):
     code = "BOOKING_CLOSED"
     message = "Booking for this concert is not open."

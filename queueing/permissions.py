@@ -7,7 +7,7 @@ that sets `queue_live_hold = True` on the way (paying a live hold) has the live 
 proof of admission when the queue lost the fan (queueing.services.queue_require_active_or_live_hold).
 
 The token comes from the `X-Queue-Token` header or, for the fan pages, from the session:
-`request.session["queue_tokens"]["<concert id>"]` (queueing.services.SESSION_QUEUE_TOKENS).
+`request.session["queue_tokens"]["<concert id>"]` (queueing.session).
 """
 
 from rest_framework.exceptions import NotAuthenticated
@@ -15,7 +15,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from queueing.services import queue_require_active, queue_require_active_or_live_hold, queue_token_from_session
+from queueing.services import queue_require_active, queue_require_active_or_live_hold
+from queueing.session import queue_token_from_session
 
 QUEUE_TOKEN_HEADER = "X-Queue-Token"
 

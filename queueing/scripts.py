@@ -53,13 +53,14 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from redis import Redis
 from redis.client import Pipeline
 from redis.exceptions import NoScriptError
 
-from core.redis import redis_key
+from core.redis import redis_key, redis_text
 
 logger = logging.getLogger(__name__)
 
@@ -221,9 +222,9 @@ local function report(token, now)
   return false
 end
 
--- What an estimate needs: admissions seen in the window and the policy; and how many wait in all
--- (a waiting fan is told how many are behind).
-local function rate_facts(now, window)
+-- What a wait estimate needs: admissions seen in the window and the policy; and how many wait in
+-- all (a waiting fan is told how many are behind).
+local function estimate_inputs(now, window)
   local recent = redis.call('ZCOUNT', admits, after(now - window), '+inf')
   local policy = redis.call('HMGET', meta, 'active_size', 'session_seconds')
   return {recent, policy[1] or '0', policy[2] or '0', redis.call('ZCARD', waiting)}
@@ -272,8 +273,8 @@ else
 end
 local created = 0
 local token = redis.call('HGET', users, uid)
-local where = token and report(token, now)
-if not where then
+local place = token and report(token, now)
+if not place then
   if token then drop(token) end
   if redis.call('ZCARD', waiting) + redis.call('ZCARD', prequeue) >= max_waiting then
     return {'FULL', admitted, pruned}
@@ -288,11 +289,11 @@ if not where then
     redis.call('ZADD', waiting, redis.call('HINCRBY', meta, 'seq', 1), token)
     admitted = admitted + fill(now, window)
   end
-  where = report(token, now)
+  place = report(token, now)
 end
-if where[1] ~= 'ACTIVE' then redis.call('ZADD', seen, now, token) end
-local facts = rate_facts(now, window)
-return {created, token, where[1], where[2], facts[1], facts[2], facts[3], admitted, pruned, facts[4]}
+if place[1] ~= 'ACTIVE' then redis.call('ZADD', seen, now, token) end
+local estimate = estimate_inputs(now, window)
+return {created, token, place[1], place[2], estimate[1], estimate[2], estimate[3], admitted, pruned, estimate[4]}
 """
 
 # ARGV: token, now, window -> {} if unknown or ended, else
@@ -302,11 +303,11 @@ _POLL = """
 local token, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local uid = redis.call('HGET', tokens, token)
 if not uid then return {} end
-local where = report(token, now)
-if not where then return {} end
-if where[1] ~= 'ACTIVE' then redis.call('ZADD', seen, now, token) end
-local facts = rate_facts(now, window)
-return {uid, where[1], where[2], facts[1], facts[2], facts[3], facts[4]}
+local place = report(token, now)
+if not place then return {} end
+if place[1] ~= 'ACTIVE' then redis.call('ZADD', seen, now, token) end
+local estimate = estimate_inputs(now, window)
+return {uid, place[1], place[2], estimate[1], estimate[2], estimate[3], estimate[4]}
 """
 
 # ARGV: user_id, token ('' = the user's token), now, window -> {removed 0|1, admitted, pruned}
@@ -352,18 +353,6 @@ end
 return ends
 """
 
-# ARGV: user_id, now, window -> {token, status, rank|ends|opens_at, recent, active_size, session_seconds,
-# waiting} or {}
-_USER_STATUS = """
-local uid, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local token = redis.call('HGET', users, uid)
-if not token then return {} end
-local where = report(token, now)
-if not where then return {} end
-local facts = rate_facts(now, window)
-return {token, where[1], where[2], facts[1], facts[2], facts[3], facts[4]}
-"""
-
 
 @dataclass(frozen=True)
 class Script:
@@ -380,9 +369,100 @@ POLL = Script("poll", _PRELUDE + _POLL)
 LEAVE = Script("leave", _PRELUDE + _LEAVE)
 PROMOTE = Script("promote", _PRELUDE + _PROMOTE)
 EXTEND = Script("extend", _PRELUDE + _EXTEND)
-USER_STATUS = Script("user_status", _PRELUDE + _USER_STATUS)
-SCRIPTS = (ENTER, POLL, LEAVE, PROMOTE, EXTEND, USER_STATUS)
+SCRIPTS = (ENTER, POLL, LEAVE, PROMOTE, EXTEND)
 _SHAS = {script.name: hashlib.sha1(script.source.encode()).hexdigest() for script in SCRIPTS}
+
+
+# The scripts' answers, read by name. Each `from_script` takes the list a script returns, as Redis
+# gives it (bytes or text, as the client decodes), in the order the script's comment above shows.
+
+
+class TokenPlace(NamedTuple):
+    """Where a token stands and what its wait estimate needs (ENTER and POLL: `report`, then
+    `estimate_inputs`)."""
+
+    status: str  # PREQUEUE, WAITING or ACTIVE
+    spot: float  # WAITING: rank (0 = next in line); ACTIVE: session end; PREQUEUE: booking opening (epoch s)
+    admitted_recently: int  # admissions within the rate window
+    active_size: int
+    session_seconds: int
+    waiting: int  # fans in line in all
+
+    @classmethod
+    def from_script(cls, answer: Sequence) -> "TokenPlace":
+        status, spot, recent, active_size, session_seconds, waiting = answer
+        return cls(redis_text(status), float(spot), int(recent), int(active_size), int(session_seconds), int(waiting))
+
+
+class EnterAnswer(NamedTuple):
+    """The ENTER script's answer: refused (`rate_limited`, `full`) or the user's token and place."""
+
+    rate_limited: bool = False
+    rate_window_ends: int = 0  # rate_limited: the end (epoch s) of the latest window over its limit
+    full: bool = False
+    created: bool = False  # a new token, not the one the user already held
+    token: str = ""
+    place: TokenPlace | None = None
+    admitted: int = 0  # fans the script admitted (full or not)
+    pruned: int = 0  # waiting fans it dropped for not polling (full or not)
+
+    @classmethod
+    def from_script(cls, answer: Sequence) -> "EnterAnswer":
+        verdict = answer[0]
+        if verdict in (b"RATE", "RATE"):
+            _, window_ends = answer
+            return cls(rate_limited=True, rate_window_ends=int(window_ends))
+        if verdict in (b"FULL", "FULL"):
+            _, admitted, pruned = answer
+            return cls(full=True, admitted=admitted, pruned=pruned)
+        created, token, status, spot, recent, active_size, session_seconds, admitted, pruned, waiting = answer
+        return cls(
+            created=bool(created),
+            token=redis_text(token),
+            place=TokenPlace.from_script((status, spot, recent, active_size, session_seconds, waiting)),
+            admitted=admitted,
+            pruned=pruned,
+        )
+
+
+class PollAnswer(NamedTuple):
+    """The POLL script's answer: the token's user and place, or None for both when the token is
+    unknown or ended."""
+
+    user_id: int | None
+    place: TokenPlace | None
+
+    @classmethod
+    def from_script(cls, answer: Sequence) -> "PollAnswer":
+        if not answer:
+            return cls(None, None)
+        return cls(int(answer[0]), TokenPlace.from_script(answer[1:]))
+
+
+class LeaveAnswer(NamedTuple):
+    """The LEAVE script's answer."""
+
+    removed: bool  # the token was the user's and is gone
+    admitted: int
+    pruned: int
+
+    @classmethod
+    def from_script(cls, answer: Sequence) -> "LeaveAnswer":
+        removed, admitted, pruned = answer
+        return cls(bool(removed), admitted, pruned)
+
+
+class PromoteAnswer(NamedTuple):
+    """The PROMOTE script's answer."""
+
+    expired: int  # ended sessions dropped
+    admitted: int
+    pruned: int
+    opened: int  # pre-queue fans moved into the line (at the opening, once)
+
+    @classmethod
+    def from_script(cls, answer: Sequence) -> "PromoteAnswer":
+        return cls(*answer)
 
 
 def load_scripts(client: Redis) -> None:

@@ -22,7 +22,7 @@ from core.outage import storage_boundary
 from core.redis import queue_on_cluster, queue_redis, redis_client, redis_text
 from queueing.authentication import api_key_cache_key, api_key_user_id_from_cache
 from queueing.exceptions import ApiKeyInvalid, TokenNotFound
-from queueing.scripts import POLL, USER_STATUS, concert_keys, execute_pipeline, run_script
+from queueing.scripts import POLL, PollAnswer, TokenPlace, concert_keys, execute_pipeline, run_script
 
 # The concert's fields a QueuePolicy is made of, in its order.
 QUEUE_POLICY_FIELDS = (*WAITING_ROOM_POLICY_FIELDS, "queue_paused")
@@ -249,12 +249,11 @@ def queue_status_data(current: QueueStatus) -> dict:
     }
 
 
-def build_status(*, token: str, concert_id: int, where: list, now: float, created: bool = False) -> QueueStatus:
-    """A QueueStatus from a script's answer [status, rank|ends|opens_at, recent, active_size,
-    session_seconds]."""
-    status = QueueTokenStatus(redis_text(where[0]))
+def build_status(*, token: str, concert_id: int, place: TokenPlace, now: float, created: bool = False) -> QueueStatus:
+    """A QueueStatus from where a script found the token (ENTER, POLL)."""
+    status = QueueTokenStatus(place.status)
     if status is QueueTokenStatus.PREQUEUE:
-        seconds_until_open = max(0, math.ceil(float(where[1]) - now))
+        seconds_until_open = max(0, math.ceil(place.spot - now))
         return QueueStatus(
             token=token,
             concert_id=concert_id,
@@ -264,24 +263,22 @@ def build_status(*, token: str, concert_id: int, where: list, now: float, create
             created=created,
         )
     if status is QueueTokenStatus.WAITING:
-        position = int(where[1]) + 1
-        estimate = None
-        if len(where) >= 5:
-            estimate = _estimated_wait(position, int(where[2]), int(where[3]), int(where[4]))
+        position = int(place.spot) + 1
+        estimate = _estimated_wait(position, place.admitted_recently, place.active_size, place.session_seconds)
         return QueueStatus(
             token=token,
             concert_id=concert_id,
             status=status,
             position=position,
             ahead=position - 1,
-            behind=max(0, int(where[5]) - position) if len(where) >= 6 else None,
+            behind=max(0, place.waiting - position),
             estimated_wait_seconds=estimate.seconds if estimate else None,
             estimated_wait_low_seconds=estimate.low_seconds if estimate else None,
             estimated_wait_high_seconds=estimate.high_seconds if estimate else None,
             refresh_after_seconds=_waiting_refresh(position, estimate.seconds if estimate else None),
             created=created,
         )
-    ends = float(where[1])
+    ends = place.spot
     seconds_left = max(0, math.ceil(ends - now))
     return QueueStatus(
         token=token,
@@ -301,9 +298,10 @@ def poll_args(token: str, now: float) -> list[object]:
 
 def status_from_poll(*, answer: list, user_id: int, token: str, concert_id: int, now: float) -> QueueStatus:
     """The status the POLL script's answer gives, if the token is the user's; else TokenNotFound."""
-    if not answer or int(answer[0]) != user_id:
+    poll = PollAnswer.from_script(answer)
+    if poll.user_id != user_id:
         raise TokenNotFound()
-    return build_status(token=token, concert_id=concert_id, where=answer[1:], now=now)
+    return build_status(token=token, concert_id=concert_id, place=poll.place, now=now)
 
 
 @storage_boundary
@@ -352,21 +350,6 @@ def queue_status(*, user_id: int, token: str | None) -> QueueStatus:
     now = clock.timestamp()
     answer = run_script(queue_redis(), POLL, concert_keys(concert_id), poll_args(token, now))
     return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
-
-
-@storage_boundary
-def queue_user_status(*, user_id: int, concert_id: int) -> QueueStatus | None:
-    """The user's token of the concert and where it stands, or None (one Redis round trip)."""
-    now = clock.timestamp()
-    answer = run_script(
-        queue_redis(),
-        USER_STATUS,
-        concert_keys(concert_id),
-        [user_id, f"{now:.6f}", settings.QUEUE_RATE_WINDOW_SECONDS],
-    )
-    if not answer:
-        return None
-    return build_status(token=redis_text(answer[0]), concert_id=concert_id, where=answer[1:], now=now)
 
 
 @storage_boundary

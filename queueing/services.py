@@ -5,7 +5,7 @@ Each change is one Lua script (queueing.scripts) on the concert's hash-tagged ke
 atomic whatever runs at the same time (web instances, workers, two beat processes). Time comes
 from core.clock and goes into the scripts as an argument.
 
-The reservations app calls `queue_remove`, `queue_is_active` and `queue_extend_until`.
+The reservations app calls `queue_remove`, `queue_extend_until` and `queue_flush`.
 """
 
 import logging
@@ -17,16 +17,16 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from concerts.exceptions import ConcertNotFound
 from concerts.models import Concert
 from core.clock import clock
 from core.exceptions import RateLimited
 from core.metrics import metric_incr
 from core.outage import storage_boundary
-from core.redis import queue_redis, redis_text
+from core.redis import queue_redis
 from queueing.authentication import api_key_caller_id
 from queueing.exceptions import (
     BookingClosed,
-    ConcertNotFound,
     QueueFull,
     QueueNotActive,
     TokenNotFound,
@@ -37,6 +37,9 @@ from queueing.scripts import (
     EXTEND,
     LEAVE,
     PROMOTE,
+    EnterAnswer,
+    LeaveAnswer,
+    PromoteAnswer,
     concert_key,
     concert_keys,
     run_script,
@@ -51,7 +54,6 @@ from queueing.selectors import (
     concert_queue_policy_cached,
     concerts_on_sale,
     queue_status,
-    queue_user_status,
     token_concert_id,
 )
 
@@ -59,8 +61,6 @@ logger = logging.getLogger(__name__)
 
 # Bytes of randomness of a queue token (secrets.token_urlsafe): 32 bytes = 256 bits.
 TOKEN_BYTES = 32
-# The fan pages keep their queue tokens in the session under this key: {"<concert id>": token}.
-SESSION_QUEUE_TOKENS = "queue_tokens"
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,8 @@ def _now_arg(now: float) -> str:
     return f"{now:.6f}"
 
 
-def _count(*, concert_id: int, admitted: int, abandoned: int) -> None:
-    """The metrics of what a script did (every script that admits or prunes reports here)."""
+def _admission_metrics_record(*, concert_id: int, admitted: int, abandoned: int) -> None:
+    """Count what a script did in the metrics (every script that admits or prunes reports here)."""
     if admitted > 0:
         metric_incr("queue_admissions", admitted, concert=concert_id)
     if abandoned > 0:
@@ -186,32 +186,29 @@ def _enter_call(*, user_id: int, concert_id: int, client_ip: str | None) -> _Ent
 
 def _enter_answer(call: _EnterCall, answer: list) -> QueueStatus:
     """The ENTER script's answer as a QueueStatus. Raises RateLimited, QueueFull."""
-    verdict, concert_id = answer[0], call.concert_id
-    if verdict in (b"RATE", "RATE"):
-        raise RateLimited(retry_after_seconds=max(1, math.ceil(int(answer[1]) - call.ts)))
-    if verdict in (b"FULL", "FULL"):
-        _count(concert_id=concert_id, admitted=answer[1], abandoned=answer[2])
+    entered = EnterAnswer.from_script(answer)
+    if entered.rate_limited:
+        raise RateLimited(retry_after_seconds=max(1, math.ceil(entered.rate_window_ends - call.ts)))
+    _admission_metrics_record(concert_id=call.concert_id, admitted=entered.admitted, abandoned=entered.pruned)
+    if entered.full:
         raise QueueFull(retry_after_seconds=settings.QUEUE_FULL_RETRY_AFTER_SECONDS, max_waiting=call.max_waiting)
-    _count(concert_id=concert_id, admitted=answer[7], abandoned=answer[8])
     return build_status(
-        token=redis_text(answer[1]),
-        concert_id=concert_id,
-        where=[*answer[2:7], *answer[9:10]],  # the place and the estimate's facts, then how many wait
-        now=call.ts,
-        created=bool(verdict),
+        token=entered.token, concert_id=call.concert_id, place=entered.place, now=call.ts, created=entered.created
     )
 
 
 def _leave(*, user_id: int, concert_id: int, token: str) -> tuple[bool, int]:
     ts = clock.timestamp()
-    removed, admitted, abandoned = run_script(
-        queue_redis(),
-        LEAVE,
-        concert_keys(concert_id),
-        [user_id, token, _now_arg(ts), settings.QUEUE_RATE_WINDOW_SECONDS],
+    left = LeaveAnswer.from_script(
+        run_script(
+            queue_redis(),
+            LEAVE,
+            concert_keys(concert_id),
+            [user_id, token, _now_arg(ts), settings.QUEUE_RATE_WINDOW_SECONDS],
+        )
     )
-    _count(concert_id=concert_id, admitted=admitted, abandoned=abandoned)
-    return bool(removed), admitted
+    _admission_metrics_record(concert_id=concert_id, admitted=left.admitted, abandoned=left.pruned)
+    return left.removed, left.admitted
 
 
 @storage_boundary
@@ -235,13 +232,6 @@ def queue_remove(*, user_id: int, concert_id: int, reason: str) -> bool:
     if removed:
         logger.info("queue: removed user %s from concert %s (%s); admitted %s", user_id, concert_id, reason, admitted)
     return removed
-
-
-@storage_boundary
-def queue_is_active(*, user_id: int, concert_id: int) -> bool:
-    """True if the user holds an ACTIVE token of the concert whose session has not ended."""
-    current = queue_user_status(user_id=user_id, concert_id=concert_id)
-    return current is not None and current.status is QueueTokenStatus.ACTIVE
 
 
 @storage_boundary
@@ -280,7 +270,7 @@ def queue_promote(
     if policy is not None:
         active_size = policy.active_size if active_size is None else active_size
         session_minutes = policy.session_minutes if session_minutes is None else session_minutes
-    expired, admitted, abandoned, opened = run_script(
+    answer = run_script(
         queue_redis(),
         PROMOTE,
         concert_keys(concert_id),
@@ -294,11 +284,16 @@ def queue_promote(
             _paused_arg(policy) if policy is not None else "",
         ],
     )
-    _count(concert_id=concert_id, admitted=admitted, abandoned=abandoned)
-    if opened:
-        logger.info("queue: concert %s opened, %s pre-queue fans placed in a random order", concert_id, opened)
+    promoted = PromoteAnswer.from_script(answer)
+    _admission_metrics_record(concert_id=concert_id, admitted=promoted.admitted, abandoned=promoted.pruned)
+    if promoted.opened:
+        logger.info("queue: concert %s opened, %s pre-queue fans placed in a random order", concert_id, promoted.opened)
     return PromotionResult(
-        concert_id=concert_id, expired=expired, admitted=admitted, abandoned=abandoned, opened=opened
+        concert_id=concert_id,
+        expired=promoted.expired,
+        admitted=promoted.admitted,
+        abandoned=promoted.pruned,
+        opened=promoted.opened,
     )
 
 
@@ -361,15 +356,3 @@ def queue_require_active_or_live_hold(*, user_id: int, concert_id: int, token: s
         if not live_hold:
             raise
         logger.info("queue: user %s pays a live hold of concert %s the queue does not know", user_id, concert_id)
-
-
-def queue_token_from_session(*, session, concert_id: int) -> str | None:
-    """The fan pages' token of the concert kept in the session (SESSION_QUEUE_TOKENS)."""
-    tokens = session.get(SESSION_QUEUE_TOKENS) or {}
-    return tokens.get(str(concert_id)) if isinstance(tokens, dict) else None
-
-
-def queue_token_to_session(*, session, concert_id: int, token: str) -> None:
-    tokens = dict(session.get(SESSION_QUEUE_TOKENS) or {})
-    tokens[str(concert_id)] = token
-    session[SESSION_QUEUE_TOKENS] = tokens

@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import DEFAULT_PIN
 from points.models import LedgerEntry
-from queueing.services import queue_enter, queue_is_active
+from queueing.services import queue_enter
+from queueing.tests.helpers import token_active
 from reservations.models import Reservation
 from reservations.services import reservation_hold, reservation_pay
 from reservations.tests.factories import fan_with_points, make_show, seats_of
@@ -36,7 +37,7 @@ def world(clock):
     held = reservation_hold(user=alice, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
     paid = reservation_hold(user=alice, show_id=show.pk, seat_ids=seats_of(show, "A-2"))
     reservation_pay(user=alice, reservation_id=paid.pk, pin=DEFAULT_PIN)
-    assert queue_is_active(user_id=alice.pk, concert_id=show.concert_id)
+    assert token_active(user_id=alice.pk, token=alice_token)
     return show, alice, bob, alice_token, held, paid
 
 
@@ -63,7 +64,7 @@ def test_another_fans_queue_token_is_not_found_and_cannot_be_left(world):
         404,
         404,
     )
-    assert queue_is_active(user_id=alice.pk, concert_id=show.concert_id)
+    assert token_active(user_id=alice.pk, token=alice_token)
     # Nor does it open the booking endpoints for Bob.
     for url in [f"/api/v1/concerts/{show.concert_id}/shows", f"/api/v1/shows/{show.pk}/seats"]:
         assert api.get(url).json()["code"] == "QUEUE_NOT_ACTIVE"

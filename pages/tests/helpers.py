@@ -3,7 +3,8 @@
 from django.test import Client
 
 from queueing.selectors import QueueTokenStatus
-from queueing.services import SESSION_QUEUE_TOKENS, queue_enter
+from queueing.services import queue_enter
+from queueing.session import queue_token_to_session
 
 
 def admit(client: Client, user, concert_id: int) -> str:
@@ -12,7 +13,7 @@ def admit(client: Client, user, concert_id: int) -> str:
     current = queue_enter(user_id=user.pk, concert_id=concert_id)
     assert current.status is QueueTokenStatus.ACTIVE
     session = client.session
-    session[SESSION_QUEUE_TOKENS] = {**session.get(SESSION_QUEUE_TOKENS, {}), str(concert_id): current.token}
+    queue_token_to_session(session=session, concert_id=concert_id, token=current.token)
     session.save()
     return current.token
 

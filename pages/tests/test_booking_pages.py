@@ -14,7 +14,8 @@ from accounts.tests.factories import UserFactory
 from concerts.services import show_create
 from pages.tests.helpers import admit, text_of
 from queueing import selectors, services
-from queueing.services import SESSION_QUEUE_TOKENS, queue_enter, queue_remove
+from queueing.services import queue_enter, queue_remove
+from queueing.session import queue_token_from_session
 from reservations.models import Reservation, ReservationStatus
 from reservations.services import reservation_hold
 from reservations.tests.factories import make_show, seats_of
@@ -115,7 +116,7 @@ def test_entering_the_waiting_room_behind_someone_shows_the_position(client, fan
     # One admission counted so far: the wait is known from below only.
     assert re.search(r'data-testid="queue-wait"[^>]*>최소 \d+ 초<', page)
     assert f'data-next-url="/shows/{show.pk}/seats/"' in page
-    assert client.session[SESSION_QUEUE_TOKENS][str(show.concert_id)]
+    assert queue_token_from_session(session=client.session, concert_id=show.concert_id)
 
 
 def test_an_admitted_fan_goes_to_the_seats_of_the_chosen_show(client, fan, show):
@@ -145,7 +146,7 @@ def test_a_full_waiting_room_gets_its_own_page_and_nobody_is_added(client, fan, 
     assert response["Retry-After"]
     page = text_of(response)
     assert "대기열이 가득 찼습니다" in page and "대기열에 추가되지 않았습니다." in page
-    assert SESSION_QUEUE_TOKENS not in client.session
+    assert queue_token_from_session(session=client.session, concert_id=show.concert_id) is None
 
 
 def test_entering_too_often_is_rate_limited_with_a_page_that_says_so(client, fan, clock, settings):

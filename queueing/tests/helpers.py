@@ -1,4 +1,4 @@
-"""Test helpers: counting Redis round trips, reading a room's raw state."""
+"""Test helpers: where a token stands, counting Redis round trips, reading a room's raw state."""
 
 import contextlib
 from dataclasses import dataclass
@@ -9,7 +9,9 @@ from redis.cluster import RedisCluster
 from redis.connection import AbstractConnection
 
 from core.redis import queue_on_cluster, queue_redis, redis_client
+from queueing.exceptions import TokenNotFound
 from queueing.scripts import concert_keys
+from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status
 
 
 @dataclass
@@ -32,6 +34,21 @@ def count_redis_round_trips():
         yield counter
     finally:
         AbstractConnection.send_packed_command = original
+
+
+def token_status(*, user_id: int, token: str) -> QueueStatus | None:
+    """Where the user's token stands, as the fan's poll sees it (queue_status), or None when it is
+    gone (left, removed, ended). A waiting token is marked as seen, as a poll does."""
+    try:
+        return queue_status(user_id=user_id, token=token)
+    except TokenNotFound:
+        return None
+
+
+def token_active(*, user_id: int, token: str) -> bool:
+    """Whether the user's token is ACTIVE (admitted, the session not ended)."""
+    current = token_status(user_id=user_id, token=token)
+    return current is not None and current.status is QueueTokenStatus.ACTIVE
 
 
 def queue_redis_for_key(key: str) -> Redis:

@@ -11,7 +11,8 @@ from accounts.tests.factories import UserFactory
 from core.clock import clock as the_clock
 from queueing.authentication import api_key_forget
 from queueing.selectors import queue_stats
-from queueing.services import SESSION_QUEUE_TOKENS, queue_enter, queue_promote, queue_remove, queue_set_paused
+from queueing.services import queue_enter, queue_promote, queue_remove, queue_set_paused
+from queueing.session import queue_token_from_session
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
 from queueing.tests.helpers import count_redis_round_trips, room_state
 
@@ -246,7 +247,7 @@ def test_session_login_works_and_the_token_is_kept_in_the_session():
     token = entered.json()["token"]
 
     assert entered.status_code == 201
-    assert client.session[SESSION_QUEUE_TOKENS] == {str(concert.pk): token}
+    assert queue_token_from_session(session=client.session, concert_id=concert.pk) == token
     assert poll(client, token).json()["status"] == "ACTIVE"
     assert client.delete("/api/v1/queue-tokens/current", HTTP_X_QUEUE_TOKEN=token).status_code == 204
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from queueing.exceptions import BookingClosed, TokenNotFound
-from queueing.scripts import ENTER, concert_keys, execute_pipeline
+from queueing.scripts import ENTER, EnterAnswer, concert_keys, execute_pipeline
 from queueing.selectors import QueueTokenStatus, concert_queue_policy, queue_stats, queue_status
 from queueing.services import queue_enter, queue_leave, queue_promote, queue_set_paused
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
@@ -173,7 +173,8 @@ def test_a_pre_queue_entry_that_arrives_after_the_opening_joins_the_line(clock):
         queue_redis_for_key(keys[0]), lambda pipe: pipe.evalsha(ENTER.sha, len(keys), *keys, *late_args)
     )[0]
 
-    assert answer[2] == b"WAITING" and answer[3] == 1
+    place = EnterAnswer.from_script(answer).place
+    assert (place.status, place.spot) == ("WAITING", 1)
     assert room_state(concert.pk).prequeue == []
 
 

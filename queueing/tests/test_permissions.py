@@ -6,7 +6,8 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import UserFactory
 from queueing.exceptions import QueueNotActive
 from queueing.selectors import QueueTokenStatus
-from queueing.services import SESSION_QUEUE_TOKENS, queue_enter, queue_require_active
+from queueing.services import queue_enter, queue_require_active
+from queueing.session import queue_token_from_session
 from queueing.tests.factories import concert_on_sale
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("queueing.tests.urls")]
@@ -87,7 +88,7 @@ def test_token_from_the_session_passes_for_the_fan_pages():
     client = APIClient()
     client.force_login(user)
     token = client.post(f"/api/v1/concerts/{concert.pk}/queue-tokens").json()["token"]
-    assert client.session[SESSION_QUEUE_TOKENS][str(concert.pk)] == token
+    assert queue_token_from_session(session=client.session, concert_id=concert.pk) == token
 
     assert guarded(client, concert.pk).status_code == 200
 

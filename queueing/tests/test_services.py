@@ -8,25 +8,26 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from concerts.exceptions import ConcertNotFound
 from core.exceptions import RateLimited, ServiceUnavailable
 from queueing import selectors, services
-from queueing.exceptions import BookingClosed, ConcertNotFound, QueueFull, TokenNotFound
-from queueing.scripts import ENTER, concert_keys, execute_pipeline
-from queueing.selectors import QueueTokenStatus, queue_stats, queue_status, queue_user_status
+from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
+from queueing.scripts import ENTER, EnterAnswer, concert_keys, execute_pipeline
+from queueing.selectors import QueueTokenStatus, queue_stats, queue_status
 from queueing.services import (
     queue_enter,
     queue_extend_until,
     queue_flush,
-    queue_is_active,
     queue_leave,
     queue_promote,
     queue_promote_all,
     queue_remove,
     queue_set_paused,
+    queue_token_new,
 )
 from queueing.tasks import promote_all
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
-from queueing.tests.helpers import queue_redis_for_key, room_state
+from queueing.tests.helpers import queue_redis_for_key, room_state, token_active, token_status
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ def test_first_user_is_admitted_at_once_when_a_place_is_free_and_nobody_waits(cl
     assert first.active_until == clock.now() + timedelta(minutes=20)
     assert first.active_seconds_left == 20 * 60
     assert first.position is None
-    assert queue_is_active(user_id=1, concert_id=concert.pk)
+    assert token_active(user_id=1, token=first.token)
 
 
 def test_users_wait_once_the_active_places_are_taken(clock):
@@ -52,7 +53,7 @@ def test_users_wait_once_the_active_places_are_taken(clock):
     assert [a.status for a in answers] == [QueueTokenStatus.ACTIVE] * 2 + [QueueTokenStatus.WAITING] * 3
     assert [a.position for a in answers[2:]] == [1, 2, 3]
     assert [a.ahead for a in answers[2:]] == [0, 1, 2]
-    assert not queue_is_active(user_id=3, concert_id=concert.pk)
+    assert not token_active(user_id=3, token=answers[2].token)
 
 
 def test_token_is_random_unguessable_and_names_its_concert():
@@ -112,7 +113,7 @@ def test_queue_full_at_the_default_ten_thousand(clock):
             pipe.evalsha(ENTER.sha, len(keys), *keys, *args)
 
     answers = execute_pipeline(queue_redis_for_key(keys[0]), build)
-    assert answers[-1][3] == 9_999  # rank of the 10,000th
+    assert EnterAnswer.from_script(answers[-1]).place.spot == 9_999  # rank of the 10,000th
 
     with pytest.raises(QueueFull):
         queue_enter(user_id=10_001, concert_id=concert.pk)
@@ -128,12 +129,13 @@ def test_booking_closed_before_the_pre_queue_opens_and_after_closing(clock):
     assert datetime.fromisoformat(refused.value.extra["prequeue_opens_at"]) == opens_at - timedelta(minutes=30)
 
     clock.advance(timedelta(minutes=10))
-    assert queue_enter(user_id=1, concert_id=concert.pk).status is QueueTokenStatus.PREQUEUE
+    early = queue_enter(user_id=1, concert_id=concert.pk)
+    assert early.status is QueueTokenStatus.PREQUEUE
 
     clock.advance(timedelta(minutes=30))
     later = queue_enter(user_id=2, concert_id=concert.pk)  # the opening moved user 1 first
     assert (later.status, later.position) == (QueueTokenStatus.WAITING, 1)
-    assert queue_is_active(user_id=1, concert_id=concert.pk)
+    assert token_active(user_id=1, token=early.token)
 
     clock.advance(timedelta(days=1))
     with pytest.raises(BookingClosed):
@@ -176,16 +178,15 @@ def test_2000_concurrent_enters_get_2000_distinct_consecutive_positions():
 def test_promotion_admits_longest_waiting_into_free_places_only(clock):
     concert = concert_on_sale(queue_active_size=3)
     queue_set_paused(concert_id=concert.pk, paused=True)
-    for user_id in range(1, 11):
-        queue_enter(user_id=user_id, concert_id=concert.pk)
+    tokens = {user_id: queue_enter(user_id=user_id, concert_id=concert.pk).token for user_id in range(1, 11)}
     queue_set_paused(concert_id=concert.pk, paused=False)
 
     result = queue_promote(concert_id=concert.pk)
 
     assert (result.expired, result.admitted) == (0, 3)
-    assert [queue_is_active(user_id=u, concert_id=concert.pk) for u in range(1, 11)] == [True] * 3 + [False] * 7
+    assert [token_active(user_id=u, token=tokens[u]) for u in range(1, 11)] == [True] * 3 + [False] * 7
     assert queue_promote(concert_id=concert.pk).admitted == 0
-    assert queue_user_status(user_id=4, concert_id=concert.pk).position == 1
+    assert token_status(user_id=4, token=tokens[4]).position == 1
 
 
 @pytest.mark.parametrize("round_", range(15))
@@ -222,11 +223,11 @@ def test_session_expires_with_the_clock_and_the_place_goes_to_the_next(clock):
     assert second.status is QueueTokenStatus.WAITING
 
     clock.advance(timedelta(minutes=20) - timedelta(seconds=1))
-    assert queue_is_active(user_id=1, concert_id=concert.pk)
+    assert token_active(user_id=1, token=first.token)
     assert queue_status(user_id=1, token=first.token).active_seconds_left == 1
 
     clock.advance(timedelta(seconds=1))
-    assert not queue_is_active(user_id=1, concert_id=concert.pk)
+    assert not token_active(user_id=1, token=first.token)
     with pytest.raises(TokenNotFound):
         queue_status(user_id=1, token=first.token)
 
@@ -270,25 +271,25 @@ def test_leave_with_another_users_token_is_refused():
 
     with pytest.raises(TokenNotFound):
         queue_leave(user_id=2, token=token)
-    assert queue_is_active(user_id=1, concert_id=concert.pk)
+    assert token_active(user_id=1, token=token)
 
 
 def test_remove_is_idempotent_and_fills_the_place():
     concert = concert_on_sale(queue_active_size=1)
-    queue_enter(user_id=1, concert_id=concert.pk)
-    queue_enter(user_id=2, concert_id=concert.pk)
+    first = queue_enter(user_id=1, concert_id=concert.pk)
+    second = queue_enter(user_id=2, concert_id=concert.pk)
 
     assert queue_remove(user_id=1, concert_id=concert.pk, reason="paid") is True
     assert queue_remove(user_id=1, concert_id=concert.pk, reason="paid") is False
 
-    assert queue_is_active(user_id=2, concert_id=concert.pk)
-    assert queue_user_status(user_id=1, concert_id=concert.pk) is None
+    assert token_active(user_id=2, token=second.token)
+    assert token_status(user_id=1, token=first.token) is None
 
 
 def test_extend_until_keeps_an_active_session_open_and_never_shortens_it(clock):
     concert = concert_on_sale(queue_active_size=1, session_minutes=20)
     token = queue_enter(user_id=1, concert_id=concert.pk).token
-    queue_enter(user_id=2, concert_id=concert.pk)
+    second = queue_enter(user_id=2, concert_id=concert.pk).token
 
     clock.advance(timedelta(minutes=18))
     assert queue_extend_until(user_id=1, concert_id=concert.pk, until=clock.now() + timedelta(minutes=5))
@@ -297,26 +298,27 @@ def test_extend_until_keeps_an_active_session_open_and_never_shortens_it(clock):
 
     clock.advance(timedelta(minutes=4))
     queue_promote(concert_id=concert.pk)
-    assert queue_is_active(user_id=1, concert_id=concert.pk)
-    assert not queue_is_active(user_id=2, concert_id=concert.pk)
+    assert token_active(user_id=1, token=token)
+    assert not token_active(user_id=2, token=second)
 
     clock.advance(timedelta(minutes=1))
     assert not queue_extend_until(user_id=1, concert_id=concert.pk, until=clock.now() + timedelta(minutes=5))
     assert not queue_extend_until(user_id=2, concert_id=concert.pk, until=clock.now() + timedelta(minutes=5))
-    assert not queue_is_active(user_id=1, concert_id=concert.pk)
+    assert not token_active(user_id=1, token=token)
 
 
 def test_pause_stops_admission_until_resumed():
     concert = concert_on_sale(queue_active_size=2)
     queue_set_paused(concert_id=concert.pk, paused=True)
 
-    assert queue_enter(user_id=1, concert_id=concert.pk).status is QueueTokenStatus.WAITING
+    waiting = queue_enter(user_id=1, concert_id=concert.pk)
+    assert waiting.status is QueueTokenStatus.WAITING
     assert queue_promote(concert_id=concert.pk).admitted == 0
     assert queue_stats(concert_id=concert.pk).paused
 
     queue_set_paused(concert_id=concert.pk, paused=False)
     assert queue_promote(concert_id=concert.pk).admitted == 1
-    assert queue_is_active(user_id=1, concert_id=concert.pk)
+    assert token_active(user_id=1, token=waiting.token)
 
 
 def test_flush_empties_the_room():
@@ -336,16 +338,15 @@ def test_flush_empties_the_room():
 def test_estimated_wait_from_the_observed_rate_else_the_policy_rate(clock, settings):
     settings.QUEUE_RATE_WINDOW_SECONDS = 60
     concert = concert_on_sale(queue_active_size=2, session_minutes=10)
-    for user_id in range(1, 9):
-        queue_enter(user_id=user_id, concert_id=concert.pk)
+    tokens = {user_id: queue_enter(user_id=user_id, concert_id=concert.pk).token for user_id in range(1, 9)}
     # Users 1 and 2 were admitted on entering: 2 admissions in the last 60 s -> 1 per 30 s.
-    assert queue_user_status(user_id=3, concert_id=concert.pk).estimated_wait_seconds == 30
-    assert queue_user_status(user_id=8, concert_id=concert.pk).estimated_wait_seconds == 6 * 30
+    assert token_status(user_id=3, token=tokens[3]).estimated_wait_seconds == 30
+    assert token_status(user_id=8, token=tokens[8]).estimated_wait_seconds == 6 * 30
 
     # A quiet minute: no admissions observed, so the policy rate (2 places per 600 s).
     clock.advance(timedelta(seconds=61))
     queue_promote(concert_id=concert.pk)
-    assert queue_user_status(user_id=3, concert_id=concert.pk).estimated_wait_seconds == 300
+    assert token_status(user_id=3, token=tokens[3]).estimated_wait_seconds == 300
 
     assert queue_stats(concert_id=concert.pk).admitted_recently == 0
 
@@ -353,11 +354,10 @@ def test_estimated_wait_from_the_observed_rate_else_the_policy_rate(clock, setti
 def test_the_wait_is_a_range_that_narrows_as_admissions_are_counted_and_says_who_is_behind(clock, settings):
     settings.QUEUE_RATE_WINDOW_SECONDS = 60
     concert = concert_on_sale(queue_active_size=2, session_minutes=10)
-    for user_id in range(1, 9):
-        queue_enter(user_id=user_id, concert_id=concert.pk)
+    tokens = {user_id: queue_enter(user_id=user_id, concert_id=concert.pk).token for user_id in range(1, 9)}
 
     # Two admissions counted: the rate could be nearly nothing, so the wait has no upper end yet.
-    front = queue_user_status(user_id=3, concert_id=concert.pk)
+    front = token_status(user_id=3, token=tokens[3])
     assert (front.position, front.ahead, front.behind) == (1, 0, 5)
     assert (front.estimated_wait_low_seconds, front.estimated_wait_seconds, front.estimated_wait_high_seconds) == (
         12,
@@ -368,9 +368,8 @@ def test_the_wait_is_a_range_that_narrows_as_admissions_are_counted_and_says_who
     # Many admissions counted (2 per second over the window): a narrow range around the same rule.
     settings.QUEUE_RATE_WINDOW_SECONDS = 60
     busy = concert_on_sale(queue_active_size=120, session_minutes=10)
-    for user_id in range(100, 100 + 130):
-        queue_enter(user_id=user_id, concert_id=busy.pk)
-    last = queue_user_status(user_id=229, concert_id=busy.pk)
+    busy_tokens = [queue_enter(user_id=user_id, concert_id=busy.pk).token for user_id in range(100, 100 + 130)]
+    last = token_status(user_id=229, token=busy_tokens[-1])
     assert (last.position, last.behind) == (10, 0)
     low, point, high = last.estimated_wait_low_seconds, last.estimated_wait_seconds, last.estimated_wait_high_seconds
     assert low < point < high and (high - low) < point  # 120 counted: within about +-20 %
@@ -394,8 +393,7 @@ def test_promote_all_promotes_every_concert_on_sale_only(clock):
     closed = ConcertFactory(queue_active_size=1)
     for concert in (on_sale, closed):
         queue_set_paused(concert_id=concert.pk, paused=True)
-    for user_id in (1, 2):
-        queue_enter(user_id=user_id, concert_id=on_sale.pk)
+    tokens = {user_id: queue_enter(user_id=user_id, concert_id=on_sale.pk).token for user_id in (1, 2)}
     for concert in (on_sale, closed):
         queue_set_paused(concert_id=concert.pk, paused=False)
 
@@ -405,7 +403,7 @@ def test_promote_all_promotes_every_concert_on_sale_only(clock):
     assert promote_all.name == "queueing.tasks.promote_all"
     clock.advance(timedelta(minutes=on_sale.session_minutes))
     assert promote_all() == 1  # the task run in-process: user 1's session ended, user 2 admitted
-    assert queue_is_active(user_id=2, concert_id=on_sale.pk)
+    assert token_active(user_id=2, token=tokens[2])
 
 
 def test_redis_down_is_service_unavailable_not_a_crash(monkeypatch):
@@ -419,7 +417,7 @@ def test_redis_down_is_service_unavailable_not_a_crash(monkeypatch):
         queue_enter(user_id=1, concert_id=concert.pk)
     assert refused.value.extra["retry_after_seconds"] > 0
     with pytest.raises(ServiceUnavailable):
-        queue_is_active(user_id=1, concert_id=concert.pk)
+        queue_status(user_id=1, token=queue_token_new(concert_id=concert.pk))
     with pytest.raises(ServiceUnavailable):
         queue_remove(user_id=1, concert_id=concert.pk, reason="paid")
 

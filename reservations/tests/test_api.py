@@ -1,6 +1,6 @@
 """The /reservations endpoints through HTTP, with a real queue session in Redis."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from rest_framework.test import APIClient
@@ -9,8 +9,8 @@ from accounts.tests.factories import DEFAULT_PIN, UserFactory
 from concerts.models import Concert
 from concerts.services import organizer_group_sync
 from points.models import LedgerEntry
-from queueing.selectors import concert_queue_policy_cache_clear, queue_user_status
-from queueing.services import queue_enter, queue_is_active
+from queueing.selectors import concert_queue_policy_cache_clear
+from queueing.services import queue_enter
 from queueing.tests.helpers import redis_restart
 from reservations.services import reservation_hold, reservation_refund
 from reservations.tests.factories import fan_with_points, make_show, seats_of
@@ -27,6 +27,16 @@ def admitted_client(fan, concert_id) -> APIClient:
     api.force_authenticate(fan)
     api.credentials(HTTP_X_QUEUE_TOKEN=status.token)
     return api
+
+
+def queue_answer(api: APIClient):
+    """Where the client's queue token stands: GET /queue-tokens/current (404 once it is gone)."""
+    return api.get("/api/v1/queue-tokens/current")
+
+
+def queue_active(api: APIClient) -> bool:
+    response = queue_answer(api)
+    return response.status_code == 200 and response.json()["status"] == "ACTIVE"
 
 
 @pytest.fixture
@@ -60,11 +70,9 @@ def test_hold_answers_the_reservation_with_its_countdown(show, fan, django_captu
     ]
     assert body["hold_expires_at"].endswith("+09:00")
     # The hold keeps the fan's queue session alive until it ends.
-    assert queue_user_status(
-        user_id=fan.pk, concert_id=show.concert_id
-    ).active_until >= show.concert.shows.get().starts_at - timedelta(days=10) + timedelta(minutes=5) - timedelta(
-        seconds=1
-    )
+    assert datetime.fromisoformat(
+        queue_answer(api).json()["active_until"]
+    ) >= show.concert.shows.get().starts_at - timedelta(days=10) + timedelta(minutes=5) - timedelta(seconds=1)
 
 
 def test_hold_needs_login_and_an_active_queue_token(show, fan):
@@ -158,7 +166,7 @@ def test_pay_through_the_api_and_leave_the_queue(show, fan, django_capture_on_co
         "paid_amount": 150_000,
         "balance": 850_000,
     }
-    assert not queue_is_active(user_id=fan.pk, concert_id=show.concert_id)
+    assert not queue_active(api)
     # Paid and out of the queue: a second payment is refused by what happened, not by the queue.
     again = api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
     assert (again.status_code, again.json()["code"]) == (409, "ALREADY_PAID")
@@ -218,7 +226,7 @@ def test_wrong_pin_and_low_balance_answers_carry_attempts_left(show, django_capt
         "PAYMENT_ATTEMPTS_EXCEEDED",
         0,
     )
-    assert not queue_is_active(user_id=poor.pk, concert_id=show.concert_id)
+    assert not queue_active(api)
     assert api.get(f"/api/v1/reservations/{reservation_id}").json()["status"] == "RELEASED"
 
 
@@ -233,7 +241,7 @@ def test_payment_after_the_hold_ended_is_410_even_out_of_the_queue(
         response = api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
 
     assert (response.status_code, response.json()["code"]) == (410, "HOLD_EXPIRED")
-    assert not queue_is_active(user_id=fan.pk, concert_id=show.concert_id)
+    assert not queue_active(api)
     again = api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
     assert (again.status_code, again.json()["code"]) == (410, "HOLD_EXPIRED")
 
@@ -318,7 +326,7 @@ def test_a_live_hold_is_paid_after_a_redis_restart_emptied_the_queue(show, fan, 
     second = hold(api, show, "A-2").json()["id"]
     redis_restart()
 
-    assert queue_user_status(user_id=fan.pk, concert_id=show.concert_id) is None
+    assert queue_answer(api).status_code == 404
     with django_capture_on_commit_callbacks(execute=True):
         paid = api.post(f"/api/v1/reservations/{first}/payment", {"pin": DEFAULT_PIN})
     assert (paid.status_code, paid.json()["status"]) == (200, "CONFIRMED")

@@ -13,8 +13,8 @@ from accounts.tests.factories import DEFAULT_PIN
 from concerts.models import ShowSeat, ShowSeatStatus
 from pages.tests.helpers import admit
 from points.models import LedgerEntry
-from queueing.selectors import queue_user_status
 from queueing.services import queue_enter
+from queueing.tests.helpers import token_status
 from reservations.exceptions import HoldExpired
 from reservations.models import ReservationStatus
 from reservations.selectors import reservation_payable_until
@@ -26,23 +26,24 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def late(clock):
-    """A fan holding A-1 of a show that starts in 2 minutes (the hold itself would last 5)."""
+    """A fan holding A-1 of a show that starts in 2 minutes (the hold itself would last 5), and the
+    fan's queue token."""
     show = make_show(starts_in=timedelta(minutes=2))
     fan = fan_with_points()
-    queue_enter(user_id=fan.pk, concert_id=show.concert_id)
+    token = queue_enter(user_id=fan.pk, concert_id=show.concert_id).token
     reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
-    return show, fan, reservation
+    return show, fan, reservation, token
 
 
 def test_the_payable_time_is_the_earlier_of_the_hold_end_and_the_show_start(late, clock):
-    show, _, reservation = late
+    show, _, reservation, _ = late
 
     assert reservation.hold_expires_at == clock.now() + timedelta(minutes=5)
     assert reservation_payable_until(reservation=reservation) == show.starts_at
 
 
 def test_a_hold_cannot_be_paid_once_its_show_has_started(late, clock):
-    show, fan, reservation = late
+    show, fan, reservation, _ = late
     clock.freeze(show.starts_at)
 
     assert not reservation_is_payable(reservation=reservation)
@@ -56,28 +57,28 @@ def test_a_hold_cannot_be_paid_once_its_show_has_started(late, clock):
 
 
 def test_one_second_before_the_show_starts_it_can_still_be_paid(late, clock):
-    show, fan, reservation = late
+    show, fan, reservation, _ = late
     clock.freeze(show.starts_at - timedelta(seconds=1))
 
     assert reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN).status == "CONFIRMED"
 
 
 def test_the_expiry_job_closes_holds_whose_show_has_started(late, clock):
-    show, fan, reservation = late
+    show, fan, reservation, token = late
     clock.freeze(show.starts_at)
 
     assert reservation_expire_due() == 1
 
     reservation.refresh_from_db()
     assert reservation.status == ReservationStatus.EXPIRED
-    assert queue_user_status(user_id=fan.pk, concert_id=show.concert_id) is None  # admission ended too
+    assert token_status(user_id=fan.pk, token=token) is None  # admission ended too
 
 
 def test_the_api_shows_the_payable_time_and_answers_410_after_the_start(late, clock):
-    show, fan, reservation = late
+    show, fan, reservation, token = late
     api = APIClient()
     api.force_authenticate(fan)
-    api.credentials(HTTP_X_QUEUE_TOKEN=queue_user_status(user_id=fan.pk, concert_id=show.concert_id).token)
+    api.credentials(HTTP_X_QUEUE_TOKEN=token)
 
     body = api.get(f"/api/v1/reservations/{reservation.pk}").json()
 

@@ -14,8 +14,9 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import DEFAULT_PIN
 from core.redis import redis_client, redis_key
-from queueing.selectors import QueueTokenStatus, queue_user_status
-from queueing.services import queue_enter, queue_is_active
+from queueing.selectors import QueueTokenStatus
+from queueing.services import queue_enter
+from queueing.tests.helpers import token_active
 from reservations.exceptions import PaymentAttemptsExceeded, WrongPin
 from reservations.models import ReservationStatus
 from reservations.services import reservation_expire_due, reservation_hold, reservation_pay, reservation_refund
@@ -29,11 +30,18 @@ def show(clock):
     return make_show(queue_active_size=1)
 
 
+def enter(user, show) -> QueueTokenStatus:
+    """The fan enters the concert's room; the fan object keeps the token (as a client would)."""
+    current = queue_enter(user_id=user.pk, concert_id=show.concert_id)
+    user.queue_token = current.token
+    return current.status
+
+
 @pytest.fixture
 def fan(show):
     """An admitted fan with 1,000,000 points."""
     fan = fan_with_points(1_000_000)
-    assert queue_enter(user_id=fan.pk, concert_id=show.concert_id).status is QueueTokenStatus.ACTIVE
+    assert enter(fan, show) is QueueTokenStatus.ACTIVE
     return fan
 
 
@@ -41,12 +49,13 @@ def fan(show):
 def next_fan(show, fan):
     """A fan waiting behind `fan` (the room admits one at a time)."""
     waiting = fan_with_points(0)
-    assert queue_enter(user_id=waiting.pk, concert_id=show.concert_id).status is QueueTokenStatus.WAITING
+    assert enter(waiting, show) is QueueTokenStatus.WAITING
     return waiting
 
 
-def admitted(user, show) -> bool:
-    return queue_is_active(user_id=user.pk, concert_id=show.concert_id)
+def admitted(user) -> bool:
+    """Whether the fan's token (from entering) is ACTIVE, as the booking guard sees it."""
+    return token_active(user_id=user.pk, token=user.queue_token)
 
 
 def seat_map_version(show) -> bytes | None:
@@ -64,11 +73,11 @@ def test_paying_one_of_two_holds_keeps_the_fan_admitted_to_pay_the_other(show, f
 
     reservation_pay(user=fan, reservation_id=first.pk, pin=DEFAULT_PIN)
 
-    assert admitted(fan, show)
-    assert not admitted(next_fan, show)
+    assert admitted(fan)
+    assert not admitted(next_fan)
     reservation_pay(user=fan, reservation_id=second.pk, pin=DEFAULT_PIN)
-    assert not admitted(fan, show)
-    assert admitted(next_fan, show)  # the freed place goes to the next fan at once
+    assert not admitted(fan)
+    assert admitted(next_fan)  # the freed place goes to the next fan at once
 
 
 def test_paying_the_first_hold_then_the_second_through_the_api(show, fan):
@@ -76,7 +85,7 @@ def test_paying_the_first_hold_then_the_second_through_the_api(show, fan):
     api = APIClient()
     api.credentials(
         HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=fan).key}",
-        HTTP_X_QUEUE_TOKEN=queue_user_status(user_id=fan.pk, concert_id=show.concert_id).token,
+        HTTP_X_QUEUE_TOKEN=fan.queue_token,
     )
 
     for reservation in (first, second):
@@ -95,10 +104,10 @@ def test_one_hold_expiring_keeps_the_fan_admitted_while_another_is_live(show, fa
 
     first.refresh_from_db()
     assert first.status == ReservationStatus.EXPIRED
-    assert admitted(fan, show)
+    assert admitted(fan)
     assert reservation_pay(user=fan, reservation_id=second.pk, pin=DEFAULT_PIN).status == "CONFIRMED"
-    assert not admitted(fan, show)
-    assert admitted(next_fan, show)
+    assert not admitted(fan)
+    assert admitted(next_fan)
 
 
 def test_the_last_live_hold_expiring_ends_the_admission(show, fan, clock):
@@ -107,12 +116,12 @@ def test_the_last_live_hold_expiring_ends_the_admission(show, fan, clock):
     reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-2"))
     clock.advance(timedelta(minutes=3))
     reservation_expire_due()
-    assert admitted(fan, show)
+    assert admitted(fan)
 
     clock.advance(timedelta(minutes=2))
     assert reservation_expire_due() == 1
 
-    assert not admitted(fan, show)
+    assert not admitted(fan)
 
 
 def test_one_hold_released_after_failed_payments_keeps_the_fan_admitted_for_the_other(show, fan, next_fan):
@@ -123,17 +132,17 @@ def test_one_hold_released_after_failed_payments_keeps_the_fan_admitted_for_the_
     with pytest.raises(PaymentAttemptsExceeded):
         reservation_pay(user=fan, reservation_id=first.pk, pin="000000")
 
-    assert admitted(fan, show)
+    assert admitted(fan)
     assert reservation_pay(user=fan, reservation_id=second.pk, pin=DEFAULT_PIN).status == "CONFIRMED"
-    assert not admitted(fan, show)
-    assert admitted(next_fan, show)
+    assert not admitted(fan)
+    assert admitted(next_fan)
 
 
 def test_a_single_hold_paid_expired_or_released_ends_the_admission(clock):
     show = make_show()
     paying, expiring, releasing = (fan_with_points() for _ in range(3))
     for fan in (paying, expiring, releasing):
-        queue_enter(user_id=fan.pk, concert_id=show.concert_id)
+        enter(fan, show)
     paid = reservation_hold(user=paying, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
     reservation_hold(user=expiring, show_id=show.pk, seat_ids=seats_of(show, "A-2"))
     released = reservation_hold(user=releasing, show_id=show.pk, seat_ids=seats_of(show, "A-3"))
@@ -145,7 +154,7 @@ def test_a_single_hold_paid_expired_or_released_ends_the_admission(clock):
     clock.advance(timedelta(minutes=5))
     reservation_expire_due()
 
-    assert [admitted(fan, show) for fan in (paying, expiring, releasing)] == [False, False, False]
+    assert [admitted(fan) for fan in (paying, expiring, releasing)] == [False, False, False]
 
 
 def test_a_hold_extends_the_admitted_session_to_its_end(show, fan, clock):
@@ -154,7 +163,7 @@ def test_a_hold_extends_the_admitted_session_to_its_end(show, fan, clock):
     reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
 
     clock.advance(timedelta(minutes=4))
-    assert admitted(fan, show)
+    assert admitted(fan)
     assert reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN).status == "CONFIRMED"
 
 
@@ -167,7 +176,7 @@ def test_a_refund_leaves_the_queue_alone_and_changes_the_seat_map(show, fan):
     reservation_refund(actor=fan, reservation_id=reservation.pk)
 
     assert seat_map_version(show) not in (None, before)
-    assert admitted(fan, show)  # still admitted for the other hold
+    assert admitted(fan)  # still admitted for the other hold
     other.refresh_from_db()
     assert other.status == ReservationStatus.HELD
 
