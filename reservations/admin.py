@@ -26,6 +26,8 @@ SEAT_SIZE = 11
 SEAT_MAP_LABEL_WIDTH = 24
 CHART_WIDTH = 600
 CHART_HEIGHT = 160
+CHART_BAR_MAX_WIDTH = 40  # a few buckets do not make slabs
+SEAT_MAP_SCALE = 2  # screen pixels per unit: a small hall is not blown up to the page's width
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,14 @@ def seat_map_drawing(*, show: Show, now) -> dict:
         "width": SEAT_MAP_LABEL_WIDTH + columns * SEAT_CELL,
         "height": max(len(y_of), 1) * SEAT_CELL,
         "seat_size": SEAT_SIZE,
+        "scale": SEAT_MAP_SCALE,
     }
 
 
 def sales_chart_drawing(buckets: list[SalesBucket], kind: str) -> dict:
     """The bars of tickets sold per bucket, scaled to the chart's box."""
     most = max((bucket.tickets for bucket in buckets), default=0)
-    width = CHART_WIDTH / max(len(buckets), 1)
+    width = min(CHART_WIDTH / max(len(buckets), 1), CHART_BAR_MAX_WIDTH)
     date_format = "Y-m-d" if kind == "day" else "m-d H:i"
     bars = []
     for i, bucket in enumerate(buckets):
