@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -54,7 +55,7 @@ class ChartBar:
     title: str
 
 
-def seat_map_drawing(*, show: Show, now) -> dict:
+def seat_map_drawing(*, show: Show, now: datetime) -> dict:
     """Where each seat on sale goes on the dashboard's map: a row of the layout per line."""
     seats, rows, y_of = [], [], {}
     columns = 0

@@ -5,9 +5,13 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from accounts.tests.factories import DEFAULT_PIN, UserFactory
 from concerts.services import organizer_group_sync
+from queueing import selectors as queue_selectors
 from queueing.services import queue_enter
 from reservations.selectors import show_sales_over_time, show_sales_summary
 from reservations.services import reservation_hold, reservation_pay, reservation_refund
@@ -113,3 +117,13 @@ def test_fans_anonymous_and_staff_without_show_permission_do_not_see_the_dashboa
 
 def test_an_unknown_show_is_not_found(sales):
     assert _organizer_client().get("/admin/reservations/reservation/show/999999/dashboard/").status_code == 404
+
+
+def test_with_the_waiting_rooms_redis_down_the_sales_still_show(sales, monkeypatch):
+    down = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    monkeypatch.setattr(queue_selectors, "queue_redis", lambda: down)  # nothing listens on port 1
+
+    page = _organizer_client().get(f"/admin/reservations/reservation/show/{sales.pk}/dashboard/", {"fragment": "1"})
+
+    assert page.status_code == 200 and page.context["queue"] is None
+    assert "400,000원" in page.content.decode() and "대기열 수치를 읽을 수 없습니다" in page.content.decode()
