@@ -410,6 +410,7 @@ class ShowAdmin(SecureModelAdmin):
         "free_seats",
         "seats",
         "cancelled_at",
+        "dashboard_link",
     ]
     list_filter = ["concert", "venue"]
     actions = ["cancel_shows"]
@@ -419,11 +420,18 @@ class ShowAdmin(SecureModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Show | None = None) -> list[str]:
         # A show's seats were copied from its venue at creation: concert and venue stay fixed.
-        return ["concert", "venue", "availability", "cancelled_at"] if obj is not None else []
+        return ["concert", "venue", "availability", "cancelled_at", "dashboard_link"] if obj is not None else []
 
     def get_fields(self, request: HttpRequest, obj: Show | None = None) -> list[str]:
         fields = ["concert", "venue", "starts_at", "booking_opens_at", "booking_closes_at"]
-        return [*fields, "availability", "cancelled_at"] if obj is not None else fields
+        return [*fields, "availability", "cancelled_at", "dashboard_link"] if obj is not None else fields
+
+    @admin.display(description=_("sales dashboard"))
+    def dashboard_link(self, show: Show) -> str:
+        # The dashboard lives in reservations.admin (it reads sales and the waiting room, which
+        # concerts may not import): linked by its URL name only.
+        url = reverse("admin:reservations_show_dashboard", args=[show.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Sales dashboard"))
 
     def has_change_permission(self, request: HttpRequest, obj: Show | None = None) -> bool:
         # A cancelled show stays as it was cancelled (its page is read-only).

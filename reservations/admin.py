@@ -1,12 +1,118 @@
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from concerts.models import Show
+from concerts.selectors import show_seat_list
 from core.admin import ReadOnlyAdminMixin, SecureModelAdmin, won_column
-from core.exceptions import ApplicationError
+from core.clock import clock
+from core.exceptions import ApplicationError, ServiceUnavailable
+from queueing.selectors import queue_stats
 from reservations.models import PaymentAttempt, Reservation, ReservationSeat, TicketRefund
+from reservations.selectors import SalesBucket, show_sales_over_time, show_sales_summary
 from reservations.services import REFUND_ON_BEHALF_PERMISSION, reservation_refund
+
+# The drawing of the dashboard's seat map and sales chart (SVG user units; the page scales it).
+SEAT_CELL = 14
+SEAT_SIZE = 11
+SEAT_MAP_LABEL_WIDTH = 24
+CHART_WIDTH = 600
+CHART_HEIGHT = 160
+CHART_BAR_MAX_WIDTH = 40  # a few buckets do not make slabs
+SEAT_MAP_SCALE = 2  # screen pixels per unit: a small hall is not blown up to the page's width
+
+
+@dataclass(frozen=True)
+class SeatMark:
+    x: int
+    y: int
+    label: str
+    grade: str
+    status: str  # AVAILABLE, HELD, SOLD (an expired hold reads AVAILABLE)
+
+
+@dataclass(frozen=True)
+class RowMark:
+    y: int
+    row: str
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    x: float
+    y: float
+    width: float
+    height: float
+    title: str
+
+
+def seat_map_drawing(*, show: Show, now: datetime) -> dict:
+    """Where each seat on sale goes on the dashboard's map: a row of the layout per line."""
+    seats, rows, y_of = [], [], {}
+    columns = 0
+    for row, row_index, number, grade, status in show_seat_list(show=show, now=now).values_list(
+        "row", "row_index", "number", "grade", "effective_status"
+    ):
+        if row_index not in y_of:
+            y_of[row_index] = len(y_of) * SEAT_CELL
+            rows.append(RowMark(y=y_of[row_index] + SEAT_SIZE - 1, row=row))
+        columns = max(columns, number)
+        seats.append(
+            SeatMark(
+                x=SEAT_MAP_LABEL_WIDTH + (number - 1) * SEAT_CELL,
+                y=y_of[row_index],
+                label=f"{row}-{number}",
+                grade=grade,
+                status=status,
+            )
+        )
+    return {
+        "seats": seats,
+        "rows": rows,
+        "width": SEAT_MAP_LABEL_WIDTH + columns * SEAT_CELL,
+        "height": max(len(y_of), 1) * SEAT_CELL,
+        "seat_size": SEAT_SIZE,
+        "scale": SEAT_MAP_SCALE,
+    }
+
+
+def sales_chart_drawing(buckets: list[SalesBucket], kind: str) -> dict:
+    """The bars of tickets sold per bucket, scaled to the chart's box."""
+    most = max((bucket.tickets for bucket in buckets), default=0)
+    width = min(CHART_WIDTH / max(len(buckets), 1), CHART_BAR_MAX_WIDTH)
+    date_format = "Y-m-d" if kind == "day" else "m-d H:i"
+    bars = []
+    for i, bucket in enumerate(buckets):
+        height = CHART_HEIGHT * bucket.tickets / most if most else 0
+        when = formats.date_format(timezone.localtime(bucket.starts_at), date_format)
+        bars.append(
+            ChartBar(
+                x=i * width + width * 0.1,
+                y=CHART_HEIGHT - height,
+                width=width * 0.8,
+                height=height,
+                title=f"{when}: {bucket.tickets}",
+            )
+        )
+    first = formats.date_format(timezone.localtime(buckets[0].starts_at), date_format) if buckets else ""
+    last = formats.date_format(timezone.localtime(buckets[-1].starts_at), date_format) if buckets else ""
+    return {
+        "bars": bars,
+        "most": most,
+        "first": first,
+        "last": last,
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+    }
 
 
 class ReservationSeatInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -59,6 +165,52 @@ class ReservationAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
 
     def has_refund_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(REFUND_ON_BEHALF_PERMISSION)
+
+    def get_urls(self):
+        # Here, not on the show admin: concerts may not import reservations or queueing (the
+        # apps' layers); the show admin links to it by this URL name.
+        dashboard = path(
+            "show/<int:show_id>/dashboard/",
+            self.admin_site.admin_view(self.show_dashboard_view),
+            name="reservations_show_dashboard",
+        )
+        return [dashboard, *super().get_urls()]
+
+    def show_dashboard_view(self, request: HttpRequest, show_id: int) -> HttpResponse:
+        """A show's sales dashboard: the seat map by state and grade, sales and revenue per grade,
+        tickets sold over time, the concert's waiting room. `?fragment=1` answers the numbers
+        alone: static/js/sales_dashboard.js reloads them every SALES_DASHBOARD_REFRESH_SECONDS."""
+        if not request.user.has_perm("concerts.view_show"):
+            raise PermissionDenied
+        show = Show.objects.select_related("concert", "venue").filter(pk=show_id).first()
+        if show is None:
+            raise Http404
+        now = clock.now()
+        kind, buckets = show_sales_over_time(show=show, max_buckets=settings.SALES_CHART_MAX_BARS)
+        try:
+            queue = queue_stats(concert_id=show.concert_id)
+        except ServiceUnavailable:
+            queue = None  # Redis is down: the sales numbers (PostgreSQL) are still worth showing
+        window = settings.QUEUE_RATE_WINDOW_SECONDS
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Sales dashboard: %(show)s") % {"show": show},
+            "opts": Show._meta,
+            "show": show,
+            "now": now,
+            "sales": show_sales_summary(show=show, now=now),
+            "seat_map": seat_map_drawing(show=show, now=now),
+            "chart": sales_chart_drawing(buckets, kind),
+            "bucket_kind": kind,
+            "queue": queue,
+            "admissions_per_minute": round(queue.admitted_recently * 60 / window, 1) if queue else None,
+            "abandoned_per_minute": round(queue.abandoned_recently * 60 / window, 1) if queue else None,
+            "refresh_seconds": settings.SALES_DASHBOARD_REFRESH_SECONDS,
+            "fragment_url": reverse("admin:reservations_show_dashboard", args=[show.pk]) + "?fragment=1",
+        }
+        if request.GET.get("fragment"):
+            return TemplateResponse(request, "admin/reservations/show_dashboard_numbers.html", context)
+        return TemplateResponse(request, "admin/reservations/show_dashboard.html", context)
 
 
 @admin.register(PaymentAttempt)

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Trunc
 
 from accounts.models import User
-from concerts.models import Show, ShowSeat, ShowSeatStatus
+from concerts.models import Show, ShowGradePrice, ShowSeat, ShowSeatStatus
+from concerts.selectors import GRADE_ORDER, seat_is_free_q
 from core.clock import clock
 from points.models import LedgerEntry
 from reservations.models import Reservation, ReservationSeat, ReservationStatus, TicketRefund, TicketStatus
@@ -358,3 +360,120 @@ def show_cancelled_fans_without_email(*, show: Show) -> list[User]:
     """Fans refunded because the show was cancelled who gave no e-mail: the organizer calls them."""
     refunded = TicketRefund.objects.filter(reservation__show=show, show_cancelled=True).values("reservation__user_id")
     return list(User.objects.filter(pk__in=refunded, email="").order_by("name", "pk"))
+
+
+@dataclass(frozen=True)
+class GradeSales:
+    """One grade of a show on the sales dashboard. `held` counts live holds only (an expired hold
+    is free, as the availability rule says); `revenue` is the paid ticket prices minus those
+    refunded (a refund credits the ticket's full price)."""
+
+    grade: str
+    price: int | None  # None: the grade has no price, its seats are not on sale
+    seats: int
+    sold: int
+    held: int
+    free: int
+    revenue: int
+
+
+@dataclass(frozen=True)
+class ShowSales:
+    grades: list[GradeSales]
+
+    @property
+    def seats(self) -> int:
+        return sum(g.seats for g in self.grades)
+
+    @property
+    def sold(self) -> int:
+        return sum(g.sold for g in self.grades)
+
+    @property
+    def held(self) -> int:
+        return sum(g.held for g in self.grades)
+
+    @property
+    def free(self) -> int:
+        return sum(g.free for g in self.grades)
+
+    @property
+    def revenue(self) -> int:
+        return sum(g.revenue for g in self.grades)
+
+
+def show_sales_summary(*, show: Show, now: datetime) -> ShowSales:
+    """Seats sold, held and free, and the revenue, per grade of the show (two aggregate queries)."""
+    seats = {
+        row["grade"]: row
+        for row in ShowSeat.objects.filter(show=show)
+        .values("grade")
+        .annotate(
+            seats=Count("id"),
+            free=Count("id", filter=seat_is_free_q(now)),
+            sold=Count("id", filter=Q(status=ShowSeatStatus.SOLD)),
+        )
+        .order_by()
+    }
+    money = {
+        row["show_seat__grade"]: row
+        for row in ReservationSeat.objects.filter(reservation__show=show, reservation__confirmed_at__isnull=False)
+        .values("show_seat__grade")
+        .annotate(paid=Sum("price"), refunded=Sum("price", filter=Q(refund__isnull=False)))
+        .order_by()
+    }
+    prices = dict(ShowGradePrice.objects.filter(show=show).values_list("grade", "price"))
+    grades = []
+    for grade in GRADE_ORDER:
+        if grade not in seats:
+            continue
+        row, paid = seats[grade], money.get(grade, {})
+        grades.append(
+            GradeSales(
+                grade=grade,
+                price=prices.get(grade),
+                seats=row["seats"],
+                sold=row["sold"],
+                held=row["seats"] - row["free"] - row["sold"],
+                free=row["free"],
+                revenue=(paid.get("paid") or 0) - (paid.get("refunded") or 0),
+            )
+        )
+    return ShowSales(grades=grades)
+
+
+@dataclass(frozen=True)
+class SalesBucket:
+    starts_at: datetime
+    tickets: int
+
+
+# The buckets of the sales chart, finest first, with their length.
+SALES_BUCKETS = (("minute", timedelta(minutes=1)), ("hour", timedelta(hours=1)), ("day", timedelta(days=1)))
+
+
+def show_sales_over_time(*, show: Show, max_buckets: int) -> tuple[str, list[SalesBucket]]:
+    """Tickets sold (paid, refunded later or not) per minute, hour or day of the payment: the
+    finest of those that needs at most `max_buckets` buckets from the first sale to the last.
+    Every bucket between them is listed, an empty one with 0. Buckets follow the current time zone."""
+    paid = ReservationSeat.objects.filter(reservation__show=show, reservation__confirmed_at__isnull=False)
+    span = paid.aggregate(first=Min("reservation__confirmed_at"), last=Max("reservation__confirmed_at"))
+    if span["first"] is None:
+        return SALES_BUCKETS[0][0], []
+    kind, step = SALES_BUCKETS[-1]
+    for candidate, length in SALES_BUCKETS:
+        if (span["last"] - span["first"]) / length < max_buckets:
+            kind, step = candidate, length
+            break
+    counts = dict(
+        paid.annotate(bucket=Trunc("reservation__confirmed_at", kind))
+        .values("bucket")
+        .annotate(tickets=Count("id"))
+        .order_by("bucket")
+        .values_list("bucket", "tickets")
+    )
+    buckets, at, last = [], min(counts), max(counts)
+    while at <= last:
+        buckets.append(SalesBucket(starts_at=at, tickets=counts.get(at, 0)))
+        at += step  # the service's zone (Asia/Seoul) keeps no summer time: a day is 24 h
+    return kind, buckets

@@ -272,6 +272,10 @@ SEAT_MAP_MAX_AGE_SECONDS = env.float("SEAT_MAP_MAX_AGE_SECONDS", default=10.0)
 # ... and after a change, not before its kept map is this old (at most one rebuild per this long
 # per process while the seats keep changing; 0: every change at once).
 SEAT_MAP_REBUILD_SECONDS = env.float("SEAT_MAP_REBUILD_SECONDS", default=0.5)
+# The organizers' sales dashboard of a show (reservations.admin): it reloads its numbers every
+# this many seconds; its sales chart has at most this many bars (per minute, else hour, else day).
+SALES_DASHBOARD_REFRESH_SECONDS = env.int("SALES_DASHBOARD_REFRESH_SECONDS", default=5)
+SALES_CHART_MAX_BARS = env.int("SALES_CHART_MAX_BARS", default=60)
 # The seat-map page (pages.seat_layout): a row is cut into blocks of at most this many seats side
 # by side (one block fits a phone with 44 px seats); halls of more than SEAT_MAP_OVERVIEW_MIN_SEATS
 # seats open on an overview of their sections, zoomed into one at a time; the page asks for
