@@ -29,6 +29,24 @@ def _clean_redis_prefix(settings):
             client.delete(*keys)
 
 
+@pytest.fixture
+def organizer(db):
+    """A staff member in the Organizers group (the back-office's permissions)."""
+    from reservations.tests.factories import organizer_user  # models load after Django's setup
+
+    return organizer_user()
+
+
+@pytest.fixture
+def org_client(organizer):
+    """A test client logged in as that organizer."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(organizer)
+    return client
+
+
 def pytest_terminal_summary(terminalreporter):
     """Says how many API operations the schema fuzz exercised, so a collapse of its items shows."""
     reports = [

@@ -18,6 +18,7 @@ from accounts.services import (
 )
 from accounts.tests.factories import DEFAULT_PASSWORD, DEFAULT_PIN, UserFactory
 from core.exceptions import ValidationFailed
+from reservations.tests.factories import organizer_user
 
 pytestmark = pytest.mark.django_db
 
@@ -121,11 +122,9 @@ def test_the_admin_action_shows_the_temporary_password_once_and_logs_the_change(
 
 @pytest.mark.security
 def test_an_organizer_has_no_temporary_password_action():
-    from concerts.services import organizer_group_sync
 
     fan = UserFactory()
-    organizer = UserFactory(is_staff=True)
-    organizer.groups.add(organizer_group_sync())
+    organizer = organizer_user()
     client = Client()
     client.force_login(organizer)
 

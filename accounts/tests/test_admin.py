@@ -3,18 +3,8 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from concerts.services import organizer_group_sync
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def organizer_client():
-    user = UserFactory(is_staff=True)
-    user.groups.add(organizer_group_sync())
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -24,18 +14,18 @@ def superuser_client():
     return client
 
 
-def test_user_list_searches_by_phone_and_name(organizer_client):
+def test_user_list_searches_by_phone_and_name(org_client):
     UserFactory(phone="010-7777-0001", name="김민지")
     UserFactory(phone="010-8888-0002", name="이서준")
 
-    by_phone = organizer_client.get("/admin/accounts/user/", {"q": "7777"})
-    by_name = organizer_client.get("/admin/accounts/user/", {"q": "서준"})
+    by_phone = org_client.get("/admin/accounts/user/", {"q": "7777"})
+    by_name = org_client.get("/admin/accounts/user/", {"q": "서준"})
 
     assert [u.phone for u in by_phone.context["cl"].result_list] == ["010-7777-0001"]
     assert [u.phone for u in by_name.context["cl"].result_list] == ["010-8888-0002"]
 
 
-@pytest.mark.parametrize("client_fixture", ["organizer_client", "superuser_client"])
+@pytest.mark.parametrize("client_fixture", ["org_client", "superuser_client"])
 def test_user_page_never_shows_password_or_pin_hashes(request, client_fixture):
     client = request.getfixturevalue(client_fixture)
     fan = UserFactory()
@@ -47,11 +37,11 @@ def test_user_page_never_shows_password_or_pin_hashes(request, client_fixture):
     assert 'name="password"' not in page and 'name="pin_hash"' not in page
 
 
-def test_organizer_sees_users_read_only(organizer_client):
+def test_organizer_sees_users_read_only(org_client):
     fan = UserFactory(name="Fan")
 
-    page = organizer_client.get(f"/admin/accounts/user/{fan.pk}/change/").content.decode()
-    response = organizer_client.post(f"/admin/accounts/user/{fan.pk}/change/", {"name": "X", "is_staff": "on"})
+    page = org_client.get(f"/admin/accounts/user/{fan.pk}/change/").content.decode()
+    response = org_client.post(f"/admin/accounts/user/{fan.pk}/change/", {"name": "X", "is_staff": "on"})
 
     assert 'name="name"' not in page
     assert response.status_code == 403

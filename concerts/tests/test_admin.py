@@ -6,24 +6,9 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from concerts.models import Show, ShowSeat, ShowSeatStatus, Venue
-from concerts.services import organizer_group_sync
 from concerts.tests.factories import ConcertFactory, VenueFactory, make_show
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def organizer():
-    user = UserFactory(is_staff=True)
-    user.groups.add(organizer_group_sync())
-    return user
-
-
-@pytest.fixture
-def org_client(organizer):
-    client = Client()
-    client.force_login(organizer)
-    return client
 
 
 def local(value) -> str:

@@ -9,21 +9,12 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from concerts.models import Show
-from concerts.services import organizer_group_sync, show_create
+from concerts.services import show_create
 from concerts.tests.factories import ConcertFactory
 
 pytestmark = pytest.mark.django_db
 
 KST = ZoneInfo("Asia/Seoul")
-
-
-@pytest.fixture
-def org_client():
-    organizer = UserFactory(is_staff=True)
-    organizer.groups.add(organizer_group_sync())
-    client = Client()
-    client.force_login(organizer)
-    return client
 
 
 def month_form(**changes) -> dict:

@@ -4,24 +4,12 @@ words, never the database constraint's name."""
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
-from concerts.services import organizer_group_sync
 from concerts.tests.factories import ConcertFactory, make_show
 from concerts.tests.test_admin import show_add_data
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def org_client():
-    organizer = UserFactory(is_staff=True)
-    organizer.groups.add(organizer_group_sync())
-    client = Client()
-    client.force_login(organizer)
-    return client
 
 
 def field_errors(response) -> dict[str, list[str]]:

@@ -10,19 +10,9 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from concerts.models import Concert
-from concerts.services import organizer_group_sync
 from concerts.tests.factories import ConcertFactory, VenueFactory, make_show
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def org_client():
-    organizer = UserFactory(is_staff=True)
-    organizer.groups.add(organizer_group_sync())
-    client = Client()
-    client.force_login(organizer)
-    return client
 
 
 def fan_page(path: str, language: str = "ko"):

@@ -8,12 +8,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django.urls import reverse
 
-from accounts.tests.factories import DEFAULT_PIN, UserFactory
+from accounts.tests.factories import DEFAULT_PIN
 from concerts.models import Concert, Show, ShowGradePrice, ShowSeat, ShowSeatStatus
-from concerts.services import organizer_group_sync, show_create
+from concerts.services import show_create
 from concerts.tests.factories import ConcertFactory
 from concerts.tests.test_admin import show_add_data
 from core.exceptions import ValidationFailed
@@ -25,15 +24,6 @@ from reservations.services import reservation_hold
 from reservations.tests.factories import fan_with_points, make_show, seats_of
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def org_client():
-    organizer = UserFactory(is_staff=True)
-    organizer.groups.add(organizer_group_sync())
-    client = Client()
-    client.force_login(organizer)
-    return client
 
 
 def seed_month(*args) -> str:

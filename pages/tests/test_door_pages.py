@@ -7,11 +7,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.tests.factories import DEFAULT_PIN, UserFactory
-from concerts.services import organizer_group_sync
+from accounts.tests.factories import DEFAULT_PIN
 from pages.tests.helpers import text_of
 from reservations.services import reservation_hold, reservation_pay, reservation_refund
-from reservations.tests.factories import fan_with_points, make_show, seats_of
+from reservations.tests.factories import fan_with_points, make_show, organizer_user, seats_of
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +30,7 @@ def paid(show):
 
 @pytest.fixture
 def door(client):
-    staff = UserFactory(is_staff=True)
-    staff.groups.add(organizer_group_sync())
+    staff = organizer_user()
     client.force_login(staff)
     return client
 

@@ -1,25 +1,14 @@
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 
-from accounts.tests.factories import DEFAULT_PIN, UserFactory
-from concerts.services import organizer_group_sync
+from accounts.tests.factories import DEFAULT_PIN
 from points.models import LedgerEntry
 from reservations.models import ReservationStatus
 from reservations.services import reservation_hold, reservation_pay
 from reservations.tests.factories import fan_with_points, make_show, seats_of
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def org_client():
-    organizer = UserFactory(is_staff=True)
-    organizer.groups.add(organizer_group_sync())
-    client = Client()
-    client.force_login(organizer)
-    return client
 
 
 @pytest.fixture

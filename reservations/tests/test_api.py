@@ -5,15 +5,14 @@ from datetime import datetime, timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.tests.factories import DEFAULT_PIN, UserFactory
+from accounts.tests.factories import DEFAULT_PIN
 from concerts.models import Concert
-from concerts.services import organizer_group_sync
 from points.models import LedgerEntry
 from queueing.selectors import concert_queue_policy_cache_clear
 from queueing.services import queue_enter
 from queueing.tests.helpers import redis_restart
 from reservations.services import reservation_hold, reservation_refund
-from reservations.tests.factories import fan_with_points, make_show, seats_of
+from reservations.tests.factories import fan_with_points, make_show, organizer_user, seats_of
 from reservations.tickets import ticket_check_in
 
 pytestmark = pytest.mark.django_db
@@ -182,8 +181,7 @@ def test_a_paid_reservation_answers_its_booking_number_and_ticket_codes(show, fa
 
     seats = api.get(f"/api/v1/reservations/{held['id']}").json()["seats"]
 
-    door = UserFactory(is_staff=True)
-    door.groups.add(organizer_group_sync())
+    door = organizer_user()
     a1, a2 = seats
     assert a2["ticket_code"] is None and a1["checked_in_at"] is None
     assert ticket_check_in(code=a1["ticket_code"], show=show, actor=door).admitted

@@ -4,13 +4,12 @@ import pytest
 
 from accounts.tests.factories import DEFAULT_PIN, UserFactory
 from concerts.models import ShowSeat, ShowSeatStatus
-from concerts.services import organizer_group_sync
 from core.exceptions import NotPermitted
 from points.models import LedgerEntry
 from reservations.exceptions import AlreadyRefunded, NotRefundable, RefundWindowClosed, ReservationNotFound
 from reservations.models import ReservationStatus
 from reservations.services import refund_deadline, reservation_hold, reservation_pay, reservation_refund
-from reservations.tests.factories import fan_with_points, make_show, seats_of
+from reservations.tests.factories import fan_with_points, make_show, organizer_user, seats_of
 
 pytestmark = pytest.mark.django_db
 
@@ -97,8 +96,7 @@ def test_another_fan_cannot_refund_but_an_organizer_can_on_their_behalf(paid):
     with pytest.raises(ReservationNotFound):
         reservation_refund(actor=fan_with_points(), reservation_id=reservation.pk)
 
-    organizer = UserFactory(is_staff=True)
-    organizer.groups.add(organizer_group_sync())
+    organizer = organizer_user()
     result = reservation_refund(actor=organizer, reservation_id=reservation.pk, on_behalf=True)
     assert result.balance == 1_000_000  # credited to the fan, not the organizer
     assert result.refund.actor == organizer

@@ -10,12 +10,11 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from accounts.tests.factories import DEFAULT_PIN, UserFactory
-from concerts.services import organizer_group_sync
 from queueing import selectors as queue_selectors
 from queueing.services import queue_enter
 from reservations.selectors import show_sales_over_time, show_sales_summary
 from reservations.services import reservation_hold, reservation_pay, reservation_refund
-from reservations.tests.factories import fan_with_points, make_show, seats_of
+from reservations.tests.factories import fan_with_points, make_show, organizer_user, seats_of
 
 pytestmark = pytest.mark.django_db
 
@@ -71,8 +70,7 @@ def test_a_show_without_sales_has_no_buckets(clock):
 
 
 def _organizer_client() -> Client:
-    organizer = UserFactory(is_staff=True)
-    organizer.groups.add(organizer_group_sync())
+    organizer = organizer_user()
     client = Client()
     client.force_login(organizer)
     return client

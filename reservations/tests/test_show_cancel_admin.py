@@ -17,15 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def org_client():
-    organizer = UserFactory(is_staff=True)
-    organizer.groups.add(organizer_group_sync())
-    client = Client()
-    client.force_login(organizer)
-    return client
-
-
-@pytest.fixture
 def enqueued(monkeypatch):
     ids: list[int] = []
     monkeypatch.setattr(tasks.send_show_cancelled_notice, "delay", ids.append)

@@ -8,19 +8,12 @@ import pytest
 from django.db import connection
 
 from accounts.tests.factories import DEFAULT_PIN, UserFactory
-from concerts.services import organizer_group_sync
 from reservations.models import ReservationSeat
 from reservations.services import reservation_hold, reservation_pay, reservation_refund
-from reservations.tests.factories import fan_with_points, make_show, seats_of
+from reservations.tests.factories import fan_with_points, make_show, organizer_user, seats_of
 from reservations.tickets import CheckInNotPermitted, ticket_check_in, ticket_code
 
 pytestmark = pytest.mark.django_db
-
-
-def _door_staff():
-    staff = UserFactory(is_staff=True)
-    staff.groups.add(organizer_group_sync())
-    return staff
 
 
 def _paid_tickets(show, *labels):
@@ -37,7 +30,7 @@ def show(clock):
 
 def test_a_paid_ticket_comes_in_once(show, clock):
     _, reservation, (ticket, other) = _paid_tickets(show, "A-1", "A-2")
-    door = _door_staff()
+    door = organizer_user()
 
     first = ticket_check_in(code=ticket_code(ticket=ticket), show=show, actor=door)
     clock.advance(timedelta(minutes=3))
@@ -55,7 +48,7 @@ def test_codes_are_typable_and_tolerate_case_and_spaces(show):
     code = ticket_code(ticket=ticket)
 
     assert code.startswith(f"{ticket.pk}-") and len(code) <= 32
-    assert ticket_check_in(code=f"  {code.upper()}\n", show=show, actor=_door_staff()).admitted
+    assert ticket_check_in(code=f"  {code.upper()}\n", show=show, actor=organizer_user()).admitted
 
 
 @pytest.mark.security
@@ -74,14 +67,14 @@ def test_a_forged_or_garbled_code_is_not_a_ticket(show, forge):
     _paid_tickets(show, "A-2")
     _, _, (ticket,) = _paid_tickets(show, "A-1")
 
-    check_in = ticket_check_in(code=forge(ticket_code(ticket=ticket)), show=show, actor=_door_staff())
+    check_in = ticket_check_in(code=forge(ticket_code(ticket=ticket)), show=show, actor=organizer_user())
 
     assert (check_in.outcome, check_in.ticket) == ("INVALID", None)
     assert not ReservationSeat.objects.filter(checked_in_at__isnull=False).exists()
 
 
 def test_refunded_unpaid_and_other_show_tickets_are_refused(show):
-    door = _door_staff()
+    door = organizer_user()
     fan, reservation, (kept, refunded) = _paid_tickets(show, "A-1", "A-2")
     reservation_refund(actor=fan, reservation_id=reservation.pk, seat_ids=[refunded.show_seat_id])
     hold = reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
@@ -111,7 +104,7 @@ def test_only_door_staff_may_check_in(show):
 def test_several_doors_scanning_one_ticket_at_once_admit_it_once():
     show = make_show(starts_in=timedelta(days=10))
     _, _, (ticket,) = _paid_tickets(show, "A-1")
-    doors = [_door_staff() for _ in range(8)]
+    doors = [organizer_user() for _ in range(8)]
     code = ticket_code(ticket=ticket)
     start = threading.Barrier(len(doors))
     outcomes = []
