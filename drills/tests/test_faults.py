@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from drills.burst import Burst, QueueSampler
+from drills.burst import Burst
 from drills.stack import db_terminate_connections
-from drills.tests.world import drill_world
+from drills.tests.world import drill_world, room_sampler
 from queueing.services import queue_set_paused
 
 ACTIVE_SIZE = 4
@@ -21,7 +21,7 @@ ROUNDS = 5
 
 
 @pytest.mark.drill
-def test_celery_worker_killed_and_db_connections_dropped_mid_burst(drill_stack, settings):
+def test_celery_worker_killed_and_db_connections_dropped_mid_burst(drill_stack):
     world = drill_world(fans=FANS, active_size=ACTIVE_SIZE)
     concert_id = world.concert.pk
     db_name = connection.settings_dict["NAME"]
@@ -33,12 +33,7 @@ def test_celery_worker_killed_and_db_connections_dropped_mid_burst(drill_stack, 
     beat = drill_stack.start_beat("beat1")
     drill_stack.wait_all_ready(timeout=60)
 
-    sampler = QueueSampler(
-        settings.REDIS_CLUSTER_URL or settings.REDIS_URL,
-        settings.REDIS_KEY_PREFIX,
-        concert_id,
-        cluster=bool(settings.REDIS_CLUSTER_URL),
-    )
+    sampler = room_sampler(concert_id)
     sampler.start()
     burst = Burst(
         bases=[web.url], concert_id=concert_id, show_id=world.show.pk, fans=world.fans, pin=world.pin, max_seconds=45

@@ -12,8 +12,8 @@ import threading
 import pytest
 from django.core.management import call_command
 
-from drills.burst import Burst, QueueSampler
-from drills.tests.world import drill_world
+from drills.burst import Burst
+from drills.tests.world import drill_world, room_sampler
 from queueing.services import queue_set_paused
 from reservations.models import Reservation
 
@@ -22,7 +22,7 @@ FANS = 30
 
 
 @pytest.mark.drill
-def test_two_webs_two_workers_two_beats_burst(drill_stack, settings):
+def test_two_webs_two_workers_two_beats_burst(drill_stack):
     world = drill_world(fans=FANS, active_size=ACTIVE_SIZE)
     concert_id = world.concert.pk
     # Everyone queues first; the beats' promotion then admits them (and payments hand places on).
@@ -33,12 +33,7 @@ def test_two_webs_two_workers_two_beats_burst(drill_stack, settings):
     beats = [drill_stack.start_beat(f"beat{i}") for i in (1, 2)]
     drill_stack.wait_all_ready(timeout=60)
 
-    sampler = QueueSampler(
-        settings.REDIS_CLUSTER_URL or settings.REDIS_URL,
-        settings.REDIS_KEY_PREFIX,
-        concert_id,
-        cluster=bool(settings.REDIS_CLUSTER_URL),
-    )
+    sampler = room_sampler(concert_id)
     sampler.start()
     burst = Burst(
         bases=[web.url for web in webs], concert_id=concert_id, show_id=world.show.pk, fans=world.fans,

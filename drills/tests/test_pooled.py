@@ -12,9 +12,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from drills.burst import Burst, QueueSampler
+from drills.burst import Burst
 from drills.stack import PgConnectionSampler
-from drills.tests.world import drill_world
+from drills.tests.world import drill_world, room_sampler
 from queueing.services import queue_set_paused
 from reservations.models import Reservation
 
@@ -46,12 +46,7 @@ def test_six_webs_through_pgbouncer_stay_within_the_server_pool(drill_stack, sta
     connection.close()
     connections = PgConnectionSampler(db_name, pgbouncer=bouncer, interval=0.02)
     connections.start()
-    sampler = QueueSampler(
-        settings.REDIS_CLUSTER_URL or settings.REDIS_URL,
-        settings.REDIS_KEY_PREFIX,
-        concert_id,
-        cluster=bool(settings.REDIS_CLUSTER_URL),
-    )
+    sampler = room_sampler(concert_id)
     sampler.start()
     burst = Burst(
         bases=[web.url for web in webs], concert_id=concert_id, show_id=world.show.pk, fans=world.fans,

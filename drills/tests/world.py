@@ -5,6 +5,7 @@ import io
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
@@ -12,7 +13,7 @@ from accounts.tests.factories import DEFAULT_PIN, UserFactory
 from concerts.models import Concert, Show, Venue
 from concerts.services import show_create, venues_seed
 from core.clock import clock
-from drills.burst import Fan
+from drills.burst import Fan, QueueSampler
 from points.services import wallet_charge
 
 SMALL_VENUE = "항해 콘서트장"  # 50 seats
@@ -42,3 +43,14 @@ def drill_world(*, fans: int, active_size: int) -> DrillWorld:
         people.append(Fan(user_id=user.pk, api_key=Token.objects.create(user=user).key))
     call_command("setup_periodic_tasks", stdout=io.StringIO())
     return DrillWorld(concert=concert, show=show, fans=people, pin=DEFAULT_PIN)
+
+
+def room_sampler(concert_id: int) -> QueueSampler:
+    """A sampler of the concert's waiting room where this run keeps it: the run's Redis Cluster
+    when the tests run on one, else its plain Redis."""
+    return QueueSampler(
+        settings.REDIS_CLUSTER_URL or settings.REDIS_URL,
+        settings.REDIS_KEY_PREFIX,
+        concert_id,
+        cluster=bool(settings.REDIS_CLUSTER_URL),
+    )
