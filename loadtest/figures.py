@@ -290,3 +290,56 @@ def sell_out_versus_floor(measured_s: float | None, floor: dict) -> dict:
         "target_ratio": SELL_OUT_TARGET_RATIO,
         "met": ratio is not None and ratio <= SELL_OUT_TARGET_RATIO,
     }
+
+
+def percentiles(values: list[float]) -> dict:
+    """Nearest-rank p50/p95/p99/max, in ms, of durations in seconds."""
+    if not values:
+        return {"n": 0}
+    ordered = sorted(values)
+
+    def pick(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 1)
+
+    return {"n": len(ordered), "p50_ms": pick(50), "p95_ms": pick(95), "p99_ms": pick(99), "max_ms": pick(100)}
+
+
+# -- where the client's time went ----------------------------------------------------------------
+def proxy_timing(header: str) -> tuple[float, float] | None:
+    """(proxy queue, app) in seconds from HAProxy's `Server-Timing: proxy-queue;dur=N, app;dur=N`."""
+    durations = {}
+    for part in header.split(","):
+        name, _, rest = part.strip().partition(";dur=")
+        try:
+            durations[name] = float(rest) / 1000
+        except ValueError:
+            continue
+    if "proxy-queue" not in durations or "app" not in durations:
+        return None
+    return max(0.0, durations["proxy-queue"]), max(0.0, durations["app"])
+
+
+def latency_split(split: list[tuple[float, float, float]]) -> dict:
+    """Where the client's time went: the proxy's queue, the app (as HAProxy timed it) and the rest
+    (connection, transfer and this process's own delays), over all calls and over the slowest 5 %."""
+    if not split:
+        return {"n": 0}
+    ordered = sorted(split)
+    slowest = ordered[int(0.95 * len(ordered)) :] or ordered[-1:]
+
+    def mean_ms(rows: list[tuple[float, float, float]], index: int | None) -> float:
+        values = [(r[0] - r[1] - r[2]) if index is None else r[index] for r in rows]
+        return round(sum(values) / len(values) * 1000, 1)
+
+    return {
+        "n": len(ordered),
+        "proxy_queue": percentiles([r[1] for r in ordered]),
+        "app": percentiles([r[2] for r in ordered]),
+        "rest": percentiles([max(0.0, r[0] - r[1] - r[2]) for r in ordered]),
+        "slowest_5pct_mean_ms": {
+            "client": mean_ms(slowest, 0),
+            "proxy_queue": mean_ms(slowest, 1),
+            "app": mean_ms(slowest, 2),
+            "rest": mean_ms(slowest, None),
+        },
+    }

@@ -262,6 +262,7 @@ def summary(r: dict) -> str:
         f"  {'call':<7} {'client n':>8} {'p50':>9} {'p95':>9} {'p99':>9}  | {'server n':>8} {'p50':>9} {'p95':>9} "
         f"{'p99':>9}",
         *(latency_line(name) for name in figures.ENDPOINTS),
+        *_split_lines(r.get("latency_split", {}), r.get("load_generator_loop_lag", {})),
         f"freed place (answer to the payer) -> next admission: n={f.get('n')} p50 {f.get('p50_ms')} ms "
         f"p95 {f.get('p95_ms')} ms p99 {f.get('p99_ms')} ms",
         f"admission -> fan sees ACTIVE (poll): n={s.get('n')} p50 {s.get('p50_ms')} ms p95 {s.get('p95_ms')} ms",
@@ -279,6 +280,35 @@ def summary(r: dict) -> str:
         ),
     ]
     return "\n".join(out) + "\n"
+
+
+def _split_lines(split: dict, lag: dict) -> list[str]:
+    """Where the client's time went (HAProxy's Server-Timing header), and the load generator's own
+    delay: what separates the client's latency from the server's."""
+    if not split:
+        return []
+    out = [
+        "client time split, ms: proxy queue = waiting in HAProxy for a free thread of the pool; app = the pool's "
+        "answer as HAProxy timed it; rest = connection, transfer and the load generator's own delays",
+        f"  {'call':<7} {'p95 queue':>9} {'p95 app':>9} {'p95 rest':>9}  | slowest 5 %: "
+        "mean client = queue + app + rest",
+    ]
+    for name in figures.ENDPOINTS:
+        v = split.get(name)
+        if not v or not v.get("n"):
+            continue
+        slow = v["slowest_5pct_mean_ms"]
+        out.append(
+            f"  {name:<7} {_num(v['proxy_queue']['p95_ms'], '>9')} {_num(v['app']['p95_ms'], '>9')} "
+            f"{_num(v['rest']['p95_ms'], '>9')}  | {slow['client']} = {slow['proxy_queue']} + {slow['app']} + "
+            f"{slow['rest']}"
+        )
+    if lag.get("n"):
+        out.append(
+            f"load generator's event loop, late to wake a sleeping fan: p50 {lag['p50_ms']} ms, "
+            f"p95 {lag['p95_ms']} ms, p99 {lag['p99_ms']} ms, max {lag['max_ms']} ms"
+        )
+    return out
 
 
 def _sell_out_lines(so: dict | None) -> list[str]:

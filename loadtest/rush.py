@@ -38,6 +38,7 @@ from locust.contrib.fasthttp import FastHttpUser  # noqa: E402
 from locust.env import Environment  # noqa: E402
 from locust.exception import StopUser  # noqa: E402
 
+from loadtest import figures  # noqa: E402
 from loadtest.behaviour import (  # noqa: E402
     ABANDON_SHARE,
     EXHAUST_SHARE,
@@ -82,6 +83,9 @@ class Rush:
         self.stop_reason = ""
         # measurements
         self.calls: dict[str, list[tuple[float, float]]] = defaultdict(list)  # name -> [(start, latency)]
+        # name -> [(latency, proxy queue, app)]: the client's time split by HAProxy's Server-Timing
+        self.split: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+        self.loop_lag: list[float] = []  # how late this process's event loop woke a sleeping greenlet
         self.errors: Counter = Counter()  # "name status CODE" -> n
         self.enter_ok: list[float] = []  # end times of successful enters
         self.entered_waiting: set[str] = set()  # tokens whose first answer was WAITING
@@ -148,6 +152,9 @@ class Fan(FastHttpUser):
         latency = time.time() - start
         RUSH.calls[name].append((start, latency))
         status = resp.status_code or 0
+        timing = figures.proxy_timing(resp.headers.get("Server-Timing", "") if resp.headers else "")
+        if timing is not None:
+            RUSH.split[name].append((latency, *timing))
         self.last_etag = resp.headers.get("ETag", "") if resp.headers else ""
         data: dict = {}
         if resp.content:
@@ -428,18 +435,16 @@ def monitor(env: Environment, config: dict) -> None:
         gevent.sleep(0.5)
 
 
+def loop_lag_sampler(period: float = 0.1) -> None:
+    """How late the event loop wakes a greenlet that asked to sleep `period`: the delay every
+    measured latency of this process also carries (a saturated generator inflates them)."""
+    while not RUSH.stop:
+        before = time.monotonic()
+        gevent.sleep(period)
+        RUSH.loop_lag.append(max(0.0, time.monotonic() - before - period))
+
+
 # -- figures ----------------------------------------------------------------------------------
-def percentiles(values: list[float]) -> dict:
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
-
-    def pick(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 1)
-
-    return {"n": len(ordered), "p50_ms": pick(50), "p95_ms": pick(95), "p99_ms": pick(99), "max_ms": pick(100)}
-
-
 def per_second(times: list[float]) -> dict:
     if not times:
         return {"n": 0}
@@ -508,11 +513,13 @@ def results(env: Environment, config: dict, started: float, ended: float) -> dic
         "tokens_issued": per_second(enter_window),
         "polls": per_second([s for s, _ in RUSH.calls.get("poll", [])]),
         "streams": {"opened": len(RUSH.calls.get("events", [])), "status_events": RUSH.stream_events},
-        "latency": {name: percentiles([lat for _, lat in calls]) for name, calls in sorted(RUSH.calls.items())},
-        "freed_place_to_next_admission": percentiles(
+        "latency": {name: figures.percentiles([lat for _, lat in calls]) for name, calls in sorted(RUSH.calls.items())},
+        "latency_split": {name: figures.latency_split(rows) for name, rows in sorted(RUSH.split.items())},
+        "load_generator_loop_lag": figures.percentiles(RUSH.loop_lag),
+        "freed_place_to_next_admission": figures.percentiles(
             freed_to_admitted(RUSH.freed, RUSH.admissions, RUSH.entered_waiting)
         ),
-        "admission_to_fan_sees_active": percentiles(admitted_to_seen),
+        "admission_to_fan_sees_active": figures.percentiles(admitted_to_seen),
         "time_to_sell_out_s": round(RUSH.sold_out_at - rush_start, 1) if RUSH.sold_out_at else None,
         "seats_total": RUSH.seats_total,
         "final_seats": RUSH.samples[-1]["seats"] if RUSH.samples else {},
@@ -548,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     spawn_rate = max(1.0, len(RUSH.fans) / config["ramp_seconds"])
     runner.start(len(RUSH.fans), spawn_rate=spawn_rate)
     watcher = gevent.spawn(monitor, env, config)
+    gevent.spawn(loop_lag_sampler)
     last_report = 0.0
     while not watcher.dead:
         gevent.sleep(1)

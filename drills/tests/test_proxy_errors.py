@@ -3,6 +3,7 @@ gunicorn's HTML pages. Through the deployed layout (HAProxy in front of a gunico
 config/haproxy/stagegate.cfg) HAProxy refuses them first, with {code, message} JSON."""
 
 import json
+import re
 import socket
 
 import pytest
@@ -56,3 +57,12 @@ def test_refusals_before_django_are_json(proxy_port: int):
         assert status == 400, f"{name}: {status}"
         assert headers.get("content-type") == "application/json", f"{name}: {headers} {body[:200]!r}"
         assert json.loads(body)["code"] == "BAD_REQUEST", name
+
+
+def test_answers_through_the_proxy_say_where_their_time_went(proxy_port: int):
+    """The load test splits each call's time by this header (loadtest.figures.proxy_timing reads
+    this format)."""
+    status, headers, _ = _raw_request(proxy_port, _get("/api/v1/concerts"))
+
+    assert status == 200
+    assert re.fullmatch(r"proxy-queue;dur=\d+, app;dur=\d+", headers["server-timing"])

@@ -180,3 +180,22 @@ def test_measured_sell_out_against_the_floor():
 def test_every_call_of_the_rush_maps_to_its_view(method: str, path: str, endpoint: str):
     """The view names are django-prometheus's and the CPU counter's `view` label."""
     assert figures.endpoint_name(resolve(path).view_name, method) == endpoint
+
+
+def test_proxy_timing_reads_haproxys_server_timing_header():
+    assert figures.proxy_timing("proxy-queue;dur=1250, app;dur=40") == (1.25, 0.04)
+    assert figures.proxy_timing("app;dur=40") is None  # not through the proxy
+    assert figures.proxy_timing("") is None
+    assert figures.proxy_timing("proxy-queue;dur=-1, app;dur=x") is None
+
+
+def test_latency_split_puts_the_slowest_calls_time_where_it_went():
+    # 19 quick calls, and one that waited 2 s in the proxy's queue and then 0.1 s more on the way.
+    rows = [(0.05, 0.0, 0.04)] * 19 + [(2.2, 2.0, 0.1)]
+
+    split = figures.latency_split(rows)
+
+    assert split["n"] == 20
+    assert split["slowest_5pct_mean_ms"] == {"client": 2200.0, "proxy_queue": 2000.0, "app": 100.0, "rest": 100.0}
+    assert split["proxy_queue"]["max_ms"] == 2000.0
+    assert split["app"]["p50_ms"] == 40.0
