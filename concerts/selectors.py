@@ -1,12 +1,13 @@
 """Reads of the catalog: concerts with their booking window, shows with their availability, seats.
 
-The one availability rule lives here (`seat_is_free_q`): a seat is free when it is AVAILABLE, or
-HELD with a hold that has already run out. An expired hold therefore gives its seat back at once,
-before any background job releases it; counting, the seats list and the hold service all use it.
+The one availability rule lives here (`seat_is_free_q` in SQL, `seat_is_free` for a row already
+read): a seat is free when it is AVAILABLE, or HELD with a hold that has already run out. An
+expired hold therefore gives its seat back at once, before any background job releases it;
+counting, the seats list and the hold service all use it.
 
 Prices: a seat is on sale only if its show has a ShowGradePrice for the seat's grade. Seats of an
 unpriced grade are left out of the counts and of the seats list (`seat_is_priced_q`); the hold
-service must refuse them too.
+service refuses them too (`show_grade_prices_unless_cancelled`).
 """
 
 import time
@@ -38,6 +39,21 @@ def seat_is_free_q(now: datetime, prefix: str = "") -> Q:
     """
     return Q(**{f"{prefix}status": ShowSeatStatus.AVAILABLE}) | Q(
         **{f"{prefix}status": ShowSeatStatus.HELD, f"{prefix}held_until__lte": now}
+    )
+
+
+def seat_is_free(seat: ShowSeat, now: datetime) -> bool:
+    """seat_is_free_q for a seat row already read (e.g. locked by the hold): the same rule."""
+    if seat.status == ShowSeatStatus.AVAILABLE:
+        return True
+    return seat.status == ShowSeatStatus.HELD and seat.held_until is not None and seat.held_until <= now
+
+
+def show_grade_prices_unless_cancelled(*, show_id: int) -> list[tuple[str, int]]:
+    """(grade, price) of the show, read fresh; none once the show is cancelled (one statement
+    where the hold needs both facts)."""
+    return list(
+        ShowGradePrice.objects.filter(show_id=show_id, show__cancelled_at__isnull=True).values_list("grade", "price")
     )
 
 

@@ -26,6 +26,7 @@ from reservations.selectors import (
     reservation_payable_until,
     reservation_payment_attempts_left,
     reservation_seconds_left_to_pay,
+    reservation_with_seats,
     ticket_status,
 )
 from reservations.services import (
@@ -150,8 +151,7 @@ class ReservationListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        reservation = reservation_hold(user=request.user, **data.validated_data)
-        reservation = reservation_get_for_user(user=request.user, reservation_id=reservation.pk)
+        reservation = reservation_with_seats(reservation=reservation_hold(user=request.user, **data.validated_data))
         return Response(ReservationOutputSerializer(reservation).data, status=status.HTTP_201_CREATED)
 
 

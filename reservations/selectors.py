@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum, prefetch_related_objects
 from django.db.models.functions import Trunc
 
 from accounts.models import User
@@ -87,18 +87,28 @@ def queue_end_reason(
     return QueueEndReason.SESSION_TIMED_OUT if admitted else QueueEndReason.AWAY_TOO_LONG
 
 
+_SEATS_FOR_ANSWER = Prefetch("seats", queryset=ReservationSeat.objects.select_related("show_seat"))
+
+
 def reservation_list_for_user(*, user: User) -> QuerySet[Reservation]:
     """The fan's holds and tickets, newest first, with what the answers show prefetched."""
     return (
         Reservation.objects.filter(user=user)
         .select_related("show__concert", "show__venue")
-        .prefetch_related(Prefetch("seats", queryset=ReservationSeat.objects.select_related("show_seat")))
+        .prefetch_related(_SEATS_FOR_ANSWER)
         .order_by("-created_at", "-id")
     )
 
 
 def reservation_get_for_user(*, user: User, reservation_id: int) -> Reservation | None:
     return reservation_list_for_user(user=user).filter(pk=reservation_id).first()
+
+
+def reservation_with_seats(*, reservation: Reservation) -> Reservation:
+    """A reservation just made (its show and concert loaded) with its seats, for the answer: one
+    query instead of reading the reservation again."""
+    prefetch_related_objects([reservation], _SEATS_FOR_ANSWER)
+    return reservation
 
 
 def reservation_get_for_guard(*, user: User, reservation_id: int) -> Reservation | None:

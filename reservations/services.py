@@ -25,10 +25,10 @@ from django.db.models import Q
 
 from accounts.models import User
 from accounts.services import user_pin_check
-from concerts.models import Show, ShowGradePrice, ShowSeat, ShowSeatStatus
+from concerts.models import Show, ShowSeat, ShowSeatStatus
 from concerts.prices import seat_price_is_valid
 from concerts.seat_map import seat_map_changed
-from concerts.selectors import seat_is_free_q, seat_is_priced_q, show_is_open
+from concerts.selectors import seat_is_free, show_grade_prices_unless_cancelled, show_is_open
 from core.clock import clock
 from core.exceptions import ApplicationError, NotPermitted, ValidationFailed
 from core.metrics import metric_incr_on_commit
@@ -73,20 +73,36 @@ _LIVE = [ReservationStatus.HELD, ReservationStatus.CONFIRMED]
 # --------------------------------------------------------------------------------------------
 # Hold
 # --------------------------------------------------------------------------------------------
-@transaction.atomic(durable=True)
 def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reservation:
-    """Hold every asked seat of the show for the fan, or none: SEAT_UNAVAILABLE names the taken ones."""
+    """Hold every asked seat of the show for the fan, or none: SEAT_UNAVAILABLE names the taken ones.
+
+    In the rush most refusals are seats another fan took a moment before: they are found by one
+    read without a transaction or a lock, and only a hold that may succeed takes the locks."""
     now = clock.now()
     show = Show.objects.select_related("concert").filter(pk=show_id).first()
     if show is None:
         raise ValidationFailed(errors={"show_id": ["No such show."]})
-    concert = show.concert
     wanted = sorted(set(seat_ids))
     if not wanted:
         raise ValidationFailed(errors={"seat_ids": ["Choose at least one seat."]})
     if not show_is_open(show=show, now=now):
         raise ShowNotBookable()
+    _refuse_unknown_or_taken(list(ShowSeat.objects.filter(show=show, pk__in=wanted)), wanted=wanted, now=now)
+    return _hold(user=user, show=show, wanted=wanted, now=now)
 
+
+def _refuse_unknown_or_taken(seats: list[ShowSeat], *, wanted: list[int], now: datetime) -> None:
+    if len(seats) != len(wanted):
+        unknown = sorted(set(wanted) - {seat.pk for seat in seats})
+        raise ValidationFailed(errors={"seat_ids": [f"Not seats of this show: {unknown}"]})
+    taken = [seat for seat in seats if not seat_is_free(seat, now)]
+    if taken:
+        raise SeatUnavailable(seats=[{"id": seat.pk, "label": seat.label} for seat in taken])
+
+
+@transaction.atomic(durable=True)
+def _hold(*, user: User, show: Show, wanted: list[int], now: datetime) -> Reservation:
+    concert = show.concert
     User.objects.select_for_update().filter(pk=user.pk).first()  # one hold at a time per fan
     held_or_owned = (
         ReservationSeat.objects.filter(
@@ -98,27 +114,23 @@ def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reserv
     if held_or_owned + len(wanted) > concert.seats_per_user:
         raise SeatLimitExceeded(limit=concert.seats_per_user, already=held_or_owned)
 
+    # Locked, the rows are current: checked again, as another fan may have held a seat since.
     seats = list(ShowSeat.objects.select_for_update().filter(show=show, pk__in=wanted).order_by("pk"))
-    if _show_is_cancelled(show.pk):
+    # Read after the seats are locked, so that a cancellation that locked them first is seen.
+    prices = dict(show_grade_prices_unless_cancelled(show_id=show.pk))
+    if not prices and _show_is_cancelled(show.pk):
         raise ShowNotBookable("This show has been cancelled.")
-    if len(seats) != len(wanted):
-        unknown = sorted(set(wanted) - {seat.pk for seat in seats})
-        raise ValidationFailed(errors={"seat_ids": [f"Not seats of this show: {unknown}"]})
-    on_sale = ShowSeat.objects.filter(pk__in=wanted).filter(seat_is_free_q(now), seat_is_priced_q())
-    free_ids = set(on_sale.values_list("pk", flat=True))
-    taken = [seat for seat in seats if seat.pk not in free_ids]
-    if taken:
-        raise SeatUnavailable(seats=[{"id": seat.pk, "label": seat.label} for seat in taken])
-    prices = dict(ShowGradePrice.objects.filter(show=show).values_list("grade", "price"))
-    # A price outside the allowed range (stored before the rule, or the range setting changed)
-    # would make a hold that can never be paid.
-    unpayable = [seat for seat in seats if not seat_price_is_valid(prices[seat.grade])]
+    _refuse_unknown_or_taken(seats, wanted=wanted, now=now)
+    # A grade without a price, or a price outside the allowed range (stored before the rule, or
+    # the range setting changed), would make a hold that can never be paid.
+    unpayable = [seat for seat in seats if not seat_price_is_valid(prices.get(seat.grade))]
     if unpayable:
         raise SeatNotOnSale(seats=[{"id": seat.pk, "label": seat.label} for seat in unpayable])
 
-    # Seats whose hold ran out are taken over: their old reservation lets go of them here, and
-    # is closed as EXPIRED by the expiry job (its time had passed already).
-    ReservationSeat.objects.filter(show_seat__in=seats, active=True).update(active=False)
+    if any(seat.status == ShowSeatStatus.HELD for seat in seats):
+        # Seats whose hold ran out are taken over: their old reservation lets go of them here,
+        # and is closed as EXPIRED by the expiry job (its time had passed already).
+        ReservationSeat.objects.filter(show_seat__in=seats, active=True).update(active=False)
     expires_at = now + timedelta(minutes=concert.hold_minutes)
     reservation = Reservation.objects.create(
         user=user,
@@ -568,6 +580,8 @@ def _lock_own_reservation(*, user: User, reservation_id: int) -> Reservation:
 
 
 def _lock_seats(reservation: Reservation) -> list[ShowSeat]:
+    # Locks the reservation's seat rows too (no `of=`): after waiting for a seat, PostgreSQL then
+    # re-reads both, and a seat another fan took over meanwhile drops out (test_takeover_race).
     return list(
         ShowSeat.objects.select_for_update()
         .filter(reservation_seats__reservation=reservation, reservation_seats__active=True)

@@ -55,16 +55,21 @@ def _run(call):
         connection.close()
 
 
-def _race(seat_id: int, first, second) -> list[str]:
+def _race(seat_id: int, first, second, *, second_waits: bool = True) -> list[str]:
     """Hold the seat in a blocker transaction; start `first`, then `second`, each once the one
-    before waits on a lock; then let go of the seat and return both outcomes."""
+    before waits on a lock; then let go of the seat and return both outcomes. A `second` that
+    does not wait must have finished while the blocker still held the seat."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         with transaction.atomic():
             ShowSeat.objects.select_for_update().get(pk=seat_id)
             futures = [pool.submit(_run, first)]
             _wait_until_waiting(1)
             futures.append(pool.submit(_run, second))
-            _wait_until_waiting(2)
+            if second_waits:
+                _wait_until_waiting(2)
+            else:
+                futures[1].result(timeout=10)
+                assert not futures[0].done()  # the blocker still holds the seat
         return [future.result(timeout=30) for future in futures]
 
 
@@ -75,17 +80,21 @@ def test_a_refund_racing_a_hold_of_the_same_seat_by_the_same_fan_does_not_deadlo
     paid = reservation_hold(user=fan, show_id=show.pk, seat_ids=a1)
     reservation_pay(user=fan, reservation_id=paid.pk, pin=DEFAULT_PIN)
 
-    # The refund reaches the seat first; the fan's new hold of it comes right after.
+    # The refund reaches the seat first; the fan's new hold of it comes right after, reads the
+    # seat still sold and is refused before it takes a lock (reservation_hold's first read).
     outcomes = _race(
         a1[0],
         lambda: reservation_refund(actor=fan, reservation_id=paid.pk),
         lambda: reservation_hold(user=fan, show_id=show.pk, seat_ids=a1),
+        second_waits=False,
     )
 
-    assert outcomes == ["OK", "OK"]
+    assert outcomes == ["OK", "SEAT_UNAVAILABLE"]
     paid.refresh_from_db()
     assert paid.status == ReservationStatus.REFUNDED
-    assert ShowSeat.objects.get(pk=a1[0]).status == ShowSeatStatus.HELD
+    assert ShowSeat.objects.get(pk=a1[0]).status == ShowSeatStatus.AVAILABLE
+    # Once the refund has committed, the seat is the fan's again for the asking.
+    assert reservation_hold(user=fan, show_id=show.pk, seat_ids=a1).status == ReservationStatus.HELD
 
 
 def test_the_expiry_job_racing_a_hold_taking_over_its_seat_does_not_deadlock(clock):
