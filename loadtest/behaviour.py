@@ -20,3 +20,8 @@ PICK_PAUSE = (0.3, 1.5)  # picking seats on the map, before each hold
 PIN_PAUSE = (0.5, 2.0)  # typing the PIN, before the first payment
 WRONG_PIN_PAUSE = (0.3, 1.0)  # after each WRONG_PIN answer
 REFUND_PAUSE = (0.2, 1.0)  # after paying, before the refund
+# A fan told "sold out" while seats are only held stays for returned seats, as real fans do
+# ("cancellation tickets"): looks at the seat map again after each pause, for up to the hold time
+# plus RETURNS_EXTRA_S (an abandoned hold comes back at its end), then leaves.
+RETURNS_PAUSE = (2.0, 4.0)
+RETURNS_EXTRA_S = 15.0

@@ -47,6 +47,8 @@ from loadtest.behaviour import (  # noqa: E402
     RECHARGE_SHARE,
     REFUND_PAUSE,
     REFUND_SHARE,
+    RETURNS_EXTRA_S,
+    RETURNS_PAUSE,
     SEAT_COUNT_WEIGHTS,
     SHOWS_PAUSE,
     WRONG_PIN_PAUSE,
@@ -97,7 +99,8 @@ class Rush:
         self.samples: list[dict] = []
         self.max_active = 0
         self.max_waiting = 0
-        self.sold_out_at: float | None = None
+        self.sold_out_at: float | None = None  # every seat sold
+        self.taken_at: float | None = None  # every seat held or sold for the first time
         self.finished = 0
         self.stream_events = 0  # status events received on the waiting room's streams
 
@@ -288,13 +291,24 @@ class Fan(FastHttpUser):
             return None
         return [seat for seat in self.seat_map[1] if seat["status"] == "AVAILABLE"]
 
+    def _seats_or_returns(self) -> list[dict] | None:
+        """The free seats; none free but some held: wait for returns (behaviour.RETURNS_*)."""
+        give_up_at = time.time() + RUSH.config["hold_seconds"] + RETURNS_EXTRA_S
+        while True:
+            available = self._seats()
+            if available or available is None or RUSH.stop or time.time() >= give_up_at:
+                return available
+            if not any(seat["status"] == "HELD" for seat in self.seat_map[1]):
+                return available  # every seat sold: nothing will come back
+            self.pause(*RETURNS_PAUSE)
+
     def _book(self) -> str:
         self.pause(*SHOWS_PAUSE)
         status, data, _ = self.call("shows", "GET", f"/concerts/{RUSH.concert_id}/shows")
         if status != 200:
             return f"shows_{status}"
         show = next((s for s in data["results"] if s["id"] == RUSH.show_id), None)
-        if show is None or show["status"] != "AVAILABLE":
+        if show is None or show["status"] == "CLOSED":
             self._leave()
             return "sold_out_seen"
 
@@ -303,7 +317,7 @@ class Fan(FastHttpUser):
         for _ in range(MAX_HOLD_ATTEMPTS):
             if RUSH.time_left() <= 0:
                 return "time_limit"
-            available = self._seats()
+            available = self._seats_or_returns()
             if available is None:
                 return "seats_failed"
             if not available:
@@ -418,6 +432,8 @@ def monitor(env: Environment, config: dict) -> None:
         RUSH.max_waiting = max(RUSH.max_waiting, waiting)
         RUSH.samples.append({"t": round(now - RUSH.t0, 2), "active": active, "waiting": waiting, "seats": seats})
         sold = seats.get("SOLD", 0)
+        if sold + seats.get("HELD", 0) >= RUSH.seats_total:
+            RUSH.taken_at = RUSH.taken_at or now
         if sold >= RUSH.seats_total:
             sold_out_since = sold_out_since or now
             RUSH.sold_out_at = RUSH.sold_out_at or now
@@ -521,6 +537,7 @@ def results(env: Environment, config: dict, started: float, ended: float) -> dic
         ),
         "admission_to_fan_sees_active": figures.percentiles(admitted_to_seen),
         "time_to_sell_out_s": round(RUSH.sold_out_at - rush_start, 1) if RUSH.sold_out_at else None,
+        "time_to_every_seat_taken_s": round(RUSH.taken_at - rush_start, 1) if RUSH.taken_at else None,
         "seats_total": RUSH.seats_total,
         "final_seats": RUSH.samples[-1]["seats"] if RUSH.samples else {},
         "max_active_seen": RUSH.max_active,

@@ -149,18 +149,35 @@ def test_sell_out_floor_halves_with_twice_the_places():
     assert small["floor_s"] == pytest.approx(2 * large["floor_s"], abs=0.1)
 
 
-def test_measured_sell_out_against_the_floor():
-    floor = {"floor_s": 40.0}
+def test_sold_out_floor_counts_seats_taken_and_paid_floor_waits_for_an_abandoned_hold():
+    floor = figures.sell_out_floor(seats_total=1000, active_size=100, hold_seconds=60, poor_share=0.05)
 
-    assert figures.sell_out_versus_floor(58.0, floor) == {
-        "floor_s": 40.0,
-        "measured_s": 58.0,
-        "ratio": 1.45,
+    paying = 0.92 * (1 - 0.05 * 0.5)
+    taken_per_fan = 2.45 * (1 - 0.02 - paying * 0.05)  # not the exhausters', not the refunded
+    assert floor["taken_floor_s"] == pytest.approx(floor["mean_journey_s"] * 1000 / taken_per_fan / 100, abs=0.1)
+    assert floor["taken_floor_s"] < floor["floor_s"]  # a hold takes a seat before it is paid
+    # The last abandoned hold's seats: back after 60 s, seen (half of a 3 s returns pause), picked
+    # (0.9 s) and paid (PIN 1.25 s).
+    assert floor["paid_floor_s"] == pytest.approx(floor["taken_floor_s"] + 60 + 1.5 + 0.9 + 1.25, abs=0.1)
+
+
+def test_measured_sell_out_against_the_floors():
+    floor = {"taken_floor_s": 40.0, "paid_floor_s": 100.0}
+
+    assert figures.sell_out_versus_floor(58.0, 140.0, floor) == {
+        "taken_floor_s": 40.0,
+        "paid_floor_s": 100.0,
+        "taken_s": 58.0,
+        "taken_ratio": 1.45,
+        "paid_s": 140.0,
+        "paid_ratio": 1.4,
         "target_ratio": 1.5,
         "met": True,
     }
-    assert figures.sell_out_versus_floor(80.0, floor)["met"] is False
-    assert figures.sell_out_versus_floor(None, floor)["ratio"] is None  # no sell-out within the run
+    assert figures.sell_out_versus_floor(80.0, 140.0, floor)["met"] is False
+    assert figures.sell_out_versus_floor(58.0, 160.0, floor)["met"] is False
+    assert figures.sell_out_versus_floor(58.0, None, floor)["paid_ratio"] is None  # not within the run
+    assert figures.sell_out_versus_floor(58.0, None, floor)["met"] is False
 
 
 @pytest.mark.parametrize(
