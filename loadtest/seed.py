@@ -64,13 +64,13 @@ def seed(
     from django.db import transaction
     from rest_framework.authtoken.models import Token
 
+    from accounts.authentication import api_key_expires_at, api_key_new, api_key_remember
     from accounts.models import User
     from accounts.pins import pin_hash_make
     from concerts.models import Concert, Venue
     from concerts.services import show_create, venues_seed
     from core.clock import clock
     from points.models import LedgerEntry, Wallet
-    from queueing.authentication import api_key_expires_at, api_key_new, api_key_remember
 
     venues_seed()
     venue = Venue.objects.get(name=venue_name or LOAD_VENUE)

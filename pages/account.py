@@ -24,9 +24,9 @@ from accounts.services import (
     user_pin_change,
 )
 from core.exceptions import RateLimited, ValidationFailed
+from core.throttling import client_ip
 from pages.common import fan_required, safe_next
 from pages.forms import LoginForm, PasswordChangeForm, PinChangeForm, SignupForm, form_errors_from
-from queueing.ratelimit import client_ip
 
 
 def _render(request: HttpRequest, *, password_form=None, pin_form=None, status: int = 200) -> HttpResponse:

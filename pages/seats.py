@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from redis.exceptions import RedisError
 
-from concerts.apis import seat_map_response
 from concerts.exceptions import ShowNotFound
 from concerts.models import SeatGrade
 from concerts.seat_map import show_seat_map
@@ -28,6 +27,7 @@ from pages.common import fan_required, not_admitted, outage_page
 from pages.forms import BestAvailableForm, HoldForm, form_errors_from
 from pages.seat_layout import seat_zones
 from queueing.exceptions import QueueNotActive
+from reservations.apis import seat_map_response
 from reservations.exceptions import SeatLimitExceeded, SeatUnavailable, ShowNotBookable
 from reservations.services import reservation_hold
 

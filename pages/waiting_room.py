@@ -14,6 +14,7 @@ from concerts.exceptions import ConcertNotFound, ShowNotFound
 from concerts.selectors import concert_get, show_get, show_list_for_concert
 from core.clock import clock
 from core.exceptions import RateLimited
+from core.throttling import client_ip
 from pages.booking import (
     session_queue_admitted_mark,
     session_queue_end_reason,
@@ -23,7 +24,6 @@ from pages.booking import (
 )
 from pages.common import fan_required, outage_page, waiting_room_url
 from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
-from queueing.ratelimit import client_ip
 from queueing.selectors import QueueTokenStatus, queue_status
 from queueing.services import queue_enter, queue_leave
 

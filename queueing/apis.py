@@ -6,15 +6,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_caller_id
 from concerts.exceptions import ConcertNotFound
 from core.exception_handlers import error_body
 from core.exceptions import ApplicationError, NotAuthenticated, RateLimited, ServiceUnavailable
 from core.schema import error_responses
-from queueing.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_caller_id
+from core.throttling import client_ip
 from queueing.events import status_event
 from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
 from queueing.permissions import QUEUE_TOKEN_HEADER
-from queueing.ratelimit import client_ip
 from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status, queue_status_data, queue_status_for_api_key
 from queueing.services import queue_enter, queue_enter_for_api_key, queue_leave
 from queueing.session import queue_token_to_session
@@ -128,7 +128,7 @@ class QueueTokenCreateApi(LeanApiView):
     Before booking opens (within the concert's prequeue_minutes) the answer is PREQUEUE with
     seconds_until_open and no position; at the opening the pre-queue is placed in a random order
     ahead of later arrivals. `Authorization: Token` is resolved from a Redis cache
-    (queueing.authentication), not SQL. Rate limited per user and per client address, per concert
+    (accounts.authentication), not SQL. Rate limited per user and per client address, per concert
     (counted by the enter script: queueing.ratelimit).
     """
 
@@ -175,7 +175,7 @@ def _enter_status(current: QueueStatus) -> int:
 class QueueTokenCurrentApi(LeanApiView):
     """Where I stand (GET, the hottest path: no SQL, one Redis round trip) and leaving (DELETE).
 
-    `Authorization: Token` is resolved from a Redis cache (queueing.authentication), not SQL.
+    `Authorization: Token` is resolved from a Redis cache (accounts.authentication), not SQL.
     """
 
     authentication_classes = [DeferredTokenAuthentication, SessionAuthentication]

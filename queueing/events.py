@@ -43,17 +43,18 @@ from prometheus_client import Counter, Gauge
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
-from core.clock import clock
-from core.exception_handlers import error_body
-from core.exceptions import ApplicationError, ServiceUnavailable
-from core.outage import STORAGE_ERRORS, service_unavailable
-from queueing.authentication import (
+from accounts.authentication import (
     KEYWORD,
     api_key_cache_key,
     api_key_user_id,
     api_key_user_id_from_cache,
 )
-from queueing.exceptions import ApiKeyInvalid, TokenNotFound
+from accounts.exceptions import ApiKeyInvalid
+from core.clock import clock
+from core.exception_handlers import error_body
+from core.exceptions import ApplicationError, ServiceUnavailable
+from core.outage import STORAGE_ERRORS, service_unavailable
+from queueing.exceptions import TokenNotFound
 from queueing.scripts import POLL, SCRIPTS, admitted_channel_pattern, concert_keys
 from queueing.selectors import (
     QueueStatus,

@@ -31,8 +31,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from accounts.authentication import api_key_cache_key, api_key_cache_value, api_key_expires_at, api_key_new
 from core.clock import clock
-from queueing.authentication import api_key_cache_key, api_key_cache_value, api_key_expires_at, api_key_new
 from queueing.scripts import ENTER, POLL, concert_key, concert_keys, load_scripts
 
 # A fake concert id for the script-only part (its keys live under the bench prefix only, and are
