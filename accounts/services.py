@@ -28,6 +28,7 @@ from accounts.authentication import api_key_expires_at, api_key_new, api_key_rem
 from accounts.exceptions import BadCredentials, LoginSlowedDown, PhoneTaken, PinAttemptsLimited
 from accounts.models import User
 from accounts.phone import normalize_phone
+from accounts.signals import user_signed_up
 from accounts.validators import validate_person_name, validate_pin_not_trivial
 from core.clock import clock
 from core.exceptions import ValidationFailed
@@ -91,9 +92,8 @@ def user_create(
             user.save()
     except IntegrityError as exc:
         raise PhoneTaken() from exc
-    from points.services import wallet_create  # points builds on accounts (its PIN check): import late
-
-    wallet_create(user=user)  # every user has a wallet from the start
+    # Points opens the wallet (points.receivers), in this transaction: no user without a wallet.
+    user_signed_up.send(sender=User, user=user)
     return user
 
 
