@@ -4,7 +4,7 @@ limit: 429 RATE_LIMITED with Retry-After.
 
 Signup and log-in count in their services (`rate_limit_count`, called by the API, the fan pages
 and the admin's log-in alike), so every way in shares one count; entering a waiting room counts
-in its Redis script (queueing.ratelimit). The client address is read as DRF's throttles read it
+in its Redis script (queueing.enter_limits). The client address is read as DRF's throttles read it
 (`client_ip`).
 """
 

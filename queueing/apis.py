@@ -81,8 +81,8 @@ class LeanApiView(APIView):
     Polling and entering are the busiest calls of an on-sale rush, and DRF's Request wrapping,
     content negotiation, authenticator and permission objects and Response rendering cost about
     three times the CPU of the queue work itself (measured: ~270 us against ~85 us per poll;
-    `manage.py bench_queue` measures the whole request). The lean path gives the same answers:
-    the same services, the same rate limits (queueing.ratelimit), the body from
+    `scripts/bench-queue` measures the whole request). The lean path gives the same answers:
+    the same services, the same rate limits (queueing.enter_limits), the body from
     queue_status_data, errors shaped as core.exception_handlers shapes them (a view with DRF
     throttle_classes is always served by DRF). Everything else
     (session callers, malformed headers, other methods) goes through DRF as usual; the DRF
@@ -129,7 +129,7 @@ class QueueTokenCreateApi(LeanApiView):
     seconds_until_open and no position; at the opening the pre-queue is placed in a random order
     ahead of later arrivals. `Authorization: Token` is resolved from a Redis cache
     (accounts.authentication), not SQL. Rate limited per user and per client address, per concert
-    (counted by the enter script: queueing.ratelimit).
+    (counted by the enter script: queueing.enter_limits).
     """
 
     authentication_classes = [DeferredTokenAuthentication, SessionAuthentication]

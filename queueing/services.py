@@ -25,13 +25,13 @@ from core.exceptions import RateLimited
 from core.metrics import metric_incr
 from core.outage import storage_boundary
 from core.redis import queue_redis
+from queueing.enter_limits import enter_window
 from queueing.exceptions import (
     BookingClosed,
     QueueFull,
     QueueNotActive,
     TokenNotFound,
 )
-from queueing.ratelimit import enter_window
 from queueing.scripts import (
     ENTER,
     EXTEND,
@@ -127,7 +127,7 @@ def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) 
 
     A request's entry passes the caller's `client_ip` (core.throttling.client_ip): the same
     script then counts the attempt against the per-user and per-address limits of this concert
-    (queueing.ratelimit) and, past either, refuses without entering. Without `client_ip` (an
+    (queueing.enter_limits) and, past either, refuses without entering. Without `client_ip` (an
     internal caller: tests, drills) nothing is counted.
     Raises ConcertNotFound, BookingClosed (booking not open and the pre-queue not open either;
     with prequeue_opens_at when it opens later), RateLimited (with retry_after_seconds), QueueFull.
