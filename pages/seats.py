@@ -20,7 +20,7 @@ from concerts.models import SeatGrade
 from concerts.seat_map import show_seat_map
 from concerts.selectors import best_available_seats, show_availability_list, show_get, show_get_cached, show_seat_list
 from core.clock import clock
-from core.exception_handlers import error_body
+from core.exception_handlers import error_response
 from core.exceptions import ApplicationError, NotAuthenticated, ServiceUnavailable, ValidationFailed
 from pages.booking import booking_session
 from pages.common import fan_required, not_admitted, outage_page
@@ -35,10 +35,7 @@ logger = logging.getLogger(__name__)
 
 
 def _refusal(error: ApplicationError) -> JsonResponse:
-    response = JsonResponse(error_body(error.code, str(error.message)), status=error.status)
-    if error.extra.get("retry_after_seconds") is not None:
-        response["Retry-After"] = str(int(error.extra["retry_after_seconds"]))
-    return response
+    return error_response(error)
 
 
 @require_GET

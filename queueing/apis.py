@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_caller_id
 from concerts.exceptions import ConcertNotFound
-from core.exception_handlers import error_body
+from core.exception_handlers import error_response
 from core.exceptions import ApplicationError, NotAuthenticated, RateLimited, ServiceUnavailable
 from core.schema import error_responses
 from core.throttling import client_ip
@@ -99,7 +99,7 @@ class LeanApiView(APIView):
                 try:
                     body, status_code = getattr(self, f"lean_{request.method.lower()}")(api_key, request, **kwargs)
                 except ApplicationError as exc:
-                    return _lean_error(exc)
+                    return error_response(exc, challenge=KEYWORD)
                 return JsonResponse(body, status=status_code)
         return super().dispatch(request, *args, **kwargs)
 
@@ -110,16 +110,6 @@ def _plain_api_key(request: HttpRequest) -> str | None:
     if len(parts) == 2 and parts[0].lower() == KEYWORD.lower():
         return parts[1]
     return None
-
-
-def _lean_error(exc: ApplicationError) -> JsonResponse:
-    response = JsonResponse(error_body(exc.code, exc.message, **exc.extra), status=exc.status)
-    retry_after = exc.extra.get("retry_after_seconds")
-    if retry_after is not None:
-        response["Retry-After"] = str(int(retry_after))
-    if exc.status == 401:
-        response["WWW-Authenticate"] = KEYWORD
-    return response
 
 
 class QueueTokenCreateApi(LeanApiView):

@@ -40,7 +40,7 @@ MIDDLEWARE = [
     "core.metrics.RequestCpuMiddleware",
     "core.request_id.RequestIdMiddleware",
     # A storage outage that escaped a view answers 503 SERVICE_UNAVAILABLE, never 500 (core.outage).
-    "core.outage.StorageOutageMiddleware",
+    "core.exception_handlers.StorageOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
