@@ -19,7 +19,7 @@ from accounts.models import User
 from accounts.services import user_authenticate, user_password_set_temporary
 from core.admin import SecureModelAdmin
 from core.exceptions import RateLimited
-from queueing.ratelimit import client_ip
+from core.throttling import client_ip
 
 
 class StaffLoginForm(AdminAuthenticationForm):

@@ -10,7 +10,7 @@ from accounts.services import user_api_key_revoke, user_create, user_login_token
 from accounts.validators import validate_person_name
 from core.exceptions import NotAuthenticated, RateLimited, ValidationFailed
 from core.schema import error_responses
-from queueing.ratelimit import client_ip
+from core.throttling import client_ip
 
 
 class UserOutputSerializer(serializers.Serializer):

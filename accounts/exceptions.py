@@ -1,4 +1,4 @@
-from core.exceptions import ApplicationError, RateLimited
+from core.exceptions import ApplicationError, NotAuthenticated, RateLimited
 
 
 class PhoneTaken(ApplicationError):
@@ -31,3 +31,9 @@ class PinAttemptsLimited(RateLimited):
     """Too many wrong PINs on the account within PIN_WRONG_WINDOW_SECONDS (retry_after_seconds)."""
 
     message = "Too many wrong payment PINs on this account. Wait and try again."
+
+
+class ApiKeyInvalid(NotAuthenticated):
+    """An `Authorization: Token` key that is unknown, deleted or of a deactivated user."""
+
+    message = "The API token is not valid."

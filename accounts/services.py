@@ -24,14 +24,15 @@ from django.http import HttpRequest
 from django.utils import translation
 from rest_framework.authtoken.models import Token
 
+from accounts.authentication import api_key_expires_at, api_key_new, api_key_remember
 from accounts.exceptions import BadCredentials, LoginSlowedDown, PhoneTaken, PinAttemptsLimited
 from accounts.models import User
 from accounts.phone import normalize_phone
+from accounts.signals import user_signed_up
 from accounts.validators import validate_person_name, validate_pin_not_trivial
 from core.clock import clock
 from core.exceptions import ValidationFailed
 from core.throttling import cache_incr, rate_limit_count
-from queueing.authentication import api_key_expires_at, api_key_new, api_key_remember
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +92,8 @@ def user_create(
             user.save()
     except IntegrityError as exc:
         raise PhoneTaken() from exc
-    from points.services import wallet_create  # points builds on accounts (its PIN check): import late
-
-    wallet_create(user=user)  # every user has a wallet from the start
+    # Points opens the wallet (points.receivers), in this transaction: no user without a wallet.
+    user_signed_up.send(sender=User, user=user)
     return user
 
 
@@ -190,7 +190,7 @@ def user_api_key_issue(*, user: User) -> str:
     (one key per user: a log-in ends the earlier session's key). The user row is locked so two
     log-ins at once end with one key. Cached on commit, so the fan's first queue calls need no SQL."""
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()
-    Token.objects.filter(user=user).delete()  # queueing.receivers drops its cache entry on commit
+    Token.objects.filter(user=user).delete()  # accounts.receivers drops its cache entry on commit
     token = Token.objects.create(user=user, key=api_key_new(user_id=user.pk))
     key, expires_at = token.key, api_key_expires_at(token.created)
     transaction.on_commit(lambda: api_key_remember(key, user.pk, expires_at=expires_at))
@@ -209,7 +209,7 @@ def user_api_key(*, user: User) -> str:
 @transaction.atomic
 def user_api_key_revoke(*, user: User) -> None:
     """End the user's API key (log-out, a password change): it stops working everywhere at once
-    (queueing.receivers drops the cache entry the queue endpoints read when this commits)."""
+    (accounts.receivers drops the cache entry the queue endpoints read when this commits)."""
     Token.objects.filter(user=user).delete()
 
 

@@ -33,7 +33,7 @@ from concerts.models import (
     VenueSeat,
 )
 from concerts.prices import seat_price_problem
-from concerts.selectors import seat_is_free_q, show_availability_list, show_has_sold_seats, show_sold_ticket_count
+from concerts.selectors import seat_is_free_q, show_availability_list, show_has_sold_seats
 from concerts.services import (
     LayoutRow,
     month_booking_opens_at,
@@ -46,7 +46,6 @@ from concerts.services import (
 from core.admin import SecureModelAdmin
 from core.clock import clock
 from core.exceptions import ValidationFailed
-from reservations.services import show_cancel
 
 _LAYOUT_LINE = re.compile(r"^(?P<first>[A-Za-z0-9]+)(?:\s*-\s*(?P<last>[A-Za-z]))?\s+(?P<seats>\d+)\s+(?P<grade>\w+)$")
 
@@ -413,7 +412,7 @@ class ShowAdmin(SecureModelAdmin):
         "dashboard_link",
     ]
     list_filter = ["concert", "venue"]
-    actions = ["cancel_shows"]
+    # The cancel action (it refunds tickets) is added by reservations.admin.ShowWithCancelAdmin.
     list_select_related = ["concert", "venue"]
     date_hierarchy = "starts_at"
     search_fields = ["concert__title", "concert__artist"]
@@ -438,58 +437,6 @@ class ShowAdmin(SecureModelAdmin):
         if obj is not None and obj.cancelled_at is not None:
             return False
         return super().has_change_permission(request, obj)
-
-    def has_cancel_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("concerts.cancel_show")
-
-    @admin.action(
-        description=_("Cancel the selected shows (refund every ticket, tell the fans)"), permissions=["cancel"]
-    )
-    def cancel_shows(self, request: HttpRequest, queryset):
-        """Asks first (a page listing what will happen), then cancels each show through
-        reservations.services.show_cancel and reports what it did, naming the fans to call."""
-        shows = list(queryset.select_related("concert", "venue").order_by("starts_at", "pk"))
-        if request.POST.get("confirm") != "yes":
-            context = {
-                **self.admin_site.each_context(request),
-                "title": _("Cancel shows"),
-                "opts": self.model._meta,
-                "shows": [(show, show_sold_ticket_count(show=show)) for show in shows],
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            }
-            return TemplateResponse(request, "admin/concerts/show/cancel_confirmation.html", context)
-        for show in shows:
-            result = show_cancel(show=show, actor=request.user)
-            self.message_user(
-                request,
-                _(
-                    "%(show)s is cancelled: %(tickets)s tickets refunded (%(amount)s won), %(holds)s holds "
-                    "released; fans with an e-mail are being told."
-                )
-                % {
-                    "show": show,
-                    "tickets": result.refunded_tickets,
-                    "amount": f"{result.refunded_amount:,}",
-                    "holds": result.released_holds,
-                },
-                messages.SUCCESS,
-            )
-            if result.room_closed:
-                self.message_user(
-                    request,
-                    _("%(concert)s has no other show on sale: its waiting room was emptied.")
-                    % {"concert": show.concert},
-                    messages.INFO,
-                )
-            if result.fans_without_email:
-                fans = ", ".join(f"{fan.name} {fan.phone}" for fan in result.fans_without_email)
-                self.message_user(
-                    request,
-                    _("These refunded fans of %(show)s have no e-mail; call them: %(fans)s")
-                    % {"show": show, "fans": fans},
-                    messages.WARNING,
-                )
-        return None
 
     def get_queryset(self, request: HttpRequest):
         free = seat_is_free_q(clock.now(), prefix="seats__")

@@ -6,7 +6,7 @@ import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # cores + 1 processes of 4 threads: the threads cover waits on PostgreSQL and Redis; more
-# processes than that only add context switches (bench_queue on 2 cores: 3 workers served 15%
+# processes than that only add context switches (scripts/bench-queue on 2 cores: 3 workers served 15%
 # more requests/s than gunicorn's usual 2 x cores + 1, and the queue endpoints gained most).
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))

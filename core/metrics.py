@@ -6,7 +6,9 @@
   Celery task durations are counted in Redis, because they happen in web instances and Celery
   workers alike: every instance's /metrics shows the same totals. `metric_incr` never fails the
   business operation it counts.
-- Gauges of every waiting room on sale (waiting, active) are read from Redis at scrape time.
+- The apps define their counters (counter_define) and add numbers read at scrape time
+  (scrape_collector_register, e.g. the waiting rooms' gauges) in their AppConfig.ready: core
+  reads no app's data.
 - CPU time of the requests per view (RequestCpuMiddleware): the load test's "where the server CPU
   went". Kept like django-prometheus's metrics (per gunicorn worker, summed by /metrics).
 
@@ -20,7 +22,7 @@ import ipaddress
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import prometheus_client
 from celery.signals import task_postrun, task_prerun
@@ -28,26 +30,19 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import multiprocess
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+from prometheus_client.core import CounterMetricFamily, Metric, SummaryMetricFamily
 from redis.exceptions import RedisError
 
-from core.clock import clock
 from core.exception_handlers import error_body
 from core.redis import redis_client, redis_key, redis_text
 
 logger = logging.getLogger(__name__)
 
-# name -> (help, label names). Values are kept in one Redis hash, field "name|label=value,...".
-COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "queue_admissions": ("Fans admitted from a waiting room into booking", ("concert",)),
-    "queue_abandoned": ("Waiting fans who lost their place by not polling", ("concert",)),
-    "holds": ("Seat holds made", ("concert",)),
-    "held_seats": ("Seats held", ("concert",)),
-    "hold_expirations": ("Holds closed unpaid when their time ran out", ()),
-    "payments": ("Payment attempts by outcome", ("outcome",)),
-    "points_charged": ("Points charged into wallets, won", ()),
-    "ticket_refunds": ("Ticket refunds", ()),
-}
+# name -> (help, label names), defined by the apps that count them (counter_define, in their
+# AppConfig.ready). Values are kept in one Redis hash, field "name|label=value,...".
+COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {}
+# Functions yielding metric families read at scrape time (scrape_collector_register), by name.
+_SCRAPE_COLLECTORS: dict[str, Callable[[], Iterable[Metric]]] = {}
 _TASK_SECONDS = "celery_task_seconds"
 
 # Exported as stagegate_request_cpu_seconds_total. A process-local counter, so in multiprocess
@@ -88,6 +83,18 @@ class RequestCpuMiddleware:
             counter = self._counters[key] = REQUEST_CPU_SECONDS.labels(*key)
         counter.inc(time.thread_time() - started)
         return response
+
+
+def counter_define(name: str, help_text: str, labels: tuple[str, ...] = ()) -> None:
+    """Export the domain counter `name` as stagegate_<name>_total (an app calls it in its
+    AppConfig.ready for each counter it counts with metric_incr)."""
+    COUNTERS[name] = (help_text, labels)
+
+
+def scrape_collector_register(collect: Callable[[], Iterable[Metric]]) -> None:
+    """Have /metrics also show what `collect()` yields, read at each scrape (an app's live numbers,
+    e.g. the waiting rooms' gauges: queueing registers them in its AppConfig.ready)."""
+    _SCRAPE_COLLECTORS[f"{collect.__module__}.{collect.__qualname__}"] = collect
 
 
 def _counters_key() -> str:
@@ -133,7 +140,8 @@ def _task_finished(task_id=None, task=None, **kwargs) -> None:
 
 
 class DomainCollector:
-    """Reads the Redis-kept counters and the live waiting-room numbers at scrape time."""
+    """Reads the Redis-kept counters and the apps' live numbers (scrape_collector_register) at
+    scrape time."""
 
     def collect(self):
         raw = {redis_text(k): float(v) for k, v in redis_client().hgetall(_counters_key()).items()}
@@ -157,20 +165,8 @@ class DomainCollector:
             durations.add_metric([labels["task"]], count_value=count, sum_value=sums.get(labels["task"], 0.0))
         yield durations
 
-        yield from _waiting_room_gauges()
-
-
-def _waiting_room_gauges():
-    from queueing.selectors import concerts_on_sale, queue_stats
-
-    waiting = GaugeMetricFamily("stagegate_queue_waiting", "Fans waiting per concert", labels=["concert"])
-    active = GaugeMetricFamily("stagegate_queue_active", "Fans admitted (active) per concert", labels=["concert"])
-    for policy in concerts_on_sale(now=clock.now()):
-        stats = queue_stats(concert_id=policy.concert_id)
-        waiting.add_metric([str(policy.concert_id)], stats.waiting)
-        active.add_metric([str(policy.concert_id)], stats.active)
-    yield waiting
-    yield active
+        for collect in _SCRAPE_COLLECTORS.values():
+            yield from collect()
 
 
 def _is_loopback(address: str) -> bool:

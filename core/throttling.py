@@ -4,8 +4,8 @@ limit: 429 RATE_LIMITED with Retry-After.
 
 Signup and log-in count in their services (`rate_limit_count`, called by the API, the fan pages
 and the admin's log-in alike), so every way in shares one count; entering a waiting room counts
-in its Redis script (queueing.ratelimit). The client address is read as DRF's throttles read it
-(queueing.ratelimit.client_ip).
+in its Redis script (queueing.enter_limits). The client address is read as DRF's throttles read it
+(`client_ip`).
 """
 
 import math
@@ -75,3 +75,9 @@ class PerIpThrottle(_ScopedThrottle):
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def client_ip(request) -> str:
+    """The client address as the rate limits see it (an HttpRequest or a DRF Request): DRF's
+    get_ident, honouring NUM_PROXIES."""
+    return PerIpThrottle().get_ident(request)

@@ -41,6 +41,7 @@ import uuid
 from collections import Counter
 
 from drills.burst import Burst, Fan, QueueSampler, call, http
+from drills.seed import FAN_PASSWORD
 from drills.stack import (
     ROOT,
     SETUP_STEPS,
@@ -56,7 +57,6 @@ from drills.stack import (
     free_port,
     redis_prefix_clear,
 )
-from loadtest.seed import FAN_PASSWORD
 
 DRILLS = ("web-worker-kill", "celery-worker-kill", "redis-restart", "redis-failover", "pg-drop", "pooled")
 OWN_REDIS_PORT = 6390
@@ -123,7 +123,7 @@ def run_drill(
                     return 1
             fans_file = run_dir / "fans.json"
             seeded = subprocess.run(
-                [sys.executable, "-m", "loadtest.seed", "--fans", str(fans), "--active-size", str(active_size),
+                [sys.executable, "-m", "drills.seed", "--fans", str(fans), "--active-size", str(active_size),
                  "--venue", "스파르타 콘서트장", "--poor-share", "0", "--out", str(fans_file)],
                 cwd=ROOT, env=direct_config.env(), capture_output=True, text=True, timeout=300,
             )  # fmt: skip

@@ -24,9 +24,9 @@ import subprocess
 import sys
 import time
 
+from drills.seed import POOR_BALANCE
 from drills.stack import ROOT, SETUP_STEPS, Stack, StackConfig, db_recreate, db_url, redis_prefix_clear
 from loadtest import figures, server
-from loadtest.seed import POOR_BALANCE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"seeding a 1,000-seat show and {args.fans} fans")
         fans_file = run_dir / "fans.json"
         seeded = subprocess.run(
-            [sys.executable, "-m", "loadtest.seed", "--fans", str(args.fans), "--active-size", str(args.active_size),
+            [sys.executable, "-m", "drills.seed", "--fans", str(args.fans), "--active-size", str(args.active_size),
              "--hold-minutes", str(args.hold_minutes), "--out", str(fans_file)],
             cwd=ROOT, env=config.env(), capture_output=True, text=True, timeout=900,
         )  # fmt: skip

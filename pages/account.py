@@ -23,10 +23,11 @@ from accounts.services import (
     user_password_check,
     user_pin_change,
 )
+from core.exception_handlers import refusal_headers_set
 from core.exceptions import RateLimited, ValidationFailed
+from core.throttling import client_ip
 from pages.common import fan_required, safe_next
 from pages.forms import LoginForm, PasswordChangeForm, PinChangeForm, SignupForm, form_errors_from
-from queueing.ratelimit import client_ip
 
 
 def _render(request: HttpRequest, *, password_form=None, pin_form=None, status: int = 200) -> HttpResponse:
@@ -148,9 +149,8 @@ def _too_many(request: HttpRequest, template: str, form, exc: RateLimited) -> Ht
     else:
         text = _("Too many attempts. Try again in %(seconds)s seconds.")
     form.add_error(None, text % {"seconds": wait})
-    response = render(request, template, {"form": form, "next": safe_next(request, "")}, status=429)
-    response["Retry-After"] = str(wait)
-    return response
+    response = render(request, template, {"form": form, "next": safe_next(request, "")}, status=exc.status)
+    return refusal_headers_set(response, exc)
 
 
 @require_POST

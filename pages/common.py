@@ -10,6 +10,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 
+from core.exception_handlers import refusal_headers_set
 from core.exceptions import ServiceUnavailable
 
 fan_required = login_required(login_url=reverse_lazy("pages:login"))
@@ -23,11 +24,8 @@ def outage_page(view):
         try:
             return view(request, *args, **kwargs)
         except ServiceUnavailable as exc:
-            retry_after = exc.extra.get("retry_after_seconds")
-            response = render(request, "pages/unavailable.html", {"retry_after_seconds": retry_after}, status=503)
-            if retry_after:
-                response["Retry-After"] = str(retry_after)
-            return response
+            context = {"retry_after_seconds": exc.extra.get("retry_after_seconds")}
+            return refusal_headers_set(render(request, "pages/unavailable.html", context, status=exc.status), exc)
 
     return wrapper
 

@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.exceptions import PinAttemptsLimited
+from core.exception_handlers import refusal_headers_set
 from core.money import won_format
 from pages.booking import payment_session_ok
 from pages.common import fan_required, not_admitted, outage_page, too_many_pins
@@ -54,7 +55,7 @@ def payment(request: HttpRequest, reservation_id: int) -> HttpResponse:
         return not_admitted(request, concert.pk)
 
     form = PinForm(request.POST if request.method == "POST" else None) if state == "payable" else None
-    status, error, attempts_left, retry_after = 200, None, None, None
+    status, error, attempts_left, refusal = 200, None, None, None
     if request.method == "POST" and form is None:  # submitted after the hold ended
         status = 422 if state == "released" else 410
     if request.method == "POST" and form is not None:
@@ -74,8 +75,8 @@ def payment(request: HttpRequest, reservation_id: int) -> HttpResponse:
                 attempts_left = exc.extra.get("attempts_left")
                 error, status = "insufficient_balance", 402
             except PinAttemptsLimited as exc:
-                retry_after = int(exc.extra["retry_after_seconds"])
-                error, status = too_many_pins(retry_after), 429
+                refusal = exc  # its Retry-After goes on the page
+                error, status = too_many_pins(int(exc.extra["retry_after_seconds"])), exc.status
             except PaymentAttemptsExceeded:
                 state, status = "released", 422
             except HoldExpired:
@@ -109,6 +110,4 @@ def payment(request: HttpRequest, reservation_id: int) -> HttpResponse:
         "charge_url": f"{reverse('pages:wallet')}?{urlencode({'next': request.path})}",
     }
     response = render(request, "pages/payment.html", context, status=status)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
+    return refusal_headers_set(response, refusal) if refusal is not None else response

@@ -15,19 +15,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from redis.exceptions import RedisError
 
-from concerts.apis import seat_map_response
 from concerts.exceptions import ShowNotFound
 from concerts.models import SeatGrade
 from concerts.seat_map import show_seat_map
 from concerts.selectors import best_available_seats, show_availability_list, show_get, show_get_cached, show_seat_list
 from core.clock import clock
-from core.exception_handlers import error_body
+from core.exception_handlers import error_response
 from core.exceptions import ApplicationError, NotAuthenticated, ServiceUnavailable, ValidationFailed
 from pages.booking import booking_session
 from pages.common import fan_required, not_admitted, outage_page
 from pages.forms import BestAvailableForm, HoldForm, form_errors_from
 from pages.seat_layout import seat_zones
 from queueing.exceptions import QueueNotActive
+from reservations.apis import seat_map_response
 from reservations.exceptions import SeatLimitExceeded, SeatUnavailable, ShowNotBookable
 from reservations.services import reservation_hold
 
@@ -35,10 +35,7 @@ logger = logging.getLogger(__name__)
 
 
 def _refusal(error: ApplicationError) -> JsonResponse:
-    response = JsonResponse(error_body(error.code, str(error.message)), status=error.status)
-    if error.extra.get("retry_after_seconds") is not None:
-        response["Retry-After"] = str(int(error.extra["retry_after_seconds"]))
-    return response
+    return error_response(error)
 
 
 @require_GET

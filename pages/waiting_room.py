@@ -13,7 +13,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from concerts.exceptions import ConcertNotFound, ShowNotFound
 from concerts.selectors import concert_get, show_get, show_list_for_concert
 from core.clock import clock
+from core.exception_handlers import refusal_headers_set
 from core.exceptions import RateLimited
+from core.throttling import client_ip
 from pages.booking import (
     session_queue_admitted_mark,
     session_queue_end_reason,
@@ -23,7 +25,6 @@ from pages.booking import (
 )
 from pages.common import fan_required, outage_page, waiting_room_url
 from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
-from queueing.ratelimit import client_ip
 from queueing.selectors import QueueTokenStatus, queue_status
 from queueing.services import queue_enter, queue_leave
 
@@ -57,15 +58,10 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
         except RateLimited as exc:
             context["retry_after_seconds"] = exc.extra["retry_after_seconds"]
             context["rate_limited"] = True
-            response = render(request, "pages/unavailable.html", context, status=429)
-            response["Retry-After"] = str(context["retry_after_seconds"])
-            return response
+            return refusal_headers_set(render(request, "pages/unavailable.html", context, status=exc.status), exc)
         except QueueFull as exc:
             context["retry_after_seconds"] = exc.extra.get("retry_after_seconds")
-            response = render(request, "pages/queue_full.html", context, status=503)
-            if context["retry_after_seconds"]:
-                response["Retry-After"] = str(context["retry_after_seconds"])
-            return response
+            return refusal_headers_set(render(request, "pages/queue_full.html", context, status=exc.status), exc)
         except BookingClosed:
             return render(request, "pages/sale_closed.html", context, status=409)
         except ConcertNotFound as exc:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.exceptions import PinAttemptsLimited
 from accounts.exceptions import WrongPin as AccountWrongPin
+from core.exception_handlers import refusal_headers_set
 from core.exceptions import ValidationFailed
 from core.money import won_format
 from pages.common import fan_required, safe_next, too_many_pins
@@ -102,9 +103,7 @@ def wallet_withdraw_view(request: HttpRequest) -> HttpResponse:
     except PinAttemptsLimited as exc:
         wait = int(exc.extra["retry_after_seconds"])
         form.add_error("pin", too_many_pins(wait))
-        response = _wallet_render(request, withdraw_form=form, status=429)
-        response["Retry-After"] = str(wait)
-        return response
+        return refusal_headers_set(_wallet_render(request, withdraw_form=form, status=exc.status), exc)
     except InsufficientBalance as exc:
         form.add_error(
             "amount",

@@ -6,15 +6,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_caller_id
 from concerts.exceptions import ConcertNotFound
-from core.exception_handlers import error_body
+from core.exception_handlers import error_response
 from core.exceptions import ApplicationError, NotAuthenticated, RateLimited, ServiceUnavailable
 from core.schema import error_responses
-from queueing.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_caller_id
+from core.throttling import client_ip
 from queueing.events import status_event
 from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
 from queueing.permissions import QUEUE_TOKEN_HEADER
-from queueing.ratelimit import client_ip
 from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status, queue_status_data, queue_status_for_api_key
 from queueing.services import queue_enter, queue_enter_for_api_key, queue_leave
 from queueing.session import queue_token_to_session
@@ -81,8 +81,8 @@ class LeanApiView(APIView):
     Polling and entering are the busiest calls of an on-sale rush, and DRF's Request wrapping,
     content negotiation, authenticator and permission objects and Response rendering cost about
     three times the CPU of the queue work itself (measured: ~270 us against ~85 us per poll;
-    `manage.py bench_queue` measures the whole request). The lean path gives the same answers:
-    the same services, the same rate limits (queueing.ratelimit), the body from
+    `scripts/bench-queue` measures the whole request). The lean path gives the same answers:
+    the same services, the same rate limits (queueing.enter_limits), the body from
     queue_status_data, errors shaped as core.exception_handlers shapes them (a view with DRF
     throttle_classes is always served by DRF). Everything else
     (session callers, malformed headers, other methods) goes through DRF as usual; the DRF
@@ -99,7 +99,7 @@ class LeanApiView(APIView):
                 try:
                     body, status_code = getattr(self, f"lean_{request.method.lower()}")(api_key, request, **kwargs)
                 except ApplicationError as exc:
-                    return _lean_error(exc)
+                    return error_response(exc, challenge=KEYWORD)
                 return JsonResponse(body, status=status_code)
         return super().dispatch(request, *args, **kwargs)
 
@@ -112,24 +112,14 @@ def _plain_api_key(request: HttpRequest) -> str | None:
     return None
 
 
-def _lean_error(exc: ApplicationError) -> JsonResponse:
-    response = JsonResponse(error_body(exc.code, exc.message, **exc.extra), status=exc.status)
-    retry_after = exc.extra.get("retry_after_seconds")
-    if retry_after is not None:
-        response["Retry-After"] = str(int(retry_after))
-    if exc.status == 401:
-        response["WWW-Authenticate"] = KEYWORD
-    return response
-
-
 class QueueTokenCreateApi(LeanApiView):
     """Enter a concert's waiting room (or get back the token already held there).
 
     Before booking opens (within the concert's prequeue_minutes) the answer is PREQUEUE with
     seconds_until_open and no position; at the opening the pre-queue is placed in a random order
     ahead of later arrivals. `Authorization: Token` is resolved from a Redis cache
-    (queueing.authentication), not SQL. Rate limited per user and per client address, per concert
-    (counted by the enter script: queueing.ratelimit).
+    (accounts.authentication), not SQL. Rate limited per user and per client address, per concert
+    (counted by the enter script: queueing.enter_limits).
     """
 
     authentication_classes = [DeferredTokenAuthentication, SessionAuthentication]
@@ -175,7 +165,7 @@ def _enter_status(current: QueueStatus) -> int:
 class QueueTokenCurrentApi(LeanApiView):
     """Where I stand (GET, the hottest path: no SQL, one Redis round trip) and leaving (DELETE).
 
-    `Authorization: Token` is resolved from a Redis cache (queueing.authentication), not SQL.
+    `Authorization: Token` is resolved from a Redis cache (accounts.authentication), not SQL.
     """
 
     authentication_classes = [DeferredTokenAuthentication, SessionAuthentication]

@@ -5,4 +5,6 @@ class QueueingConfig(AppConfig):
     name = "queueing"
 
     def ready(self) -> None:
-        from queueing import receivers  # noqa: F401  (connects the signal receivers)
+        from queueing.metrics import metrics_register
+
+        metrics_register()

@@ -43,17 +43,18 @@ from prometheus_client import Counter, Gauge
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
-from core.clock import clock
-from core.exception_handlers import error_body
-from core.exceptions import ApplicationError, ServiceUnavailable
-from core.outage import STORAGE_ERRORS, service_unavailable
-from queueing.authentication import (
+from accounts.authentication import (
     KEYWORD,
     api_key_cache_key,
     api_key_user_id,
     api_key_user_id_from_cache,
 )
-from queueing.exceptions import ApiKeyInvalid, TokenNotFound
+from accounts.exceptions import ApiKeyInvalid
+from core.clock import clock
+from core.exception_handlers import error_answer, error_body
+from core.exceptions import ApplicationError, ServiceUnavailable
+from core.outage import STORAGE_ERRORS, service_unavailable
+from queueing.exceptions import TokenNotFound
 from queueing.scripts import POLL, SCRIPTS, admitted_channel_pattern, concert_keys
 from queueing.selectors import (
     QueueStatus,
@@ -234,8 +235,8 @@ async def queue_events_app(scope: dict, receive, send) -> None:
         return
     parts = headers.get("authorization", "").split()
     if len(parts) != 2 or parts[0].lower() != KEYWORD.lower():
-        exc = ApiKeyInvalid("Send Authorization: Token <key>.")
-        await _answer(send, exc.status, error_body(exc.code, exc.message), {"www-authenticate": KEYWORD})
+        answer = error_answer(ApiKeyInvalid("Send Authorization: Token <key>."), challenge=KEYWORD)
+        await _answer(send, answer.status, answer.body, answer.headers)
         return
     api_key = parts[1]
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -250,8 +251,8 @@ async def queue_events_app(scope: dict, receive, send) -> None:
         current = await _status(user_id, token)
     except ApplicationError as exc:
         _forget_waker(token, wake)
-        extra = {"retry-after": str(exc.extra["retry_after_seconds"])} if "retry_after_seconds" in exc.extra else {}
-        await _answer(send, exc.status, error_body(exc.code, exc.message, **exc.extra), extra)
+        answer = error_answer(exc)
+        await _answer(send, answer.status, answer.body, answer.headers)
         return
 
     await send(
@@ -318,6 +319,6 @@ async def _watch_disconnect(receive, gone: asyncio.Event, wake: asyncio.Event) -
 async def _answer(send, status: int, body: dict, extra_headers: dict[str, str]) -> None:
     payload = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    headers += [(name.encode(), value.encode()) for name, value in extra_headers.items()]
+    headers += [(name.lower().encode(), value.encode()) for name, value in extra_headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

@@ -1,10 +1,4 @@
-from core.exceptions import ApplicationError, Conflict, NotAuthenticated, NotFound
-
-
-class ApiKeyInvalid(NotAuthenticated):
-    """An `Authorization: Token` key that is unknown, deleted or of a deactivated user."""
-
-    message = "The API token is not valid."
+from core.exceptions import ApplicationError, Conflict, NotFound
 
 
 class BookingClosed(Conflict):

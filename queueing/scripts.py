@@ -30,7 +30,7 @@ the scripts' `#!lua` flag line makes the cluster refuse one that strays into ano
                                    any node hears it
     <prefix>:queue:{c42}:rate:<user|ip>:<user id|address>:<window number>
                                    STRING entry attempts in that fixed window (the enter rate
-                                   limits, queueing.ratelimit), expiring after the window
+                                   limits, queueing.enter_limits), expiring after the window
 
 Opening (`open_prequeue`, run by the promote and the enter script once booking is open): the whole
 pre-queue moves, in its random score order, to the head of the line as it stands (new arrival
@@ -233,7 +233,7 @@ end
 )
 
 # KEYS: the concert's nine, then the per-user and the per-address entry counters of the current
-#       fixed windows (under the concert's tag: queueing.ratelimit)
+#       fixed windows (under the concert's tag: queueing.enter_limits)
 # ARGV: user_id, new_token, now, active_size, session_seconds, max_waiting, window,
 #       abandon_seconds, per_minute (0 = unlimited), opens_at ('' = booking is open, else the epoch
 #       second it opens: a new token joins the pre-queue), prequeue_score (random, from `secrets`),

@@ -15,13 +15,14 @@ from django.conf import settings
 from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
+from accounts.authentication import api_key_cache_key, api_key_user_id_from_cache
+from accounts.exceptions import ApiKeyInvalid
 from concerts.models import WAITING_ROOM_POLICY_FIELDS, Concert, Show
 from concerts.selectors import published_q
 from core.clock import clock
 from core.outage import storage_boundary
 from core.redis import queue_on_cluster, queue_redis, redis_client, redis_text
-from queueing.authentication import api_key_cache_key, api_key_user_id_from_cache
-from queueing.exceptions import ApiKeyInvalid, TokenNotFound
+from queueing.exceptions import TokenNotFound
 from queueing.scripts import POLL, PollAnswer, TokenPlace, concert_keys, execute_pipeline, run_script
 
 # The concert's fields a QueuePolicy is made of, in its order.

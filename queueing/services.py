@@ -17,6 +17,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.authentication import api_key_caller_id
 from concerts.exceptions import ConcertNotFound
 from concerts.models import Concert
 from core.clock import clock
@@ -24,14 +25,13 @@ from core.exceptions import RateLimited
 from core.metrics import metric_incr
 from core.outage import storage_boundary
 from core.redis import queue_redis
-from queueing.authentication import api_key_caller_id
+from queueing.enter_limits import enter_window
 from queueing.exceptions import (
     BookingClosed,
     QueueFull,
     QueueNotActive,
     TokenNotFound,
 )
-from queueing.ratelimit import enter_window
 from queueing.scripts import (
     ENTER,
     EXTEND,
@@ -125,9 +125,9 @@ def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) 
     user joins the line (first come, first served, behind the pre-queue) and is admitted at once
     when a place is free and nobody waits. `created` tells a new token from the same one.
 
-    A request's entry passes the caller's `client_ip` (queueing.ratelimit.client_ip): the same
+    A request's entry passes the caller's `client_ip` (core.throttling.client_ip): the same
     script then counts the attempt against the per-user and per-address limits of this concert
-    (queueing.ratelimit) and, past either, refuses without entering. Without `client_ip` (an
+    (queueing.enter_limits) and, past either, refuses without entering. Without `client_ip` (an
     internal caller: tests, drills) nothing is counted.
     Raises ConcertNotFound, BookingClosed (booking not open and the pre-queue not open either;
     with prequeue_opens_at when it opens later), RateLimited (with retry_after_seconds), QueueFull.
@@ -140,7 +140,7 @@ def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) 
 def queue_enter_for_api_key(*, api_key: str, concert_id: int, client_ip: str | None = None) -> QueueStatus:
     """queue_enter for a caller known only by its API key (`Authorization: Token`).
 
-    The key is resolved first (the Redis cache, SQL on a miss: queueing.authentication), and only
+    The key is resolved first (the Redis cache, SQL on a miss: accounts.authentication), and only
     a live key's user enters: a forged, revoked or expired key gets NotAuthenticated before the
     enter script runs, so it never takes anyone's place nor counts against anyone's rate limits.
     Raises NotAuthenticated and what queue_enter raises.

@@ -11,15 +11,16 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from concerts.admin import ShowAdmin
 from concerts.models import Show
-from concerts.selectors import show_seat_list
+from concerts.selectors import show_seat_list, show_sold_ticket_count
 from core.admin import ReadOnlyAdminMixin, SecureModelAdmin, won_column
 from core.clock import clock
 from core.exceptions import ApplicationError, ServiceUnavailable
 from queueing.selectors import queue_stats
 from reservations.models import PaymentAttempt, Reservation, ReservationSeat, TicketRefund
 from reservations.selectors import SalesBucket, show_sales_over_time, show_sales_summary
-from reservations.services import REFUND_ON_BEHALF_PERMISSION, reservation_refund
+from reservations.services import REFUND_ON_BEHALF_PERMISSION, SHOW_CANCEL_PERMISSION, reservation_refund, show_cancel
 
 # The drawing of the dashboard's seat map and sales chart (SVG user units; the page scales it).
 SEAT_CELL = 14
@@ -228,3 +229,65 @@ class TicketRefundAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
     amount_won = won_column("amount", _("amount"))
     search_fields = ["reservation__user__phone", "=reservation__id"]
     list_select_related = ["reservation", "actor"]
+
+
+# The concerts' Show admin with the action that cancels shows, which refunds tickets (a
+# reservations service concerts may not import): registered in its place.
+class ShowWithCancelAdmin(ShowAdmin):
+    actions = [*ShowAdmin.actions, "cancel_shows"]
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(SHOW_CANCEL_PERMISSION)
+
+    @admin.action(
+        description=_("Cancel the selected shows (refund every ticket, tell the fans)"), permissions=["cancel"]
+    )
+    def cancel_shows(self, request: HttpRequest, queryset):
+        """Asks first (a page listing what will happen), then cancels each show through
+        reservations.services.show_cancel and reports what it did, naming the fans to call."""
+        shows = list(queryset.select_related("concert", "venue").order_by("starts_at", "pk"))
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Cancel shows"),
+                "opts": self.model._meta,
+                "shows": [(show, show_sold_ticket_count(show=show)) for show in shows],
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/concerts/show/cancel_confirmation.html", context)
+        for show in shows:
+            result = show_cancel(show=show, actor=request.user)
+            self.message_user(
+                request,
+                _(
+                    "%(show)s is cancelled: %(tickets)s tickets refunded (%(amount)s won), %(holds)s holds "
+                    "released; fans with an e-mail are being told."
+                )
+                % {
+                    "show": show,
+                    "tickets": result.refunded_tickets,
+                    "amount": f"{result.refunded_amount:,}",
+                    "holds": result.released_holds,
+                },
+                messages.SUCCESS,
+            )
+            if result.room_closed:
+                self.message_user(
+                    request,
+                    _("%(concert)s has no other show on sale: its waiting room was emptied.")
+                    % {"concert": show.concert},
+                    messages.INFO,
+                )
+            if result.fans_without_email:
+                fans = ", ".join(f"{fan.name} {fan.phone}" for fan in result.fans_without_email)
+                self.message_user(
+                    request,
+                    _("These refunded fans of %(show)s have no e-mail; call them: %(fans)s")
+                    % {"show": show, "fans": fans},
+                    messages.WARNING,
+                )
+        return None
+
+
+admin.site.unregister(Show)
+admin.site.register(Show, ShowWithCancelAdmin)

@@ -1,7 +1,9 @@
 import pytest
 from rest_framework.test import APIClient
 
+import points.receivers
 from accounts.models import User
+from accounts.services import user_create
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +31,17 @@ def test_signup_creates_user_with_normalised_phone_hashed_secrets_and_wallet(api
     assert user.check_pin("402913") and not user.check_pin("654321")
     assert "402913" not in user.pin_hash
     assert user.wallet.balance == 0
+
+
+def test_a_sign_up_whose_wallet_cannot_be_opened_leaves_no_user(monkeypatch):
+    # The wallet is opened by points on the sign-up signal, in the sign-up's transaction.
+    def wallet_refused(*, user):
+        raise RuntimeError("wallet refused")
+
+    monkeypatch.setattr(points.receivers, "wallet_create", wallet_refused)
+    with pytest.raises(RuntimeError):
+        user_create(name="김지승", phone="010-1234-5678", password="correct-horse-42", pin="402913")
+    assert not User.objects.filter(phone="010-1234-5678").exists()
 
 
 @pytest.mark.parametrize("spelling", ["01012345678", "010 1234 5678", "010-1234-5678", "+821012345678"])

@@ -40,7 +40,7 @@ MIDDLEWARE = [
     "core.metrics.RequestCpuMiddleware",
     "core.request_id.RequestIdMiddleware",
     # A storage outage that escaped a view answers 503 SERVICE_UNAVAILABLE, never 500 (core.outage).
-    "core.outage.StorageOutageMiddleware",
+    "core.exception_handlers.StorageOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -162,7 +162,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "queueing.authentication.ApiKeyAuthentication",
+        "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -354,7 +354,7 @@ QUEUE_EVENTS_REDIS_CONNECTIONS = env.int("QUEUE_EVENTS_REDIS_CONNECTIONS", defau
 # Poll and enter resolve `Authorization: Token` from a Redis cache of API token -> user id and
 # expiry (filled at log-in or on a database lookup) so they cost no SQL; an entry lives this long
 # (at most until the key expires). Long enough that fans who logged in before an on-sale enter
-# without SQL: ending a key or deactivating a user drops the entry at once (queueing.receivers),
+# without SQL: ending a key or deactivating a user drops the entry at once (accounts.receivers),
 # so this bounds only a revocation by bulk SQL that bypasses Django's signals.
 QUEUE_AUTH_CACHE_SECONDS = env.int("QUEUE_AUTH_CACHE_SECONDS", default=3600)
 # Entering reads a concert's queue policy and booking windows from SQL at most once per this

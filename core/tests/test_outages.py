@@ -14,10 +14,10 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.authentication import api_key_forget
 from accounts.services import user_api_key
 from accounts.tests.factories import UserFactory
 from drills.stack import free_port
-from queueing.authentication import api_key_forget
 from queueing.selectors import concert_queue_policy_cache_clear
 from queueing.services import queue_enter
 from queueing.tests.factories import concert_on_sale

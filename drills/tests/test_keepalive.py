@@ -2,7 +2,7 @@
 break the client's kept-alive connection: the next requests on it are served (issue 13 item 10).
 
 Against real processes (drills/stack.py), with raw http.client keep-alive: gunicorn as the drills
-and `bench_queue` run it (clients straight on it), and the deployed layout, HAProxy in front of
+and `scripts/bench-queue` run it (clients straight on it), and the deployed layout, HAProxy in front of
 the gunicorn pools and uvicorn. gunicorn drains at most 64 KB of an unread body and then closes
 the connection its answer announced as kept alive; config/wsgi.py reads the rest (core/wsgi.py).
 """

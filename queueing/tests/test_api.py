@@ -6,10 +6,10 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.authentication import api_key_forget
 from accounts.services import user_api_key
 from accounts.tests.factories import UserFactory
 from core.clock import clock as the_clock
-from queueing.authentication import api_key_forget
 from queueing.selectors import queue_stats
 from queueing.services import queue_enter, queue_promote, queue_remove, queue_set_paused
 from queueing.session import queue_token_from_session

@@ -6,9 +6,9 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.authentication import api_key_new
 from accounts.services import user_api_key, user_login_token
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from queueing.authentication import api_key_new
 from queueing.tests.factories import concert_on_sale
 from queueing.tests.helpers import room_state
 

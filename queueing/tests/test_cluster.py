@@ -11,8 +11,8 @@ from redis import Redis
 from redis.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
+from accounts.authentication import api_key_cache_key
 from core.redis import queue_redis, redis_client, redis_key
-from queueing.authentication import api_key_cache_key
 from queueing.scripts import _PRELUDE, SCRIPTS, concert_key, concert_keys
 from queueing.tests.factories import concert_on_sale
 from queueing.tests.test_api import enter, fan, poll

@@ -8,11 +8,11 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.authentication import api_key_new
 from accounts.services import user_api_key_revoke, user_login_token
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from concerts.tests.factories import ConcertFactory, make_show
 from config.asgi import application
-from queueing.authentication import api_key_new
 from queueing.events import EVENTS_PATH
 from queueing.services import queue_enter, queue_leave
 

@@ -6,17 +6,17 @@ from io import StringIO
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 
 from core.redis import redis_client
+from loadtest.queue_bench import main as queue_bench
 
 
 @pytest.mark.django_db
-def test_bench_queue_scripts_part_runs_under_its_own_prefix_and_cleans_up():
+def test_queue_bench_scripts_part_runs_under_its_own_prefix_and_cleans_up():
     prefix = settings.REDIS_KEY_PREFIX
     out = StringIO()
 
-    call_command("bench_queue", "--skip-http", "--seconds", "0.3", "--script-procs", "1", stdout=out)
+    assert queue_bench(["--skip-http", "--seconds", "0.3", "--script-procs", "1"], stdout=out) == 0
 
     text = out.getvalue()
     assert "script poll (1 procs x pipeline 200)" in text
@@ -33,13 +33,13 @@ def _table_row(text: str, name: str) -> list[str]:
 
 
 @pytest.mark.drill
-def test_bench_queue_ratios_come_from_the_measured_http_lines():
+def test_queue_bench_ratios_come_from_the_measured_http_lines():
     """A short real run (its own database, gunicorn and Redis prefix): the printed ratios are the
     quotients of the measured lines, which all served requests without errors. The throughput itself
     is a benchmark's figure, not asserted."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base"}
     run = subprocess.run(
-        [sys.executable, "manage.py", "bench_queue", "--seconds", "1.5", "--rounds", "1", "--clients", "4"]
+        [sys.executable, "-m", "loadtest.queue_bench", "--seconds", "1.5", "--rounds", "1", "--clients", "4"]
         + ["--client-procs", "1", "--script-procs", "1", "--entering-fans", "400"],
         cwd=settings.BASE_DIR,
         env=env,

@@ -1,6 +1,7 @@
 """Benchmark of the waiting room: the Lua scripts alone, and the HTTP API under gunicorn.
 
-    python manage.py bench_queue [--seconds 5] [--clients 32] [--script-procs 2] [--skip-http]
+    scripts/bench-queue [--seconds 5] [--clients 32] [--script-procs 2] [--skip-http]
+                                                      (python -m loadtest.queue_bench --help)
 
 Never touches real data: Redis keys go under a fresh prefix `bench:<run id>` (deleted at the
 end), and the HTTP part runs against a throw-away PostgreSQL database `test_stagegate_bench_<run
@@ -13,6 +14,7 @@ pipeline of --batch calls). Targets: HTTP poll >= 60% and HTTP enter >= 50% of /
 requests/s; the poll script alone >= 50,000 calls/s.
 """
 
+import argparse
 import multiprocessing
 import os
 import secrets
@@ -26,13 +28,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
 
+import django
 import redis
+from django.apps import apps
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django.db import connection
 
 from core.clock import clock
-from queueing.authentication import api_key_cache_key, api_key_cache_value, api_key_expires_at, api_key_new
 from queueing.scripts import ENTER, POLL, concert_key, concert_keys, load_scripts
 
 # A fake concert id for the script-only part (its keys live under the bench prefix only, and are
@@ -281,10 +283,37 @@ def _request(method: str, path: str, headers: dict[str, str] | None = None) -> b
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-class Command(BaseCommand):
-    help = "Measure the waiting room's enter and poll throughput: the scripts alone and through HTTP."
+def main(argv: list[str] | None = None, stdout=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    Bench.add_arguments(parser)
+    parser.add_argument("-v", "--verbosity", type=int, default=1, help="2: also each HTTP line's sequential latency")
+    options = vars(parser.parse_args(argv))
+    if not apps.ready:  # run as a script (scripts/bench-queue), not from within Django
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+        django.setup()
+    Bench(stdout or sys.stdout).handle(**options)
+    return 0
 
-    def add_arguments(self, parser) -> None:
+
+class _Lines:
+    """Writes whole lines to a text stream."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+class Bench:
+    """Measure the waiting room's enter and poll throughput: the scripts alone and through HTTP."""
+
+    def __init__(self, stdout) -> None:
+        self.stdout = _Lines(stdout)
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--seconds", type=float, default=5.0, help="Length of each measurement")
         parser.add_argument("--clients", type=int, default=32, help="Concurrent HTTP connections")
         parser.add_argument("--client-procs", type=int, default=2, help="Processes driving the HTTP clients")
@@ -295,7 +324,7 @@ class Command(BaseCommand):
         parser.add_argument("--skip-http", action="store_true", help="Only the scripts")
         parser.add_argument("--entering-fans", type=int, default=60_000, help="New fans the HTTP enter line cycles")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, **options) -> None:
         run_id = secrets.token_hex(4)
         real_prefix = settings.REDIS_KEY_PREFIX
         settings.REDIS_KEY_PREFIX = f"bench:{run_id}"
@@ -341,6 +370,7 @@ class Command(BaseCommand):
         from django.contrib.auth.hashers import make_password
         from rest_framework.authtoken.models import Token
 
+        from accounts.authentication import api_key_cache_key, api_key_cache_value, api_key_expires_at, api_key_new
         from accounts.models import User
         from concerts.models import Concert, Show, Venue
 
@@ -529,3 +559,7 @@ class Command(BaseCommand):
                     share = base.cpu_per_request_us / r.cpu_per_request_us
                     line += f"; by gunicorn CPU per request: {share:.0%}"
                 self.stdout.write(line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

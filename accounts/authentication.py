@@ -8,7 +8,7 @@ polling every few seconds would make that the busiest query of the service. Ther
 parsed (`DeferredTokenAuthentication`) and resolved to a user id from a Redis cache (SHA-256 of the
 key -> `<user id>:<expiry>`, for at most QUEUE_AUTH_CACHE_SECONDS), filled at log-in or from SQL on
 a miss. Every call reads that entry (the poll in the same pipeline as its script), and ending a
-key deletes it (queueing.receivers), so a revoked key stops working at once; the expiry in the
+key deletes it (accounts.receivers), so a revoked key stops working at once; the expiry in the
 entry enforces the lifetime on cached keys too. Entering a room resolves the key before its
 script runs: a call that ends in 401 never touches anyone's place or rate limits.
 """
@@ -29,10 +29,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from accounts.exceptions import ApiKeyInvalid
 from core.clock import clock
 from core.outage import storage_boundary
 from core.redis import redis_client, redis_key, redis_text
-from queueing.exceptions import ApiKeyInvalid
 
 logger = logging.getLogger(__name__)
 KEYWORD = "Token"
@@ -58,7 +58,7 @@ class DeferredTokenAuthentication(TokenAuthentication):
     """`Authorization: Token <key>` parsed, not looked up: request.user is an ApiKeyCaller.
 
     Only for views that resolve the key themselves (queueing.selectors.queue_status_for_api_key,
-    queueing.authentication.api_key_resolve). A TokenAuthentication for the OpenAPI schema.
+    accounts.authentication.api_key_resolve). A TokenAuthentication for the OpenAPI schema.
     """
 
     def authenticate(self, request: Request) -> tuple[ApiKeyCaller, str] | None:
@@ -189,7 +189,7 @@ def api_key_remember(api_key: str, user_id: int, *, expires_at: datetime) -> Non
 
 
 def api_key_forget(api_key: str) -> None:
-    """Drop the cached entry (queueing.receivers calls it when an API token is deleted: log-out, a
+    """Drop the cached entry (accounts.receivers calls it when an API token is deleted: log-out, a
     new log-in, a password change; and when its user is deactivated). Every check reads the entry
     (no process keeps its own copy), so the key stops working everywhere at once. With Redis
     unavailable it logs and returns: the entry then lapses after QUEUE_AUTH_CACHE_SECONDS."""

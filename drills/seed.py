@@ -1,7 +1,8 @@
-"""Seed the load test's database: the SPEC venues, one concert with one 1,000-seat show at
-예술의 전당 콘서트장 (booking open now), and N fans with API tokens and charged wallets.
+"""Seed a run's database (the load test's, the fault drill's): the SPEC venues, one concert with
+one 1,000-seat show at 예술의 전당 콘서트장 (booking open now), and N fans with API tokens and
+charged wallets.
 
-    DJANGO_SETTINGS_MODULE=drills.settings DATABASE_URL=... python -m loadtest.seed --fans 5000 --out fans.json
+    DJANGO_SETTINGS_MODULE=drills.settings DATABASE_URL=... python -m drills.seed --fans 5000 --out fans.json
 
 The fans are written in bulk (a few seconds for 10,000): one password hash and one PIN hash are
 computed once and shared, every fan gets an API token, a wallet and one CHARGE ledger entry whose
@@ -64,13 +65,13 @@ def seed(
     from django.db import transaction
     from rest_framework.authtoken.models import Token
 
+    from accounts.authentication import api_key_expires_at, api_key_new, api_key_remember
     from accounts.models import User
     from accounts.pins import pin_hash_make
     from concerts.models import Concert, Venue
     from concerts.services import show_create, venues_seed
     from core.clock import clock
     from points.models import LedgerEntry, Wallet
-    from queueing.authentication import api_key_expires_at, api_key_new, api_key_remember
 
     venues_seed()
     venue = Venue.objects.get(name=venue_name or LOAD_VENUE)

@@ -2,8 +2,8 @@
 
 The limits are the DRF throttle rates of scope "queue_enter" (one definition, in settings:
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["queue_enter_user" / "queue_enter_ip"], read when used so
-overrides apply) and the client address is taken as core.throttling takes it (DRF's get_ident,
-honouring NUM_PROXIES). They are counted in Redis fixed windows by the ENTER script itself
+overrides apply) and the client address is core.throttling.client_ip (DRF's get_ident, honouring
+NUM_PROXIES). They are counted in Redis fixed windows by the ENTER script itself
 (queueing.services.queue_enter): the counters are keys under the concert's hash tag, so counting
 costs no round trip of its own and the script still touches one Redis Cluster slot. That makes
 the limits per concert: a user (or an address) may enter each concert's room that many times per
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from rest_framework.settings import api_settings
 
-from core.throttling import PerIpThrottle, parse_rate
+from core.throttling import parse_rate
 
 SCOPE = "queue_enter"
 
@@ -29,11 +29,6 @@ class EnterWindow:
     name: str  # the key suffix under the concert's tag: rate:<user|ip>:<ident>:<window number>
     limit: int
     ends: int  # epoch second
-
-
-def client_ip(request) -> str:
-    """The client address as the rate limits see it (an HttpRequest or a DRF Request)."""
-    return PerIpThrottle().get_ident(request)
 
 
 def enter_window(*, kind: str, ident: int | str, now: float) -> EnterWindow | None:
