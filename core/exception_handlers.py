@@ -86,7 +86,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         logger.exception("storage unavailable")
         exc = service_unavailable()
     if isinstance(exc, ApplicationError):
-        answer = error_answer(exc)
+        # A 401 names the scheme to use (RFC 9110), as DRF's own 401s do.
+        view, request = context.get("view"), context.get("request")
+        challenge = view.get_authenticate_header(request) if view is not None and request is not None else None
+        answer = error_answer(exc, challenge=challenge)
         return Response(answer.body, status=answer.status, headers=answer.headers)
 
     if isinstance(exc, Http404):

@@ -48,6 +48,7 @@ def test_bad_token_is_not_authenticated(client: Client):
 
     assert response.status_code == 401
     assert response.json()["code"] == "NOT_AUTHENTICATED"
+    assert response["WWW-Authenticate"] == "Token"  # the scheme to use, as every 401 says
 
 
 def test_openapi_schema_and_docs_are_served(client: Client):
