@@ -44,7 +44,7 @@ def test_wrong_method_is_a_json_405(client: Client):
 
 
 def test_bad_token_is_not_authenticated(client: Client):
-    response = client.get("/api/v1/wallet", HTTP_AUTHORIZATION="Token nope")
+    response = client.get("/api/v1/wallet", HTTP_AUTHORIZATION="Token " + "0" * 40)
 
     assert response.status_code == 401
     assert response.json()["code"] == "NOT_AUTHENTICATED"
