@@ -1,4 +1,4 @@
-from core.exceptions import ApplicationError, RateLimited
+from core.exceptions import ApplicationError, NotPermitted, RateLimited
 
 
 class PhoneTaken(ApplicationError):
@@ -31,3 +31,10 @@ class PinAttemptsLimited(RateLimited):
     """Too many wrong PINs on the account within PIN_WRONG_WINDOW_SECONDS (retry_after_seconds)."""
 
     message = "Too many wrong payment PINs on this account. Wait and try again."
+
+
+class NotOrganizationMember(NotPermitted):
+    """A staff member acting on a venue, concert or show of an organization they do not work for."""
+
+    code = "NOT_PERMITTED"
+    message = "This belongs to another organization."

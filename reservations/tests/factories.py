@@ -3,8 +3,8 @@
 import itertools
 from datetime import timedelta
 
-from accounts.models import User
-from accounts.tests.factories import UserFactory
+from accounts.models import Organization, User
+from accounts.tests.factories import UserFactory, test_organization
 from concerts.models import Concert, Show, ShowSeat
 from concerts.services import organizer_group_sync, show_create, venue_create
 from core.clock import clock
@@ -21,8 +21,10 @@ def make_show(
 ) -> Show:
     """A show starting `starts_in` from the clock's now, booking open since an hour ago."""
     now = clock.now()
-    venue = venue_create(name=f"Test hall {next(_venue_numbers)}", rows=rows)
-    concert = Concert.objects.create(title="Test concert", artist="Test artist", venue=venue, **policies)
+    venue = venue_create(organization=test_organization(), name=f"Test hall {next(_venue_numbers)}", rows=rows)
+    concert = Concert.objects.create(
+        title="Test concert", artist="Test artist", organization=venue.organization, venue=venue, **policies
+    )
     return show_create(
         concert=concert,
         starts_at=now + starts_in,
@@ -47,8 +49,10 @@ def fan_with_points(points: int = 1_000_000, **fields) -> User:
     return user
 
 
-def organizer_user(**fields) -> User:
-    """A staff member in the Organizers group (refunds on a fan's behalf, cancels shows, doors)."""
+def organizer_user(*, organization: Organization | None = None, **fields) -> User:
+    """A staff member in the Organizers group (refunds on a fan's behalf, cancels shows, doors)
+    working for `organization` (default: the one every test venue and concert belongs to)."""
     user = UserFactory(is_staff=True, **fields)
     user.groups.add(organizer_group_sync())
+    (organization or test_organization()).members.add(user)
     return user

@@ -342,6 +342,7 @@ class Command(BaseCommand):
         from rest_framework.authtoken.models import Token
 
         from accounts.models import User
+        from accounts.services import organization_get_or_create
         from concerts.models import Concert, Show, Venue
 
         old_name = connection.settings_dict["NAME"]
@@ -368,9 +369,15 @@ class Command(BaseCommand):
                     value = api_key_cache_value(t.user_id, api_key_expires_at(t.created))
                     pipe.set(api_key_cache_key(t.key), value, ex=settings.QUEUE_AUTH_CACHE_SECONDS)
                 pipe.execute()
-            venue = Venue.objects.create(name=f"bench {run_id}")
+            organization = organization_get_or_create(name=f"bench {run_id}")
+            venue = Venue.objects.create(organization=organization, name=f"bench {run_id}")
             concert = Concert.objects.create(
-                title="bench", artist="bench", venue=venue, queue_max_waiting=10**9, queue_active_size=20
+                title="bench",
+                artist="bench",
+                organization=organization,
+                venue=venue,
+                queue_max_waiting=10**9,
+                queue_active_size=20,
             )
             now = clock.now()
             Show.objects.create(
