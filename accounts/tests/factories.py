@@ -11,7 +11,7 @@ DEFAULT_PIN = "123456"
 TEST_ORGANIZATION = "Test organizer"
 
 
-def test_organization() -> Organization:
+def default_organization() -> Organization:
     return Organization.objects.get_or_create(name=TEST_ORGANIZATION)[0]
 
 

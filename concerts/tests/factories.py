@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import factory
 
-from accounts.tests.factories import test_organization
+from accounts.tests.factories import default_organization
 from concerts.models import Concert, Show, Venue
 from concerts.services import show_create, venue_layout_generate
 from core.clock import clock
@@ -18,7 +18,7 @@ class VenueFactory(factory.django.DjangoModelFactory):
         model = Venue
         skip_postgeneration_save = True
 
-    organization = factory.LazyFunction(test_organization)
+    organization = factory.LazyFunction(default_organization)
     name = factory.Sequence(lambda n: f"Venue {n}")
 
     @factory.post_generation
