@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
-from accounts.tests.factories import DEFAULT_PIN, UserFactory, test_organization
+from accounts.tests.factories import DEFAULT_PIN, UserFactory, default_organization
 from concerts.models import Concert, Show, Venue
 from concerts.services import show_create, venues_seed
 from core.clock import clock
@@ -29,7 +29,7 @@ class DrillWorld:
 
 
 def drill_world(*, fans: int, active_size: int) -> DrillWorld:
-    venues_seed(organization=test_organization())
+    venues_seed(organization=default_organization())
     venue = Venue.objects.get(name=SMALL_VENUE)
     concert = Concert.objects.create(
         title="Drill", artist="Drillers", organization=venue.organization, venue=venue, queue_active_size=active_size

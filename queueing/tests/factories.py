@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import factory
 
-from accounts.tests.factories import test_organization
+from accounts.tests.factories import default_organization
 from concerts.models import Concert, Show, Venue
 from core.clock import clock
 
@@ -11,7 +11,7 @@ class VenueFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Venue
 
-    organization = factory.LazyFunction(test_organization)
+    organization = factory.LazyFunction(default_organization)
     name = factory.Sequence(lambda n: f"Queue test hall {n}")
 
 
