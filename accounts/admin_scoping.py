@@ -18,12 +18,14 @@ venue or concert of every organization.
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms import ModelChoiceField
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 
 from accounts.models import Organization
-from accounts.selectors import organization_scope, user_organizations
+from accounts.selectors import organization_scope, user_organization_ids, user_organizations
 
 
 class OrganizationScopedAdmin:
@@ -32,6 +34,15 @@ class OrganizationScopedAdmin:
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
         return organization_scope(queryset, user=request.user, path=self.organization_path)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if user_organization_ids(user=request.user) == [] and request.method == "GET":
+            # An empty list would read as "nothing there yet": say why instead.
+            messages.warning(
+                request,
+                gettext("You work for no organization yet: a superuser adds you to yours (Organizations)."),
+            )
+        return super().changelist_view(request, extra_context)
 
     def _related_path(self, model: type[Model]) -> str | None:
         if model is Organization:

@@ -48,12 +48,14 @@ def test_the_organizers_group_keeps_working_while_only_one_organization_exists()
     client = Client()
     client.force_login(unassigned)
 
-    alone = client.get(reverse("admin:concerts_concert_changelist")).context["cl"].result_list
+    alone = client.get(reverse("admin:concerts_concert_changelist"))
     OrganizationFactory()  # a second organization: whom the member works for must be said
-    after = client.get(reverse("admin:concerts_concert_changelist")).context["cl"].result_list
+    after = client.get(reverse("admin:concerts_concert_changelist"))
 
-    assert list(alone) == [concert] and user_organization_ids(user=unassigned) == []
-    assert list(after) == []
+    assert list(alone.context["cl"].result_list) == [concert] and not list(alone.context["messages"])
+    assert user_organization_ids(user=unassigned) == []
+    assert list(after.context["cl"].result_list) == []
+    assert "소속된 주최사가 없습니다" in " ".join(str(m) for m in after.context["messages"])
 
 
 def test_a_concert_or_show_uses_only_a_venue_of_its_organization(other_organization):
@@ -85,6 +87,16 @@ def test_a_superuser_cannot_move_a_concert_away_from_its_shows_venues(other_orga
 
     with pytest.raises(ValidationError) as error:
         concert.full_clean()
+
+    assert "organization" in error.value.message_dict
+
+
+def test_a_superuser_cannot_move_a_venue_away_from_its_concerts(other_organization):
+    venue = ConcertFactory().venue
+    venue.organization = other_organization
+
+    with pytest.raises(ValidationError) as error:
+        venue.full_clean()
 
     assert "organization" in error.value.message_dict
 
