@@ -54,7 +54,9 @@ class OrganizationScopedAdmin:
         related = db_field.remote_field.model
         path = self._related_path(related)
         if path is not None:
-            queryset = kwargs.get("queryset") or related._default_manager.all()
+            queryset = kwargs.get("queryset")
+            if queryset is None:
+                queryset = related._default_manager.all()
             kwargs["queryset"] = organization_scope(queryset, user=request.user, path=path)
         if related is Organization:
             own = list(kwargs["queryset"][:2])

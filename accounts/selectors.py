@@ -1,9 +1,10 @@
 """Reads of accounts: which organizations a staff member acts for, and the back-office's scope.
 
 The rule, in one place: a superuser acts for every organization; a staff member for the ones they
-are a member of. So that the Organizers group keeps working where only one organization exists
-(a hall that sells its own concerts), a staff member who belongs to none acts for that one; once
-a second organization exists, such a member acts for none until added to one.
+are a member of; anyone else (a fan) for none. So that the Organizers group keeps working where
+only one organization exists (a hall that sells its own concerts), a staff member who belongs to
+none acts for that one; once a second organization exists, such a member acts for none until
+added to one.
 """
 
 from typing import TypeVar
@@ -22,6 +23,8 @@ def user_organization_ids(*, user: User) -> list[int] | None:
         return []
     if user.is_superuser:
         return None
+    if not user.is_staff:
+        return []
     ids = list(user.organizations.values_list("pk", flat=True))
     if ids:
         return ids
