@@ -3,19 +3,24 @@ never shown or editable here; only a superuser may change anything (the staff fl
 active), everyone else with the view permission sees the account read-only.
 
 Accounts are created by signing up (or `createsuperuser`), not here: signup validates the phone,
-hashes the password and PIN and opens the wallet (accounts.services.user_create).
+hashes the password and PIN and opens the wallet (accounts.services.user_create). The list of
+users is for superusers: an organizer sees a fan only on the reservations of their own shows.
+
+Organizations (the organizers, each with its staff members) are set up by superusers; a member
+sees their own organizations read-only.
 """
 
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_scoping import OrganizationScopedAdmin
 from accounts.exceptions import BadCredentials, LoginSlowedDown
-from accounts.models import User
+from accounts.models import Organization, User
 from accounts.services import user_authenticate, user_password_set_temporary
 from core.admin import SecureModelAdmin
 from core.exceptions import RateLimited
@@ -113,3 +118,45 @@ class UserAdmin(SecureModelAdmin):
             % {"user": user, "password": password},
             messages.WARNING,
         )
+
+
+@admin.register(Organization)
+class OrganizationAdmin(OrganizationScopedAdmin, SecureModelAdmin):
+    organization_path = "pk"
+    list_display = ["name", "member_count", "venue_count", "concert_count"]
+    search_fields = ["name"]
+    fields = ["name", "members"]
+    filter_horizontal = ["members"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                member_total=Count("members", distinct=True),
+                venue_total=Count("venues", distinct=True),
+                concert_total=Count("concerts", distinct=True),
+            )
+        )
+
+    @admin.display(description=_("members"), ordering="member_total")
+    def member_count(self, organization: Organization) -> int:
+        return organization.member_total
+
+    @admin.display(description=_("venues"), ordering="venue_total")
+    def venue_count(self, organization: Organization) -> int:
+        return organization.venue_total
+
+    @admin.display(description=_("concerts"), ordering="concert_total")
+    def concert_count(self, organization: Organization) -> int:
+        return organization.concert_total
+
+    # Who works for which organization decides what they see: superusers set it.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Organization | None = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Organization | None = None) -> bool:
+        return request.user.is_superuser

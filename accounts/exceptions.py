@@ -1,4 +1,4 @@
-from core.exceptions import ApplicationError, NotAuthenticated, RateLimited
+from core.exceptions import ApplicationError, NotAuthenticated, NotPermitted, RateLimited
 
 
 class PhoneTaken(ApplicationError):
@@ -37,3 +37,10 @@ class ApiKeyInvalid(NotAuthenticated):
     """An `Authorization: Token` key that is unknown, deleted or of a deactivated user."""
 
     message = "The API token is not valid."
+
+
+class NotOrganizationMember(NotPermitted):
+    """A staff member acting on a venue, concert or show of an organization they do not work for."""
+
+    code = "NOT_PERMITTED"
+    message = "This belongs to another organization."

@@ -65,3 +65,28 @@ class User(AbstractBaseUser, PermissionsMixin):
             self.pin_hash = pin_hash_make(pin)
             User.objects.filter(pk=self.pk, pin_hash=stored).update(pin_hash=self.pin_hash)
         return ok
+
+
+class Organization(models.Model):
+    """An organizer (a promoter, a hall's own booking office): its staff members see and change
+    only its venues and concerts in the back-office (what they may do comes from their groups'
+    permissions, e.g. Organizers; where, from their organizations). Superusers see every one."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    members = models.ManyToManyField(
+        User,
+        related_name="organizations",
+        blank=True,
+        limit_choices_to={"is_staff": True},
+        verbose_name=_("members"),
+        help_text=_("Staff members who work for this organization."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+
+    def __str__(self) -> str:
+        return self.name

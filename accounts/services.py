@@ -26,7 +26,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.authentication import api_key_expires_at, api_key_new, api_key_remember
 from accounts.exceptions import BadCredentials, LoginSlowedDown, PhoneTaken, PinAttemptsLimited
-from accounts.models import User
+from accounts.models import Organization, User
 from accounts.phone import normalize_phone
 from accounts.signals import user_signed_up
 from accounts.validators import validate_person_name, validate_pin_not_trivial
@@ -324,3 +324,12 @@ def user_password_set_temporary(*, user: User, actor: User) -> str:
     transaction.on_commit(lambda: cache.delete_many([_login_failures_key(phone), _login_delay_key(phone)]))
     logger.warning("accounts: user %s set a temporary password for user %s", actor.pk, user.pk)
     return password
+
+
+def organization_get_or_create(*, name: str) -> Organization:
+    """The organization of this name, made if missing (seeding and tools; people add them in the admin)."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(errors={"name": ["An organization needs a name."]})
+    organization, _ = Organization.objects.get_or_create(name=name)
+    return organization

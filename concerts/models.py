@@ -14,6 +14,7 @@ from django.templatetags.static import static
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Organization
 from concerts.prices import seat_price_problem
 
 
@@ -25,6 +26,10 @@ class SeatGrade(models.TextChoices):
 
 
 class Venue(models.Model):
+    # Whose venue: its staff (and superusers) see it and put their concerts and shows in it.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="venues", verbose_name=_("organization")
+    )
     name = models.CharField(_("name"), max_length=100, unique=True)
     name_en = models.CharField(_("name in English"), max_length=100, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
@@ -36,6 +41,17 @@ class Venue(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # A venue moved to another organization (superusers only) must not leave concerts or
+        # shows of the old one in it.
+        if self.pk is not None and self.organization_id is not None:
+            org = self.organization_id
+            if (
+                Concert.objects.filter(venue=self.pk).exclude(organization=org).exists()
+                or Show.objects.filter(venue=self.pk).exclude(concert__organization=org).exists()
+            ):
+                raise ValidationError({"organization": _("Concerts or shows of another organization use this venue.")})
 
     @property
     def name_localized(self) -> str:
@@ -63,6 +79,14 @@ class VenueSeat(models.Model):
         return f"{self.row}-{self.number}"
 
 
+def venue_fits_organization(venue_id: int | None, organization_id: int | None) -> bool:
+    """A concert or show may use only a venue of its own organization (True while either is unset:
+    the missing field has its own error)."""
+    if venue_id is None or organization_id is None:
+        return True
+    return Venue.objects.filter(pk=venue_id, organization_id=organization_id).exists()
+
+
 class AgeRating(models.TextChoices):
     ALL = "ALL", _("all ages")
     AGE_7 = "7", _("7 and over")
@@ -82,6 +106,10 @@ _POSTER_PATH = RegexValidator(
 class Concert(models.Model):
     """A series of shows of one artist, with the policies of its waiting room and bookings."""
 
+    # Whose concert: only its staff (and superusers) see and change it, its shows, sales and room.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="concerts", verbose_name=_("organization")
+    )
     title = models.CharField(_("title"), max_length=200)
     title_en = models.CharField(_("title in English"), max_length=200, blank=True)
     artist = models.CharField(_("artist"), max_length=100)
@@ -185,6 +213,14 @@ class Concert(models.Model):
             errors["default_price"] = problem
         if self.poster_path and _POSTER_PATH.regex.match(self.poster_path) and not finders.find(self.poster_path):
             errors["poster_path"] = _("No static file has this path: add the image under static/ first.")
+        if not venue_fits_organization(self.venue_id, self.organization_id):
+            errors["venue"] = _("This venue belongs to another organization.")
+        elif (
+            self.pk is not None
+            and self.organization_id is not None
+            and Show.objects.filter(concert=self.pk).exclude(venue__organization=self.organization_id).exists()
+        ):
+            errors["organization"] = _("Shows of this concert are in venues of another organization.")
         if errors:
             raise ValidationError(errors)
 
@@ -240,6 +276,9 @@ class Show(models.Model):
             errors["booking_opens_at"] = _("Booking must open before the show starts.")
         elif opens is not None and closes is not None and opens >= closes:
             errors["booking_opens_at"] = _("Booking must open before it closes.")
+        concert = Concert.objects.filter(pk=self.concert_id).first() if self.concert_id else None
+        if concert is not None and not venue_fits_organization(self.venue_id, concert.organization_id):
+            errors["venue"] = _("This venue belongs to another organization.")
         if errors:
             raise ValidationError(errors)
 

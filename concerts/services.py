@@ -12,8 +12,9 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
 
-from accounts.models import User
-from accounts.services import user_create
+from accounts.models import Organization, User
+from accounts.selectors import organization_require
+from accounts.services import organization_get_or_create, user_create
 from concerts.models import Concert, SeatGrade, Show, ShowGradePrice, ShowSeat, Venue, VenueSeat
 from concerts.prices import seat_price_problem
 from core.clock import clock
@@ -77,8 +78,18 @@ def venue_layout_generate(*, venue: Venue, rows: Sequence[LayoutRow]) -> list[Ve
 
 
 @transaction.atomic
-def venue_create(*, name: str, rows: Sequence[LayoutRow], address: str = "") -> Venue:
-    venue = Venue(name=name.strip(), address=address)
+def venue_create(
+    *,
+    organization: Organization,
+    name: str,
+    rows: Sequence[LayoutRow],
+    address: str = "",
+    actor: User | None = None,
+) -> Venue:
+    """A venue of `organization` with its layout; `actor`, when a staff member acts, must work for it."""
+    if actor is not None:
+        organization_require(user=actor, organization_id=organization.pk)
+    venue = Venue(organization=organization, name=name.strip(), address=address)
     venue.full_clean()
     venue.save()
     venue_layout_generate(venue=venue, rows=rows)
@@ -110,13 +121,14 @@ class SeedVenue:
     seats: int
 
 
-def venues_seed() -> list[SeedVenue]:
-    """The SPEC venues, each with its layout. Idempotent: an existing venue (by name) is kept as is,
-    except that one without any seat gets the default layout."""
+def venues_seed(*, organization: Organization) -> list[SeedVenue]:
+    """The SPEC venues of `organization`, each with its layout. Idempotent: an existing venue (by
+    name, whichever its organization) is kept as is, except that one without any seat gets the
+    default layout."""
     result = []
     for name, rows in SEED_VENUES.items():
         with transaction.atomic():
-            venue, created = Venue.objects.get_or_create(name=name)
+            venue, created = Venue.objects.get_or_create(name=name, defaults={"organization": organization})
             if not venue.seats.exists():
                 venue_layout_generate(venue=venue, rows=rows)
             result.append(SeedVenue(venue=venue, created=created, seats=venue.seats.count()))
@@ -146,14 +158,23 @@ def show_create(
     booking_closes_at: datetime | None = None,
     venue: Venue | None = None,
     prices: Mapping[str, int] | None = None,
+    actor: User | None = None,
 ) -> Show:
     """A show of `concert` with one ShowSeat per seat of the venue's layout (copied now, so later
     layout changes never touch it) and the given grade prices.
 
-    venue defaults to the concert's venue, booking_closes_at to the start. A grade without a price
-    is not on sale (see concerts.selectors).
+    venue defaults to the concert's venue, booking_closes_at to the start; it must be a venue of the
+    concert's organization. A grade without a price is not on sale (see concerts.selectors).
+    `actor`, when a staff member acts, must work for the concert's organization.
     """
     venue = venue or concert.venue
+    if actor is not None:
+        organization_require(user=actor, organization_id=concert.organization_id)
+    if venue.organization_id != concert.organization_id:
+        raise ValidationFailed(
+            f"The venue {venue} belongs to another organization.",
+            errors={"venue": ["This venue belongs to another organization."]},
+        )
     booking_closes_at = booking_closes_at or starts_at
     _window_validate(starts_at=starts_at, booking_opens_at=booking_opens_at, booking_closes_at=booking_closes_at)
     prices = dict(prices or {})
@@ -236,14 +257,18 @@ def month_shows_seed(
     venue: Venue | None = None,
     prices: Mapping[str, int] | None = None,
     booking_opens_at: datetime | None = None,
+    actor: User | None = None,
 ) -> MonthSeed:
     """The month's Saturday and Sunday shows of `concert`, at the concert's show time (Asia/Seoul).
 
     Each show gets a price for every grade (`prices` overrides concert.default_price per grade);
     booking opens at `booking_opens_at` (default: the last day of the previous month, 00:00) and
     closes at the start. Idempotent: a show already at that start is left as it is. The concert
-    row is locked, so two seedings of one concert run one after the other.
+    row is locked, so two seedings of one concert run one after the other. `actor`, when a staff
+    member acts, must work for the concert's organization.
     """
+    if actor is not None:
+        organization_require(user=actor, organization_id=concert.organization_id)
     _month_validate(month)
     all_prices = {grade: concert.default_price for grade in SeatGrade.values} | dict(prices or {})
     opens_at = booking_opens_at or month_booking_opens_at(year=year, month=month)
@@ -262,6 +287,7 @@ def month_shows_seed(
                     starts_at=starts_at,
                     booking_opens_at=opens_at,
                     prices=all_prices,
+                    actor=actor,
                 )
             )
     return result
@@ -272,13 +298,16 @@ def month_shows_seed(
 # ---------------------------------------------------------------------------------------------
 ORGANIZER_GROUP = "Organizers"
 # What an organizer may do in the back-office: (app label, model or "*" for every model, actions).
+# Where: only in the organizations they work for (accounts.selectors; the admin and services scope
+# every list and page by it). No list of every fan, wallet or ledger entry: a fan's name and phone
+# show on the reservations and tickets of the organizer's own shows, which is all a booking needs.
 ORGANIZER_PERMISSIONS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("accounts", "organization", ("view",)),
     ("concerts", "venue", ("view", "add", "change")),
     ("concerts", "concert", ("view", "add", "change")),
     ("concerts", "show", ("view", "add", "change", "cancel")),
     ("concerts", "showgradeprice", ("view", "add", "change", "delete")),
     ("concerts", "showseat", ("view",)),
-    ("accounts", "user", ("view",)),
     # The waiting rooms (queue policy, pause/resume): whatever models that app has.
     ("queueing", "*", ("view", "change")),
     # Holds, sales and the ledger: read only, whatever models those apps have.
@@ -287,7 +316,6 @@ ORGANIZER_PERMISSIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("reservations", "reservation", ("refund",)),
     # ...and checking tickets in at the door.
     ("reservations", "reservationseat", ("checkin",)),
-    ("points", "*", ("view",)),
 ]
 
 
@@ -312,10 +340,14 @@ DEMO_FANS = [("010-1000-0001", "데모 팬 1"), ("010-1000-0002", "데모 팬 2"
 # A new demo fan's wallet starts with this many points, so the demo can be booked at once.
 DEMO_FAN_POINTS = 500_000
 DEMO_VENUE = "항해 콘서트장"
+# The organization of the demo data: the same name as the one the migration gives rows that were
+# there before organizations, so a database from before them and a new one seed alike.
+DEMO_ORGANIZATION = DEFAULT_ORGANIZATION = "Stagegate"
 
 
 @dataclass
 class DemoSeed:
+    organization: Organization
     venues: list[SeedVenue]
     organizer: User
     organizer_created: bool
@@ -342,11 +374,12 @@ def demo_fans_fund(*, fans: list[tuple[User, bool]]) -> None:
 
 @transaction.atomic
 def demo_seed() -> DemoSeed:
-    """Demo data for `scripts/run`: the SPEC venues, the organizer group and a demo organizer,
-    three demo fans, and a concert for next month at 항해 콘서트장 whose booking is open now.
-    Idempotent: what exists is kept."""
+    """Demo data for `scripts/run`: an organization with the SPEC venues, the organizer group and a
+    demo organizer working for it, three demo fans, and a concert for next month at 항해 콘서트장
+    whose booking is open now. Idempotent: what exists is kept."""
     now = clock.now()
-    venues = venues_seed()
+    organization = organization_get_or_create(name=DEMO_ORGANIZATION)
+    venues = venues_seed(organization=organization)
     group = organizer_group_sync()
 
     organizer, organizer_created = _demo_user(phone=DEMO_ORGANIZER[0], name=DEMO_ORGANIZER[1])
@@ -359,12 +392,21 @@ def demo_seed() -> DemoSeed:
     local_now = now.astimezone(_local_tz())
     year, month = (local_now.year + 1, 1) if local_now.month == 12 else (local_now.year, local_now.month + 1)
     venue = Venue.objects.get(name=DEMO_VENUE)
+    # The demo venue's organization (the demo one, unless the venue was there before it).
+    organization = venue.organization
+    organization.members.add(organizer)
     concert, concert_created = Concert.objects.get_or_create(
         title=f"Stagegate 데모 콘서트 {year}-{month:02d}",
-        defaults={"artist": "Stagegate Demo Band", "venue": venue, "description": "Demo data."},
+        defaults={
+            "artist": "Stagegate Demo Band",
+            "organization": organization,
+            "venue": venue,
+            "description": "Demo data.",
+        },
     )
     shows = month_shows_seed(concert=concert, year=year, month=month, booking_opens_at=now)
     return DemoSeed(
+        organization=organization,
         venues=venues,
         organizer=organizer,
         organizer_created=organizer_created,

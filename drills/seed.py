@@ -68,17 +68,19 @@ def seed(
     from accounts.authentication import api_key_expires_at, api_key_new, api_key_remember
     from accounts.models import User
     from accounts.pins import pin_hash_make
+    from accounts.services import organization_get_or_create
     from concerts.models import Concert, Venue
-    from concerts.services import show_create, venues_seed
+    from concerts.services import DEFAULT_ORGANIZATION, show_create, venues_seed
     from core.clock import clock
     from points.models import LedgerEntry, Wallet
 
-    venues_seed()
+    venues_seed(organization=organization_get_or_create(name=DEFAULT_ORGANIZATION))
     venue = Venue.objects.get(name=venue_name or LOAD_VENUE)
     now = clock.now()
     concert = Concert.objects.create(
         title="Load test: on-sale rush",
         artist="Stagegate Load",
+        organization=venue.organization,
         venue=venue,
         queue_max_waiting=max(10_000, fans),
         queue_active_size=active_size,

@@ -372,6 +372,7 @@ class Bench:
 
         from accounts.authentication import api_key_cache_key, api_key_cache_value, api_key_expires_at, api_key_new
         from accounts.models import User
+        from accounts.services import organization_get_or_create
         from concerts.models import Concert, Show, Venue
 
         old_name = connection.settings_dict["NAME"]
@@ -398,9 +399,15 @@ class Bench:
                     value = api_key_cache_value(t.user_id, api_key_expires_at(t.created))
                     pipe.set(api_key_cache_key(t.key), value, ex=settings.QUEUE_AUTH_CACHE_SECONDS)
                 pipe.execute()
-            venue = Venue.objects.create(name=f"bench {run_id}")
+            organization = organization_get_or_create(name=f"bench {run_id}")
+            venue = Venue.objects.create(organization=organization, name=f"bench {run_id}")
             concert = Concert.objects.create(
-                title="bench", artist="bench", venue=venue, queue_max_waiting=10**9, queue_active_size=20
+                title="bench",
+                artist="bench",
+                organization=organization,
+                venue=venue,
+                queue_max_waiting=10**9,
+                queue_active_size=20,
             )
             now = clock.now()
             Show.objects.create(

@@ -13,11 +13,18 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
 
+from accounts.selectors import organization_scope
 from concerts.models import Show
 from core.clock import clock
 from reservations.tickets import CHECK_IN_PERMISSION, show_door_counts, ticket_check_in
 
 door_staff_required = permission_required(CHECK_IN_PERMISSION, login_url=reverse_lazy("admin:login"))
+
+
+def _door_shows(request: HttpRequest):
+    """The shows of the organizations the door staff member works for."""
+    return organization_scope(Show.objects.all(), user=request.user, path="concert__organization")
+
 
 # Doors open hours before a show; a show stays listed until the next day.
 DOOR_SHOWS_SINCE = timedelta(hours=12)
@@ -26,7 +33,8 @@ DOOR_SHOWS_SINCE = timedelta(hours=12)
 @door_staff_required
 def door_show_list(request: HttpRequest) -> HttpResponse:
     shows = (
-        Show.objects.filter(starts_at__gte=clock.now() - DOOR_SHOWS_SINCE)
+        _door_shows(request)
+        .filter(starts_at__gte=clock.now() - DOOR_SHOWS_SINCE)
         .select_related("concert", "venue")
         .order_by("starts_at")[:60]
     )
@@ -36,7 +44,7 @@ def door_show_list(request: HttpRequest) -> HttpResponse:
 @door_staff_required
 @require_http_methods(["GET", "POST"])
 def door_check_in(request: HttpRequest, show_id: int) -> HttpResponse:
-    show = get_object_or_404(Show.objects.select_related("concert", "venue"), pk=show_id)
+    show = get_object_or_404(_door_shows(request).select_related("concert", "venue"), pk=show_id)
     check_in = None
     if request.method == "POST":
         code = request.POST.get("code", "")[:64]

@@ -1,6 +1,6 @@
 """Waiting rooms in the admin: per concert, the live numbers (pre-queue, waiting, active, admitted
 and abandoned in the last minute) and the queue policy; pause, resume and flush. A proxy of
-Concert, so the catalog's own admin stays untouched."""
+Concert, so the catalog's own admin stays untouched. Staff see their organizations' rooms only."""
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_scoping import OrganizationScopedAdmin
 from concerts.models import WAITING_ROOM_POLICY_FIELDS
 from core.admin import SecureModelAdmin
 from core.exceptions import ServiceUnavailable
@@ -17,7 +18,7 @@ from queueing.services import queue_flush, queue_set_paused
 
 
 @admin.register(QueueMonitor)
-class QueueMonitorAdmin(SecureModelAdmin):
+class QueueMonitorAdmin(OrganizationScopedAdmin, SecureModelAdmin):
     list_display = [
         "__str__",
         "prequeue_now",

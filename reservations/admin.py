@@ -11,6 +11,8 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_scoping import OrganizationScopedAdmin
+from accounts.selectors import organization_scope
 from concerts.admin import ShowAdmin
 from concerts.models import Show
 from concerts.selectors import show_seat_list, show_sold_ticket_count
@@ -131,10 +133,18 @@ class PaymentAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
+class ReservationAdmin(OrganizationScopedAdmin, ReadOnlyAdminMixin, SecureModelAdmin):
+    """The reservations of the user's organizations' shows: the fan's name and phone show here (the
+    door and refunds need them), not the fan's account, wallet or ledger."""
+
+    organization_path = "show__concert__organization"
     list_display = ["id", "user", "show", "status", "amount_won", "hold_expires_at", "created_at", "confirmed_at"]
     amount_won = won_column("amount", _("amount"))
-    list_filter = ["status", "show__concert", "show"]
+    list_filter = [
+        "status",
+        ("show__concert", admin.RelatedOnlyFieldListFilter),
+        ("show", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["user__phone", "user__name", "show__concert__title", "=id"]
     list_select_related = ["user", "show__concert"]
     date_hierarchy = "created_at"
@@ -183,8 +193,9 @@ class ReservationAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
         alone: static/js/sales_dashboard.js reloads them every SALES_DASHBOARD_REFRESH_SECONDS."""
         if not request.user.has_perm("concerts.view_show"):
             raise PermissionDenied
-        show = Show.objects.select_related("concert", "venue").filter(pk=show_id).first()
-        if show is None:
+        shows = organization_scope(Show.objects.all(), user=request.user, path="concert__organization")
+        show = shows.select_related("concert", "venue").filter(pk=show_id).first()
+        if show is None:  # or another organization's
             raise Http404
         now = clock.now()
         kind, buckets = show_sales_over_time(show=show, max_buckets=settings.SALES_CHART_MAX_BARS)
@@ -215,7 +226,8 @@ class ReservationAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
 
 
 @admin.register(PaymentAttempt)
-class PaymentAttemptAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
+class PaymentAttemptAdmin(OrganizationScopedAdmin, ReadOnlyAdminMixin, SecureModelAdmin):
+    organization_path = "reservation__show__concert__organization"
     list_display = ["id", "reservation", "outcome", "amount_won", "attempts_left", "created_at"]
     amount_won = won_column("amount", _("amount"))
     list_filter = ["outcome"]
@@ -224,7 +236,8 @@ class PaymentAttemptAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
 
 
 @admin.register(TicketRefund)
-class TicketRefundAdmin(ReadOnlyAdminMixin, SecureModelAdmin):
+class TicketRefundAdmin(OrganizationScopedAdmin, ReadOnlyAdminMixin, SecureModelAdmin):
+    organization_path = "reservation__show__concert__organization"
     list_display = ["id", "reservation", "amount_won", "actor", "created_at"]
     amount_won = won_column("amount", _("amount"))
     search_fields = ["reservation__user__phone", "=reservation__id"]

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import User
+from accounts.selectors import organization_require
 from accounts.services import user_pin_check
 from concerts.models import Show, ShowSeat, ShowSeatStatus
 from concerts.prices import seat_price_is_valid
@@ -370,18 +371,23 @@ def reservation_refund(
     deadline: the price goes back to the owner's wallet and the seats become available again.
 
     A fan refunds their own tickets; an organizer with the refund permission passes
-    on_behalf=True to refund any fan's (NotPermitted otherwise).
+    on_behalf=True to refund any fan's of their organizations' shows (NotPermitted otherwise).
     """
     if on_behalf and not (actor.is_active and actor.has_perm(REFUND_ON_BEHALF_PERMISSION)):
         raise NotPermitted("Only organizers with the refund permission may refund a fan's tickets.")
     now = clock.now()
-    owner_id = (
-        Reservation.objects.filter(pk=reservation_id).values_list("user_id", flat=True).first()
-        if on_behalf
-        else actor.pk
-    )
-    if owner_id is None:
-        raise ReservationNotFound()
+    if on_behalf:
+        found = (
+            Reservation.objects.filter(pk=reservation_id)
+            .values_list("user_id", "show__concert__organization_id")
+            .first()
+        )
+        if found is None:
+            raise ReservationNotFound()
+        owner_id, organization_id = found
+        organization_require(user=actor, organization_id=organization_id)
+    else:
+        owner_id = actor.pk
     User.objects.select_for_update().filter(pk=owner_id).first()  # the lock order: user first
     reservation = (
         _lock_reservation(reservation_id=reservation_id)
@@ -465,6 +471,7 @@ def show_cancel(*, show: Show, actor: User) -> ShowCancelResult:
     """
     if not (actor.is_active and actor.has_perm(SHOW_CANCEL_PERMISSION)):
         raise NotPermitted("Only organizers with the cancel permission may cancel a show.")
+    organization_require(user=actor, organization_id=show.concert.organization_id)
     now = clock.now()
     newly_cancelled = _show_mark_cancelled(show_id=show.pk, now=now)
     fan_ids = list(

@@ -20,6 +20,7 @@ from django.db.models import Count, Q
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import User
+from accounts.selectors import user_acts_for
 from concerts.models import Show
 from core.clock import clock
 from core.exceptions import NotPermitted
@@ -79,9 +80,12 @@ def _ticket_id_from_code(code: str) -> int | None:
 
 
 def ticket_check_in(*, code: str, show: Show, actor: User, now: datetime | None = None) -> CheckIn:
-    """Admit the ticket of `code` at a door of `show`, once. Every other answer says why not."""
+    """Admit the ticket of `code` at a door of `show`, once. Every other answer says why not.
+    Door staff check in only at the shows of the organizations they work for."""
     if not actor.is_active or not actor.has_perm(CHECK_IN_PERMISSION):
         raise CheckInNotPermitted()
+    if not user_acts_for(user=actor, organization_id=show.concert.organization_id):
+        raise CheckInNotPermitted("Door staff check tickets in only at their own organization's shows.")
     ticket_id = _ticket_id_from_code(code)
     if ticket_id is None:
         return CheckIn(CheckInOutcome.INVALID)

@@ -1,11 +1,33 @@
 import factory
 
-from accounts.models import User
+from accounts.models import Organization, User
 from accounts.pins import pin_hash_make
 from points.services import wallet_create
 
 DEFAULT_PASSWORD = "correct-horse-42"
 DEFAULT_PIN = "123456"
+# The organization every test venue and concert belongs to unless a test says otherwise, and
+# which the `organizer` fixture works for.
+TEST_ORGANIZATION = "Test organizer"
+
+
+def default_organization() -> Organization:
+    return Organization.objects.get_or_create(name=TEST_ORGANIZATION)[0]
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    """Another organization (an organizer with its own venues, concerts and staff)."""
+
+    class Meta:
+        model = Organization
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Organizer {n}")
+
+    @factory.post_generation
+    def members(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.members.add(*extracted)
 
 
 class UserFactory(factory.django.DjangoModelFactory):

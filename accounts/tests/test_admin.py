@@ -14,36 +14,36 @@ def superuser_client():
     return client
 
 
-def test_user_list_searches_by_phone_and_name(org_client):
+def test_user_list_searches_by_phone_and_name(superuser_client):
     UserFactory(phone="010-7777-0001", name="김민지")
     UserFactory(phone="010-8888-0002", name="이서준")
 
-    by_phone = org_client.get("/admin/accounts/user/", {"q": "7777"})
-    by_name = org_client.get("/admin/accounts/user/", {"q": "서준"})
+    by_phone = superuser_client.get("/admin/accounts/user/", {"q": "7777"})
+    by_name = superuser_client.get("/admin/accounts/user/", {"q": "서준"})
 
     assert [u.phone for u in by_phone.context["cl"].result_list] == ["010-7777-0001"]
     assert [u.phone for u in by_name.context["cl"].result_list] == ["010-8888-0002"]
 
 
-@pytest.mark.parametrize("client_fixture", ["org_client", "superuser_client"])
-def test_user_page_never_shows_password_or_pin_hashes(request, client_fixture):
-    client = request.getfixturevalue(client_fixture)
+def test_user_page_never_shows_password_or_pin_hashes(superuser_client):
     fan = UserFactory()
 
-    page = client.get(f"/admin/accounts/user/{fan.pk}/change/").content.decode()
+    page = superuser_client.get(f"/admin/accounts/user/{fan.pk}/change/").content.decode()
 
     assert fan.phone in page
     assert fan.password not in page and fan.pin_hash not in page
     assert 'name="password"' not in page and 'name="pin_hash"' not in page
 
 
-def test_organizer_sees_users_read_only(org_client):
+def test_organizer_neither_lists_nor_opens_nor_changes_users(org_client):
     fan = UserFactory(name="Fan")
 
-    page = org_client.get(f"/admin/accounts/user/{fan.pk}/change/").content.decode()
+    listing = org_client.get("/admin/accounts/user/", {"q": "010"})
+    page = org_client.get(f"/admin/accounts/user/{fan.pk}/change/")
     response = org_client.post(f"/admin/accounts/user/{fan.pk}/change/", {"name": "X", "is_staff": "on"})
 
-    assert 'name="name"' not in page
+    assert listing.status_code == 403 and page.status_code == 403
+    assert fan.phone not in org_client.get("/admin/").content.decode()
     assert response.status_code == 403
     fan.refresh_from_db()
     assert fan.name == "Fan" and not fan.is_staff

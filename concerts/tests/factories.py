@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import factory
 
+from accounts.tests.factories import default_organization
 from concerts.models import Concert, Show, Venue
 from concerts.services import show_create, venue_layout_generate
 from core.clock import clock
@@ -17,6 +18,7 @@ class VenueFactory(factory.django.DjangoModelFactory):
         model = Venue
         skip_postgeneration_save = True
 
+    organization = factory.LazyFunction(default_organization)
     name = factory.Sequence(lambda n: f"Venue {n}")
 
     @factory.post_generation
@@ -32,6 +34,7 @@ class ConcertFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Concert {n}")
     artist = "The Testers"
     venue = factory.SubFactory(VenueFactory)
+    organization = factory.LazyAttribute(lambda concert: concert.venue.organization)
 
 
 def make_show(

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from concerts.models import Concert, Show, ShowGradePrice, ShowSeat, Venue
-from concerts.services import DEMO_FAN_POINTS, DEMO_PASSWORD, DEMO_PIN, ORGANIZER_GROUP
+from concerts.services import DEMO_FAN_POINTS, DEMO_ORGANIZATION, DEMO_PASSWORD, DEMO_PIN, ORGANIZER_GROUP
 from concerts.tests.factories import ConcertFactory, VenueFactory
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +113,10 @@ def test_seed_demo_runs_twice_and_opens_next_months_concert_now(clock):
     organizer = User.objects.get(phone="010-0000-0000")
     assert organizer.is_staff and not organizer.is_superuser and organizer.check_password(DEMO_PASSWORD)
     assert organizer.groups.filter(name=ORGANIZER_GROUP).exists()
+    # One organization holds the demo: its venues and concert, and the organizer works for it.
+    assert list(organizer.organizations.values_list("name", flat=True)) == [DEMO_ORGANIZATION]
+    assert set(Venue.objects.values_list("organization__name", flat=True)) == {DEMO_ORGANIZATION}
+    assert concert.organization.name == DEMO_ORGANIZATION
     for n in (1, 2, 3):
         fan = User.objects.get(phone=f"010-1000-000{n}")
         assert fan.check_password(DEMO_PASSWORD) and fan.check_pin(DEMO_PIN)

@@ -207,7 +207,7 @@ def test_month_seed_uses_the_concerts_show_time_and_default_price():
 
 
 # --- organizers --------------------------------------------------------------------------------
-def test_organizer_group_has_catalog_rights_and_only_views_users_and_seats():
+def test_organizer_group_has_catalog_rights_and_no_list_of_fans_wallets_or_ledgers():
     group = organizer_group_sync()
     organizer_group_sync()  # idempotent
 
@@ -215,8 +215,9 @@ def test_organizer_group_has_catalog_rights_and_only_views_users_and_seats():
     assert group.name == ORGANIZER_GROUP
     assert {"add_venue", "change_venue", "add_concert", "change_concert", "add_show", "change_show"} <= codenames
     assert {"add_showgradeprice", "change_showgradeprice", "delete_showgradeprice"} <= codenames
-    assert {"view_showseat", "view_user"} <= codenames
+    assert {"view_showseat", "view_organization"} <= codenames
     assert not codenames & {"change_showseat", "delete_showseat", "change_user", "add_user", "delete_show"}
+    assert not codenames & {"view_user", "view_wallet", "view_ledgerentry", "change_organization"}
     assert not group.permissions.filter(
         content_type__app_label__in=["auth", "authtoken", "django_celery_beat"]
     ).exists()

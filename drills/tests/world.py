@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
-from accounts.tests.factories import DEFAULT_PIN, UserFactory
+from accounts.tests.factories import DEFAULT_PIN, UserFactory, default_organization
 from concerts.models import Concert, Show, Venue
 from concerts.services import show_create, venues_seed
 from core.clock import clock
@@ -29,9 +29,11 @@ class DrillWorld:
 
 
 def drill_world(*, fans: int, active_size: int) -> DrillWorld:
-    venues_seed()
+    venues_seed(organization=default_organization())
     venue = Venue.objects.get(name=SMALL_VENUE)
-    concert = Concert.objects.create(title="Drill", artist="Drillers", venue=venue, queue_active_size=active_size)
+    concert = Concert.objects.create(
+        title="Drill", artist="Drillers", organization=venue.organization, venue=venue, queue_active_size=active_size
+    )
     now = clock.now()
     show = show_create(
         concert=concert, starts_at=now + timedelta(days=10), booking_opens_at=now - timedelta(minutes=5), prices=PRICES

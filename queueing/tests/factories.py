@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import factory
 
+from accounts.tests.factories import default_organization
 from concerts.models import Concert, Show, Venue
 from core.clock import clock
 
@@ -10,6 +11,7 @@ class VenueFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Venue
 
+    organization = factory.LazyFunction(default_organization)
     name = factory.Sequence(lambda n: f"Queue test hall {n}")
 
 
@@ -22,6 +24,7 @@ class ConcertFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Rush night {n}")
     artist = "Stagegate Band"
     venue = factory.SubFactory(VenueFactory)
+    organization = factory.LazyAttribute(lambda concert: concert.venue.organization)
     queue_max_waiting = 50
     queue_active_size = 3
     session_minutes = 20

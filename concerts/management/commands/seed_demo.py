@@ -14,6 +14,7 @@ class Command(BaseCommand):
         def state(created: bool) -> str:
             return "created" if created else "exists"
 
+        self.stdout.write(f"organization {result.organization.name} (the demo organizer works for it)")
         for item in result.venues:
             self.stdout.write(f"venue     {item.venue.name}: {item.seats} seats ({state(item.created)})")
         self.stdout.write(
