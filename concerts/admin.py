@@ -5,7 +5,6 @@ Writes that carry rules go through concerts.services: a venue's layout is genera
 venue_layout_generate, a show is created (with its seats) by show_create.
 """
 
-import re
 from datetime import timedelta
 
 from django import forms
@@ -21,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from concerts.layout_drawing import LayoutDrawing, layout_drawing
 from concerts.models import (
     WAITING_ROOM_POLICY_FIELDS,
     Concert,
@@ -30,7 +30,6 @@ from concerts.models import (
     ShowSeat,
     ShowSeatStatus,
     Venue,
-    VenueSeat,
 )
 from concerts.prices import seat_price_problem
 from concerts.selectors import seat_is_free_q, show_availability_list, show_has_sold_seats, show_sold_ticket_count
@@ -41,64 +40,26 @@ from concerts.services import (
     month_shows_seed,
     show_create,
     venue_layout_generate,
-    venue_layout_validate,
+    venue_layout_parse,
+    venue_layout_seats,
+    venue_layout_text,
 )
 from core.admin import SecureModelAdmin
 from core.clock import clock
 from core.exceptions import ValidationFailed
 from reservations.services import show_cancel
 
-_LAYOUT_LINE = re.compile(r"^(?P<first>[A-Za-z0-9]+)(?:\s*-\s*(?P<last>[A-Za-z]))?\s+(?P<seats>\d+)\s+(?P<grade>\w+)$")
-
-
-def layout_text_parse(text: str) -> list[LayoutRow]:
-    """'A 10 VIP' (row A, 10 seats, VIP) or 'B-D 12 R' (rows B, C, D) per line -> layout rows."""
-    rows: list[LayoutRow] = []
-    errors = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        match = _LAYOUT_LINE.match(line)
-        if not match:
-            errors.append(_("Line %(n)s: write ROW SEATS GRADE, e.g. 'A 10 VIP' or 'B-D 12 R'.") % {"n": number})
-            continue
-        first, last = match["first"].upper(), (match["last"] or "").upper()
-        seats, grade = int(match["seats"]), match["grade"].upper()
-        if last:
-            if len(first) != 1 or not first.isalpha() or last < first:
-                errors.append(_("Line %(n)s: a range goes from one letter to a later one, e.g. B-D.") % {"n": number})
-                continue
-            rows.extend((chr(code), seats, grade) for code in range(ord(first), ord(last) + 1))
-        else:
-            rows.append((first, seats, grade))
-    if errors:
-        raise forms.ValidationError(errors)
-    try:
-        return venue_layout_validate(rows)
-    except ValidationFailed as exc:
-        raise forms.ValidationError(exc.extra["errors"]["layout"]) from exc
-
-
-def layout_text(venue: Venue) -> str:
-    """The venue's layout in the form's notation, one line per row."""
-    rows = (
-        VenueSeat.objects.filter(venue=venue)
-        .values("row", "row_index", "grade")
-        .annotate(seats=Count("id"))
-        .order_by("row_index", "row")
-    )
-    return "\n".join(f"{row['row']} {row['seats']} {row['grade']}" for row in rows)
-
 
 class VenueAdminForm(forms.ModelForm):
     layout = forms.CharField(
         label=_("seat layout"),
-        widget=forms.Textarea(attrs={"rows": 12, "cols": 30, "class": "layout-text"}),  # static/css/admin.css
+        widget=forms.Textarea(attrs={"rows": 14, "cols": 48, "class": "layout-text"}),  # static/css/admin.css
         help_text=_(
-            "One line per row: ROW SEATS GRADE, e.g. 'A 10 VIP'; a range of rows: 'B-D 12 R'. "
-            "Seats are numbered 1..SEATS. Grades: VIP, R, S, A. Saving a changed layout replaces "
-            "the venue's seats; shows already created keep theirs."
+            "One line per row: ROW SEATS GRADE, e.g. 'B 10 VIP'; rows C to F: 'C-F 12 R' (or '1-12 40 S'). "
+            "Seats are numbered 1..SEATS. Other grades for some seats: 'B 10 VIP 1-2=R 10=R'. Aisles after "
+            "seats 4 and 8: '... | 4 8'. A line '[1층]' starts a section (floor, balcony): the rows below "
+            "are in it. Grades: VIP, R, S, A; a row may not be named like a grade. Seats are labelled "
+            "'1층 B-5'. Press 'Preview layout' to see it drawn before saving."
         ),
     )
 
@@ -108,16 +69,34 @@ class VenueAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.preview: LayoutDrawing | None = None  # the layout entered, drawn (Preview layout)
         if self.instance.pk:
-            self.initial["layout"] = layout_text(self.instance)
+            self.initial["layout"] = venue_layout_text(list(self.instance.seats.order_by("row_index", "number")))
 
     def clean_layout(self) -> list[LayoutRow]:
-        return layout_text_parse(self.cleaned_data["layout"])
+        try:
+            return venue_layout_parse(self.cleaned_data["layout"])
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.extra["errors"]["layout"]) from exc
+
+    def clean(self):
+        data = super().clean()
+        if LAYOUT_PREVIEW_BUTTON in self.data and "layout" in data:
+            self.preview = layout_drawing(venue_layout_seats(data["layout"]))
+            # Not an error of the layout: it stops the save, so the organizer sees the drawing first.
+            raise forms.ValidationError(
+                _("Below is the layout you entered, not saved yet: press Save to keep it."), code="preview"
+            )
+        return data
+
+
+LAYOUT_PREVIEW_BUTTON = "_preview_layout"
 
 
 @admin.register(Venue)
 class VenueAdmin(SecureModelAdmin):
     form = VenueAdminForm
+    change_form_template = "admin/concerts/venue/change_form.html"
     list_display = ["name", "address", "seat_count"]
     search_fields = ["name", "address"]
     fields = ["name", "name_en", "address", "layout", "seats_by_grade"]
@@ -140,6 +119,19 @@ class VenueAdmin(SecureModelAdmin):
         counts = dict(venue.seats.values_list("grade").annotate(n=Count("id")).order_by())
         parts = [f"{grade} {counts[grade]}" for grade in SeatGrade.values if grade in counts]
         return " · ".join(parts) + f" (= {sum(counts.values())})" if parts else "-"
+
+    def render_change_form(self, request: HttpRequest, context: dict, add=False, change=False, form_url="", obj=None):
+        form = context["adminform"].form
+        if form.preview is not None:
+            context.update(layout_preview=form.preview, layout_preview_saved=False)
+        elif obj is not None and obj.pk is not None:
+            saved = list(obj.seats.order_by("row_index", "number"))
+            context.update(layout_preview=layout_drawing(saved) if saved else None, layout_preview_saved=True)
+        context.update(
+            layout_preview_button=LAYOUT_PREVIEW_BUTTON,
+            shows_of_venue=obj.shows.count() if obj is not None and obj.pk is not None else 0,
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Venue, form: VenueAdminForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
