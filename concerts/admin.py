@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.db.models import Case, CharField, Count, F, Max, Min, Value, When
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -124,6 +124,8 @@ class VenueAdmin(SecureModelAdmin):
         form = context["adminform"].form
         if form.preview is not None:
             context.update(layout_preview=form.preview, layout_preview_saved=False)
+            if list(form.errors) == [NON_FIELD_ERRORS]:  # only the preview's note: not an error
+                context["errors"] = None
         elif obj is not None and obj.pk is not None:
             saved = list(obj.seats.order_by("row_index", "number"))
             context.update(layout_preview=layout_drawing(saved) if saved else None, layout_preview_saved=True)

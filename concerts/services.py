@@ -227,30 +227,48 @@ def venue_layout_parse(text: str) -> list[LayoutRow]:
     return venue_layout_validate(rows)
 
 
+def _next_label(label: str) -> str | None:
+    """The row label after `label` in a range (B -> C, 9 -> 10), None if ranges cannot follow it."""
+    if label.isdigit() and str(int(label)) == label:
+        return str(int(label) + 1)
+    if len(label) == 1 and "A" <= label < "Z":
+        return chr(ord(label) + 1)
+    return None
+
+
 def venue_layout_text(seats: Sequence[VenueSeat | LayoutSeat]) -> str:
-    """A layout (seats in drawing order) written in venue_layout_parse's notation, a line per row."""
-    lines: list[str] = []
-    section = ""
+    """A layout (seats in drawing order) written in venue_layout_parse's notation: a line per row,
+    or per run of rows alike (B-D 10 R)."""
     rows: dict[int, list[VenueSeat | LayoutSeat]] = {}
     for seat in seats:
         rows.setdefault(seat.row_index, []).append(seat)
+    entries: list[tuple[str, str, str, str]] = []  # (section, first row, last row, the rest of the line)
     for row_seats in rows.values():
         first = row_seats[0]
-        if first.section != section or (not lines and first.section):
-            section = first.section
-            lines.append(f"[{section}]")
         counts = Counter(seat.grade for seat in row_seats)
         grade = max(SeatGrade.values, key=lambda g: (counts[g], -SeatGrade.values.index(g)))
-        line = f"{first.row} {len(row_seats)} {grade}"
+        rest = f"{len(row_seats)} {grade}"
         others = [seat for seat in row_seats if seat.grade != grade]
         for _key, run in groupby(enumerate(others), key=lambda item: (item[1].number - item[0], item[1].grade)):
             run = [seat for _i, seat in run]
             span = f"{run[0].number}" if len(run) == 1 else f"{run[0].number}-{run[-1].number}"
-            line += f" {span}={run[0].grade}"
+            rest += f" {span}={run[0].grade}"
         aisles = [str(seat.number) for seat in row_seats if seat.aisle_after]
         if aisles:
-            line += " | " + " ".join(aisles)
-        lines.append(line)
+            rest += " | " + " ".join(aisles)
+        last = entries[-1] if entries else None
+        if last and last[0] == first.section and last[3] == rest and _next_label(last[2]) == first.row:
+            entries[-1] = (last[0], last[1], first.row, rest)
+        else:
+            entries.append((first.section, first.row, first.row, rest))
+    lines: list[str] = []
+    section = ""
+    for entry_section, first_row, last_row, rest in entries:
+        if entry_section != section or (not lines and entry_section):
+            section = entry_section
+            lines.append(f"[{section}]")
+        rows_text = first_row if first_row == last_row else f"{first_row}-{last_row}"
+        lines.append(f"{rows_text} {rest}")
     return "\n".join(lines)
 
 

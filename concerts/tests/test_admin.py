@@ -142,6 +142,13 @@ def test_a_bad_layout_is_a_form_error_not_a_crash(org_client, layout):
     assert not Venue.objects.filter(name="Bad hall").exists()
 
 
+@pytest.fixture
+def en_client(org_client):
+    """The organizer's admin in English (it speaks Korean unless the browser asks otherwise)."""
+    org_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return org_client
+
+
 HALL_TEXT = "[1층]\nB 6 VIP 1=R 6=R | 3\nC-D 6 R | 3\n[2층 발코니]\n1 4 S 4=A"
 
 
@@ -161,11 +168,11 @@ def test_organizer_adds_a_venue_with_sections_per_seat_grades_and_aisles(org_cli
     assert venue.seats.filter(section="2층 발코니").count() == 4
     # The change page gives the layout back in the same notation.
     form = org_client.get(f"/admin/concerts/venue/{venue.pk}/change/").context["adminform"].form
-    assert form.initial["layout"] == "[1층]\nB 6 VIP 1=R 6=R | 3\nC 6 R | 3\nD 6 R | 3\n[2층 발코니]\n1 4 S 4=A"
+    assert form.initial["layout"] == HALL_TEXT
 
 
-def test_a_row_named_like_a_grade_is_an_error_on_the_layout_field_saying_why(org_client):
-    response = org_client.post("/admin/concerts/venue/add/", {"name": "R hall", "layout": "B 4 VIP\nR 4 A"})
+def test_a_row_named_like_a_grade_is_an_error_on_the_layout_field_saying_why(en_client, org_client):
+    response = en_client.post("/admin/concerts/venue/add/", {"name": "R hall", "layout": "B 4 VIP\nR 4 A"})
 
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
@@ -174,10 +181,15 @@ def test_a_row_named_like_a_grade_is_an_error_on_the_layout_field_saying_why(org
         "R: a row may not be named like a grade (VIP, R, S, A): its seats would read as R seats" in errors["layout"][0]
     )
     assert not Venue.objects.filter(name="R hall").exists()
+    # In Korean too (the admin's language unless the browser asks for English).
+    korean = org_client.post(
+        "/admin/concerts/venue/add/", {"name": "R hall", "layout": "B 4 VIP\nR 4 A"}, HTTP_ACCEPT_LANGUAGE="ko"
+    )
+    assert "R: 열 이름을 등급 이름" in korean.context["adminform"].form.errors["layout"][0]
 
 
-def test_preview_draws_the_entered_layout_without_saving_it(org_client):
-    response = org_client.post(
+def test_preview_draws_the_entered_layout_without_saving_it(en_client):
+    response = en_client.post(
         "/admin/concerts/venue/add/", {"name": "미리보기 홀", "layout": HALL_TEXT, "_preview_layout": "1"}
     )
 
@@ -185,6 +197,7 @@ def test_preview_draws_the_entered_layout_without_saving_it(org_client):
     assert not Venue.objects.filter(name="미리보기 홀").exists()
     page = response.content.decode()
     assert "Layout preview (entered, not saved yet)" in page and "press Save to keep it" in page
+    assert "Please correct the error" not in page  # a preview is not a mistake
     drawing = response.context["layout_preview"]
     assert drawing.total == 22 and drawing.grades == [("VIP", 4), ("R", 14), ("S", 3), ("A", 1)]
     assert [(s.name, s.seats, s.grades) for s in drawing.sections] == [
@@ -209,11 +222,11 @@ def test_a_bad_layout_previewed_shows_the_errors_and_no_drawing(org_client):
     assert response.context.get("layout_preview") is None
 
 
-def test_the_change_page_draws_the_saved_layout_and_says_shows_keep_their_seats(clock, org_client):
+def test_the_change_page_draws_the_saved_layout_and_says_shows_keep_their_seats(clock, en_client):
     venue = VenueFactory(layout=[("B", 2, "VIP"), ("C", 3, "R")])
     make_show(concert=ConcertFactory(venue=venue), prices={"VIP": 1, "R": 1})
 
-    response = org_client.get(f"/admin/concerts/venue/{venue.pk}/change/")
+    response = en_client.get(f"/admin/concerts/venue/{venue.pk}/change/")
 
     page = response.content.decode()
     assert "Layout preview (saved)" in page

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.utils import translation
 
 from concerts.models import Concert, SeatGrade, Show, ShowGradePrice, ShowSeat, VenueSeat
 from concerts.services import (
@@ -77,7 +78,7 @@ def test_layout_generate_rejects_bad_rows_and_keeps_the_old_layout(rows):
 
 
 def _layout_errors(text: str) -> list[str]:
-    with pytest.raises(ValidationFailed) as exc:
+    with translation.override("en"), pytest.raises(ValidationFailed) as exc:
         venue_layout_parse(text)
     return exc.value.extra["errors"]["layout"]
 
@@ -104,8 +105,15 @@ def test_layout_text_gives_sections_per_seat_grades_and_aisles():
     ]
 
 
-def test_layout_text_round_trips_through_the_admins_notation():
-    text = "[1층]\nB 10 VIP 1-2=R 9-10=R | 5\nC 10 R\n[2층]\n1 8 A 4=S | 2 6"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[1층]\nB 10 VIP 1-2=R 9-10=R | 5\nC 10 R\n[2층]\n1 8 A 4=S | 2 6",
+        "B-D 4 R\nE 4 R 1=S\nF-G 4 R\nH 5 R\n9-11 4 S\n13 4 S\nZ 2 A\nAA 2 A",
+        "[Floor]\n1-2 3 R\n[Balcony]\n3-4 3 R",
+    ],
+)
+def test_layout_text_round_trips_through_the_admins_notation(text):
     seats = venue_layout_seats(venue_layout_parse(text))
 
     assert venue_layout_text(seats) == text

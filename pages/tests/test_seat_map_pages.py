@@ -1,6 +1,8 @@
 """The seat-map page's live snapshot (a session-authenticated JSON endpoint with ETag/304), its
 layout of big halls into sections, and best available."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from redis import Redis
@@ -10,6 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from concerts import seat_map
+from concerts.services import venue_layout_parse
 from pages.tests.helpers import admit, text_of
 from queueing import selectors as queueing_selectors
 from queueing import services as queueing_services
@@ -131,6 +134,27 @@ def test_a_big_hall_gets_an_overview_and_rows_cut_into_blocks_that_fit_a_phone(c
     small = make_show()
     admit(client, fan, small.concert_id)
     assert 'id="seat-overview"' not in text_of(client.get(reverse("pages:seat-map", args=[small.pk])))
+
+
+def test_a_hall_of_floors_names_them_and_cuts_rows_at_their_aisles(client, fan, clock, settings):
+    settings.SEAT_MAP_BLOCK_SEATS = 6
+    layout = venue_layout_parse("[1층]\n1 10 VIP 10=R | 3\n[2층 발코니]\n1 4 S")
+    show = make_show(rows=layout, prices={"VIP": 150_000, "R": 100_000, "S": 80_000})
+    admit(client, fan, show.concert_id)
+
+    page = text_of(client.get(reverse("pages:seat-map", args=[show.pk])))
+
+    assert re.findall(r'data-testid="hall-section">([^<]+)<', page) == ["1층", "2층 발코니"]
+    # Seats 1-3, an aisle, then 4-10 cut into blocks of at most 6 (4 + 3); the balcony's row whole.
+    blocks = page.split('<span class="seat-block')[1:]
+    labels = [re.findall(r'<input[^>]* data-label="([^"]+)"', block) for block in blocks]
+    assert list(zip([block.startswith(" aisle-after") for block in blocks], labels, strict=True)) == [
+        (True, ["1층 1-1", "1층 1-2", "1층 1-3"]),
+        (False, ["1층 1-4", "1층 1-5", "1층 1-6", "1층 1-7"]),
+        (False, ["1층 1-8", "1층 1-9", "1층 1-10"]),
+        (False, ["2층 발코니 1-1", "2층 발코니 1-2", "2층 발코니 1-3", "2층 발코니 1-4"]),
+    ]
+    assert 'data-label="1층 1-10" data-grade="R"' in page  # a seat of another grade in its row
 
 
 def best(client, show, grade: str, count) -> tuple:
