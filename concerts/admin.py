@@ -535,7 +535,7 @@ class ShowSeatAdmin(SecureModelAdmin):
     list_display = ["label", "show", "grade", "status", "held_until", "current_status"]
     list_filter = ["status", "grade", "show__concert", "show"]
     list_select_related = ["show__concert"]
-    search_fields = ["row", "show__concert__title"]
+    search_fields = ["section", "row", "show__concert__title"]
     list_per_page = 100
 
     def get_queryset(self, request: HttpRequest):

@@ -8,6 +8,7 @@ import pytest
 from accounts.tests.factories import UserFactory
 from concerts.models import ShowSeat
 from concerts.selectors import best_available_seats
+from concerts.services import venue_layout_parse
 from reservations.services import reservation_hold
 from reservations.tests.factories import make_show, seats_of
 
@@ -67,3 +68,11 @@ def test_the_chosen_seats_can_be_held(show, clock):
     assert sorted(seat.label for seat in ShowSeat.objects.filter(reservation_seats__reservation=reservation)) == [
         "B-4", "B-5", "B-6", "B-7"
     ]  # fmt: skip
+
+
+def test_seats_across_an_aisle_are_not_side_by_side(clock):
+    show = make_show(rows=venue_layout_parse("B 6 VIP | 3\nC 6 VIP"), prices=PRICES, seats_per_user=10)
+
+    # Row B's middle is across its aisle (3 | 4): four together are only in row C.
+    assert best(show, "VIP", 3, clock) == ["B-1", "B-2", "B-3"]
+    assert best(show, "VIP", 4, clock) == ["C-2", "C-3", "C-4", "C-5"]
