@@ -28,6 +28,8 @@ from points.services import wallet_charge
 ROW_LABEL_MAX_LENGTH = VenueSeat._meta.get_field("row").max_length
 SECTION_NAME_MAX_LENGTH = VenueSeat._meta.get_field("section").max_length
 ROW_SEATS_MAX = 999
+# Rows are drawn in row_index order, a small integer column.
+ROWS_MAX = 32_767
 
 
 class LayoutRow(NamedTuple):
@@ -66,6 +68,14 @@ def _is_count(value: object, most: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= most
 
 
+def _layout_too_big(total: int | None) -> str:
+    message = _("A venue has at most %(seats)s seats in at most %(rows)s rows.") % {
+        "seats": f"{settings.VENUE_SEATS_MAX:,}",
+        "rows": f"{ROWS_MAX:,}",
+    }
+    return message if total is None else f"{message} ({total:,})"
+
+
 def venue_layout_validate(rows: Sequence[LayoutRow | tuple]) -> list[LayoutRow]:
     """The rows cleaned (labels stripped and upper-cased), or ValidationFailed listing every problem.
 
@@ -79,6 +89,8 @@ def venue_layout_validate(rows: Sequence[LayoutRow | tuple]) -> list[LayoutRow]:
     grades = ", ".join(SeatGrade.values)
     if not rows:
         errors.append(_("A layout needs at least one row."))
+    if len(rows) > ROWS_MAX:
+        raise ValidationFailed(errors={"layout": [_layout_too_big(None)]})
     for index, raw in enumerate(rows, start=1):
         if not isinstance(raw, tuple) or not 3 <= len(raw) <= len(LayoutRow._fields):
             errors.append(_("Row %(n)s: not a row of a layout.") % {"n": index})
@@ -136,6 +148,11 @@ def venue_layout_validate(rows: Sequence[LayoutRow | tuple]) -> list[LayoutRow]:
                 % {"row": where, "last": max(seats - 1, 0)}
             )
         clean.append(LayoutRow(label, row.seats, row.grade, section, seat_grades, aisles))
+    if any(section for section in sections_done) and "" in sections_done:
+        errors.append(_("This hall has sections: put every row under one, e.g. a line [1층] above its rows."))
+    total = sum(row.seats for row in clean if _is_count(row.seats, ROW_SEATS_MAX))
+    if total > settings.VENUE_SEATS_MAX:
+        errors.append(_layout_too_big(total))
     if errors:
         raise ValidationFailed(errors={"layout": errors})
     return clean
@@ -168,7 +185,8 @@ _SEAT_GRADE = re.compile(r"(\d+)(?:-(\d+))?=(\w+)")
 def _row_labels(first: str, last: str) -> list[str] | None:
     """B-D -> B, C, D; 1-12 -> 1..12; None when it is no range."""
     if first.isdigit() and last.isdigit() and int(first) <= int(last):
-        return [str(n) for n in range(int(first), int(last) + 1)]
+        # One more than a layout may have at most: the layout's check names the slip.
+        return [str(n) for n in range(int(first), min(int(last), int(first) + ROWS_MAX) + 1)]
     if len(first) == len(last) == 1 and first.isalpha() and last.isalpha() and first <= last:
         return [chr(code) for code in range(ord(first), ord(last) + 1)]
     return None

@@ -139,6 +139,9 @@ def test_a_row_named_like_a_grade_is_refused_saying_why(row):
         ("[]\nB 4 VIP", "Line 1: name the section"),
         ("[" + "x" * 21 + "]\nB 4 VIP", "a section name has at most 20 characters"),
         ("B four VIP", "Line 1: write ROW SEATS GRADE"),
+        ("B 4 VIP\n[1층]\nC 4 R", "This hall has sections: put every row under one"),
+        ("1-200 999 S", "A venue has at most 100,000 seats in at most 32,767 rows. (199,800)"),
+        ("1-99999999999999 2 S", "A venue has at most 100,000 seats in at most 32,767 rows."),
         ("F-C 4 R", "Line 1: a range of rows goes from a letter to a later one"),
     ],
 )
