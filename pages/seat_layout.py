@@ -33,6 +33,7 @@ class Section:
     seats: int = 0
     free_seats: int = 0
     grades: Counter = field(default_factory=Counter)
+    aisle_after: bool = False  # its blocks end at an aisle: the overview leaves a gap too
 
 
 class Block(list):
@@ -119,6 +120,7 @@ def seat_zones(seats: list[ShowSeat], *, block_seats: int) -> list[Zone]:
                     )
                 )
             section = zone.sections[index]
+            section.aisle_after |= block.aisle_after
             section.first_number = min(section.first_number, block[0].number)
             section.last_number = max(section.last_number, block[-1].number)
             for seat in block:

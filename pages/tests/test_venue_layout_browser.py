@@ -110,3 +110,34 @@ def test_the_fan_sees_the_floors_and_the_aisles_on_the_seat_map(browser, live_se
     page.screenshot(path=str(ARTIFACTS / screenshot))
     assert violations == []
     context.close()
+
+
+def test_the_seed_halls_overview_names_its_floors(browser, live_server, clock):
+    show = make_show(
+        rows=venue_layout_parse(SEED_VENUES["예술의 전당 콘서트장"]),
+        prices={"VIP": 170_000, "R": 150_000, "S": 120_000, "A": 90_000},
+    )
+    fan = UserFactory()
+    client = Client()
+    client.force_login(fan)
+    admit(client, fan, show.concert_id)
+    context = browser.new_context(
+        base_url=live_server.url, locale="ko-KR", timezone_id="Asia/Seoul", viewport=DESKTOP_SCREEN
+    )
+    context.set_default_timeout(10_000)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    page.goto(f"/shows/{show.pk}/seats/")
+
+    overview = page.get_by_test_id("seat-overview")
+    expect(overview.get_by_test_id("overview-hall-section")).to_have_text(["1층", "2층"])
+    # 5 zones (1층 VIP, R, S; 2층 S, A) x 8 blocks: each row cut at its two aisles (10 | 20 | 10),
+    # then into blocks of at most 6 seats.
+    sections = overview.get_by_test_id("overview-section")
+    expect(sections).to_have_count(5 * 8)
+    expect(overview.locator(".overview-section.aisle-after")).to_have_count(5 * 2)  # the aisles, seen from above
+    expect(page.get_by_test_id("section-caption")).to_have_text(re.compile(r"^1층 · VIP, 1–3열, "))
+    sections.nth(4 * 8).click()  # the balcony's first block
+    expect(page.get_by_test_id("section-caption")).to_have_text(re.compile(r"^2층 · A, 2–10열, 1–"))
+    page.screenshot(path=str(ARTIFACTS / "seat_map_seed_hall_balcony.png"), full_page=True)
+    context.close()
