@@ -49,6 +49,9 @@ from core.clock import clock
 from core.exceptions import ValidationFailed
 from reservations.services import show_cancel
 
+# The venue page's "Preview layout" button: the form is checked and the layout drawn, nothing saved.
+LAYOUT_PREVIEW_BUTTON = "_preview_layout"
+
 
 class VenueAdminForm(forms.ModelForm):
     layout = forms.CharField(
@@ -88,9 +91,6 @@ class VenueAdminForm(forms.ModelForm):
                 _("Below is the layout you entered, not saved yet: press Save to keep it."), code="preview"
             )
         return data
-
-
-LAYOUT_PREVIEW_BUTTON = "_preview_layout"
 
 
 @admin.register(Venue)
