@@ -6,12 +6,11 @@ Writes that carry rules go through concerts.services: a venue's layout is genera
 venue_layout_generate, a show is created (with its seats) by show_create.
 """
 
-import re
 from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.db.models import Case, CharField, Count, F, Max, Min, Value, When
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_scoping import OrganizationScopedAdmin
+from concerts.layout_drawing import LayoutDrawing, layout_drawing
 from concerts.models import (
     WAITING_ROOM_POLICY_FIELDS,
     Concert,
@@ -32,7 +32,6 @@ from concerts.models import (
     ShowSeat,
     ShowSeatStatus,
     Venue,
-    VenueSeat,
 )
 from concerts.prices import seat_price_problem
 from concerts.selectors import seat_is_free_q, show_availability_list, show_has_sold_seats
@@ -43,63 +42,28 @@ from concerts.services import (
     month_shows_seed,
     show_create,
     venue_layout_generate,
-    venue_layout_validate,
+    venue_layout_parse,
+    venue_layout_seats,
+    venue_layout_text,
 )
 from core.admin import SecureModelAdmin
 from core.clock import clock
 from core.exceptions import ValidationFailed
 
-_LAYOUT_LINE = re.compile(r"^(?P<first>[A-Za-z0-9]+)(?:\s*-\s*(?P<last>[A-Za-z]))?\s+(?P<seats>\d+)\s+(?P<grade>\w+)$")
-
-
-def layout_text_parse(text: str) -> list[LayoutRow]:
-    """'A 10 VIP' (row A, 10 seats, VIP) or 'B-D 12 R' (rows B, C, D) per line -> layout rows."""
-    rows: list[LayoutRow] = []
-    errors = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        match = _LAYOUT_LINE.match(line)
-        if not match:
-            errors.append(_("Line %(n)s: write ROW SEATS GRADE, e.g. 'A 10 VIP' or 'B-D 12 R'.") % {"n": number})
-            continue
-        first, last = match["first"].upper(), (match["last"] or "").upper()
-        seats, grade = int(match["seats"]), match["grade"].upper()
-        if last:
-            if len(first) != 1 or not first.isalpha() or last < first:
-                errors.append(_("Line %(n)s: a range goes from one letter to a later one, e.g. B-D.") % {"n": number})
-                continue
-            rows.extend((chr(code), seats, grade) for code in range(ord(first), ord(last) + 1))
-        else:
-            rows.append((first, seats, grade))
-    if errors:
-        raise forms.ValidationError(errors)
-    try:
-        return venue_layout_validate(rows)
-    except ValidationFailed as exc:
-        raise forms.ValidationError(exc.extra["errors"]["layout"]) from exc
-
-
-def layout_text(venue: Venue) -> str:
-    """The venue's layout in the form's notation, one line per row."""
-    rows = (
-        VenueSeat.objects.filter(venue=venue)
-        .values("row", "row_index", "grade")
-        .annotate(seats=Count("id"))
-        .order_by("row_index", "row")
-    )
-    return "\n".join(f"{row['row']} {row['seats']} {row['grade']}" for row in rows)
+# The venue page's "Preview layout" button: the form is checked and the layout drawn, nothing saved.
+LAYOUT_PREVIEW_BUTTON = "_preview_layout"
 
 
 class VenueAdminForm(forms.ModelForm):
     layout = forms.CharField(
         label=_("seat layout"),
-        widget=forms.Textarea(attrs={"rows": 12, "cols": 30, "class": "layout-text"}),  # static/css/admin.css
+        widget=forms.Textarea(attrs={"rows": 14, "cols": 48, "class": "layout-text"}),  # static/css/admin.css
         help_text=_(
-            "One line per row: ROW SEATS GRADE, e.g. 'A 10 VIP'; a range of rows: 'B-D 12 R'. "
-            "Seats are numbered 1..SEATS. Grades: VIP, R, S, A. Saving a changed layout replaces "
-            "the venue's seats; shows already created keep theirs."
+            "One line per row: ROW SEATS GRADE, e.g. 'B 10 VIP'; rows C to F: 'C-F 12 R' (or '1-12 40 S'). "
+            "Seats are numbered 1..SEATS. Other grades for some seats: 'B 10 VIP 1-2=R 10=R'. Aisles after "
+            "seats 4 and 8: '... | 4 8'. A line '[1층]' starts a section (floor, balcony): the rows below "
+            "are in it. Grades: VIP, R, S, A; a row may not be named like a grade. Seats are labelled "
+            "'1층 B-5'. Press 'Preview layout' to see it drawn before saving."
         ),
     )
 
@@ -109,16 +73,31 @@ class VenueAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.preview: LayoutDrawing | None = None  # the layout entered, drawn (Preview layout)
         if self.instance.pk:
-            self.initial["layout"] = layout_text(self.instance)
+            self.initial["layout"] = venue_layout_text(list(self.instance.seats.order_by("row_index", "number")))
 
     def clean_layout(self) -> list[LayoutRow]:
-        return layout_text_parse(self.cleaned_data["layout"])
+        try:
+            return venue_layout_parse(self.cleaned_data["layout"])
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.extra["errors"]["layout"]) from exc
+
+    def clean(self):
+        data = super().clean()
+        if LAYOUT_PREVIEW_BUTTON in self.data and "layout" in data:
+            self.preview = layout_drawing(venue_layout_seats(data["layout"]))
+            # Not an error of the layout: it stops the save, so the organizer sees the drawing first.
+            raise forms.ValidationError(
+                _("Below is the layout you entered, not saved yet: press Save to keep it."), code="preview"
+            )
+        return data
 
 
 @admin.register(Venue)
 class VenueAdmin(OrganizationScopedAdmin, SecureModelAdmin):
     form = VenueAdminForm
+    change_form_template = "admin/concerts/venue/change_form.html"
     list_display = ["name", "address", "seat_count"]
     search_fields = ["name", "address"]
     fields = ["organization", "name", "name_en", "address", "layout", "seats_by_grade"]
@@ -141,6 +120,21 @@ class VenueAdmin(OrganizationScopedAdmin, SecureModelAdmin):
         counts = dict(venue.seats.values_list("grade").annotate(n=Count("id")).order_by())
         parts = [f"{grade} {counts[grade]}" for grade in SeatGrade.values if grade in counts]
         return " · ".join(parts) + f" (= {sum(counts.values())})" if parts else "-"
+
+    def render_change_form(self, request: HttpRequest, context: dict, add=False, change=False, form_url="", obj=None):
+        form = context["adminform"].form
+        if form.preview is not None:
+            context.update(layout_preview=form.preview, layout_preview_saved=False)
+            if list(form.errors) == [NON_FIELD_ERRORS]:  # only the preview's note: not an error
+                context["errors"] = None
+        elif obj is not None and obj.pk is not None:
+            saved = list(obj.seats.order_by("row_index", "number"))
+            context.update(layout_preview=layout_drawing(saved) if saved else None, layout_preview_saved=True)
+        context.update(
+            layout_preview_button=LAYOUT_PREVIEW_BUTTON,
+            shows_of_venue=obj.shows.count() if obj is not None and obj.pk is not None else 0,
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Venue, form: VenueAdminForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -503,7 +497,7 @@ class ShowSeatAdmin(OrganizationScopedAdmin, SecureModelAdmin):
         ("show", admin.RelatedOnlyFieldListFilter),
     ]
     list_select_related = ["show__concert"]
-    search_fields = ["row", "show__concert__title"]
+    search_fields = ["section", "row", "show__concert__title"]
     list_per_page = 100
 
     def get_queryset(self, request: HttpRequest):

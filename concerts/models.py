@@ -59,24 +59,35 @@ class Venue(models.Model):
         return self.name_en if self.name_en and translation.get_language() == "en" else self.name
 
 
+def seat_label(section: str, row: str, number: int) -> str:
+    """A seat's name on tickets, maps and the API: "B-5", or "1층 B-5" in a hall of sections.
+    A row is never named like a grade (concerts.services.venue_layout_validate), so a label
+    never reads as one."""
+    return f"{section} {row}-{number}" if section else f"{row}-{number}"
+
+
 class VenueSeat(models.Model):
-    """One seat of a venue's layout: row label (e.g. "A"), number in the row, grade."""
+    """One seat of a venue's layout: section (floor, balcony; "" in a hall of one), row label
+    (e.g. "B"), number in the row, grade, and whether an aisle follows it."""
 
     venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="seats")
+    section = models.CharField(_("section"), max_length=20, blank=True, default="")
     row = models.CharField(_("row"), max_length=5)
-    # Rows are drawn in this order (labels like "AA" would not sort right as text).
+    # Rows are drawn in this order across the sections (labels like "AA" would not sort right as text).
     row_index = models.PositiveSmallIntegerField(_("row order"))
     number = models.PositiveSmallIntegerField(_("number"), validators=[MinValueValidator(1)])
     grade = models.CharField(_("grade"), max_length=3, choices=SeatGrade.choices)
+    # The maps leave a gap after this seat.
+    aisle_after = models.BooleanField(_("aisle after this seat"), default=False)
 
     class Meta:
         ordering = ["venue", "row_index", "number"]
-        constraints = [models.UniqueConstraint(fields=["venue", "row", "number"], name="venue_seat_unique")]
+        constraints = [models.UniqueConstraint(fields=["venue", "section", "row", "number"], name="venue_seat_unique")]
         verbose_name = _("venue seat")
         verbose_name_plural = _("venue seats")
 
     def __str__(self) -> str:
-        return f"{self.row}-{self.number}"
+        return seat_label(self.section, self.row, self.number)
 
 
 def venue_fits_organization(venue_id: int | None, organization_id: int | None) -> bool:
@@ -317,10 +328,12 @@ class ShowSeat(models.Model):
     """
 
     show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="seats")
+    section = models.CharField(_("section"), max_length=20, blank=True, default="")
     row = models.CharField(_("row"), max_length=5)
     row_index = models.PositiveSmallIntegerField(_("row order"))
     number = models.PositiveSmallIntegerField(_("number"))
     grade = models.CharField(_("grade"), max_length=3, choices=SeatGrade.choices)
+    aisle_after = models.BooleanField(_("aisle after this seat"), default=False)
     status = models.CharField(
         _("status"), max_length=10, choices=ShowSeatStatus.choices, default=ShowSeatStatus.AVAILABLE
     )
@@ -329,7 +342,7 @@ class ShowSeat(models.Model):
     class Meta:
         ordering = ["show", "row_index", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["show", "row", "number"], name="show_seat_unique"),
+            models.UniqueConstraint(fields=["show", "section", "row", "number"], name="show_seat_unique"),
             models.CheckConstraint(
                 condition=~models.Q(status=ShowSeatStatus.HELD) | models.Q(held_until__isnull=False),
                 name="show_seat_held_has_deadline",
@@ -344,4 +357,4 @@ class ShowSeat(models.Model):
 
     @property
     def label(self) -> str:
-        return f"{self.row}-{self.number}"
+        return seat_label(self.section, self.row, self.number)

@@ -22,7 +22,8 @@ and DRF's serializers for each request cost ~50 ms of CPU. Instead:
 - The map also counts the seats and free seats per grade: the shows list of the booking API
   (show_list_for_booking) is read from the maps, not from an SQL count.
 
-The body is the same list the API always answered (id, label, row, number, grade, price, status).
+The body is the same list the API always answered (id, label, section, row, number, aisle_after,
+grade, price, status).
 """
 
 import hashlib
@@ -35,7 +36,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from concerts.models import Show, ShowSeatStatus
+from concerts.models import Show, ShowSeatStatus, seat_label
 from concerts.selectors import (
     GRADE_ORDER,
     GradeAvailability,
@@ -132,11 +133,11 @@ def _build_lock(show_id: int) -> threading.Lock:
 
 def _build(*, show: Show, version: str, now: datetime) -> SeatMap:
     rows = show_seat_list(show=show, now=now).values_list(
-        "id", "row", "number", "grade", "price", "effective_status", "held_until"
+        "id", "section", "row", "number", "aisle_after", "grade", "price", "effective_status", "held_until"
     )
     seats, fresh_until = [], None
     totals: dict[str, list[int]] = {}  # grade -> [price, seats, free seats]
-    for seat_id, row, number, grade, seat_price, status, held_until in rows:
+    for seat_id, section, row, number, aisle_after, grade, seat_price, status, held_until in rows:
         # A live hold reads HELD until its end; from then on the seat reads AVAILABLE.
         if status == ShowSeatStatus.HELD and (fresh_until is None or held_until < fresh_until):
             fresh_until = held_until
@@ -144,8 +145,8 @@ def _build(*, show: Show, version: str, now: datetime) -> SeatMap:
         total[1] += 1
         total[2] += status == ShowSeatStatus.AVAILABLE
         seats.append(
-            {"id": seat_id, "label": f"{row}-{number}", "row": row, "number": number, "grade": grade,
-             "price": seat_price, "status": status}
+            {"id": seat_id, "label": seat_label(section, row, number), "section": section, "row": row,
+             "number": number, "aisle_after": aisle_after, "grade": grade, "price": seat_price, "status": status}
         )  # fmt: skip
     body = json.dumps(seats, separators=(",", ":"), ensure_ascii=False).encode()
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'

@@ -256,8 +256,9 @@ def show_seat_list(*, show: Show, now: datetime) -> QuerySet[ShowSeat]:
 
 
 def best_available_seats(*, show: Show, grade: str, count: int, now: datetime) -> list[int]:
-    """Ids of `count` free seats side by side (consecutive numbers, one row) of the grade, in
-    number order; [] when no row of the grade has that many free seats together.
+    """Ids of `count` free seats side by side (consecutive numbers, one row, no aisle between
+    them) of the grade, in number order; [] when no row of the grade has that many free seats
+    together.
 
     "Best" as a fan picks: the row nearest the stage first (lowest row order), and in that row the
     run of seats whose middle is nearest the row's middle (ties: the lower numbers). Only a read:
@@ -266,12 +267,15 @@ def best_available_seats(*, show: Show, grade: str, count: int, now: datetime) -
     if count < 1:
         return []
     rows: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)  # row order -> (number, id, free)
-    for seat_id, row_index, number, status in (
+    aisle_after: set[tuple[int, int]] = set()  # (row order, number) of seats an aisle follows
+    for seat_id, row_index, number, status, aisle in (
         show_seat_list(show=show, now=now)
         .filter(grade=grade)
-        .values_list("id", "row_index", "number", "effective_status")
+        .values_list("id", "row_index", "number", "effective_status", "aisle_after")
     ):
         rows[row_index].append((number, seat_id, status == ShowSeatStatus.AVAILABLE))
+        if aisle:
+            aisle_after.add((row_index, number))
     for row_index in sorted(rows):
         seats = rows[row_index]  # in number order (show_seat_list's order)
         middle = (seats[0][0] + seats[-1][0]) / 2
@@ -281,7 +285,7 @@ def best_available_seats(*, show: Show, grade: str, count: int, now: datetime) -
             if not free:
                 run_start = None
                 continue
-            if run_start is None or number != seats[i - 1][0] + 1:
+            if run_start is None or number != seats[i - 1][0] + 1 or (row_index, seats[i - 1][0]) in aisle_after:
                 run_start = i
             if i - run_start + 1 >= count:
                 start = i - count + 1

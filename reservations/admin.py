@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin_scoping import OrganizationScopedAdmin
 from accounts.selectors import organization_scope
 from concerts.admin import ShowAdmin
+from concerts.layout_drawing import layout_drawing
 from concerts.models import Show
 from concerts.selectors import show_seat_list, show_sold_ticket_count
 from core.admin import ReadOnlyAdminMixin, SecureModelAdmin, won_column
@@ -24,29 +26,12 @@ from reservations.models import PaymentAttempt, Reservation, ReservationSeat, Ti
 from reservations.selectors import SalesBucket, show_sales_over_time, show_sales_summary
 from reservations.services import REFUND_ON_BEHALF_PERMISSION, SHOW_CANCEL_PERMISSION, reservation_refund, show_cancel
 
-# The drawing of the dashboard's seat map and sales chart (SVG user units; the page scales it).
-SEAT_CELL = 14
-SEAT_SIZE = 11
-SEAT_MAP_LABEL_WIDTH = 24
+# The drawing of the dashboard's sales chart (SVG user units; the page scales it). The seat map's
+# geometry is the venue preview's (concerts.layout_drawing).
 CHART_WIDTH = 600
 CHART_HEIGHT = 160
 CHART_BAR_MAX_WIDTH = 40  # a few buckets do not make slabs
 SEAT_MAP_SCALE = 2  # screen pixels per unit: a small hall is not blown up to the page's width
-
-
-@dataclass(frozen=True)
-class SeatMark:
-    x: int
-    y: int
-    label: str
-    grade: str
-    status: str  # AVAILABLE, HELD, SOLD (an expired hold reads AVAILABLE)
-
-
-@dataclass(frozen=True)
-class RowMark:
-    y: int
-    row: str
 
 
 @dataclass(frozen=True)
@@ -59,31 +44,20 @@ class ChartBar:
 
 
 def seat_map_drawing(*, show: Show, now: datetime) -> dict:
-    """Where each seat on sale goes on the dashboard's map: a row of the layout per line."""
-    seats, rows, y_of = [], [], {}
-    columns = 0
-    for row, row_index, number, grade, status in show_seat_list(show=show, now=now).values_list(
-        "row", "row_index", "number", "grade", "effective_status"
-    ):
-        if row_index not in y_of:
-            y_of[row_index] = len(y_of) * SEAT_CELL
-            rows.append(RowMark(y=y_of[row_index] + SEAT_SIZE - 1, row=row))
-        columns = max(columns, number)
-        seats.append(
-            SeatMark(
-                x=SEAT_MAP_LABEL_WIDTH + (number - 1) * SEAT_CELL,
-                y=y_of[row_index],
-                label=f"{row}-{number}",
-                grade=grade,
-                status=status,
-            )
-        )
+    """Where each seat on sale goes on the dashboard's map: sections, a row per line, aisles as gaps."""
+    fields = ("section", "row", "row_index", "number", "grade", "aisle_after")
+    seats, statuses = [], {}
+    for position, values in enumerate(show_seat_list(show=show, now=now).values_list(*fields, "effective_status")):
+        seats.append(SimpleNamespace(**dict(zip(fields, values[:-1], strict=True))))
+        statuses[position] = values[-1]
+    drawing = layout_drawing(seats, statuses=statuses)
     return {
-        "seats": seats,
-        "rows": rows,
-        "width": SEAT_MAP_LABEL_WIDTH + columns * SEAT_CELL,
-        "height": max(len(y_of), 1) * SEAT_CELL,
-        "seat_size": SEAT_SIZE,
+        "seats": drawing.seats,
+        "rows": drawing.rows,
+        "sections": drawing.sections,
+        "width": drawing.width,
+        "height": drawing.height,
+        "seat_size": drawing.seat_size,
         "scale": SEAT_MAP_SCALE,
     }
 

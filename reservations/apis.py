@@ -352,9 +352,11 @@ class ShowSeatListApi(APIView):
             ref_name = "ShowSeat"
 
         id = serializers.IntegerField()
-        label = serializers.CharField(help_text='Row and number, e.g. "A-7"')
-        row = serializers.CharField()
+        label = serializers.CharField(help_text='Section, row and number, e.g. "B-7" or "1층 B-7"')
+        section = serializers.CharField(help_text='Floor or block, e.g. "1층"; "" in a hall of one section')
+        row = serializers.CharField(help_text="Never named like a grade")
         number = serializers.IntegerField()
+        aisle_after = serializers.BooleanField(help_text="An aisle follows this seat: maps leave a gap after it")
         grade = serializers.ChoiceField(choices=SeatGrade.choices)
         price = serializers.IntegerField(help_text="Price in won")
         status = serializers.ChoiceField(

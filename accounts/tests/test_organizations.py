@@ -23,7 +23,7 @@ from reservations.tickets import CheckInNotPermitted, ticket_check_in, ticket_co
 
 pytestmark = pytest.mark.django_db
 
-LAYOUT = [("A", 2, "VIP")]
+LAYOUT = [("B", 2, "VIP")]
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_catalog_services_refuse_a_staff_member_of_another_organization(other_or
 def test_sales_services_refuse_a_staff_member_of_another_organization(other_organization, clock):
     show = make_show(starts_in=timedelta(days=10))
     fan = fan_with_points(1_000_000)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
     ticket = reservation.seats.get()
     outsider = organizer_user(organization=other_organization)

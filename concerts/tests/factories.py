@@ -8,7 +8,7 @@ from concerts.services import show_create, venue_layout_generate
 from core.clock import clock
 
 # A small layout: A 2 VIP, B 3 R, C 2 S  (7 seats)
-SMALL_LAYOUT = [("A", 2, "VIP"), ("B", 3, "R"), ("C", 2, "S")]
+SMALL_LAYOUT = [("B", 2, "VIP"), ("C", 3, "R"), ("D", 2, "S")]
 
 
 class VenueFactory(factory.django.DjangoModelFactory):

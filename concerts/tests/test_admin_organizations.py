@@ -20,9 +20,9 @@ pytestmark = pytest.mark.django_db
 
 def _paid(show, phone: str):
     fan = fan_with_points(1_000_000, phone=phone)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2"))
     reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
-    reservation_refund(actor=fan, reservation_id=reservation.pk, seat_ids=seats_of(show, "A-2"))
+    reservation_refund(actor=fan, reservation_id=reservation.pk, seat_ids=seats_of(show, "B-2"))
     return reservation
 
 
@@ -182,7 +182,7 @@ def test_a_new_venue_and_concert_go_to_the_staff_members_organization(world, org
     org_client.post(
         reverse("admin:concerts_venue_add"),
         # A posted other organization is ignored: the only one the member works for is used.
-        {"organization": other_organization.pk, "name": "새 홀", "layout": "A 3 VIP"},
+        {"organization": other_organization.pk, "name": "새 홀", "layout": "B 3 VIP"},
     )
     venue = Venue.objects.get(name="새 홀")
     response = org_client.post(

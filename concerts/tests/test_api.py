@@ -9,7 +9,8 @@ from accounts.tests.factories import UserFactory
 from concerts.models import ShowSeat, ShowSeatStatus
 from concerts.seat_map import show_list_for_booking
 from concerts.selectors import ShowStatus, show_availability_list
-from concerts.tests.factories import ConcertFactory, make_show
+from concerts.services import venue_layout_parse
+from concerts.tests.factories import ConcertFactory, VenueFactory, make_show
 from queueing.selectors import QueueTokenStatus
 from queueing.services import queue_enter
 
@@ -68,12 +69,12 @@ def seats_of(api, show) -> list[dict]:
 
 # --- availability ------------------------------------------------------------------------------
 def test_remaining_seats_count_sold_and_live_holds_as_taken_and_expired_holds_as_free(clock, fan_api):
-    show = make_show()  # A: 2 VIP, B: 3 R, C: 2 S; all priced
+    show = make_show()  # B: 2 VIP, C: 3 R, D: 2 S; all priced
     now = clock.now()
-    mark(show, "A-1", ShowSeatStatus.SOLD)
-    mark(show, "B-1", ShowSeatStatus.HELD, held_until=now + timedelta(minutes=3))
-    mark(show, "B-2", ShowSeatStatus.HELD, held_until=now - timedelta(seconds=1))  # expired, not yet released
-    mark(show, "C-1", ShowSeatStatus.HELD, held_until=now)  # ends exactly now: free
+    mark(show, "B-1", ShowSeatStatus.SOLD)
+    mark(show, "C-1", ShowSeatStatus.HELD, held_until=now + timedelta(minutes=3))
+    mark(show, "C-2", ShowSeatStatus.HELD, held_until=now - timedelta(seconds=1))  # expired, not yet released
+    mark(show, "D-1", ShowSeatStatus.HELD, held_until=now)  # ends exactly now: free
 
     [body] = shows_of(fan_api, show.concert)
 
@@ -95,7 +96,7 @@ def test_show_is_sold_out_when_every_seat_is_held_or_sold_and_available_again_wh
     show = make_show()
     now = clock.now()
     ShowSeat.objects.filter(show=show).update(status=ShowSeatStatus.SOLD)
-    mark(show, "C-2", ShowSeatStatus.HELD, held_until=now + timedelta(minutes=5))
+    mark(show, "D-2", ShowSeatStatus.HELD, held_until=now + timedelta(minutes=5))
 
     [body] = shows_of(fan_api, show.concert)
     assert (body["status"], body["remaining_seats"]) == ("SOLD_OUT", 0)
@@ -145,7 +146,7 @@ def test_unpriced_grades_are_not_on_sale(clock, fan_api):
 
     assert [g["grade"] for g in body["grades"]] == ["VIP"]
     assert (body["total_seats"], body["remaining_seats"]) == (2, 2)
-    assert [s["label"] for s in seats] == ["A-1", "A-2"]
+    assert [s["label"] for s in seats] == ["B-1", "B-2"]
 
 
 def test_a_show_without_any_price_is_sold_out_with_nothing_to_sell(clock, fan_api):
@@ -179,9 +180,9 @@ def test_shows_list_is_ordered_and_uses_a_fixed_number_of_queries(clock, fan_api
 def test_the_sql_count_and_the_seat_maps_agree(clock):
     show = make_show()
     now = clock.now()
-    mark(show, "A-1", ShowSeatStatus.SOLD)
-    mark(show, "B-1", ShowSeatStatus.HELD, held_until=now + timedelta(minutes=1))
-    mark(show, "B-2", ShowSeatStatus.HELD, held_until=now - timedelta(minutes=1))
+    mark(show, "B-1", ShowSeatStatus.SOLD)
+    mark(show, "C-1", ShowSeatStatus.HELD, held_until=now + timedelta(minutes=1))
+    mark(show, "C-2", ShowSeatStatus.HELD, held_until=now - timedelta(minutes=1))
 
     [by_sql] = show_availability_list(shows=[show], now=now)
     [by_maps] = show_list_for_booking(concert_id=show.concert_id, now=now)
@@ -194,30 +195,50 @@ def test_the_sql_count_and_the_seat_maps_agree(clock):
 def test_seats_list_gives_label_grade_price_and_current_status(clock, fan_api):
     show = make_show()
     now = clock.now()
-    sold = mark(show, "A-1", ShowSeatStatus.SOLD)
-    held = mark(show, "B-1", ShowSeatStatus.HELD, held_until=now + timedelta(minutes=1))
-    expired = mark(show, "B-2", ShowSeatStatus.HELD, held_until=now - timedelta(minutes=1))
+    sold = mark(show, "B-1", ShowSeatStatus.SOLD)
+    held = mark(show, "C-1", ShowSeatStatus.HELD, held_until=now + timedelta(minutes=1))
+    expired = mark(show, "C-2", ShowSeatStatus.HELD, held_until=now - timedelta(minutes=1))
 
     seats = {s["label"]: s for s in seats_of(fan_api, show)}
-    assert list(seats) == ["A-1", "A-2", "B-1", "B-2", "B-3", "C-1", "C-2"]
-    assert seats["A-1"] == {
+    assert list(seats) == ["B-1", "B-2", "C-1", "C-2", "C-3", "D-1", "D-2"]
+    assert seats["B-1"] == {
         "id": sold.pk,
-        "label": "A-1",
-        "row": "A",
+        "label": "B-1",
+        "section": "",
+        "row": "B",
         "number": 1,
+        "aisle_after": False,
         "grade": "VIP",
         "price": 150_000,
         "status": "SOLD",
     }
-    assert seats["B-1"]["status"] == "HELD" and seats["B-1"]["id"] == held.pk
-    assert seats["B-2"]["status"] == "AVAILABLE" and seats["B-2"]["id"] == expired.pk
-    assert seats["C-2"]["price"] == 100_000 and seats["C-2"]["status"] == "AVAILABLE"
+    assert seats["C-1"]["status"] == "HELD" and seats["C-1"]["id"] == held.pk
+    assert seats["C-2"]["status"] == "AVAILABLE" and seats["C-2"]["id"] == expired.pk
+    assert seats["D-2"]["price"] == 100_000 and seats["D-2"]["status"] == "AVAILABLE"
     # Reading never changes the rows: the expired hold is still HELD until the release job runs.
     expired.refresh_from_db()
     assert expired.status == ShowSeatStatus.HELD
 
 
 # --- concerts ----------------------------------------------------------------------------------
+def test_seats_list_gives_each_seats_section_row_number_and_the_aisles(clock, fan_api):
+    venue = VenueFactory(layout=venue_layout_parse("[1층]\nB 4 VIP 4=R | 2\n[2층 발코니]\nB 3 S"))
+    show = make_show(concert=ConcertFactory(venue=venue), prices={"VIP": 3, "R": 2, "S": 1})
+
+    seats = seats_of(fan_api, show)
+
+    assert [(s["label"], s["section"], s["row"], s["number"], s["grade"], s["aisle_after"]) for s in seats] == [
+        ("1층 B-1", "1층", "B", 1, "VIP", False),
+        ("1층 B-2", "1층", "B", 2, "VIP", True),
+        ("1층 B-3", "1층", "B", 3, "VIP", False),
+        ("1층 B-4", "1층", "B", 4, "R", False),
+        ("2층 발코니 B-1", "2층 발코니", "B", 1, "S", False),
+        ("2층 발코니 B-2", "2층 발코니", "B", 2, "S", False),
+        ("2층 발코니 B-3", "2층 발코니", "B", 3, "S", False),
+    ]
+    assert {s["price"] for s in seats if s["grade"] == "R"} == {2}
+
+
 def test_concert_list_is_public_with_venue_and_booking_window(clock, api):
     concert = ConcertFactory(title="봄 콘서트")
     first = make_show(concert=concert, opens_in=timedelta(days=-3), starts_in=timedelta(days=5))

@@ -45,7 +45,7 @@ def test_seed_month_by_title_then_by_id_is_idempotent():
 
 def test_seed_month_options(clock):
     concert = ConcertFactory()
-    venue = VenueFactory(name="Other hall", layout=[("A", 5, "R")])
+    venue = VenueFactory(name="Other hall", layout=[("B", 5, "R")])
 
     run("seed_month", concert.title, "2026-08", "--venue", "Other hall", "--price", "r=90000", "--price", "VIP=1")
     opened_now = ConcertFactory()

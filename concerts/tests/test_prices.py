@@ -189,12 +189,12 @@ def test_a_seat_priced_below_the_minimum_cannot_be_held(clock):
     fan = fan_with_points()
 
     with pytest.raises(SeatUnavailable) as refused:
-        reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "B-1"))
+        reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "C-1"))
 
     assert refused.value.message == "Some of these seats are not on sale: their price is not set correctly."
-    assert refused.value.extra["seats"] == [{"id": seats_of(show, "A-1")[0], "label": "A-1"}]
+    assert refused.value.extra["seats"] == [{"id": seats_of(show, "B-1")[0], "label": "B-1"}]
     assert not Reservation.objects.exists()
-    assert reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1")).amount == 100_000
+    assert reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "C-1")).amount == 100_000
 
 
 def test_a_seat_priced_outside_the_range_setting_cannot_be_held(clock, settings):
@@ -202,10 +202,10 @@ def test_a_seat_priced_outside_the_range_setting_cannot_be_held(clock, settings)
     settings.SEAT_PRICE_MAX = 120_000
 
     with pytest.raises(SeatUnavailable):
-        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     settings.SEAT_PRICE_MIN = 120_000
     with pytest.raises(SeatUnavailable):
-        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
+        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "C-1"))
 
 
 def test_a_hold_of_nothing_left_from_before_the_rule_is_closed_not_a_500(client, clock):
@@ -213,7 +213,7 @@ def test_a_hold_of_nothing_left_from_before_the_rule_is_closed_not_a_500(client,
     fan = fan_with_points()
     client.force_login(fan)
     admit(client, fan, show.concert_id)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     Reservation.objects.filter(pk=reservation.pk).update(amount=0)  # held when grades could be priced 0
 
     response = client.post(reverse("pages:payment", args=[reservation.pk]), {"pin": DEFAULT_PIN})
@@ -221,5 +221,5 @@ def test_a_hold_of_nothing_left_from_before_the_rule_is_closed_not_a_500(client,
     assert response.status_code == 410
     reservation.refresh_from_db()
     assert reservation.status == ReservationStatus.EXPIRED
-    assert ShowSeat.objects.get(pk=seats_of(show, "A-1")[0]).status == ShowSeatStatus.AVAILABLE
+    assert ShowSeat.objects.get(pk=seats_of(show, "B-1")[0]).status == ShowSeatStatus.AVAILABLE
     assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAYMENT).exists()

@@ -243,6 +243,9 @@ WALLET_BALANCE_CAP = env.int("WALLET_BALANCE_CAP", default=10_000_000)
 # capped by the price columns (2,147,483,647).
 SEAT_PRICE_MIN = env.int("SEAT_PRICE_MIN", default=1)
 SEAT_PRICE_MAX = env.int("SEAT_PRICE_MAX", default=10_000_000)
+# The most seats one venue's layout may have (the largest stadiums hold about 70,000): a layout
+# typed with a slip ("1-99999 999 S") is refused with a message instead of filling the database.
+VENUE_SEATS_MAX = env.int("VENUE_SEATS_MAX", default=100_000)
 # Log-in (accounts.services.user_authenticate; the API, the fan pages and the admin alike). Besides
 # the per-address and per-account attempt rates (login_ip, login_user above), an account whose
 # log-ins keep failing is slowed down: from the BEFORE_DELAY-th failure in a row on, each failure

@@ -40,7 +40,7 @@ def fan(clock) -> Fan:
         "/api/v1/auth/token", {"phone": user.phone, "password": DEFAULT_PASSWORD}, content_type="application/json"
     )
     queue_token = queue_enter(user_id=user.pk, concert_id=show.concert_id).token
-    held = reservation_hold(user=user, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    held = reservation_hold(user=user, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     headers = {"HTTP_AUTHORIZATION": f"Token {login.json()['token']}", "HTTP_X_QUEUE_TOKEN": queue_token}
     return Fan(headers=headers, show_id=show.pk, concert_id=show.concert_id, reservation_id=held.pk)
 

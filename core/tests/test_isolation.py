@@ -29,13 +29,13 @@ def client_for(user, queue_token: str | None = None) -> APIClient:
 
 @pytest.fixture
 def world(clock):
-    """Alice, admitted, holds A-1 and has paid for A-2; built only through the services, with their
-    on_commit work run (root conftest): she is still admitted because her hold of A-1 is live."""
+    """Alice, admitted, holds B-1 and has paid for B-2; built only through the services, with their
+    on_commit work run (root conftest): she is still admitted because her hold of B-1 is live."""
     show = make_show(starts_in=timedelta(days=10))
     alice, bob = fan_with_points(500_000), fan_with_points(10_000)
     alice_token = queue_enter(user_id=alice.pk, concert_id=show.concert_id).token
-    held = reservation_hold(user=alice, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
-    paid = reservation_hold(user=alice, show_id=show.pk, seat_ids=seats_of(show, "A-2"))
+    held = reservation_hold(user=alice, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
+    paid = reservation_hold(user=alice, show_id=show.pk, seat_ids=seats_of(show, "B-2"))
     reservation_pay(user=alice, reservation_id=paid.pk, pin=DEFAULT_PIN)
     assert token_active(user_id=alice.pk, token=alice_token)
     return show, alice, bob, alice_token, held, paid
@@ -68,7 +68,7 @@ def test_another_fans_queue_token_is_not_found_and_cannot_be_left(world):
     # Nor does it open the booking endpoints for Bob.
     for url in [f"/api/v1/concerts/{show.concert_id}/shows", f"/api/v1/shows/{show.pk}/seats"]:
         assert api.get(url).json()["code"] == "QUEUE_NOT_ACTIVE"
-    response = api.post("/api/v1/reservations", {"show_id": show.pk, "seat_ids": seats_of(show, "A-3")})
+    response = api.post("/api/v1/reservations", {"show_id": show.pk, "seat_ids": seats_of(show, "B-3")})
     assert response.json()["code"] == "QUEUE_NOT_ACTIVE"
 
 

@@ -43,7 +43,7 @@ def test_concert_list_and_concert_page_show_venue_window_status_and_remaining_se
         booking_opens_at=clock.now() + timedelta(days=10),
         prices={"VIP": 150_000, "R": 100_000},
     )
-    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
 
     listing = text_of(client.get("/"))
     assert concert.title in listing and concert.venue.name in listing
@@ -196,9 +196,9 @@ def test_booking_pages_without_an_active_session_redirect_to_the_waiting_room(cl
     response = client.get(reverse("pages:seat-map", args=[show.pk]))
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('pages:waiting-room', args=[show.concert_id])}?show={show.pk}"
-    held = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
+    held = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "C-1"))
     assert (
-        client.post(reverse("pages:seat-map", args=[show.pk]), {"seat_ids": seats_of(show, "B-2")}).status_code == 302
+        client.post(reverse("pages:seat-map", args=[show.pk]), {"seat_ids": seats_of(show, "C-2")}).status_code == 302
     )
     response = client.post(reverse("pages:payment", args=[held.pk]), {"pin": "123456"}, follow=True)
     assert "예매하려면 대기열에서 차례가 되어야 합니다." in text_of(response)
@@ -206,7 +206,7 @@ def test_booking_pages_without_an_active_session_redirect_to_the_waiting_room(cl
 
 
 def test_seat_map_draws_rows_grades_prices_and_greys_taken_seats(client, fan, show):
-    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     admit(client, fan, show.concert_id)
 
     response = client.get(reverse("pages:seat-map", args=[show.pk]))
@@ -214,7 +214,7 @@ def test_seat_map_draws_rows_grades_prices_and_greys_taken_seats(client, fan, sh
     page = text_of(response)
     assert response.status_code == 200
     assert page.count('class="seat-row"') == 2
-    assert page.count('name="seat_ids"') == 19  # A-1 is held by someone else: no checkbox
+    assert page.count('name="seat_ids"') == 19  # B-1 is held by someone else: no checkbox
     assert page.count('class="seat taken"') == 1
     assert "VIP 150,000원" in page and "R 100,000원" in page
     assert "최대 2석까지 선택하세요" in page
@@ -224,7 +224,7 @@ def test_seat_map_draws_rows_grades_prices_and_greys_taken_seats(client, fan, sh
 def test_holding_seats_goes_to_payment(client, fan, show):
     admit(client, fan, show.concert_id)
 
-    response = client.post(reverse("pages:seat-map", args=[show.pk]), {"seat_ids": seats_of(show, "B-1", "B-2")})
+    response = client.post(reverse("pages:seat-map", args=[show.pk]), {"seat_ids": seats_of(show, "C-1", "C-2")})
 
     reservation = Reservation.objects.get(user=fan)
     assert response["Location"] == reverse("pages:payment", args=[reservation.pk])
@@ -233,15 +233,15 @@ def test_holding_seats_goes_to_payment(client, fan, show):
 
 def test_holding_more_than_allowed_or_a_taken_seat_is_explained(client, fan, show):
     admit(client, fan, show.concert_id)
-    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
 
-    response = client.post(reverse("pages:seat-map", args=[show.pk]), {"seat_ids": seats_of(show, "B-1", "B-2", "B-3")})
+    response = client.post(reverse("pages:seat-map", args=[show.pk]), {"seat_ids": seats_of(show, "C-1", "C-2", "C-3")})
     assert response.status_code == 409
     assert "한 회차에 1인당 최대 2석까지 예매할 수 있습니다" in text_of(response)
 
-    response = client.post(reverse("pages:seat-map", args=[show.pk]), {"seat_ids": seats_of(show, "A-1", "B-1")})
+    response = client.post(reverse("pages:seat-map", args=[show.pk]), {"seat_ids": seats_of(show, "B-1", "C-1")})
     assert response.status_code == 409
-    assert "죄송합니다. 방금 다른 분이 선택한 좌석입니다: A-1." in text_of(response)
+    assert "죄송합니다. 방금 다른 분이 선택한 좌석입니다: B-1." in text_of(response)
     assert not Reservation.objects.filter(user=fan).exists()
 
     response = client.post(reverse("pages:seat-map", args=[show.pk]), {})

@@ -88,12 +88,12 @@ def test_a_new_fan_books_pays_and_refunds_through_the_waiting_room(page: Page):
     assert_fits_the_phone(page)
     page.screenshot(path=str(ARTIFACTS / "seat_map.png"), full_page=True)
 
-    # Choose B-1 with the mouse and B-2 with the keyboard, and hold them.
-    b1, b2 = seats_of(show, "B-1", "B-2")
+    # Choose C-1 with the mouse and C-2 with the keyboard, and hold them.
+    b1, b2 = seats_of(show, "C-1", "C-2")
     seat_map.locator(f"input[value='{b1}']").check()
     seat_map.locator(f"input[value='{b2}']").focus()
     page.keyboard.press("Space")
-    expect(page.locator("#selection")).to_have_text("선택한 좌석: B-1, B-2 · 합계 200,000원")
+    expect(page.locator("#selection")).to_have_text("선택한 좌석: C-1, C-2 · 합계 200,000원")
     page.get_by_test_id("hold-button").click()
     expect(page).to_have_url(re.compile(r"/reservations/\d+/pay/$"))
     expect(page.get_by_test_id("held-seat")).to_have_count(2)
@@ -119,8 +119,8 @@ def test_a_new_fan_books_pays_and_refunds_through_the_waiting_room(page: Page):
     expect(page.get_by_test_id("header-balance")).to_contain_text("0원")
 
     # Refund one of the two seats.
-    page.get_by_test_id("ticket").filter(has_text="B-1").get_by_role("link", name=re.compile("이 좌석 환불")).click()
-    expect(page.get_by_test_id("refund-preview")).to_contain_text("B-1")
+    page.get_by_test_id("ticket").filter(has_text="C-1").get_by_role("link", name=re.compile("이 좌석 환불")).click()
+    expect(page.get_by_test_id("refund-preview")).to_contain_text("C-1")
     expect(page.get_by_test_id("refund-amount")).to_contain_text("100,000원")
     page.screenshot(path=str(ARTIFACTS / "refund_confirm.png"), full_page=True)
     assert wallet_balance(user=fan) == 0  # nothing happens before the fan confirms
@@ -128,8 +128,8 @@ def test_a_new_fan_books_pays_and_refunds_through_the_waiting_room(page: Page):
     expect(page.locator(".messages")).to_contain_text(
         "100,000원을 포인트로 환불했습니다. 남은 포인트는 100,000원입니다."
     )
-    expect(page.get_by_test_id("ticket").filter(has_text="B-1")).to_contain_text("환불됨")
-    expect(page.get_by_test_id("ticket").filter(has_text="B-2")).to_contain_text("유효")
+    expect(page.get_by_test_id("ticket").filter(has_text="C-1")).to_contain_text("환불됨")
+    expect(page.get_by_test_id("ticket").filter(has_text="C-2")).to_contain_text("유효")
     expect(page.get_by_test_id("header-balance")).to_contain_text("100,000원")
 
     reservation.refresh_from_db()

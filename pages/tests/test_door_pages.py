@@ -23,7 +23,7 @@ def show(clock):
 @pytest.fixture
 def paid(show):
     fan = fan_with_points(1_000_000)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2"))
     reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
     return fan, reservation
 
@@ -52,7 +52,7 @@ def test_each_paid_seat_shows_a_qr_code_and_the_booking_number(paid):
     assert f'data-testid="booking-number">SG{reservation.pk:08d}<' in page
     assert page.count('data-testid="ticket-qr"') == 2
     assert page.count("<svg") == 2
-    reservation_refund(actor=fan, reservation_id=reservation.pk, seat_ids=seats_of(reservation.show, "A-2"))
+    reservation_refund(actor=fan, reservation_id=reservation.pk, seat_ids=seats_of(reservation.show, "B-2"))
     assert len(_codes_on_the_ticket_page(fan)) == 1
 
 
@@ -67,7 +67,7 @@ def test_the_door_admits_a_scanned_ticket_once_and_counts_it(door, show, paid):
     garbled = text_of(door.post(url, {"code": "hello"}))
 
     assert url in shows
-    assert 'data-outcome="ADMITTED"' in first and "A-1" in first and fan.name in first
+    assert 'data-outcome="ADMITTED"' in first and "B-1" in first and fan.name in first
     assert "1 of 2" in first or "2매 중 1매" in first
     assert 'data-outcome="ALREADY_USED"' in second
     assert 'data-outcome="INVALID"' in garbled

@@ -28,11 +28,11 @@ def fan(client):
 
 @pytest.fixture
 def held(client, fan, clock):
-    """The fan, admitted, holding B-1 and B-2 (100,000 each) with 300,000 points."""
+    """The fan, admitted, holding C-1 and C-2 (100,000 each) with 300,000 points."""
     show = make_show()
     wallet_charge(user=fan, amount=300_000)
     admit(client, fan, show.concert_id)
-    return reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2"))
+    return reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "C-1", "C-2"))
 
 
 def _pay(client, reservation, pin):
@@ -42,7 +42,7 @@ def _pay(client, reservation, pin):
 def test_payment_page_shows_the_seats_total_balance_and_hold_countdown(client, held):
     page = text_of(client.get(reverse("pages:payment", args=[held.pk])))
 
-    assert page.count('data-testid="held-seat"') == 2 and "B-1" in page and "B-2" in page
+    assert page.count('data-testid="held-seat"') == 2 and "C-1" in page and "C-2" in page
     assert re.search(r'data-testid="total"><strong>200,000원<', page)
     assert 'data-testid="balance">300,000원<' in page
     assert re.search(r'data-countdown="(29\d|300)"', page)  # 5 minutes of hold, frozen clock
@@ -80,7 +80,7 @@ def test_the_fifth_failure_releases_the_seats_and_explains_what_next(client, fan
     assert "결제에 여러 번 실패하여 좌석이 해제되었고 대기열 차례도 끝났습니다." in page
     assert reverse("pages:concert-detail", args=[held.show.concert_id]) in page
     assert Reservation.objects.get(pk=held.pk).status == ReservationStatus.RELEASED
-    assert set(ShowSeat.objects.filter(pk__in=seats_of(held.show, "B-1", "B-2")).values_list("status", flat=True)) == {
+    assert set(ShowSeat.objects.filter(pk__in=seats_of(held.show, "C-1", "C-2")).values_list("status", flat=True)) == {
         ShowSeatStatus.AVAILABLE
     }
     # Coming back later shows the same explanation, not a form.
@@ -104,7 +104,7 @@ def test_too_little_balance_links_to_charging_and_back(client, fan, clock):
     show = make_show()
     wallet_charge(user=fan, amount=50_000)
     admit(client, fan, show.concert_id)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
 
     response = _pay(client, reservation, DEFAULT_PIN)
 
@@ -148,7 +148,7 @@ def test_tickets_show_the_refund_deadline_and_refund_one_seat(client, fan, paid)
     page = text_of(client.get(reverse("pages:tickets")))
     assert page.count('data-testid="ticket"') == 2
     assert "까지 환불할 수 있습니다." in page
-    seat_id = seats_of(paid.show, "B-2")[0]
+    seat_id = seats_of(paid.show, "C-2")[0]
 
     response = client.post(reverse("pages:ticket-refund", args=[paid.pk]), {"seat_id": seat_id}, follow=True)
 
@@ -160,13 +160,13 @@ def test_tickets_show_the_refund_deadline_and_refund_one_seat(client, fan, paid)
 
 
 def test_a_refund_is_confirmed_first_with_its_amount_and_deadline(client, fan, paid):
-    seat_id = seats_of(paid.show, "B-2")[0]
+    seat_id = seats_of(paid.show, "C-2")[0]
 
     one = text_of(client.get(reverse("pages:ticket-refund", args=[paid.pk]), {"seat_id": seat_id}))
     every = text_of(client.get(reverse("pages:ticket-refund", args=[paid.pk])))
 
     table = one.split('data-testid="refund-preview"')[1].split("</table>")[0]
-    assert "B-2" in table and "B-1" not in table
+    assert "C-2" in table and "C-1" not in table
     assert "100,000원" in one.split('data-testid="refund-amount"')[1][:80]
     assert "200,000원" in every.split('data-testid="refund-amount"')[1][:80]
     assert "까지 환불할 수 있습니다." in every
@@ -225,7 +225,7 @@ def test_a_short_balance_is_said_with_the_charge_offered_before_any_attempt(clie
     show = make_show()
     wallet_charge(user=fan, amount=50_000)
     admit(client, fan, show.concert_id)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "C-1"))
 
     page = text_of(client.get(reverse("pages:payment", args=[reservation.pk])))
 

@@ -48,7 +48,7 @@ def _ended_page(client, concert) -> tuple[str, str]:
 def test_after_paying_the_page_says_so_and_links_the_tickets(client, fan, clock):
     show = make_show()
     _enter(client, show.concert)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
 
     page, shown = _ended_page(client, show.concert)
@@ -60,7 +60,7 @@ def test_after_paying_the_page_says_so_and_links_the_tickets(client, fan, clock)
 def test_a_hold_that_ran_out_unpaid_is_the_reason(client, fan, clock):
     show = make_show(hold_minutes=5)
     _enter(client, show.concert)
-    reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     clock.advance(timedelta(minutes=6))
     reservation_expire_due()
 
@@ -72,7 +72,7 @@ def test_a_hold_that_ran_out_unpaid_is_the_reason(client, fan, clock):
 def test_a_hold_released_after_failed_payments_is_the_reason(client, fan, clock):
     show = make_show(max_payment_attempts=2)
     _enter(client, show.concert)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     with pytest.raises(WrongPin):
         reservation_pay(user=fan, reservation_id=reservation.pk, pin="000000")
     with pytest.raises(PaymentAttemptsExceeded):
@@ -99,7 +99,7 @@ def test_a_waiting_fan_away_too_long_is_told_that_not_an_old_payment(client, fan
     show = make_show(queue_active_size=1, abandon_after_minutes=5)
     # A ticket paid in an earlier visit of the same concert is not why this visit ended.
     queue_enter(user_id=fan.pk, concert_id=show.concert.pk)
-    earlier = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    earlier = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     reservation_pay(user=fan, reservation_id=earlier.pk, pin=DEFAULT_PIN)
     queue_enter(user_id=UserFactory().pk, concert_id=show.concert.pk)  # takes the only place
     clock.advance(timedelta(seconds=1))

@@ -21,9 +21,9 @@ def test_the_sales_dashboard_draws_the_show_and_refreshes_itself(page: Page, set
     settings.SALES_DASHBOARD_REFRESH_SECONDS = 1
     show = make_show(starts_in=timedelta(days=10))
     fan = fan_with_points(1_000_000)
-    paid = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2"))
+    paid = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2"))
     reservation_pay(user=fan, reservation_id=paid.pk, pin=DEFAULT_PIN)
-    reservation_hold(user=fan_with_points(1_000_000), show_id=show.pk, seat_ids=seats_of(show, "B-5"))
+    reservation_hold(user=fan_with_points(1_000_000), show_id=show.pk, seat_ids=seats_of(show, "C-5"))
     organizer = UserFactory(is_staff=True, name="주최자")
     organizer.groups.add(organizer_group_sync())
 
@@ -47,7 +47,7 @@ def test_the_sales_dashboard_draws_the_show_and_refreshes_itself(page: Page, set
     )
     page.screenshot(path=str(ARTIFACTS / "sales_dashboard.png"), full_page=True)
 
-    more = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-3"))
+    more = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-3"))
     reservation_pay(user=fan, reservation_id=more.pk, pin=DEFAULT_PIN)
 
     expect(sold_vip).to_have_text("3")  # no reload of the page: the numbers came in by themselves

@@ -14,7 +14,6 @@ from django.test import Client
 from playwright.sync_api import Page, expect
 
 from accounts.tests.factories import UserFactory
-from concerts.services import SEED_VENUES
 from pages.tests.browser import ARTIFACTS, PHONE_SCREEN
 from pages.tests.helpers import admit
 from reservations.models import Reservation
@@ -24,7 +23,8 @@ from reservations.tests.factories import make_show, seats_of
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DESKTOP_SCREEN = {"width": 1280, "height": 900}
-HALL = SEED_VENUES["예술의 전당 콘서트장"]  # the SPEC's 1,000 seats: 25 rows of 40
+# 1,000 seats: 25 numbered rows of 40 (rows are never named like a grade), one section, no aisle.
+HALL = [(str(row), 40, "VIP" if row <= 3 else "R" if row <= 8 else "S" if row <= 16 else "A") for row in range(1, 26)]
 HALL_PRICES = {"VIP": 170_000, "R": 150_000, "S": 120_000, "A": 90_000}
 TOUCH = 44  # px, the smallest touch target
 
@@ -71,15 +71,15 @@ def assert_every_seat_on_screen(page: Page, width: int) -> set[str]:
     ("viewport", "caption", "screenshot"),
     [
         # A desktop shows the chosen section with its neighbours, a phone one section.
-        (DESKTOP_SCREEN, "VIP, A–C열, 13–30번", "seat_map_hall_desktop.png"),
-        (PHONE_SCREEN, "VIP, A–C열, 19–24번", "seat_map_hall_phone.png"),
+        (DESKTOP_SCREEN, "VIP, 1–3열, 13–30번", "seat_map_hall_desktop.png"),
+        (PHONE_SCREEN, "VIP, 1–3열, 19–24번", "seat_map_hall_phone.png"),
     ],
 )
 def test_every_seat_of_the_1000_seat_hall_is_reachable_on_screen(
     browser, live_server, clock, viewport, caption, screenshot
 ):
     show = make_show(rows=HALL, prices=HALL_PRICES)
-    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-20", "A-21"))
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "1-20", "1-21"))
     page = open_seat_map(browser, live_server, show, viewport)
 
     overview = page.get_by_test_id("seat-overview")
@@ -108,7 +108,7 @@ def test_every_seat_of_the_1000_seat_hall_is_reachable_on_screen(
     sections.nth(27).click()
     page.locator("#seat-map .seat-row:not([hidden])").last.scroll_into_view_if_needed()
     page.locator("#seat-map .seat:not(.taken):visible").last.click()
-    expect(page.locator("#selection")).to_contain_text("선택한 좌석: Y-40 · 합계 90,000원")
+    expect(page.locator("#selection")).to_contain_text("선택한 좌석: 25-40 · 합계 90,000원")
     page.mouse.wheel(0, -5000)
     hold = page.get_by_test_id("hold-button")
     expect(hold).to_be_in_viewport()
@@ -117,7 +117,7 @@ def test_every_seat_of_the_1000_seat_hall_is_reachable_on_screen(
 
 def test_the_keyboard_moves_between_seats_and_across_sections(browser, live_server, clock):
     show = make_show(rows=HALL, prices=HALL_PRICES, seats_per_user=4)
-    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-20"))
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "1-20"))
     page = open_seat_map(browser, live_server, show, DESKTOP_SCREEN)
     seat_map = page.get_by_test_id("seat-map")
     focused = "document.activeElement.getAttribute('data-label')"
@@ -125,31 +125,31 @@ def test_the_keyboard_moves_between_seats_and_across_sections(browser, live_serv
     # One seat in the tab order (roving tabindex): the first free seat of the section shown.
     assert seat_map.locator("input[tabindex='0']").count() == 1
     seat_map.locator("input[tabindex='0']").focus()
-    assert page.evaluate(focused) == "A-19"
-    page.keyboard.press("ArrowRight")  # A-20 is taken: skipped
-    assert page.evaluate(focused) == "A-21"
+    assert page.evaluate(focused) == "1-19"
+    page.keyboard.press("ArrowRight")  # 1-20 is taken: skipped
+    assert page.evaluate(focused) == "1-21"
     page.keyboard.press("ArrowDown")
-    assert page.evaluate(focused) == "B-21"
+    assert page.evaluate(focused) == "2-21"
     page.keyboard.press("Space")
     page.keyboard.press("End")
-    assert page.evaluate(focused) == "B-40"
-    expect(page.get_by_test_id("section-caption")).to_have_text("VIP, A–C열, 25–40번")
+    assert page.evaluate(focused) == "2-40"
+    expect(page.get_by_test_id("section-caption")).to_have_text("VIP, 1–3열, 25–40번")
     page.keyboard.press("Enter")  # toggles, does not send the form
-    expect(page.locator("#selection")).to_have_text("선택한 좌석: B-21, B-40 · 합계 340,000원")
+    expect(page.locator("#selection")).to_have_text("선택한 좌석: 2-21, 2-40 · 합계 340,000원")
     assert seat_map.locator("input[tabindex='0']").count() == 1
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")  # into the R zone
-    assert page.evaluate(focused) == "D-40"
-    expect(page.get_by_test_id("section-caption")).to_have_text("R, D–H열, 25–40번")
+    assert page.evaluate(focused) == "4-40"
+    expect(page.get_by_test_id("section-caption")).to_have_text("R, 4–8열, 25–40번")
     for _ in range(16):  # across the aisles, out of the sections shown
         page.keyboard.press("ArrowLeft")
-    assert page.evaluate(focused) == "D-24"
-    expect(page.get_by_test_id("section-caption")).to_have_text("R, D–H열, 13–30번")
+    assert page.evaluate(focused) == "4-24"
+    expect(page.get_by_test_id("section-caption")).to_have_text("R, 4–8열, 13–30번")
     expect(page).to_have_url(re.compile(rf"/shows/{show.pk}/seats/$"))  # nothing was sent
 
 
 def test_a_small_hall_shows_every_seat_of_a_12_seat_row_on_a_phone(browser, live_server, clock):
-    show = make_show(rows=[("A", 12, "VIP"), ("B", 12, "R"), ("C", 12, "S"), ("D", 12, "A")], prices=HALL_PRICES)
+    show = make_show(rows=[("B", 12, "VIP"), ("C", 12, "R"), ("D", 12, "S"), ("E", 12, "A")], prices=HALL_PRICES)
     page = open_seat_map(browser, live_server, show, PHONE_SCREEN)
     expect(page.get_by_test_id("seat-map")).to_be_visible()
     assert page.locator("#seat-overview").count() == 0
@@ -167,14 +167,14 @@ def test_seats_taken_by_others_grey_out_without_a_reload_and_come_back_when_free
 ):
     settings.SEAT_MAP_POLL_SECONDS = 0.5
     show = make_show(seats_per_user=4)
-    (a1,) = seats_of(show, "A-1")
+    (a1,) = seats_of(show, "B-1")
     reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=[a1])
     page = open_seat_map(browser, live_server, show, PHONE_SCREEN)
     seat_map = page.get_by_test_id("seat-map")
-    b1, b2, b3 = seats_of(show, "B-1", "B-2", "B-3")
+    b1, b2, b3 = seats_of(show, "C-1", "C-2", "C-3")
     seat_map.locator(f"input[value='{b1}']").check()
     seat_map.locator(f"input[value='{b2}']").check()
-    expect(page.locator("#selection")).to_have_text("선택한 좌석: B-1, B-2 · 합계 200,000원")
+    expect(page.locator("#selection")).to_have_text("선택한 좌석: C-1, C-2 · 합계 200,000원")
     page.evaluate("window.__sameDocument = true")
 
     reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=[b2, b3])
@@ -183,9 +183,9 @@ def test_seats_taken_by_others_grey_out_without_a_reload_and_come_back_when_free
     expect(seat_map.locator(f"input[value='{b2}']")).to_be_disabled()
     expect(seat_map.locator(f"input[value='{b2}']")).not_to_be_checked()
     expect(page.get_by_test_id("seat-updates")).to_have_text(
-        "죄송합니다. 방금 다른 분이 B-2 좌석을 잡아 선택에서 뺐습니다."
+        "죄송합니다. 방금 다른 분이 C-2 좌석을 잡아 선택에서 뺐습니다."
     )
-    expect(page.locator("#selection")).to_have_text("선택한 좌석: B-1 · 합계 100,000원")
+    expect(page.locator("#selection")).to_have_text("선택한 좌석: C-1 · 합계 100,000원")
     expect(page.locator(".legend")).to_contain_text("(8석 남음)")
     expect(seat_map.locator(f"input[value='{a1}']")).to_have_count(0)  # taken when the page was drawn
 
@@ -195,7 +195,7 @@ def test_seats_taken_by_others_grey_out_without_a_reload_and_come_back_when_free
     expect(seat_map.locator(f"input[value='{a1}']")).to_be_enabled()
     expect(page.locator(".legend")).to_contain_text("(10석 남음)")
     seat_map.locator(f"input[value='{a1}']").check()
-    expect(page.locator("#selection")).to_have_text("선택한 좌석: A-1, B-1 · 합계 250,000원")
+    expect(page.locator("#selection")).to_have_text("선택한 좌석: B-1, C-1 · 합계 250,000원")
     assert page.evaluate("window.__sameDocument") is True  # no reload
     page.get_by_test_id("hold-button").click()
     expect(page).to_have_url(re.compile(r"/reservations/\d+/pay/$"))
@@ -203,7 +203,7 @@ def test_seats_taken_by_others_grey_out_without_a_reload_and_come_back_when_free
 
 def test_best_available_holds_seats_together_from_a_phone(browser, live_server, clock):
     show = make_show(rows=HALL, prices=HALL_PRICES)
-    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "D-20", "D-21"))
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "4-20", "4-21"))
     fan = UserFactory()
     page = open_seat_map(browser, live_server, show, PHONE_SCREEN, fan=fan)
     page.get_by_test_id("best-available").locator("summary").click()
@@ -212,4 +212,4 @@ def test_best_available_holds_seats_together_from_a_phone(browser, live_server, 
     page.get_by_test_id("best-button").click()
     expect(page).to_have_url(re.compile(r"/reservations/\d+/pay/$"))
     reservation = Reservation.objects.get(user=fan)
-    assert sorted(seat.show_seat.label for seat in reservation.seats.select_related("show_seat")) == ["D-18", "D-19"]
+    assert sorted(seat.show_seat.label for seat in reservation.seats.select_related("show_seat")) == ["4-18", "4-19"]

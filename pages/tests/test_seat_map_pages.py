@@ -1,6 +1,8 @@
 """The seat-map page's live snapshot (a session-authenticated JSON endpoint with ETag/304), its
 layout of big halls into sections, and best available."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from redis import Redis
@@ -10,6 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from concerts import seat_map
+from concerts.services import venue_layout_parse
 from pages.tests.helpers import admit, text_of
 from queueing import selectors as queueing_selectors
 from queueing import services as queueing_services
@@ -20,7 +23,7 @@ from reservations.tests.factories import make_show, seats_of
 
 pytestmark = pytest.mark.django_db
 
-BIG_HALL = [(row, 40, "VIP") for row in "ABC"] + [(row, 40, "R") for row in "DEFGH"]
+BIG_HALL = [(row, 40, "VIP") for row in "BCD"] + [(row, 40, "R") for row in "EFGHI"]
 
 
 @pytest.fixture
@@ -84,12 +87,12 @@ def test_a_hold_by_another_fan_changes_the_live_seats(client, fan, show, django_
     before = live(client, show)
 
     with django_capture_on_commit_callbacks(execute=True):
-        reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-5", "A-6"))
+        reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "B-5", "B-6"))
 
     after = live(client, show, etag=before["ETag"])
     assert after.status_code == 200 and after["ETag"] != before["ETag"]
-    assert statuses(after)["A-5"] == statuses(after)["A-6"] == "HELD"
-    assert statuses(after)["A-4"] == "AVAILABLE"
+    assert statuses(after)["B-5"] == statuses(after)["B-6"] == "HELD"
+    assert statuses(after)["B-4"] == "AVAILABLE"
     assert live(client, show, etag=after["ETag"]).status_code == 304
 
 
@@ -118,7 +121,7 @@ def test_the_page_renders_the_live_url_and_the_poll_interval(client, fan, show, 
 def test_a_big_hall_gets_an_overview_and_rows_cut_into_blocks_that_fit_a_phone(client, fan, clock, settings):
     settings.SEAT_MAP_BLOCK_SEATS = 6
     show = make_show(rows=BIG_HALL, prices={"VIP": 150_000, "R": 100_000})
-    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     admit(client, fan, show.concert_id)
 
     page = text_of(client.get(reverse("pages:seat-map", args=[show.pk])))
@@ -126,11 +129,32 @@ def test_a_big_hall_gets_an_overview_and_rows_cut_into_blocks_that_fit_a_phone(c
     assert page.count('name="seat_ids"') == 319 and page.count('class="seat taken"') == 1  # every seat is there
     assert page.count('data-testid="overview-section"') == 2 * 7  # 2 grade zones x 7 blocks (6 x 6 + 4)
     assert page.count('class="seat-block"') == 8 * 7
-    assert "VIP, A–C열, 1–6번" in page  # the section's name, by label and not only colour
+    assert "VIP, B–D열, 1–6번" in page  # the section's name, by label and not only colour
     # The small test hall needs no overview.
     small = make_show()
     admit(client, fan, small.concert_id)
     assert 'id="seat-overview"' not in text_of(client.get(reverse("pages:seat-map", args=[small.pk])))
+
+
+def test_a_hall_of_floors_names_them_and_cuts_rows_at_their_aisles(client, fan, clock, settings):
+    settings.SEAT_MAP_BLOCK_SEATS = 6
+    layout = venue_layout_parse("[1층]\n1 10 VIP 10=R | 3\n[2층 발코니]\n1 4 S")
+    show = make_show(rows=layout, prices={"VIP": 150_000, "R": 100_000, "S": 80_000})
+    admit(client, fan, show.concert_id)
+
+    page = text_of(client.get(reverse("pages:seat-map", args=[show.pk])))
+
+    assert re.findall(r'data-testid="hall-section">([^<]+)<', page) == ["1층", "2층 발코니"]
+    # Seats 1-3, an aisle, then 4-10 cut into blocks of at most 6 (4 + 3); the balcony's row whole.
+    blocks = page.split('<span class="seat-block')[1:]
+    labels = [re.findall(r'<input[^>]* data-label="([^"]+)"', block) for block in blocks]
+    assert list(zip([block.startswith(" aisle-after") for block in blocks], labels, strict=True)) == [
+        (True, ["1층 1-1", "1층 1-2", "1층 1-3"]),
+        (False, ["1층 1-4", "1층 1-5", "1층 1-6", "1층 1-7"]),
+        (False, ["1층 1-8", "1층 1-9", "1층 1-10"]),
+        (False, ["2층 발코니 1-1", "2층 발코니 1-2", "2층 발코니 1-3", "2층 발코니 1-4"]),
+    ]
+    assert 'data-label="1층 1-10" data-grade="R"' in page  # a seat of another grade in its row
 
 
 def best(client, show, grade: str, count) -> tuple:
@@ -144,21 +168,21 @@ def best(client, show, grade: str, count) -> tuple:
 
 def test_best_available_holds_the_best_seats_together_and_goes_to_payment(client, fan, show):
     admit(client, fan, show.concert_id)
-    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "B-5"))
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "C-5"))
 
     response, _ = best(client, show, "R", 3)
 
     reservation = Reservation.objects.get(user=fan)
     assert response["Location"] == reverse("pages:payment", args=[reservation.pk])
     assert sorted(seat.show_seat.label for seat in reservation.seats.select_related("show_seat")) == [
-        "B-6", "B-7", "B-8"
+        "C-6", "C-7", "C-8"
     ]  # fmt: skip
 
 
 def test_best_available_says_why_when_it_cannot(client, fan, show):
     admit(client, fan, show.concert_id)
     seat_map = reverse("pages:seat-map", args=[show.pk])
-    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "A-4", "A-8"))
+    reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=seats_of(show, "B-4", "B-8"))
 
     response, messages = best(client, show, "VIP", 4)
     assert response["Location"] == seat_map

@@ -114,17 +114,17 @@ def _ledger_amounts(page: str) -> list[str]:
 def test_history_says_which_concert_show_and_seats_each_payment_and_refund_was_for(client, fan, clock):
     show = make_show(starts_in=timedelta(days=10))
     wallet_charge(user=fan, amount=1_000_000)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2", "B-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2", "C-1"))
     reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
-    reservation_refund(actor=fan, reservation_id=reservation.pk, seat_ids=seats_of(show, "A-2"))
-    reservation_refund(actor=fan, reservation_id=reservation.pk, seat_ids=seats_of(show, "A-1", "B-1"))
+    reservation_refund(actor=fan, reservation_id=reservation.pk, seat_ids=seats_of(show, "B-2"))
+    reservation_refund(actor=fan, reservation_id=reservation.pk, seat_ids=seats_of(show, "B-1", "C-1"))
 
     page = text_of(client.get(reverse("pages:wallet")))
 
     described = re.findall(r'data-testid="ledger-booking">([^<]+)</span>', page)
     starts = show.starts_at.astimezone(ZoneInfo("Asia/Seoul"))
     prefix = f"Test concert · {starts:%Y-%m-%d} "
-    assert [line.split(" · ")[2] for line in described] == ["A-1, B-1", "A-2", "A-1, A-2, B-1"]  # newest first
+    assert [line.split(" · ")[2] for line in described] == ["B-1, C-1", "B-2", "B-1, B-2, C-1"]  # newest first
     assert all(line.startswith(prefix) and line.endswith(reservation.booking_number) for line in described)
 
 

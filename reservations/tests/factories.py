@@ -12,7 +12,7 @@ from points.services import wallet_charge
 
 _venue_numbers = itertools.count(1)
 
-DEFAULT_ROWS = [("A", 10, "VIP"), ("B", 10, "R")]
+DEFAULT_ROWS = [("B", 10, "VIP"), ("C", 10, "R")]
 DEFAULT_PRICES = {"VIP": 150_000, "R": 100_000}
 
 
@@ -41,7 +41,7 @@ def make_show(
 
 
 def seats_of(show: Show, *labels: str) -> list[int]:
-    """Seat ids by label ("A-1"), in the order given."""
+    """Seat ids by label ("B-1"), in the order given."""
     by_label = {seat.label: seat.pk for seat in ShowSeat.objects.filter(show=show)}
     return [by_label[label] for label in labels]
 

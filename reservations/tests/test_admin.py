@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def paid(clock):
     show = make_show(starts_in=timedelta(days=10))
     fan = fan_with_points(1_000_000, phone="010-4444-0001")
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "B-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "C-1"))
     reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
     return fan, reservation
 

@@ -56,7 +56,7 @@ def test_hold_answers_the_reservation_with_its_countdown(show, fan, django_captu
     api = admitted_client(fan, show.concert_id)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = hold(api, show, "A-1", "B-2")
+        response = hold(api, show, "B-1", "C-2")
 
     assert response.status_code == 201
     body = response.json()
@@ -64,8 +64,8 @@ def test_hold_answers_the_reservation_with_its_countdown(show, fan, django_captu
     assert body["amount"] == 250_000
     assert body["hold_seconds_left"] == 300
     assert [(s["label"], s["grade"], s["price"]) for s in body["seats"]] == [
-        ("A-1", "VIP", 150_000),
-        ("B-2", "R", 100_000),
+        ("B-1", "VIP", 150_000),
+        ("C-2", "R", 100_000),
     ]
     assert body["hold_expires_at"].endswith("+09:00")
     # The hold keeps the fan's queue session alive until it ends.
@@ -79,8 +79,8 @@ def test_hold_needs_login_and_an_active_queue_token(show, fan):
     no_token = APIClient()
     no_token.force_authenticate(fan)
 
-    assert hold(anonymous, show, "A-1").json()["code"] == "NOT_AUTHENTICATED"
-    response = hold(no_token, show, "A-1")
+    assert hold(anonymous, show, "B-1").json()["code"] == "NOT_AUTHENTICATED"
+    response = hold(no_token, show, "B-1")
     assert response.status_code == 403
     assert response.json()["code"] == "QUEUE_NOT_ACTIVE"
 
@@ -92,7 +92,7 @@ def test_another_fans_queue_token_does_not_open_the_booking(show, fan):
     api.force_authenticate(fan)
     api.credentials(HTTP_X_QUEUE_TOKEN=token)
 
-    assert hold(api, show, "A-1").status_code == 403
+    assert hold(api, show, "B-1").status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -105,17 +105,17 @@ def test_another_fans_queue_token_does_not_open_the_booking(show, fan):
 def test_hold_refusals(show, fan, code, status, prepare):
     api = admitted_client(fan, show.concert_id)
     if prepare == "taken":
-        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
-        labels = ["A-1", "A-2"]
+        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
+        labels = ["B-1", "B-2"]
     else:
-        labels = ["A-1", "A-2", "A-3", "A-4", "A-5"]
+        labels = ["B-1", "B-2", "B-3", "B-4", "B-5"]
 
     response = hold(api, show, *labels)
 
     assert response.status_code == status
     assert response.json()["code"] == code
     if prepare == "taken":
-        assert response.json()["seats"] == [{"id": seats_of(show, "A-1")[0], "label": "A-1"}]
+        assert response.json()["seats"] == [{"id": seats_of(show, "B-1")[0], "label": "B-1"}]
 
 
 def test_hold_on_a_closed_show_is_show_not_bookable(show, fan, clock):
@@ -123,7 +123,7 @@ def test_hold_on_a_closed_show_is_show_not_bookable(show, fan, clock):
     show.booking_closes_at = clock.now()
     show.save(update_fields=["booking_closes_at"])
 
-    response = hold(api, show, "A-1")
+    response = hold(api, show, "B-1")
 
     assert (response.status_code, response.json()["code"]) in {(409, "SHOW_NOT_BOOKABLE"), (403, "QUEUE_NOT_ACTIVE")}
 
@@ -153,7 +153,7 @@ def test_malformed_hold_is_a_validation_error(show, fan, body):
 
 def test_pay_through_the_api_and_leave_the_queue(show, fan, django_capture_on_commit_callbacks):
     api = admitted_client(fan, show.concert_id)
-    reservation_id = hold(api, show, "A-1").json()["id"]
+    reservation_id = hold(api, show, "B-1").json()["id"]
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
@@ -173,11 +173,11 @@ def test_pay_through_the_api_and_leave_the_queue(show, fan, django_capture_on_co
 
 def test_a_paid_reservation_answers_its_booking_number_and_ticket_codes(show, fan):
     api = admitted_client(fan, show.concert_id)
-    held = hold(api, show, "A-1", "A-2").json()
+    held = hold(api, show, "B-1", "B-2").json()
     assert held["booking_number"] == f"SG{held['id']:08d}"
     assert [seat["ticket_code"] for seat in held["seats"]] == [None, None]  # not paid yet
     api.post(f"/api/v1/reservations/{held['id']}/payment", {"pin": DEFAULT_PIN})
-    reservation_refund(actor=fan, reservation_id=held["id"], seat_ids=seats_of(show, "A-2"))
+    reservation_refund(actor=fan, reservation_id=held["id"], seat_ids=seats_of(show, "B-2"))
 
     seats = api.get(f"/api/v1/reservations/{held['id']}").json()["seats"]
 
@@ -190,7 +190,7 @@ def test_a_paid_reservation_answers_its_booking_number_and_ticket_codes(show, fa
 
 def test_payment_idempotency_key_replays_the_first_answer(show, fan):
     api = admitted_client(fan, show.concert_id)
-    reservation_id = hold(api, show, "A-1").json()["id"]
+    reservation_id = hold(api, show, "B-1").json()["id"]
     url = f"/api/v1/reservations/{reservation_id}/payment"
 
     first = api.post(url, {"pin": DEFAULT_PIN}, HTTP_IDEMPOTENCY_KEY="pay-1")
@@ -206,7 +206,7 @@ def test_payment_idempotency_key_replays_the_first_answer(show, fan):
 def test_wrong_pin_and_low_balance_answers_carry_attempts_left(show, django_capture_on_commit_callbacks):
     poor = fan_with_points(100_000)
     api = admitted_client(poor, show.concert_id)
-    reservation_id = hold(api, show, "A-1").json()["id"]
+    reservation_id = hold(api, show, "B-1").json()["id"]
     url = f"/api/v1/reservations/{reservation_id}/payment"
 
     wrong = api.post(url, {"pin": "999999"})
@@ -232,7 +232,7 @@ def test_payment_after_the_hold_ended_is_410_even_out_of_the_queue(
     show, fan, clock, django_capture_on_commit_callbacks
 ):
     api = admitted_client(fan, show.concert_id)
-    reservation_id = hold(api, show, "A-1").json()["id"]
+    reservation_id = hold(api, show, "B-1").json()["id"]
     clock.advance(timedelta(minutes=5))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -247,7 +247,7 @@ def test_payment_after_the_hold_ended_is_410_even_out_of_the_queue(
 @pytest.mark.parametrize("body", [{}, {"pin": None}, {"pin": 123456789}, {"pin": ["1"]}, "x"])
 def test_malformed_payment_is_a_validation_error(show, fan, body):
     api = admitted_client(fan, show.concert_id)
-    reservation_id = hold(api, show, "A-1").json()["id"]
+    reservation_id = hold(api, show, "B-1").json()["id"]
 
     response = api.post(f"/api/v1/reservations/{reservation_id}/payment", body, format="json")
 
@@ -257,7 +257,7 @@ def test_malformed_payment_is_a_validation_error(show, fan, body):
 
 def test_reservations_are_private_to_their_owner(show, fan):
     api = admitted_client(fan, show.concert_id)
-    reservation_id = hold(api, show, "A-1").json()["id"]
+    reservation_id = hold(api, show, "B-1").json()["id"]
     other = APIClient()
     other.force_authenticate(fan_with_points())
 
@@ -285,11 +285,11 @@ def test_unknown_reservation_is_404(fan, reservation_id):
 
 def test_refund_through_the_api(show, fan, clock):
     api = admitted_client(fan, show.concert_id)
-    reservation_id = hold(api, show, "A-1", "B-1").json()["id"]
+    reservation_id = hold(api, show, "B-1", "C-1").json()["id"]
     api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
     url = f"/api/v1/reservations/{reservation_id}/refund"
 
-    one = api.post(url, {"seat_ids": seats_of(show, "B-1")})
+    one = api.post(url, {"seat_ids": seats_of(show, "C-1")})
     rest = api.post(url, {})
     twice = api.post(url, {})
 
@@ -307,7 +307,7 @@ def test_refund_through_the_api(show, fan, clock):
 
 def test_refund_after_the_deadline_is_refused(show, fan, clock):
     api = admitted_client(fan, show.concert_id)
-    reservation_id = hold(api, show, "A-1").json()["id"]
+    reservation_id = hold(api, show, "B-1").json()["id"]
     api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
     clock.freeze(show.starts_at - timedelta(days=3) + timedelta(seconds=1))
 
@@ -320,8 +320,8 @@ def test_a_live_hold_is_paid_after_a_redis_restart_emptied_the_queue(show, fan, 
     """Holds live in PostgreSQL: a fan holding seats when Redis restarts pays them, with the old
     token or after entering again (then waiting), instead of losing them behind everyone."""
     api = admitted_client(fan, show.concert_id)
-    first = hold(api, show, "A-1").json()["id"]
-    second = hold(api, show, "A-2").json()["id"]
+    first = hold(api, show, "B-1").json()["id"]
+    second = hold(api, show, "B-2").json()["id"]
     redis_restart()
 
     assert queue_answer(api).status_code == 404
@@ -342,10 +342,10 @@ def test_a_live_hold_is_paid_after_a_redis_restart_emptied_the_queue(show, fan, 
 
 def test_without_a_live_hold_the_queue_still_decides_after_a_restart(show, fan):
     api = admitted_client(fan, show.concert_id)
-    reservation_id = hold(api, show, "A-1").json()["id"]
+    reservation_id = hold(api, show, "B-1").json()["id"]
     redis_restart()
 
-    refused = hold(api, show, "A-2")
+    refused = hold(api, show, "B-2")
     assert (refused.status_code, refused.json()["code"]) == (403, "QUEUE_NOT_ACTIVE")
     assert api.get(f"/api/v1/concerts/{show.concert_id}/shows").status_code == 403
     # Another fan cannot pay it either: the reservation is not theirs.

@@ -16,82 +16,82 @@ def test_hold_takes_every_asked_seat_at_its_grade_price(clock):
     show = make_show()
     fan = fan_with_points()
 
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "B-2"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "C-2"))
 
     assert reservation.status == ReservationStatus.HELD
     assert reservation.amount == 150_000 + 100_000
     assert reservation.hold_expires_at == clock.now() + timedelta(minutes=5)
-    seats = ShowSeat.objects.filter(pk__in=seats_of(show, "A-1", "B-2"))
+    seats = ShowSeat.objects.filter(pk__in=seats_of(show, "B-1", "C-2"))
     assert {(s.status, s.held_until) for s in seats} == {(ShowSeatStatus.HELD, reservation.hold_expires_at)}
 
 
 def test_hold_is_all_or_nothing_and_names_the_taken_seats(clock):
     show = make_show()
     first, second = fan_with_points(), fan_with_points()
-    reservation_hold(user=first, show_id=show.pk, seat_ids=seats_of(show, "A-2"))
+    reservation_hold(user=first, show_id=show.pk, seat_ids=seats_of(show, "B-2"))
 
     with pytest.raises(SeatUnavailable) as refused:
-        reservation_hold(user=second, show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2", "A-3"))
+        reservation_hold(user=second, show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2", "B-3"))
 
-    assert refused.value.extra["seats"] == [{"id": seats_of(show, "A-2")[0], "label": "A-2"}]
-    statuses = dict(ShowSeat.objects.filter(show=show, row="A", number__in=[1, 2, 3]).values_list("number", "status"))
+    assert refused.value.extra["seats"] == [{"id": seats_of(show, "B-2")[0], "label": "B-2"}]
+    statuses = dict(ShowSeat.objects.filter(show=show, row="B", number__in=[1, 2, 3]).values_list("number", "status"))
     assert statuses == {1: "AVAILABLE", 2: "HELD", 3: "AVAILABLE"}
 
 
 def test_sold_seat_is_unavailable(clock):
     show = make_show()
-    ShowSeat.objects.filter(pk__in=seats_of(show, "A-1")).update(status=ShowSeatStatus.SOLD)
+    ShowSeat.objects.filter(pk__in=seats_of(show, "B-1")).update(status=ShowSeatStatus.SOLD)
 
     with pytest.raises(SeatUnavailable):
-        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
 
 
 def test_seat_of_an_expired_hold_is_free_at_once_before_any_job_runs(clock):
     show = make_show()
     first, second = fan_with_points(), fan_with_points()
-    old = reservation_hold(user=first, show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2"))
+    old = reservation_hold(user=first, show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2"))
     clock.advance(timedelta(minutes=5))
 
-    new = reservation_hold(user=second, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    new = reservation_hold(user=second, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
 
     assert new.seats.get().active
     old.refresh_from_db()
-    assert old.seats.filter(active=True).count() == 1  # A-2 stays with the old hold until the job closes it
+    assert old.seats.filter(active=True).count() == 1  # B-2 stays with the old hold until the job closes it
     assert reservation_expire_due() == 1
     old.refresh_from_db()
     assert old.status == ReservationStatus.EXPIRED
-    assert ShowSeat.objects.get(pk=seats_of(show, "A-1")[0]).status == ShowSeatStatus.HELD
-    assert ShowSeat.objects.get(pk=seats_of(show, "A-2")[0]).status == ShowSeatStatus.AVAILABLE
+    assert ShowSeat.objects.get(pk=seats_of(show, "B-1")[0]).status == ShowSeatStatus.HELD
+    assert ShowSeat.objects.get(pk=seats_of(show, "B-2")[0]).status == ShowSeatStatus.AVAILABLE
 
 
 def test_a_hold_one_second_before_its_end_still_blocks_the_seat(clock):
     show = make_show()
-    reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     clock.advance(timedelta(minutes=5) - timedelta(seconds=1))
 
     with pytest.raises(SeatUnavailable):
-        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
 
 
 def test_seat_limit_counts_held_and_paid_seats_across_holds(clock):
     show = make_show(seats_per_user=3)
     fan = fan_with_points()
-    reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2"))
+    reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2"))
 
     with pytest.raises(SeatLimitExceeded):
-        reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-3", "A-4"))
-    reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-3"))
+        reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-3", "B-4"))
+    reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-3"))
     with pytest.raises(SeatLimitExceeded):
-        reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-4"))
+        reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-4"))
 
 
 def test_seat_limit_frees_up_when_a_hold_expires(clock):
     show = make_show(seats_per_user=2)
     fan = fan_with_points()
-    reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2"))
+    reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2"))
     clock.advance(timedelta(minutes=6))
 
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-3", "A-4"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-3", "B-4"))
 
     assert reservation.status == ReservationStatus.HELD
 
@@ -100,7 +100,7 @@ def test_asking_more_seats_than_the_limit_at_once_is_refused(clock):
     show = make_show(seats_per_user=1)
 
     with pytest.raises(SeatLimitExceeded):
-        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2"))
+        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2"))
 
 
 @pytest.mark.parametrize(
@@ -117,18 +117,18 @@ def test_show_outside_its_booking_window_is_not_bookable(clock, moment):
         clock.freeze(show.starts_at + timedelta(hours=1))
 
     with pytest.raises(ShowNotBookable):
-        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
 
 
 def test_seats_of_another_show_or_unknown_are_a_validation_error(clock):
     show, other = make_show(), make_show()
 
     with pytest.raises(ValidationFailed):
-        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(other, "A-1"))
+        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(other, "B-1"))
     with pytest.raises(ValidationFailed):
         reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=[])
     with pytest.raises(ValidationFailed):
-        reservation_hold(user=fan_with_points(), show_id=10**12, seat_ids=seats_of(show, "A-1"))
+        reservation_hold(user=fan_with_points(), show_id=10**12, seat_ids=seats_of(show, "B-1"))
     assert not ShowSeat.objects.filter(show=show, status=ShowSeatStatus.HELD).exists()
 
 
@@ -136,4 +136,4 @@ def test_seat_of_an_unpriced_grade_cannot_be_held(clock):
     show = make_show(prices={"VIP": 150_000})
 
     with pytest.raises(SeatUnavailable):
-        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
+        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "C-1"))

@@ -76,7 +76,7 @@ def _race(seat_id: int, first, second, *, second_waits: bool = True) -> list[str
 def test_a_refund_racing_a_hold_of_the_same_seat_by_the_same_fan_does_not_deadlock(clock):
     show = make_show(starts_in=timedelta(days=10))
     fan = fan_with_points()
-    a1 = seats_of(show, "A-1")
+    a1 = seats_of(show, "B-1")
     paid = reservation_hold(user=fan, show_id=show.pk, seat_ids=a1)
     reservation_pay(user=fan, reservation_id=paid.pk, pin=DEFAULT_PIN)
 
@@ -99,7 +99,7 @@ def test_a_refund_racing_a_hold_of_the_same_seat_by_the_same_fan_does_not_deadlo
 
 def test_the_expiry_job_racing_a_hold_taking_over_its_seat_does_not_deadlock(clock):
     show = make_show()
-    a1 = seats_of(show, "A-1")
+    a1 = seats_of(show, "B-1")
     old = reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=a1)
     clock.advance(timedelta(minutes=6))
     newcomer = fan_with_points()

@@ -26,12 +26,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def late(clock):
-    """A fan holding A-1 of a show that starts in 2 minutes (the hold itself would last 5), and the
+    """A fan holding B-1 of a show that starts in 2 minutes (the hold itself would last 5), and the
     fan's queue token."""
     show = make_show(starts_in=timedelta(minutes=2))
     fan = fan_with_points()
     token = queue_enter(user_id=fan.pk, concert_id=show.concert_id).token
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     return show, fan, reservation, token
 
 
@@ -94,7 +94,7 @@ def test_the_payment_page_counts_down_to_the_show_start(client, clock):
     fan = fan_with_points()
     client.force_login(fan)
     admit(client, fan, show.concert_id)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
 
     page = client.get(reverse("pages:payment", args=[reservation.pk])).content.decode()
 

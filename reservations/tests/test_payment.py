@@ -22,10 +22,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def held(clock):
-    """A fan with 1,000,000 points holding A-1 (150,000) and B-1 (100,000)."""
+    """A fan with 1,000,000 points holding B-1 (150,000) and C-1 (100,000)."""
     show = make_show()
     fan = fan_with_points(1_000_000)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "B-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "C-1"))
     return fan, reservation
 
 
@@ -61,7 +61,7 @@ def test_wrong_pin_keeps_the_hold_and_says_attempts_left(held):
 def test_too_little_balance_keeps_the_hold_says_what_is_missing_and_is_no_attempt(clock):
     show = make_show()
     fan = fan_with_points(200_000)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "B-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "C-1"))
 
     with pytest.raises(PaymentInsufficientBalance) as refused:
         reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
@@ -172,9 +172,9 @@ def test_another_fans_reservation_does_not_exist_for_the_caller(held):
 
 def test_expiry_job_closes_due_holds_only(clock):
     show = make_show()
-    due = reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    due = reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     clock.advance(timedelta(minutes=2))
-    fresh = reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "A-2"))
+    fresh = reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-2"))
     clock.advance(timedelta(minutes=3))
 
     assert reservation_expire_due() == 1
@@ -183,7 +183,7 @@ def test_expiry_job_closes_due_holds_only(clock):
     due.refresh_from_db()
     fresh.refresh_from_db()
     assert (due.status, fresh.status) == (ReservationStatus.EXPIRED, ReservationStatus.HELD)
-    assert dict(ShowSeat.objects.filter(show=show, row="A", number__in=[1, 2]).values_list("number", "status")) == {
+    assert dict(ShowSeat.objects.filter(show=show, row="B", number__in=[1, 2]).values_list("number", "status")) == {
         1: "AVAILABLE",
         2: "HELD",
     }

@@ -26,12 +26,12 @@ def test_new_holds_give_no_new_pin_guesses(allowance, clock):
     show = make_show()
     fan = fan_with_points()
     guesses = iter(f"{n:06d}" for n in range(100_001, 100_100))
-    for seat in ("A-1", "A-2"):  # two holds, three wrong PINs each: the account's six
+    for seat in ("B-1", "B-2"):  # two holds, three wrong PINs each: the account's six
         reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, seat))
         for _ in range(3):
             with pytest.raises(WrongPin):
                 reservation_pay(user=fan, reservation_id=reservation.pk, pin=next(guesses))
-    third = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-3"))
+    third = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-3"))
 
     with pytest.raises(PinAttemptsLimited) as refused:
         reservation_pay(user=fan, reservation_id=third.pk, pin=DEFAULT_PIN)  # even the right one
@@ -47,7 +47,7 @@ def test_new_holds_give_no_new_pin_guesses(allowance, clock):
 def test_a_right_pin_does_not_use_up_the_allowance(allowance):
     show = make_show(seats_per_user=10)
     fan = fan_with_points(7 * 150_000)
-    for seat in ("A-1", "A-2", "A-3", "A-4", "A-5", "A-6", "A-7"):
+    for seat in ("B-1", "B-2", "B-3", "B-4", "B-5", "B-6", "B-7"):
         reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, seat))
         assert reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN).status == "CONFIRMED"
 
@@ -76,7 +76,7 @@ def test_wrong_pins_on_withdrawals_and_payments_share_the_allowance(allowance):
     show = make_show()
     fan = fan_with_points(1_000_000)
     assert [withdraw(fan, {"amount": 1_000, "pin": f"00000{n}"}).status_code for n in range(1, 7)] == [422] * 6
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
 
     refused = withdraw(fan, {"amount": 1_000, "pin": DEFAULT_PIN})
 

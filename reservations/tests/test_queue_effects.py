@@ -63,8 +63,8 @@ def seat_map_version(show) -> bytes | None:
 
 
 def two_holds(fan, show):
-    first = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2"))
-    second = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-3", "A-4"))
+    first = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2"))
+    second = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-3", "B-4"))
     return first, second
 
 
@@ -95,9 +95,9 @@ def test_paying_the_first_hold_then_the_second_through_the_api(show, fan):
 
 
 def test_one_hold_expiring_keeps_the_fan_admitted_while_another_is_live(show, fan, next_fan, clock):
-    first = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    first = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     clock.advance(timedelta(minutes=2))
-    second = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-2"))
+    second = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-2"))
     clock.advance(timedelta(minutes=3))
 
     assert reservation_expire_due() == 1
@@ -111,9 +111,9 @@ def test_one_hold_expiring_keeps_the_fan_admitted_while_another_is_live(show, fa
 
 
 def test_the_last_live_hold_expiring_ends_the_admission(show, fan, clock):
-    reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     clock.advance(timedelta(minutes=2))
-    reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-2"))
+    reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-2"))
     clock.advance(timedelta(minutes=3))
     reservation_expire_due()
     assert admitted(fan)
@@ -143,9 +143,9 @@ def test_a_single_hold_paid_expired_or_released_ends_the_admission(clock):
     paying, expiring, releasing = (fan_with_points() for _ in range(3))
     for fan in (paying, expiring, releasing):
         enter(fan, show)
-    paid = reservation_hold(user=paying, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
-    reservation_hold(user=expiring, show_id=show.pk, seat_ids=seats_of(show, "A-2"))
-    released = reservation_hold(user=releasing, show_id=show.pk, seat_ids=seats_of(show, "A-3"))
+    paid = reservation_hold(user=paying, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
+    reservation_hold(user=expiring, show_id=show.pk, seat_ids=seats_of(show, "B-2"))
+    released = reservation_hold(user=releasing, show_id=show.pk, seat_ids=seats_of(show, "B-3"))
 
     reservation_pay(user=paying, reservation_id=paid.pk, pin=DEFAULT_PIN)
     for _ in range(5):
@@ -160,7 +160,7 @@ def test_a_single_hold_paid_expired_or_released_ends_the_admission(clock):
 def test_a_hold_extends_the_admitted_session_to_its_end(show, fan, clock):
     clock.advance(timedelta(minutes=18))  # two minutes of the 20-minute session left
 
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
 
     clock.advance(timedelta(minutes=4))
     assert admitted(fan)
@@ -168,8 +168,8 @@ def test_a_hold_extends_the_admitted_session_to_its_end(show, fan, clock):
 
 
 def test_a_refund_leaves_the_queue_alone_and_changes_the_seat_map(show, fan):
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
-    other = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-2"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
+    other = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-2"))
     reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
     before = seat_map_version(show)
 
@@ -185,11 +185,11 @@ def test_a_refund_leaves_the_queue_alone_and_changes_the_seat_map(show, fan):
 def test_every_change_of_the_seats_replaces_the_seat_map_version(show, fan, clock, change):
     reservation = None
     if change != "hold":
-        reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+        reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     before = seat_map_version(show)
 
     if change == "hold":
-        reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+        reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     elif change == "pay":
         reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
     elif change == "expire":

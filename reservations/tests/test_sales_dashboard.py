@@ -21,18 +21,18 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sales(clock):
-    """VIP 150,000 (A-1..10), R 100,000 (B-1..10): three VIP and one R paid, one VIP of them
+    """VIP 150,000 (B-1..10), R 100,000 (C-1..10): three VIP and one R paid, one VIP of them
     refunded, one R held, one VIP hold expired."""
     show = make_show(starts_in=timedelta(days=10), queue_active_size=1)
     buyer, holder, late = (fan_with_points(1_000_000) for _ in range(3))
-    paid = reservation_hold(user=buyer, show_id=show.pk, seat_ids=seats_of(show, "A-1", "A-2", "B-1"))
+    paid = reservation_hold(user=buyer, show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2", "C-1"))
     reservation_pay(user=buyer, reservation_id=paid.pk, pin=DEFAULT_PIN)
-    reservation_hold(user=late, show_id=show.pk, seat_ids=seats_of(show, "A-9"))
-    clock.advance(timedelta(minutes=show.concert.hold_minutes + 1))  # A-9's hold runs out unpaid
-    later = reservation_hold(user=buyer, show_id=show.pk, seat_ids=seats_of(show, "A-3"))
+    reservation_hold(user=late, show_id=show.pk, seat_ids=seats_of(show, "B-9"))
+    clock.advance(timedelta(minutes=show.concert.hold_minutes + 1))  # B-9's hold runs out unpaid
+    later = reservation_hold(user=buyer, show_id=show.pk, seat_ids=seats_of(show, "B-3"))
     reservation_pay(user=buyer, reservation_id=later.pk, pin=DEFAULT_PIN)
-    reservation_refund(actor=buyer, reservation_id=paid.pk, seat_ids=seats_of(show, "A-2"))
-    reservation_hold(user=holder, show_id=show.pk, seat_ids=seats_of(show, "B-2"))
+    reservation_refund(actor=buyer, reservation_id=paid.pk, seat_ids=seats_of(show, "B-2"))
+    reservation_hold(user=holder, show_id=show.pk, seat_ids=seats_of(show, "C-2"))
     return show
 
 
@@ -40,7 +40,7 @@ def test_sold_held_free_and_revenue_per_grade_after_holds_payments_and_a_refund(
     summary = show_sales_summary(show=sales, now=clock.now())
 
     rows = {g.grade: (g.price, g.seats, g.sold, g.held, g.free, g.revenue) for g in summary.grades}
-    # VIP: A-1, A-3 sold (A-2 refunded, free again); A-9's hold expired (free). R: B-1 sold, B-2 held.
+    # VIP: B-1, B-3 sold (B-2 refunded, free again); B-9's hold expired (free). R: C-1 sold, C-2 held.
     assert rows == {
         "VIP": (150_000, 10, 2, 0, 8, 300_000),
         "R": (100_000, 10, 1, 1, 8, 100_000),

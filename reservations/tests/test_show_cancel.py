@@ -45,9 +45,9 @@ def sold_show(clock):
     with_mail = fan_with_points(1_000_000, email="fan@example.com", language="en")
     without_mail = fan_with_points(1_000_000, name="전화팬")
     holder = fan_with_points(1_000_000)
-    paid(show, with_mail, "A-1", "A-2")
-    paid(show, without_mail, "B-1")
-    reservation_hold(user=holder, show_id=show.pk, seat_ids=seats_of(show, "B-2"))
+    paid(show, with_mail, "B-1", "B-2")
+    paid(show, without_mail, "C-1")
+    reservation_hold(user=holder, show_id=show.pk, seat_ids=seats_of(show, "C-2"))
     return show, with_mail, without_mail, holder
 
 
@@ -116,7 +116,7 @@ def test_notice_goes_out_once_in_the_fans_language_and_not_to_fans_without_email
 def test_notice_is_written_in_korean_for_a_korean_fan(clock, enqueued, mailoutbox):
     show = make_show()
     fan = fan_with_points(1_000_000, email="fan@example.com", language="ko")
-    paid(show, fan, "A-1")
+    paid(show, fan, "B-1")
     show_cancel(show=show, actor=organizer_user())
 
     tasks.send_show_cancelled_notice(enqueued[0])
@@ -134,7 +134,7 @@ def test_a_cancelled_show_is_not_bookable_anywhere(clock, enqueued):
     api.force_authenticate(fan)
 
     with pytest.raises(ShowNotBookable):
-        reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+        reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     entered = api.post(f"/api/v1/concerts/{show.concert_id}/queue-tokens")
     concerts = APIClient().get("/api/v1/concerts").json()
     listed = next(c for c in concerts if c["id"] == show.concert_id)
@@ -169,14 +169,14 @@ def test_the_room_stays_while_another_show_of_the_concert_is_on_sale(clock, enqu
         ).json()
     }
     assert shows == {show.pk: "CLOSED", other.pk: "AVAILABLE"}
-    reservation_hold(user=fan, show_id=other.pk, seat_ids=seats_of(other, "A-1"))  # the other one sells
+    reservation_hold(user=fan, show_id=other.pk, seat_ids=seats_of(other, "B-1"))  # the other one sells
 
 
 def test_a_payment_of_a_hold_on_a_cancelled_show_is_refused_and_releases_it(clock, enqueued):
     """A hold the cancel has not reached yet (the per-fan step runs later) cannot be paid."""
     show = make_show()
     fan = fan_with_points(1_000_000)
-    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "A-1"))
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
     show.cancelled_at = clock.now()
     show.save(update_fields=["cancelled_at"])
 

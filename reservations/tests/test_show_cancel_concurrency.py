@@ -23,8 +23,8 @@ def no_broker(monkeypatch):
 
 @pytest.mark.parametrize("round_", range(3))
 def test_payments_and_holds_racing_the_cancel_end_refunded_released_or_refused(clock, round_):
-    show = make_show(rows=[("A", 10, "R"), ("B", 10, "R")], prices={"R": 100_000})
-    labels = [f"A-{n}" for n in range(1, 11)]
+    show = make_show(rows=[("B", 10, "R"), ("C", 10, "R")], prices={"R": 100_000})
+    labels = [f"B-{n}" for n in range(1, 11)]
     payers = [fan_with_points(100_000) for _ in labels]
     holds = [
         reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, label))
@@ -38,7 +38,7 @@ def test_payments_and_holds_racing_the_cancel_end_refunded_released_or_refused(c
         for fan, hold in zip(payers, holds, strict=True)
     ]
     calls += [
-        lambda fan=fan, n=n: reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, f"B-{n}"))
+        lambda fan=fan, n=n: reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, f"C-{n}"))
         for n, fan in enumerate(late_fans, start=1)
     ]
     calls.insert(len(calls) // 2 - round_ * 3, lambda: show_cancel(show=show, actor=organizer))
@@ -55,10 +55,10 @@ def test_payments_and_holds_racing_the_cancel_end_refunded_released_or_refused(c
 
 
 def test_two_cancels_at_once_refund_each_ticket_once(clock):
-    show = make_show(rows=[("A", 10, "R")], prices={"R": 100_000})
+    show = make_show(rows=[("B", 10, "R")], prices={"R": 100_000})
     fans = [fan_with_points(100_000) for _ in range(8)]
     for n, fan in enumerate(fans, start=1):
-        hold = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, f"A-{n}"))
+        hold = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, f"B-{n}"))
         reservation_pay(user=fan, reservation_id=hold.pk, pin=DEFAULT_PIN)
     organizer = organizer_user()
 

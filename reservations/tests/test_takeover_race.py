@@ -35,7 +35,7 @@ def _at(moment, call):
 def test_a_late_payment_does_not_sell_a_seat_another_fan_took_over(clock):
     show = make_show(starts_in=timedelta(days=10))
     first, newcomer = fan_with_points(), fan_with_points()
-    a1 = seats_of(show, "A-1")
+    a1 = seats_of(show, "B-1")
     held = reservation_hold(user=first, show_id=show.pk, seat_ids=a1)
     balance_before = Wallet.objects.get(user=first).balance
 

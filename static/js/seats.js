@@ -62,7 +62,8 @@
       b.setAttribute("aria-pressed", shown.indexOf(b.getAttribute("data-section")) >= 0 ? "true" : "false");
     });
     var first = window_[0], last = window_[window_.length - 1];
-    caption.textContent = overview.getAttribute("data-caption-template")
+    var hall = first.getAttribute("data-hall-section");  // the floor or balcony, if the hall has them
+    caption.textContent = (hall ? hall + " · " : "") + overview.getAttribute("data-caption-template")
       .replace("{grade}", first.getAttribute("data-grade")).replace("{first}", first.getAttribute("data-first"))
       .replace("{last}", first.getAttribute("data-last")).replace("{start}", first.getAttribute("data-start"))
       .replace("{end}", last.getAttribute("data-end"));
