@@ -16,6 +16,7 @@ Nothing here imports Django, so a plain script can drive a stack without setting
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -116,6 +117,32 @@ def child_pids(pid: int) -> list[int]:
     return children
 
 
+# Every waiting fan keeps a connection open (their event stream): HAProxy spends two descriptors
+# on it (the fan's and uvicorn's), uvicorn one. The stack's processes get this many descriptors
+# where the machine allows it (scripts/run and docker compose set the same).
+OPEN_FILES_WANTED = 200_000
+
+
+def open_files_raise(wanted: int = OPEN_FILES_WANTED) -> int:
+    """Raise this process's descriptor limit (inherited by the processes it starts) towards
+    `wanted`: past the hard limit where that is allowed (root, up to the kernel's nr_open), else
+    up to the hard limit. Returns the limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        unlimited = hard == resource.RLIM_INFINITY
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard if unlimited else max(wanted, hard)))
+        except (ValueError, OSError):
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def proxy_maxconn(open_files: int) -> int:
+    """HAProxy's connection limit for a descriptor limit: two per connection, some to spare."""
+    return max(1_000, (open_files - 1_000) // 2)
+
+
 def proxy_env(
     *, listen: str, queue_web: str, queue_slots: int, booking_web: str, booking_slots: int, events_web: str
 ) -> dict:
@@ -123,7 +150,7 @@ def proxy_env(
     many requests each gunicorn pool takes at once (its workers x threads)."""
     return {
         "STAGEGATE_PROXY_DIR": str(ROOT / "config" / "haproxy"),
-        "STAGEGATE_PROXY_MAXCONN": "9900",  # 2 descriptors per connection within a 20,000 limit
+        "STAGEGATE_PROXY_MAXCONN": str(proxy_maxconn(open_files_raise())),
         "STAGEGATE_LISTEN": listen,
         "STAGEGATE_QUEUE_WEB": queue_web,
         "STAGEGATE_QUEUE_SLOTS": str(queue_slots),

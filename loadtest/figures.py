@@ -271,15 +271,17 @@ def sell_out_floor(*, seats_total: int, active_size: int, hold_seconds: float, p
     # the refunded ones; abandoned holds keep theirs for the hold time, longer than this floor.
     seats_taken_per_fan = seats_wanted * (1 - behaviour.EXHAUST_SHARE - paying_share * behaviour.REFUND_SHARE)
     taken_floor_s = journey_s * seats_total / seats_taken_per_fan / active_size
-    # Every seat paid: holds are abandoned at about 6 % of a hundred-odd holds a minute, so the
-    # last seats taken include an abandoned hold's; they come back at its end and a fan waiting
-    # for returns buys them (half a returns pause to see them, picking, the PIN).
+    # Every seat paid: the abandoned holds' seats come back only at their end, and fans waiting
+    # for returns buy them (half a returns pause to see them, picking, the PIN); some of those
+    # holds are abandoned in turn, and so on (abandoned_hold_rounds).
     rebuy_s = _mean(behaviour.RETURNS_PAUSE) / 2 + _mean(behaviour.PICK_PAUSE) + _mean(behaviour.PIN_PAUSE)
-    paid_floor_s = max(floor_s, taken_floor_s + hold_seconds + rebuy_s)
+    rounds = abandoned_hold_rounds(admitted_fans=seats_total / seats_per_fan)
+    paid_floor_s = max(floor_s, taken_floor_s + rounds * (hold_seconds + rebuy_s))
     return {
         "floor_s": round(floor_s, 1),
         "taken_floor_s": round(taken_floor_s, 1),
         "paid_floor_s": round(paid_floor_s, 1),
+        "abandoned_hold_rounds": round(rounds, 2),
         "mean_journey_s": round(journey_s, 2),
         "mean_seats_wanted": round(seats_wanted, 3),
         "paying_share": round(paying_share, 3),
@@ -290,6 +292,20 @@ def sell_out_floor(*, seats_total: int, active_size: int, hold_seconds: float, p
         "hold_seconds": hold_seconds,
         "poor_share": round(poor_share, 4),
     }
+
+
+def abandoned_hold_rounds(*, admitted_fans: float) -> float:
+    """The expected number of times the last seats wait for an abandoned hold to end. The sale's
+    admitted fans abandon about ABANDON_SHARE of their holds; those seats come back together and
+    about as many holds buy them again, of which the same share is abandoned, and so on: round
+    k+1 happens when at least one of round k's holds is abandoned (at least one hold a round)."""
+    share = behaviour.ABANDON_SHARE
+    holds, happens, expected = admitted_fans, 1.0, 0.0
+    while happens > 0.001:
+        happens *= 1 - (1 - share) ** holds  # some hold of the round before was abandoned
+        expected += happens
+        holds = max(1.0, holds * share)
+    return expected
 
 
 def sell_out_versus_floor(taken_s: float | None, paid_s: float | None, floor: dict) -> dict:

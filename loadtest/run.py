@@ -329,7 +329,8 @@ def _sell_out_lines(so: dict | None) -> list[str]:
         f"sell-out floors (the fans' pauses only, zero server time): mean journey of an admitted fan "
         f"{so['mean_journey_s']} s, {so['active_size']} places, {so['seats_total']} seats; steady sale "
         f"{so['floor_s']} s; every seat held or sold {so['taken_floor_s']} s; every seat paid {so['paid_floor_s']} s "
-        f"(+ the {so['hold_seconds']:g} s hold of an abandoned last hold, then a fan waiting for returns buys it)",
+        f"(abandoned holds' seats come back after the {so['hold_seconds']:g} s hold and fans waiting for returns "
+        f"buy them: {so['abandoned_hold_rounds']} rounds expected)",
         measured("sold out (every seat held or sold: SPEC)", so["taken_s"], so["taken_ratio"], so["taken_floor_s"]),
         measured("every seat paid", so["paid_s"], so["paid_ratio"], so["paid_floor_s"]),
         f"  target <= {so['target_ratio']} x for both: {verdict}",

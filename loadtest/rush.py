@@ -192,6 +192,10 @@ class Fan(FastHttpUser):
                 status, data = self._listen()
                 polls += 1
                 stream = status in (200, 404)  # a stream refused or broken: poll once, then try again
+                if status == 200 and data.get("status") != "ACTIVE":
+                    # The server ended the stream (far back in the line, or its time is up): like
+                    # an EventSource, connect again after its `retry`.
+                    self.pause(data["_retry_s"], data["_retry_s"])
             else:
                 stream = RUSH.config.get("streams", True)
                 refresh = float(current.get("refresh_after_seconds") or 2)
@@ -216,8 +220,9 @@ class Fan(FastHttpUser):
         return self._book()
 
     def _listen(self) -> tuple[int, dict]:
-        """Follow the waiting room's event stream until it ends: (200, the last status) once ACTIVE
-        or when the server ends the stream, (404, {}) for TOKEN_NOT_FOUND, (status, {}) when the
+        """Follow the waiting room's event stream until it ends: (200, the last status with the
+        stream's `retry` as "_retry_s") once ACTIVE or when the server ends the stream, (404, {}) for
+        TOKEN_NOT_FOUND, (status, {}) when the
         stream could not be opened or broke. "events" times the wait for the stream's first
         event; each status event is counted in RUSH.stream_events."""
         headers = {**self.auth, "X-Queue-Token": self.token or ""}
@@ -234,13 +239,16 @@ class Fan(FastHttpUser):
             return status, {}
         last: dict = {}
         kind = ""
+        retry_s = 0.0  # the stream's `retry:`: how long an EventSource waits before it connects again
         try:
             while True:  # to the stream's end (it ends after ACTIVE), so the connection can be reused
                 line = resp._response.readline(b"\n")  # FastResponse.iter_content waits for 1 KB
                 if not line:
                     break  # the server ended the stream
                 text = line.decode().rstrip("\r\n")
-                if text.startswith("event:"):
+                if text.startswith("retry:"):
+                    retry_s = int(text[6:].strip()) / 1000
+                elif text.startswith("event:"):
                     kind = text[6:].strip()
                 elif text.startswith("data:"):
                     if not last and kind == "status":
@@ -256,7 +264,7 @@ class Fan(FastHttpUser):
             return 0, {}
         finally:
             resp._response.release()
-        return (200, last) if last else (0, {})
+        return (200, {**last, "_retry_s": retry_s}) if last else (0, {})
 
     def _enter(self) -> dict | None:
         for _ in range(MAX_ENTER_ATTEMPTS):

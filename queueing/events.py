@@ -15,7 +15,10 @@ script that makes it (queueing.scripts, `fill`), and one subscriber per process 
 stream, so an admitted place is not left idle until the fan's next refresh. It
 ends after the status that says ACTIVE (the fan goes on to booking), after `event: error` with the
 usual {code, message} (404 TOKEN_NOT_FOUND, 503 SERVICE_UNAVAILABLE with retry_after_seconds), or
-after QUEUE_EVENTS_MAX_SECONDS (the client connects again). Refusals before the stream starts
+after QUEUE_EVENTS_MAX_SECONDS (the client connects again), or, for a fan further back than
+QUEUE_EVENTS_HOLD_MAX_POSITION, after the first status: its `retry` (the fan's refresh) tells the
+client when to connect again, so a held stream (two file descriptors in the proxy, whose number
+is fixed per process) is spent only near the front. Refusals before the stream starts
 (401, 404, 503) are ordinary JSON answers. Polling GET /api/v1/queue-tokens/current stays, as the
 fallback and for clients that cannot stream.
 
@@ -275,7 +278,7 @@ async def queue_events_app(scope: dict, receive, send) -> None:
         while True:
             await send({"type": "http.response.body", "body": status_event(current), "more_body": True})
             STREAM_EVENTS.inc()
-            if current.status is QueueTokenStatus.ACTIVE:
+            if current.status is QueueTokenStatus.ACTIVE or _too_far_back_to_hold(current):
                 break
             wait = current.refresh_after_seconds
             if loop.time() + wait > ends_at or gone.is_set():
@@ -300,6 +303,15 @@ async def queue_events_app(scope: dict, receive, send) -> None:
         OPEN_STREAMS.dec()
         watcher.cancel()
         _forget_waker(token, wake)
+
+
+def _too_far_back_to_hold(current: QueueStatus) -> bool:
+    """Far back in the line the stream is not held: its status said when to connect again."""
+    return (
+        current.status is QueueTokenStatus.WAITING
+        and current.position is not None
+        and current.position > settings.QUEUE_EVENTS_HOLD_MAX_POSITION
+    )
 
 
 def _forget_waker(token: str | None, wake: asyncio.Event) -> None:

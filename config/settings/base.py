@@ -352,6 +352,11 @@ QUEUE_EVENTS_MAX_SECONDS = env.int("QUEUE_EVENTS_MAX_SECONDS", default=300)
 # ... sends a comment line when no status went out for this long (proxies and clients time idle
 # connections out; a status far back in the line comes only every QUEUE_REFRESH_MAX_SECONDS) ...
 QUEUE_EVENTS_HEARTBEAT_SECONDS = env.float("QUEUE_EVENTS_HEARTBEAT_SECONDS", default=20)
+# ... and is held open only for fans within this many places of the front: one further back gets
+# its status with the `retry` delay (its refresh, up to QUEUE_REFRESH_MAX_SECONDS) and the stream
+# ends; the client connects again then, as an EventSource does. Every held stream costs the proxy
+# two file descriptors (the fan's and uvicorn's), and a process has a fixed number of them.
+QUEUE_EVENTS_HOLD_MAX_POSITION = env.int("QUEUE_EVENTS_HOLD_MAX_POSITION", default=4000)
 # ... and the streams of one process share at most this many Redis connections.
 QUEUE_EVENTS_REDIS_CONNECTIONS = env.int("QUEUE_EVENTS_REDIS_CONNECTIONS", default=32)
 # Poll and enter resolve `Authorization: Token` from a Redis cache of API token -> user id and

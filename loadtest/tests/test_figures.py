@@ -156,9 +156,20 @@ def test_sold_out_floor_counts_seats_taken_and_paid_floor_waits_for_an_abandoned
     taken_per_fan = 2.45 * (1 - 0.02 - paying * 0.05)  # not the exhausters', not the refunded
     assert floor["taken_floor_s"] == pytest.approx(floor["mean_journey_s"] * 1000 / taken_per_fan / 100, abs=0.1)
     assert floor["taken_floor_s"] < floor["floor_s"]  # a hold takes a seat before it is paid
-    # The last abandoned hold's seats: back after 60 s, seen (half of a 3 s returns pause), picked
-    # (0.9 s) and paid (PIN 1.25 s).
-    assert floor["paid_floor_s"] == pytest.approx(floor["taken_floor_s"] + 60 + 1.5 + 0.9 + 1.25, abs=0.1)
+    # Abandoned holds' seats: back after 60 s, seen (half of a 3 s returns pause), picked (0.9 s)
+    # and paid (PIN 1.25 s), as many times as a round of such holds is expected.
+    rounds = floor["abandoned_hold_rounds"]
+    assert floor["paid_floor_s"] == pytest.approx(floor["taken_floor_s"] + rounds * (60 + 1.5 + 0.9 + 1.25), abs=0.1)
+
+
+def test_abandoned_holds_come_back_in_fewer_rounds_the_fewer_there_are():
+    # ~480 admitted fans: the sale's abandoned holds come back for sure (round 1); the ~29 holds
+    # that buy them again are abandoned at least once with 1 - 0.94^29 = 83 %; then ~1.7 holds.
+    rounds = figures.abandoned_hold_rounds(admitted_fans=480)
+
+    p2 = 1 - 0.94**29
+    assert rounds == pytest.approx(1 + p2 + p2 * (1 - 0.94**1.74), abs=0.02)
+    assert figures.abandoned_hold_rounds(admitted_fans=1) < 0.07
 
 
 def test_measured_sell_out_against_the_floors():

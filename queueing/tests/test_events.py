@@ -110,6 +110,28 @@ def test_a_waiting_fan_is_told_each_status_until_admitted_and_then_the_stream_en
     assert events[-1][1]["token"] == token
 
 
+def test_far_back_in_the_line_the_stream_gives_one_status_and_when_to_connect_again(room, settings):
+    settings.QUEUE_EVENTS_HOLD_MAX_POSITION = 1
+    settings.QUEUE_REFRESH_MIN_SECONDS, settings.QUEUE_REFRESH_MAX_SECONDS = 2, 60
+    first, _ = fan_with_key()
+    queue_enter(user_id=first.pk, concert_id=room.pk)  # takes the one place
+    near, near_key = fan_with_key()
+    near_token = queue_enter(user_id=near.pk, concert_id=room.pk).token
+    far, far_key = fan_with_key()
+    far_token = queue_enter(user_id=far.pk, concert_id=room.pk).token
+
+    far_stream = run(Stream(api_key=far_key, token=far_token))
+    near_stream = run(Stream(api_key=near_key, token=near_token), during=lambda: queue_leave(
+        user_id=first.pk, token=queue_enter(user_id=first.pk, concert_id=room.pk).token
+    ))  # fmt: skip
+
+    [(kind, data)] = far_stream.events()
+    assert (kind, data["status"], data["position"]) == ("status", "WAITING", 2) and far_stream.ended
+    assert f"retry: {data['refresh_after_seconds'] * 1000}\n".encode() in far_stream.body
+    # Within the front, the stream is held until the fan is admitted.
+    assert [data["status"] for _, data in near_stream.events()] == ["WAITING", "ACTIVE"]
+
+
 def test_the_token_may_come_as_a_query_parameter_and_an_admitted_fan_gets_one_event(room):
     fan, api_key = fan_with_key()
     token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
