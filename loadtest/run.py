@@ -266,7 +266,9 @@ def summary(r: dict) -> str:
         f"  {'call':<7} {'client n':>8} {'p50':>9} {'p95':>9} {'p99':>9}  | {'server n':>8} {'p50':>9} {'p95':>9} "
         f"{'p99':>9}",
         *(latency_line(name) for name in figures.ENDPOINTS),
-        *_split_lines(r.get("latency_split", {}), r.get("load_generator_loop_lag", {})),
+        *_split_lines(
+            r.get("latency_split", {}), r.get("load_generator_loop_lag", {}), r.get("load_generator_gc_pauses")
+        ),
         f"freed place (answer to the payer) -> next admission: n={f.get('n')} p50 {f.get('p50_ms')} ms "
         f"p95 {f.get('p95_ms')} ms p99 {f.get('p99_ms')} ms",
         f"admission -> fan sees ACTIVE (poll): n={s.get('n')} p50 {s.get('p50_ms')} ms p95 {s.get('p95_ms')} ms",
@@ -286,7 +288,7 @@ def summary(r: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def _split_lines(split: dict, lag: dict) -> list[str]:
+def _split_lines(split: dict, lag: dict, gc_pauses: dict | None) -> list[str]:
     """Where the client's time went (HAProxy's Server-Timing header), and the load generator's own
     delay: what separates the client's latency from the server's."""
     if not split:
@@ -311,6 +313,12 @@ def _split_lines(split: dict, lag: dict) -> list[str]:
         out.append(
             f"load generator's event loop, late to wake a sleeping fan: p50 {lag['p50_ms']} ms, "
             f"p95 {lag['p95_ms']} ms, p99 {lag['p99_ms']} ms, max {lag['max_ms']} ms"
+            + (
+                f"; its full garbage collections: {gc_pauses['n']}, {gc_pauses['total_s']} s in all, longest "
+                f"{gc_pauses['max_ms']} ms"
+                if gc_pauses
+                else ""
+            )
         )
     return out
 

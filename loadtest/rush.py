@@ -20,6 +20,7 @@ import gevent.monkey
 gevent.monkey.patch_all()
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -459,6 +460,26 @@ def monitor(env: Environment, config: dict) -> None:
         gevent.sleep(0.5)
 
 
+class GcPauses:
+    """The load generator's own garbage-collection pauses (each one stops every fan's greenlet):
+    a cause of event-loop lag to tell apart from CPU saturation."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._started)
+
+
+GC_PAUSES = GcPauses()
+
+
 def loop_lag_sampler(period: float = 0.1) -> None:
     """How late the event loop wakes a greenlet that asked to sleep `period`: the delay every
     measured latency of this process also carries (a saturated generator inflates them)."""
@@ -540,6 +561,11 @@ def results(env: Environment, config: dict, started: float, ended: float) -> dic
         "latency": {name: figures.percentiles([lat for _, lat in calls]) for name, calls in sorted(RUSH.calls.items())},
         "latency_split": {name: figures.latency_split(rows) for name, rows in sorted(RUSH.split.items())},
         "load_generator_loop_lag": figures.percentiles(RUSH.loop_lag),
+        "load_generator_gc_pauses": {
+            "n": len(GC_PAUSES.pauses),
+            "total_s": round(sum(GC_PAUSES.pauses), 2),
+            "max_ms": round(max(GC_PAUSES.pauses, default=0) * 1000, 1),
+        },
         "freed_place_to_next_admission": figures.percentiles(
             freed_to_admitted(RUSH.freed, RUSH.admissions, RUSH.entered_waiting)
         ),
@@ -578,6 +604,10 @@ def main(argv: list[str] | None = None) -> int:
     cpu_started = own_cpu_seconds()
     cpu_last, peak_cpu_share = cpu_started, 0.0
     spawn_rate = max(1.0, len(RUSH.fans) / config["ramp_seconds"])
+    # The seeded fans and the runner are there for the whole run: kept out of the collector's
+    # full passes, which otherwise scan them again and again and stall every greenlet.
+    gc.freeze()
+    gc.callbacks.append(GC_PAUSES)
     runner.start(len(RUSH.fans), spawn_rate=spawn_rate)
     watcher = gevent.spawn(monitor, env, config)
     gevent.spawn(loop_lag_sampler)
