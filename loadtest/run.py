@@ -397,7 +397,8 @@ def _load_generator_lines(lg: dict | None) -> list[str]:
     return [
         f"load generator (one locust process): {lg['cpu_s']} CPU-s over {lg['wall_s']} s = "
         f"{_pct(lg['share_of_one_core'])} of one core, {_pct(lg['share_of_machine'])} of the machine; "
-        f"busiest 10 s {_pct(lg['peak_10s_share_of_one_core'])} of a core: {note}"
+        f"busiest 10 s {_pct(lg['peak_10s_share_of_one_core'])} of a core, peak memory "
+        f"{lg.get('peak_memory_mib', '-')} MiB: {note}"
     ]
 
 
