@@ -53,7 +53,7 @@ def test_waiting_rooms_show_the_pre_queue_and_abandoned_places(staff_client, clo
     assert (admin.prequeue_now(rows[soon.pk]), admin.waiting_now(rows[soon.pk])) == (3, 0)
     assert (admin.waiting_now(rows[on_sale.pk]), admin.abandoned_recently(rows[on_sale.pk])) == (0, 2)
     change = staff_client.get(f"{CHANGELIST}{soon.pk}/change/").content.decode()
-    assert "3 in the pre-queue" in change
+    assert "사전 대기 3명" in change  # the admin speaks Korean by default
     assert 'name="abandon_after_minutes"' in change and 'name="admissions_per_minute"' in change
 
 
