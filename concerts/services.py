@@ -6,7 +6,7 @@ import re
 import zoneinfo
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from itertools import groupby
 from typing import NamedTuple
@@ -56,6 +56,12 @@ class LayoutSeat:
     number: int
     grade: str
     aisle_after: bool
+
+
+def _seat_place(seat: LayoutSeat | VenueSeat) -> dict:
+    """The fields that place a seat in a layout (LayoutSeat's): a venue's seats are made from a
+    layout, and a show's seats copied from its venue's, with the same fields."""
+    return {attr.name: getattr(seat, attr.name) for attr in fields(LayoutSeat)}
 
 
 def _local_tz() -> zoneinfo.ZoneInfo:
@@ -301,18 +307,7 @@ def venue_layout_generate(*, venue: Venue, rows: Sequence[LayoutRow | tuple]) ->
     layout = venue_layout_seats(rows)
     Venue.objects.select_for_update().get(pk=venue.pk)
     VenueSeat.objects.filter(venue=venue).delete()
-    return VenueSeat.objects.bulk_create(
-        VenueSeat(
-            venue=venue,
-            section=seat.section,
-            row=seat.row,
-            row_index=seat.row_index,
-            number=seat.number,
-            grade=seat.grade,
-            aisle_after=seat.aisle_after,
-        )
-        for seat in layout
-    )
+    return VenueSeat.objects.bulk_create(VenueSeat(venue=venue, **_seat_place(seat)) for seat in layout)
 
 
 @transaction.atomic
@@ -448,18 +443,7 @@ def show_create(
         booking_opens_at=booking_opens_at,
         booking_closes_at=booking_closes_at,
     )
-    ShowSeat.objects.bulk_create(
-        ShowSeat(
-            show=show,
-            section=seat.section,
-            row=seat.row,
-            row_index=seat.row_index,
-            number=seat.number,
-            grade=seat.grade,
-            aisle_after=seat.aisle_after,
-        )
-        for seat in layout
-    )
+    ShowSeat.objects.bulk_create(ShowSeat(show=show, **_seat_place(seat)) for seat in layout)
     ShowGradePrice.objects.bulk_create(ShowGradePrice(show=show, grade=g, price=p) for g, p in prices.items())
     return show
 

@@ -19,24 +19,13 @@ def show_cancelled_notice_send(*, refund_id: int) -> bool:
     of a cancelled show). The refund row stays locked while the mail goes out, so two runs of the
     task send it once. False when there is nothing to send: already sent, or the fan has no
     e-mail (the admin's cancel lists those fans for the organizer to call)."""
-    refund = (
-        TicketRefund.objects.select_for_update(of=("self",))
-        .select_related("reservation__show__concert", "reservation__user")
-        .filter(pk=refund_id, show_cancelled=True, notified_at__isnull=True)
-        .first()
-    )
-    if refund is None or not refund.reservation.user.email:
+    refund = _refund_to_notify(refund_id=refund_id, show_cancelled=True)
+    if refund is None:
         return False
     reservation = refund.reservation
-    fan, show = reservation.user, reservation.show
+    fan = reservation.user
     with in_language_of(fan):
-        facts = {
-            "name": fan.name,
-            "concert": show.concert.title_localized,
-            "starts": f"{timezone.localtime(show.starts_at):%Y-%m-%d %H:%M}",
-            "number": reservation.booking_number,
-            "amount": f"{refund.amount:,}",
-        }
+        facts = {**_booking_facts(reservation), "amount": f"{refund.amount:,}"}
         subject = _("Cancelled: %(concert)s, %(starts)s") % facts
         paragraphs = [
             _("Dear %(name)s,") % facts,
@@ -48,6 +37,29 @@ def show_cancelled_notice_send(*, refund_id: int) -> bool:
     refund.notified_at = clock.now()
     refund.save(update_fields=["notified_at"])
     return True
+
+
+def _refund_to_notify(*, refund_id: int, show_cancelled: bool) -> TicketRefund | None:
+    """The refund, locked until the caller's transaction ends (two runs of a task send once), if
+    its notice of this kind is still to be sent and the fan has an e-mail."""
+    refund = (
+        TicketRefund.objects.select_for_update(of=("self",))
+        .select_related("reservation__show__concert", "reservation__user")
+        .filter(pk=refund_id, show_cancelled=show_cancelled, notified_at__isnull=True)
+        .first()
+    )
+    return refund if refund is not None and refund.reservation.user.email else None
+
+
+def _booking_facts(reservation: Reservation) -> dict[str, str]:
+    """What every notice names (call it in the fan's language: the title is localized)."""
+    show = reservation.show
+    return {
+        "name": reservation.user.name,
+        "concert": show.concert.title_localized,
+        "starts": f"{timezone.localtime(show.starts_at):%Y-%m-%d %H:%M}",
+        "number": reservation.booking_number,
+    }
 
 
 def _seat_labels(reservation: Reservation, *, refund: TicketRefund | None = None) -> str:
@@ -69,14 +81,11 @@ def booking_confirmation_send(*, reservation_id: int) -> bool:
     )
     if reservation is None or not reservation.user.email:
         return False
-    fan, show = reservation.user, reservation.show
+    fan = reservation.user
     with in_language_of(fan):
         facts = {
-            "name": fan.name,
-            "concert": show.concert.title_localized,
-            "venue": show.venue.name_localized,
-            "starts": f"{timezone.localtime(show.starts_at):%Y-%m-%d %H:%M}",
-            "number": reservation.booking_number,
+            **_booking_facts(reservation),
+            "venue": reservation.show.venue.name_localized,
             "seats": _seat_labels(reservation),
             "amount": f"{reservation.amount:,}",
         }
@@ -97,22 +106,14 @@ def booking_confirmation_send(*, reservation_id: int) -> bool:
 def refund_notice_send(*, refund_id: int) -> bool:
     """Confirm a refund the fan (or an organizer on their behalf) made: which seats, how many
     points back. Sent once, as above; a cancelled show's refunds have their own notice."""
-    refund = (
-        TicketRefund.objects.select_for_update(of=("self",))
-        .select_related("reservation__show__concert", "reservation__user")
-        .filter(pk=refund_id, show_cancelled=False, notified_at__isnull=True)
-        .first()
-    )
-    if refund is None or not refund.reservation.user.email:
+    refund = _refund_to_notify(refund_id=refund_id, show_cancelled=False)
+    if refund is None:
         return False
     reservation = refund.reservation
-    fan, show = reservation.user, reservation.show
+    fan = reservation.user
     with in_language_of(fan):
         facts = {
-            "name": fan.name,
-            "concert": show.concert.title_localized,
-            "starts": f"{timezone.localtime(show.starts_at):%Y-%m-%d %H:%M}",
-            "number": reservation.booking_number,
+            **_booking_facts(reservation),
             "seats": _seat_labels(reservation, refund=refund),
             "amount": f"{refund.amount:,}",
         }
