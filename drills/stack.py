@@ -117,9 +117,10 @@ def child_pids(pid: int) -> list[int]:
     return children
 
 
-# Every waiting fan keeps a connection open (their event stream): HAProxy spends two descriptors
-# on it (the fan's and uvicorn's), uvicorn one. The stack's processes get this many descriptors
-# where the machine allows it (scripts/run and docker compose set the same).
+# Every waiting fan near the front keeps a connection open (their event stream): HAProxy spends
+# two descriptors on it (the fan's and uvicorn's), uvicorn one. A Stack raises its descriptor
+# limit to this where the machine allows it, before it starts anything (scripts/run and docker
+# compose set the same), and HAProxy's maxconn follows from the limit in force.
 OPEN_FILES_WANTED = 200_000
 
 
@@ -150,7 +151,7 @@ def proxy_env(
     many requests each gunicorn pool takes at once (its workers x threads)."""
     return {
         "STAGEGATE_PROXY_DIR": str(ROOT / "config" / "haproxy"),
-        "STAGEGATE_PROXY_MAXCONN": str(proxy_maxconn(open_files_raise())),
+        "STAGEGATE_PROXY_MAXCONN": str(proxy_maxconn(resource.getrlimit(resource.RLIMIT_NOFILE)[0])),
         "STAGEGATE_LISTEN": listen,
         "STAGEGATE_QUEUE_WEB": queue_web,
         "STAGEGATE_QUEUE_SLOTS": str(queue_slots),
@@ -490,6 +491,8 @@ class Stack:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.procs: list[Proc] = []
+        # Before any process starts: each inherits the limit (the proxy and uvicorn need it most).
+        open_files_raise()
 
     # -- context manager: everything started is stopped, whatever happens -----------------------
     def __enter__(self) -> "Stack":
