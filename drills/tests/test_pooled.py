@@ -57,6 +57,7 @@ def test_six_webs_through_pgbouncer_stay_within_the_server_pool(drill_stack, sta
     try:
         assert burst.entered.wait(timeout=30), "the fans could not all enter"
         queue_set_paused(concert_id=concert_id, paused=False)
+        connection.close()  # the pause lives in PostgreSQL: this process's connection is not PgBouncer's
         runner.join(timeout=60)
         assert not runner.is_alive(), "the burst did not end in time"
     finally:
