@@ -269,6 +269,7 @@ def summary(r: dict) -> str:
         *_split_lines(
             r.get("latency_split", {}), r.get("load_generator_loop_lag", {}), r.get("load_generator_gc_pauses")
         ),
+        *_phase_lines(r.get("latency_by_phase")),
         f"freed place (answer to the payer) -> next admission: n={f.get('n')} p50 {f.get('p50_ms')} ms "
         f"p95 {f.get('p95_ms')} ms p99 {f.get('p99_ms')} ms",
         f"admission -> fan sees ACTIVE (poll): n={s.get('n')} p50 {s.get('p50_ms')} ms p95 {s.get('p95_ms')} ms",
@@ -286,6 +287,23 @@ def summary(r: dict) -> str:
         ),
     ]
     return "\n".join(out) + "\n"
+
+
+def _phase_lines(phases: dict | None) -> list[str]:
+    """The admitted fans' client latency while the crowd is still entering, and after."""
+    if not phases:
+        return []
+    out = [
+        f"client latency while fans were still entering (the first {phases['entered_by_s']} s) and after, ms",
+        f"  {'call':<7} {'n':>6} {'p50':>9} {'p95':>9}  | after: {'n':>6} {'p50':>9} {'p95':>9}",
+    ]
+    for name in figures.BOOKING_CALLS:
+        during, after = phases[name]["while_entering"], phases[name]["after"]
+        out.append(
+            f"  {name:<7} {during['n']:>6} {_num(during.get('p50_ms'), '>9')} {_num(during.get('p95_ms'), '>9')}"
+            f"  |        {after['n']:>6} {_num(after.get('p50_ms'), '>9')} {_num(after.get('p95_ms'), '>9')}"
+        )
+    return out
 
 
 def _split_lines(split: dict, lag: dict, gc_pauses: dict | None) -> list[str]:

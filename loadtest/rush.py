@@ -5,7 +5,8 @@ Python API. Run by loadtest.run (scripts/loadtest), which seeds the database and
 
 The config names the web instances (fans are spread across them), the seeded fans file, the
 concert, show and Redis keys, and the bounds. Each fan: enters the queue (all N within
---ramp-seconds), polls honouring refresh_after_seconds with +-30% jitter, and once ACTIVE browses
+--ramp-seconds), waits the answer's refresh_after_seconds, follows its event stream (or, with
+--polling, polls honouring refresh_after_seconds with +-30% jitter), and once ACTIVE browses
 the shows and the seat map, holds 1-4 seats (retrying on SEAT_UNAVAILABLE) and pays, with some
 wrong PINs, some fans exhausting their attempts, some abandoned holds, some too-poor wallets
 (half of them charge points and pay again) and some refunds right after paying. Every loop is
@@ -63,6 +64,8 @@ MAX_POLLS = 400
 MAX_REENTERS = 3
 MAX_HOLD_ATTEMPTS = 4
 MAX_PAY_RETRIES = 3  # connection errors only, same Idempotency-Key
+# After the stop (sold out and drained, or the time limit) the fans mid-call get this long to finish.
+STRAGGLERS_GRACE_S = 15
 
 
 class Rush:
@@ -182,6 +185,7 @@ class Fan(FastHttpUser):
         current = self._enter()
         if current is None:
             return "enter_failed"
+        self._wait_refresh(current)
         polls = reenters = 0
         stream = RUSH.config.get("streams", True)  # told instead of asking; polling is the fallback
         while current.get("status") != "ACTIVE":
@@ -214,11 +218,21 @@ class Fan(FastHttpUser):
                 current = self._enter()
                 if current is None:
                     return "enter_failed"
+                self._wait_refresh(current)
             else:  # 503 SERVICE_UNAVAILABLE, connection error: keep the refresh, back off a little
                 current = {"status": current.get("status"), "refresh_after_seconds": data.get("_retry_after") or 3}
                 self.pause(1, 1 + (data.get("_retry_after") or 2))
         RUSH.first_active.setdefault(self.token, time.time())
         return self._book()
+
+    def _wait_refresh(self, answer: dict) -> None:
+        """After entering, a waiting fan asks again (its stream included) only after the answer's
+        refresh_after_seconds, as the SPEC says and the fans' page does (plus up to 30 % jitter):
+        an EventSource opened at once would ask again at once, and far back in the line the
+        stream would only repeat the answer the fan already has."""
+        if answer.get("status") != "ACTIVE":
+            refresh = float(answer.get("refresh_after_seconds") or 2)
+            self.pause(refresh, refresh * 1.3)
 
     def _listen(self) -> tuple[int, dict]:
         """Follow the waiting room's event stream until it ends: (200, the last status with the
@@ -412,7 +426,7 @@ def monitor(env: Environment, config: dict) -> None:
     client = redis.Redis.from_url(config["redis_url"])
     waiting_key, active_key, admits_key = config["redis_keys"]
     db = psycopg.connect(config["database_url"], autocommit=True)
-    sold_out_since = None
+    sold_out_since = stopped_at = None
     while True:
         now = time.time()
         try:
@@ -452,8 +466,12 @@ def monitor(env: Environment, config: dict) -> None:
             sold_out_since = None
         if not RUSH.stop and RUSH.time_left() <= 0:
             RUSH.stop, RUSH.stop_reason = True, "time limit"
+        if RUSH.stop and stopped_at is None:
+            stopped_at = now
         if RUSH.finished >= len(RUSH.fans) or (RUSH.stop and env.runner.user_count == 0):
             return
+        if stopped_at is not None and now - stopped_at > STRAGGLERS_GRACE_S:
+            return  # fans still asleep till their next refresh or on a stream: the runner ends them
         if now > RUSH.deadline + config["grace_seconds"]:
             RUSH.stop_reason += " (grace over: users stopped)"
             return
@@ -544,6 +562,20 @@ def load_generator(cpu_s: float, wall_s: float, peak_share: float) -> dict:
     }
 
 
+def latency_by_phase(entered_by: float) -> dict:
+    """The admitted fans' calls split at the moment the last fan got into line: while thousands
+    are still entering, the sale shares the cores with them; after, it has them to itself."""
+    phases: dict = {}
+    for name in figures.BOOKING_CALLS:
+        calls = RUSH.calls.get(name, [])
+        phases[name] = {
+            "while_entering": figures.percentiles([lat for start, lat in calls if start < entered_by]),
+            "after": figures.percentiles([lat for start, lat in calls if start >= entered_by]),
+        }
+    first_enter = min((start for start, _ in RUSH.calls.get("enter", [])), default=entered_by)
+    return phases | {"entered_by_s": round(entered_by - first_enter, 1)}
+
+
 def results(env: Environment, config: dict, started: float, ended: float) -> dict:
     rush_start = min((s for s, _ in RUSH.calls.get("enter", [])), default=started)
     admitted_to_seen = [
@@ -562,6 +594,7 @@ def results(env: Environment, config: dict, started: float, ended: float) -> dic
         "streams": {"opened": len(RUSH.calls.get("events", [])), "status_events": RUSH.stream_events},
         "latency": {name: figures.percentiles([lat for _, lat in calls]) for name, calls in sorted(RUSH.calls.items())},
         "latency_split": {name: figures.latency_split(rows) for name, rows in sorted(RUSH.split.items())},
+        "latency_by_phase": latency_by_phase(max(enter_window, default=rush_start)),
         "load_generator_loop_lag": figures.percentiles(RUSH.loop_lag),
         "load_generator_gc_pauses": {
             "n": len(GC_PAUSES.pauses),
