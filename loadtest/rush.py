@@ -562,7 +562,7 @@ def load_generator(cpu_s: float, wall_s: float, peak_share: float) -> dict:
     }
 
 
-def latency_by_phase(entered_by: float) -> dict:
+def latency_by_phase(entered_by: float, rush_start: float) -> dict:
     """The admitted fans' calls split at the moment the last fan got into line: while thousands
     are still entering, the sale shares the cores with them; after, it has them to itself."""
     phases: dict = {}
@@ -572,8 +572,7 @@ def latency_by_phase(entered_by: float) -> dict:
             "while_entering": figures.percentiles([lat for start, lat in calls if start < entered_by]),
             "after": figures.percentiles([lat for start, lat in calls if start >= entered_by]),
         }
-    first_enter = min((start for start, _ in RUSH.calls.get("enter", [])), default=entered_by)
-    return phases | {"entered_by_s": round(entered_by - first_enter, 1)}
+    return phases | {"entered_by_s": round(entered_by - rush_start, 1)}
 
 
 def results(env: Environment, config: dict, started: float, ended: float) -> dict:
@@ -594,7 +593,7 @@ def results(env: Environment, config: dict, started: float, ended: float) -> dic
         "streams": {"opened": len(RUSH.calls.get("events", [])), "status_events": RUSH.stream_events},
         "latency": {name: figures.percentiles([lat for _, lat in calls]) for name, calls in sorted(RUSH.calls.items())},
         "latency_split": {name: figures.latency_split(rows) for name, rows in sorted(RUSH.split.items())},
-        "latency_by_phase": latency_by_phase(max(enter_window, default=rush_start)),
+        "latency_by_phase": latency_by_phase(max(enter_window, default=rush_start), rush_start),
         "load_generator_loop_lag": figures.percentiles(RUSH.loop_lag),
         "load_generator_gc_pauses": {
             "n": len(GC_PAUSES.pauses),
