@@ -600,11 +600,13 @@ class Stack:
         argv = ["haproxy", "-db", "-f", str(ROOT / "config" / "haproxy" / "stagegate.cfg")]
         return self._spawn(name, "proxy", argv, env, port=port)
 
-    def start_worker(self, name: str, *, concurrency: int = 2) -> Proc:
+    def start_worker(self, name: str, *, concurrency: int = 2, nice: int = 0) -> Proc:
         argv = [
             sys.executable, "-m", "celery", "-A", "config", "worker", "-n", f"{name}@%h",
             f"--concurrency={concurrency}", "--loglevel=INFO", "--without-mingle", "--without-gossip",
         ]  # fmt: skip
+        if nice:
+            argv = lowered_priority(argv, nice)
         return self._spawn(name, "worker", argv, self.config.env())
 
     def start_beat(self, name: str) -> Proc:

@@ -104,7 +104,7 @@ def _refuse_unknown_or_taken(seats: list[ShowSeat], *, wanted: list[int], now: d
 @transaction.atomic(durable=True)
 def _hold(*, user: User, show: Show, wanted: list[int], now: datetime) -> Reservation:
     concert = show.concert
-    User.objects.select_for_update().filter(pk=user.pk).first()  # one hold at a time per fan
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()  # one hold at a time per fan
     held_or_owned = (
         ReservationSeat.objects.filter(
             reservation__user=user, reservation__show=show, active=True, reservation__status__in=_LIVE

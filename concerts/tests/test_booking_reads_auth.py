@@ -1,5 +1,6 @@
-"""The booking path's hot reads (a concert's shows, a show's seat map) know the caller from the API
-key's Redis cache entry, as the queue paths do: no SQL for the key, and log-out and expiry hold."""
+"""The booking path's hot calls (a concert's shows, a show's seat map, a hold) know the caller from
+the API key's Redis cache entry, as the queue paths do: no SQL for the key, and log-out and expiry
+hold."""
 
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import user_api_key, user_api_key_revoke
 from queueing.services import queue_enter
-from reservations.tests.factories import fan_with_points, make_show
+from reservations.tests.factories import fan_with_points, make_show, seats_of
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,10 @@ def _reads(show, api):
     return [api.get(f"/api/v1/concerts/{show.concert_id}/shows"), api.get(f"/api/v1/shows/{show.pk}/seats")]
 
 
+def _hold(show, api, label="B-1"):
+    return api.post("/api/v1/reservations", {"show_id": show.pk, "seat_ids": seats_of(show, label)}, format="json")
+
+
 def test_shows_and_seats_read_the_key_from_its_cache_entry_not_sql(admitted):
     show, _, api = admitted
     _reads(show, api)  # as after log-in: the key's entry is cached
@@ -43,6 +48,19 @@ def test_shows_and_seats_read_the_key_from_its_cache_entry_not_sql(admitted):
     assert not [query for query in queries.captured_queries if '"accounts_user"' in query["sql"]]
 
 
+def test_a_hold_reads_the_key_from_its_cache_entry_not_sql(admitted, django_capture_on_commit_callbacks):
+    show, fan, api = admitted
+    _reads(show, api)  # as after log-in: the key's entry is cached
+
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        held = _hold(show, api)
+
+    assert held.status_code == 201, held.json()
+    assert held.json()["seats"][0]["label"] == "B-1"
+    assert fan.reservations.get().pk == held.json()["id"]
+    assert not [query for query in queries.captured_queries if "authtoken_token" in query["sql"]]
+
+
 @pytest.mark.security
 def test_a_logged_out_expired_or_malformed_key_is_refused_there_too(
     admitted, clock, settings, django_capture_on_commit_callbacks
@@ -51,14 +69,15 @@ def test_a_logged_out_expired_or_malformed_key_is_refused_there_too(
     assert [answer.status_code for answer in _reads(show, api)] == [200, 200]
 
     clock.advance(timedelta(seconds=settings.API_KEY_LIFETIME_SECONDS + 1))
-    expired = _reads(show, api)
+    expired = [*_reads(show, api), _hold(show, api)]
     clock.advance(-timedelta(seconds=settings.API_KEY_LIFETIME_SECONDS + 1))
     with django_capture_on_commit_callbacks(execute=True):  # the cache entry goes when the log-out commits
         user_api_key_revoke(user=fan)
-    logged_out = _reads(show, api)
+    logged_out = [*_reads(show, api), _hold(show, api)]
     api.credentials(HTTP_AUTHORIZATION="Token")
-    malformed = _reads(show, api)
+    malformed = [*_reads(show, api), _hold(show, api)]
 
     for answers in (expired, logged_out, malformed):
-        assert [(answer.status_code, answer.json()["code"]) for answer in answers] == [(401, "NOT_AUTHENTICATED")] * 2
+        assert [(answer.status_code, answer.json()["code"]) for answer in answers] == [(401, "NOT_AUTHENTICATED")] * 3
         assert answers[0]["WWW-Authenticate"] == "Token"
+    assert not fan.reservations.exists()
