@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default="sgload", help="Redis key prefix (cleared)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args(argv)
+    args.booking_threads = args.booking_threads or args.web_threads
 
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     run_dir = ROOT / "var" / "loadtest" / stamp
@@ -105,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         queue_pool = stack.start_pool(
             "web-queue", workers=args.queue_workers, threads=args.web_threads, nice=args.queue_nice
         )
-        booking_pool = stack.start_pool(
-            "web-booking", workers=args.booking_workers, threads=args.booking_threads or args.web_threads
-        )
+        booking_pool = stack.start_pool("web-booking", workers=args.booking_workers, threads=args.booking_threads)
         events_pool = stack.start_events("web-events", nice=args.events_nice)
         proxy = stack.start_proxy("proxy", queue=queue_pool, booking=booking_pool, events=events_pool)
         stack.start_worker("worker1", concurrency=args.worker_concurrency, nice=args.worker_nice)
@@ -171,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         "parameters": vars(args)
         | {
             "gunicorn": f"HAProxy -> waiting-room pool {args.queue_workers} x {args.web_threads} threads (nice "
-            f"{args.queue_nice}) + booking pool {args.booking_workers} x {args.booking_threads or args.web_threads} "
+            f"{args.queue_nice}) + booking pool {args.booking_workers} x {args.booking_threads} "
             f"threads (gthread); event streams nice {args.events_nice}, Celery worker nice {args.worker_nice}; "
             f"locust nice {load_generator_nice}"
         },
