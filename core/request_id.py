@@ -19,16 +19,21 @@ def current_request_id() -> str:
     return _current.get()
 
 
+def request_id_begin(incoming: str) -> str:
+    """The request's id (the caller's if safe, else a new one), set for its log lines."""
+    request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+    # Not reset on the way out: Django logs a request's 4xx/5xx after the middleware returns,
+    # and each request sets its own id before anything else runs.
+    _current.set(request_id)
+    return request_id
+
+
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
-        # Not reset on the way out: Django logs a request's 4xx/5xx after the middleware returns,
-        # and each request sets its own id before anything else runs.
-        _current.set(request_id)
+        request_id = request_id_begin(request.headers.get(REQUEST_ID_HEADER, ""))
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response

@@ -9,6 +9,7 @@ in its Redis script (queueing.enter_limits). The client address is read as DRF's
 """
 
 import math
+from types import SimpleNamespace
 
 from django.core.cache import cache
 from rest_framework.request import Request
@@ -81,3 +82,10 @@ def client_ip(request) -> str:
     """The client address as the rate limits see it (an HttpRequest or a DRF Request): DRF's
     get_ident, honouring NUM_PROXIES."""
     return PerIpThrottle().get_ident(request)
+
+
+def client_ip_from(*, forwarded_for: str | None, remote_addr: str | None) -> str:
+    """client_ip outside a Django request (the bare ASGI apps): from the X-Forwarded-For header
+    and the peer's address, read by the same get_ident."""
+    headers = {"x-forwarded-for": forwarded_for} if forwarded_for is not None else {}
+    return client_ip(SimpleNamespace(headers=headers, META={"REMOTE_ADDR": remote_addr or ""}))

@@ -153,16 +153,28 @@ def open_files_raise(wanted: int = OPEN_FILES_WANTED) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+# Entries the event-stream pool's loop serves at once (queueing.entering); HAProxy queues the rest.
+ENTER_SLOTS = 32
+
+
 def proxy_maxconn(open_files: int) -> int:
     """HAProxy's connection limit for a descriptor limit: two per connection, some to spare."""
     return max(1_000, (open_files - 1_000) // 2)
 
 
 def proxy_env(
-    *, listen: str, queue_web: str, queue_slots: int, booking_web: str, booking_slots: int, events_web: str
+    *,
+    listen: str,
+    queue_web: str,
+    queue_slots: int,
+    booking_web: str,
+    booking_slots: int,
+    events_web: str,
+    enter_slots: int = ENTER_SLOTS,
 ) -> dict:
     """The environment config/haproxy/stagegate.cfg reads: where to listen, the pools and how
-    many requests each gunicorn pool takes at once (its workers x threads)."""
+    many requests each takes at once (a gunicorn pool: its workers x threads; the event loop:
+    `enter_slots` entries)."""
     return {
         "STAGEGATE_PROXY_DIR": str(ROOT / "config" / "haproxy"),
         "STAGEGATE_PROXY_MAXCONN": str(proxy_maxconn(resource.getrlimit(resource.RLIMIT_NOFILE)[0])),
@@ -172,6 +184,7 @@ def proxy_env(
         "STAGEGATE_BOOKING_WEB": booking_web,
         "STAGEGATE_BOOKING_SLOTS": str(booking_slots),
         "STAGEGATE_EVENTS_WEB": events_web,
+        "STAGEGATE_ENTER_SLOTS": str(enter_slots),
     }
 
 

@@ -211,7 +211,7 @@ def server_figures(
     before: server.Snapshot, after: server.Snapshot, result: dict, args: argparse.Namespace, poor_share: float
 ) -> dict:
     """The report's server-side sections (issue #12), from the snapshots around the rush."""
-    metrics = server.metrics_delta(before, after)  # per gunicorn instance
+    metrics = server.metrics_delta(before, after)  # per gunicorn instance, and uvicorn
     cpu = server.cpu_delta(before.cpu_s, after.cpu_s)
     proc_cpu = server.cpu_delta(before.proc_cpu_s, after.proc_cpu_s)
     floor = figures.sell_out_floor(
@@ -226,7 +226,12 @@ def server_figures(
             window_s=after.at - before.at,
             cores=os.cpu_count() or 1,
             machine_busy_s=after.machine_busy_s - before.machine_busy_s,
-            web=[(proc_cpu[name] or 0.0, figures.request_cpu(samples)) for name, samples in metrics.items()],
+            # uvicorn's CPU is its own row (the group "events"), not Django request code.
+            web=[
+                (proc_cpu[name] or 0.0, figures.request_cpu(metrics[name]))
+                for name in after.web_names
+                if name in metrics
+            ],
             groups={kind: seconds for kind, seconds in cpu.items() if kind != "web"},
             locust_s=after.children_cpu_s - before.children_cpu_s,  # the rush: run.py's only child that ended
         ),
@@ -247,7 +252,7 @@ CPU_ROWS = {
     "django_request_code": "Django request code (middleware)",
     "gunicorn_outside_django": "gunicorn outside Django",
     "proxy": "HAProxy (reverse proxy)",
-    "events": "uvicorn: waiting fans' event streams",
+    "events": "uvicorn: waiting fans' event streams and API-key entries",
     "postgresql": "PostgreSQL (whole server)",
     "redis": "Redis (whole server)",
     "worker": "Celery worker",

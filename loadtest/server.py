@@ -28,6 +28,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 class Snapshot:
     at: float  # time.monotonic()
     web_names: list[str]  # the gunicorn instances (stack process names)
+    scraped_names: list[str]  # the instances whose /metrics is read: gunicorn and uvicorn (API-key entries)
     web_metrics: dict[str, Samples]  # /metrics of each instance that answered, by name
     scrape_errors: list[str]
     cpu_s: dict[str, float | None]  # CPU-seconds so far per group: web, proxy, worker, beat, postgresql, redis
@@ -96,8 +97,9 @@ def scrape(url: str, token: str | None = None) -> Samples:
 
 
 def snapshot(stack: Stack, *, postmaster: int | None, redis_url: str) -> Snapshot:
-    # The gunicorn instances themselves (kind "web"), not anything in front of them.
-    webs = [proc for proc in stack.procs if proc.kind == "web"]
+    # The gunicorn instances themselves (kind "web"), not anything in front of them, and uvicorn
+    # (kind "events"), which records the latency of the entries it serves (queueing.entering).
+    webs = [proc for proc in stack.procs if proc.kind in ("web", "events")]
     per_proc = {proc.name: process_cpu_seconds(proc.tree_pids()) for proc in stack.procs}
     cpu: dict[str, float | None] = {}
     for proc in stack.procs:  # grouped by kind: web (gunicorn), proxy, worker, beat
@@ -114,7 +116,8 @@ def snapshot(stack: Stack, *, postmaster: int | None, redis_url: str) -> Snapsho
             errors.append(f"{web.name} {web.url}: {exc}")
     return Snapshot(
         at=at,
-        web_names=[web.name for web in webs],
+        web_names=[web.name for web in webs if web.kind == "web"],
+        scraped_names=[web.name for web in webs],
         web_metrics=metrics,
         scrape_errors=errors,
         cpu_s=cpu,
@@ -125,11 +128,11 @@ def snapshot(stack: Stack, *, postmaster: int | None, redis_url: str) -> Snapsho
 
 
 def metrics_delta(before: Snapshot, after: Snapshot) -> dict[str, Samples]:
-    """Per gunicorn instance: what its /metrics counted during the rush (nothing if it did not
-    answer at the end)."""
+    """Per instance (gunicorn and uvicorn): what its /metrics counted during the rush (nothing if
+    it did not answer at the end)."""
     return {
         name: subtract_samples(after.web_metrics.get(name, {}), before.web_metrics.get(name, {}))
-        for name in after.web_names
+        for name in after.scraped_names
     }
 
 

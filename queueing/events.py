@@ -41,24 +41,17 @@ from urllib.parse import parse_qs
 
 import redis.asyncio
 from django.conf import settings
-from django.db import connection
 from prometheus_client import Counter, Gauge
-from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError, RedisClusterException, RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
-from accounts.authentication import (
-    KEYWORD,
-    api_key_cache_key,
-    api_key_user_id,
-    api_key_user_id_from_cache,
-)
+from accounts.authentication import KEYWORD
 from accounts.exceptions import ApiKeyInvalid
 from core.clock import clock
 from core.exception_handlers import error_answer, error_body
-from core.exceptions import ApplicationError, ServiceUnavailable
-from core.outage import STORAGE_ERRORS, service_unavailable
+from core.exceptions import ApplicationError
+from queueing.aio import caller_id, json_answer, plain_api_key, queue_client, request_headers, run_script
 from queueing.exceptions import TokenNotFound
-from queueing.scripts import POLL, SCRIPTS, admitted_channel_pattern, concert_keys
+from queueing.scripts import POLL, admitted_channel_pattern, concert_keys
 from queueing.selectors import (
     QueueStatus,
     QueueTokenStatus,
@@ -87,49 +80,13 @@ def error_event(exc: ApplicationError) -> bytes:
     return f"event: error\ndata: {data}\n\n".encode()
 
 
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis]" = weakref.WeakKeyDictionary()
-
-
-def _redis() -> redis.asyncio.Redis:
-    """This event loop's asyncio Redis client (a client belongs to the loop it was made on)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _clients:
-        # Thousands of streams share a few connections: past them a call waits its turn, however
-        # long (a late update beats an error; an unreachable Redis still fails at once).
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
-            settings.REDIS_URL, max_connections=settings.QUEUE_EVENTS_REDIS_CONNECTIONS, timeout=None
-        )
-        _clients[loop] = redis.asyncio.Redis(connection_pool=pool)
-    return _clients[loop]
-
-
-_queue_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[RedisCluster, asyncio.Semaphore]]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _queue_redis() -> tuple[redis.asyncio.Redis | RedisCluster, contextlib.AbstractAsyncContextManager]:
-    """This event loop's client of the waiting room, and what a call holds while it runs: the
-    plain client (_redis, whose pool makes a call wait its turn), or on a Redis Cluster
-    (REDIS_CLUSTER_URL) a cluster client and a semaphore of QUEUE_EVENTS_REDIS_CONNECTIONS turns
-    (an asyncio cluster client refuses a call past its connections instead of waiting)."""
-    if not settings.REDIS_CLUSTER_URL:
-        return _redis(), contextlib.nullcontext()
-    loop = asyncio.get_running_loop()
-    if loop not in _queue_clients:
-        connections = settings.QUEUE_EVENTS_REDIS_CONNECTIONS
-        client = RedisCluster.from_url(settings.REDIS_CLUSTER_URL, max_connections=connections)
-        _queue_clients[loop] = (client, asyncio.Semaphore(connections))
-    return _queue_clients[loop]
-
-
 async def _admissions_client(attempt: int) -> redis.asyncio.Redis:
     """A client of its own for the admissions subscriber: on the plain Redis, or on one node of
     the cluster (a cluster broadcasts every PUBLISH to all its nodes, so any node hears every
     concert's admissions; each retry tries the next node, so a dead node is left behind)."""
     if not settings.REDIS_CLUSTER_URL:
         return redis.asyncio.Redis.from_url(settings.REDIS_URL)
-    cluster, _ = _queue_redis()
+    cluster, _ = queue_client()
     await cluster.initialize()
     nodes = sorted(cluster.get_nodes(), key=lambda node: node.name)
     node = nodes[attempt % len(nodes)]
@@ -183,71 +140,32 @@ async def _subscribe_to_admissions() -> None:
         await asyncio.wait_for(_listeners[loop][1].wait(), timeout=2)
 
 
-async def _caller_id(api_key: str) -> int:
-    """The API key's user id, as the poll resolves it (the Redis cache, SQL on a miss); raises
-    ApiKeyInvalid for an unknown, revoked or expired key."""
-    try:
-        cached = await _redis().get(api_key_cache_key(api_key))
-        if cached is not None:
-            user_id = api_key_user_id_from_cache(api_key, cached)
-        else:
-            user_id = await asyncio.to_thread(_api_key_user_id_sql, api_key)
-    except STORAGE_ERRORS as exc:
-        logger.exception("queue events: storage failed")
-        raise service_unavailable() from exc
-    if user_id is None:
-        raise ApiKeyInvalid()
-    return user_id
-
-
-def _api_key_user_id_sql(api_key: str) -> int | None:
-    """api_key_user_id (SQL; a storage error is ServiceUnavailable: core.outage) in a worker
-    thread. No request cycle closes a broken connection here, so a failure closes it."""
-    try:
-        return api_key_user_id(api_key)
-    except ServiceUnavailable:
-        connection.close()
-        raise
-
-
 async def _status(user_id: int, token: str | None) -> QueueStatus:
     """Where the token stands: the POLL script (which also records the fan as present)."""
     concert_id = token_concert_id(token)
     if concert_id is None:
         raise TokenNotFound()
     keys, now = concert_keys(concert_id), clock.timestamp()
-    client, turn = _queue_redis()
-    try:
-        async with turn:
-            try:
-                answer = await client.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
-            except NoScriptError:  # Redis restarted or flushed its scripts (or a replica took over)
-                for script in SCRIPTS:
-                    await client.script_load(script.source)
-                answer = await client.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
-    except STORAGE_ERRORS as exc:
-        logger.exception("queue events: storage failed")
-        raise service_unavailable() from exc
+    answer = await run_script(POLL, keys, poll_args(token, now))
     return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
 
 async def queue_events_app(scope: dict, receive, send) -> None:
-    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    headers = request_headers(scope)
     if scope["method"] != "GET":
-        await _answer(send, 405, {"code": "METHOD_NOT_ALLOWED", "message": "Use GET."}, {"allow": "GET"})
+        await json_answer(send, 405, {"code": "METHOD_NOT_ALLOWED", "message": "Use GET."}, {"allow": "GET"})
         return
-    parts = headers.get("authorization", "").split()
-    if len(parts) != 2 or parts[0].lower() != KEYWORD.lower():
+    api_key = plain_api_key(headers)
+    if api_key is None:
         answer = error_answer(ApiKeyInvalid("Send Authorization: Token <key>."), challenge=KEYWORD)
-        await _answer(send, answer.status, answer.body, answer.headers)
+        await json_answer(send, answer.status, answer.body, answer.headers)
         return
-    api_key = parts[1]
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     token = headers.get("x-queue-token") or (query.get("token") or [None])[0]
 
     wake = asyncio.Event()  # the fan went away, or was admitted
     try:
-        user_id = await _caller_id(api_key)
+        user_id = await caller_id(api_key)
         # Listen for the admission before reading the status: none can slip in between unheard.
         await _subscribe_to_admissions()
         _wakers[token or ""] = wake
@@ -255,7 +173,7 @@ async def queue_events_app(scope: dict, receive, send) -> None:
     except ApplicationError as exc:
         _forget_waker(token, wake)
         answer = error_answer(exc)
-        await _answer(send, answer.status, answer.body, answer.headers)
+        await json_answer(send, answer.status, answer.body, answer.headers)
         return
 
     await send(
@@ -326,11 +244,3 @@ async def _watch_disconnect(receive, gone: asyncio.Event, wake: asyncio.Event) -
             gone.set()
             wake.set()
             return
-
-
-async def _answer(send, status: int, body: dict, extra_headers: dict[str, str]) -> None:
-    payload = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    headers += [(name.lower().encode(), value.encode()) for name, value in extra_headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})

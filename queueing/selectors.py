@@ -22,6 +22,7 @@ from concerts.selectors import published_q
 from core.clock import clock
 from core.outage import storage_boundary
 from core.redis import queue_on_cluster, queue_redis, redis_client, redis_text
+from queueing.aio import in_thread
 from queueing.exceptions import TokenNotFound
 from queueing.scripts import POLL, PollAnswer, TokenPlace, concert_keys, execute_pipeline, run_script
 
@@ -142,6 +143,14 @@ class _CachedPolicy:
     fields: tuple  # the values of QUEUE_POLICY_FIELDS
     windows: tuple[tuple[datetime, datetime], ...]  # (booking opens, closes) of the shows
 
+    def at(self, concert_id: int, now: datetime) -> QueuePolicy:
+        return QueuePolicy(
+            concert_id,
+            *self.fields,
+            booking_open=any(opens <= now < closes for opens, closes in self.windows),
+            opens_at=min((opens for opens, closes in self.windows if closes > now), default=None),
+        )
+
 
 _policy_cache: dict[int, _CachedPolicy] = {}
 
@@ -150,27 +159,39 @@ def concert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolic
     """concert_queue_policy for the enter path: the concert's fields and its shows' booking
     windows are read from SQL (one query) at most every QUEUE_POLICY_CACHE_SECONDS per process;
     whether a window contains `now` is decided on every call, so opening and closing are exact."""
+    cached = _policy_cache_fresh(concert_id) or _policy_cache_fill(concert_id=concert_id)
+    return cached.at(concert_id, now) if cached else None
+
+
+async def aconcert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolicy | None:
+    """concert_queue_policy_cached on an event loop (queueing.entering): the SQL of a missing or
+    stale entry runs in a worker thread. Raises ServiceUnavailable."""
+    cached = _policy_cache_fresh(concert_id) or await in_thread(_policy_cache_fill, concert_id=concert_id)
+    return cached.at(concert_id, now) if cached else None
+
+
+def _policy_cache_fresh(concert_id: int) -> _CachedPolicy | None:
+    """This process's copy of the concert's policy if younger than QUEUE_POLICY_CACHE_SECONDS (no I/O)."""
     cached = _policy_cache.get(concert_id)
     if cached is None or time.monotonic() - cached.fetched_at >= settings.QUEUE_POLICY_CACHE_SECONDS:
-        rows = list(
-            Concert.objects.filter(published_q(), pk=concert_id).values_list(
-                *QUEUE_POLICY_FIELDS, "shows__booking_opens_at", "shows__booking_closes_at", "shows__cancelled_at"
-            )
+        return None
+    return cached
+
+
+def _policy_cache_fill(*, concert_id: int) -> _CachedPolicy | None:
+    """Read the concert's policy fields and booking windows (one query) into this process's copy."""
+    rows = list(
+        Concert.objects.filter(published_q(), pk=concert_id).values_list(
+            *QUEUE_POLICY_FIELDS, "shows__booking_opens_at", "shows__booking_closes_at", "shows__cancelled_at"
         )
-        if not rows:
-            _policy_cache.pop(concert_id, None)
-            return None
-        windows = tuple(
-            (opens, closes) for *_, opens, closes, cancelled in rows if opens is not None and cancelled is None
-        )
-        cached = _CachedPolicy(time.monotonic(), rows[0][: len(QUEUE_POLICY_FIELDS)], windows=windows)
-        _policy_cache[concert_id] = cached
-    return QueuePolicy(
-        concert_id,
-        *cached.fields,
-        booking_open=any(opens <= now < closes for opens, closes in cached.windows),
-        opens_at=min((opens for opens, closes in cached.windows if closes > now), default=None),
     )
+    if not rows:
+        _policy_cache.pop(concert_id, None)
+        return None
+    windows = tuple((opens, closes) for *_, opens, closes, cancelled in rows if opens is not None and cancelled is None)
+    cached = _CachedPolicy(time.monotonic(), rows[0][: len(QUEUE_POLICY_FIELDS)], windows=windows)
+    _policy_cache[concert_id] = cached
+    return cached
 
 
 def concert_queue_policy_cache_clear(*, concert_id: int | None = None) -> None:

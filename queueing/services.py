@@ -25,6 +25,8 @@ from core.exceptions import RateLimited
 from core.metrics import metric_incr
 from core.outage import storage_boundary
 from core.redis import queue_redis
+from queueing.aio import caller_id, in_thread
+from queueing.aio import run_script as aio_run_script
 from queueing.enter_limits import enter_window
 from queueing.exceptions import (
     BookingClosed,
@@ -48,6 +50,7 @@ from queueing.selectors import (
     QueuePolicy,
     QueueStatus,
     QueueTokenStatus,
+    aconcert_queue_policy_cached,
     build_status,
     concert_queue_policy,
     concert_queue_policy_cache_clear,
@@ -132,8 +135,12 @@ def queue_enter(*, user_id: int, concert_id: int, client_ip: str | None = None) 
     Raises ConcertNotFound, BookingClosed (booking not open and the pre-queue not open either;
     with prequeue_opens_at when it opens later), RateLimited (with retry_after_seconds), QueueFull.
     """
-    call = _enter_call(user_id=user_id, concert_id=concert_id, client_ip=client_ip)
-    return _enter_answer(call, run_script(queue_redis(), ENTER, call.keys, call.args))
+    now = clock.now()
+    policy = concert_queue_policy_cached(concert_id=concert_id, now=now)
+    call = _enter_call(user_id=user_id, policy=policy, now=now, client_ip=client_ip)
+    entered = EnterAnswer.from_script(run_script(queue_redis(), ENTER, call.keys, call.args))
+    _admission_metrics_record(concert_id=concert_id, admitted=entered.admitted, abandoned=entered.pruned)
+    return _enter_answer(call, entered)
 
 
 @storage_boundary
@@ -148,11 +155,26 @@ def queue_enter_for_api_key(*, api_key: str, concert_id: int, client_ip: str | N
     return queue_enter(user_id=api_key_caller_id(api_key), concert_id=concert_id, client_ip=client_ip)
 
 
-def _enter_call(*, user_id: int, concert_id: int, client_ip: str | None) -> _EnterCall:
-    """The concert checks (no I/O while its policy is cached) and the ENTER script's arguments.
-    Raises ConcertNotFound, BookingClosed."""
+async def aqueue_enter_for_api_key(*, api_key: str, concert_id: int, client_ip: str) -> QueueStatus:
+    """queue_enter_for_api_key on an event loop (queueing.entering serves it from uvicorn): the
+    same checks, script and answer, with Redis's asyncio client; SQL (an uncached key, the
+    concert's policy every QUEUE_POLICY_CACHE_SECONDS) runs in a worker thread.
+    Raises what queue_enter_for_api_key raises."""
+    user_id = await caller_id(api_key)
     now = clock.now()
-    policy = concert_queue_policy_cached(concert_id=concert_id, now=now)
+    policy = await aconcert_queue_policy_cached(concert_id=concert_id, now=now)
+    call = _enter_call(user_id=user_id, policy=policy, now=now, client_ip=client_ip)
+    entered = EnterAnswer.from_script(await aio_run_script(ENTER, call.keys, call.args))
+    if entered.admitted or entered.pruned:  # rare in a rush (the line is long): the sync client, off the loop
+        await in_thread(
+            _admission_metrics_record, concert_id=concert_id, admitted=entered.admitted, abandoned=entered.pruned
+        )
+    return _enter_answer(call, entered)
+
+
+def _enter_call(*, user_id: int, policy: QueuePolicy | None, now: datetime, client_ip: str | None) -> _EnterCall:
+    """The concert checks (its policy as of `now`; None: no such concert on sale) and the ENTER
+    script's arguments. Raises ConcertNotFound, BookingClosed."""
     if policy is None:
         raise ConcertNotFound()
     prequeue = policy.in_prequeue(now)
@@ -160,6 +182,7 @@ def _enter_call(*, user_id: int, concert_id: int, client_ip: str | None) -> _Ent
         opens = policy.prequeue_opens_at
         later = opens is not None and opens > now
         raise BookingClosed(prequeue_opens_at=timezone.localtime(opens).isoformat() if later else None)
+    concert_id = policy.concert_id
     ts = now.timestamp()
     keys = concert_keys(concert_id)
     limits: list[object] = []
@@ -184,12 +207,10 @@ def _enter_call(*, user_id: int, concert_id: int, client_ip: str | None) -> _Ent
     return _EnterCall(concert_id=concert_id, max_waiting=policy.max_waiting, ts=ts, keys=keys, args=args)
 
 
-def _enter_answer(call: _EnterCall, answer: list) -> QueueStatus:
+def _enter_answer(call: _EnterCall, entered: EnterAnswer) -> QueueStatus:
     """The ENTER script's answer as a QueueStatus. Raises RateLimited, QueueFull."""
-    entered = EnterAnswer.from_script(answer)
     if entered.rate_limited:
         raise RateLimited(retry_after_seconds=max(1, math.ceil(entered.rate_window_ends - call.ts)))
-    _admission_metrics_record(concert_id=call.concert_id, admitted=entered.admitted, abandoned=entered.pruned)
     if entered.full:
         raise QueueFull(retry_after_seconds=settings.QUEUE_FULL_RETRY_AFTER_SECONDS, max_waiting=call.max_waiting)
     return build_status(

@@ -21,6 +21,7 @@ from drills.stack import free_port
 from queueing.selectors import concert_queue_policy_cache_clear
 from queueing.services import queue_enter
 from queueing.tests.factories import concert_on_sale
+from queueing.tests.test_entering import by_event_loop
 from queueing.tests.test_events import Stream, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,3 +102,20 @@ def test_the_event_stream_answers_503_while_postgresql_is_down(uncached_fans, se
     assert stream.status == 503
     assert json.loads(stream.body)["code"] == "SERVICE_UNAVAILABLE"
     assert stream.headers[b"retry-after"] == str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS).encode()
+
+
+def test_entering_from_the_event_loop_answers_503_while_postgresql_or_redis_is_down(uncached_fans, settings):
+    """Entering with an API key, served by uvicorn's event loop (queueing.entering), asks
+    PostgreSQL for an uncached key and policy in a worker thread, and Redis on the loop."""
+    concert, tokens = uncached_fans
+    api_key = next(iter(tokens))
+    with postgres_down():
+        refused = by_event_loop(api_key, concert.pk)
+    assert (refused.status, refused.body["code"]) == (503, "SERVICE_UNAVAILABLE")
+    assert refused.headers["retry-after"] == str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS)
+    redis_url = settings.REDIS_URL
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    refused = by_event_loop(api_key, concert.pk)
+    assert (refused.status, refused.body["code"]) == (503, "SERVICE_UNAVAILABLE")
+    settings.REDIS_URL = redis_url
+    assert by_event_loop(api_key, concert.pk).status == 200  # back: the fan's token, as before

@@ -1,0 +1,139 @@
+"""The waiting room's asyncio side, shared by the bare ASGI apps uvicorn serves (config/asgi.py):
+the status streams (queueing.events) and entering (queueing.entering).
+
+Both run on the event loop itself, without Django's request machinery: this loop's Redis clients,
+the caller's API key resolved as the gunicorn path resolves it (the Redis cache, SQL on a miss in
+a worker thread), a waiting-room script run, and a JSON answer in the API's shape. A storage
+failure is ServiceUnavailable (core.outage), as on the gunicorn path.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import weakref
+from collections.abc import Callable
+from typing import TypeVar
+
+import redis.asyncio
+from django.conf import settings
+from django.db import connection
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
+
+from accounts.authentication import KEYWORD, api_key_cache_key, api_key_user_id, api_key_user_id_from_cache
+from accounts.exceptions import ApiKeyInvalid
+from core.outage import STORAGE_ERRORS, service_unavailable
+from queueing.scripts import SCRIPTS, Script
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis]" = weakref.WeakKeyDictionary()
+
+
+def redis_client() -> redis.asyncio.Redis:
+    """This event loop's asyncio Redis client (a client belongs to the loop it was made on)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _clients:
+        # Thousands of callers share a few connections: past them a call waits its turn, however
+        # long (a late answer beats an error; an unreachable Redis still fails at once).
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=settings.QUEUE_EVENTS_REDIS_CONNECTIONS, timeout=None
+        )
+        _clients[loop] = redis.asyncio.Redis(connection_pool=pool)
+    return _clients[loop]
+
+
+_queue_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[RedisCluster, asyncio.Semaphore]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def queue_client() -> tuple[redis.asyncio.Redis | RedisCluster, contextlib.AbstractAsyncContextManager]:
+    """This event loop's client of the waiting room, and what a call holds while it runs: the
+    plain client (redis_client, whose pool makes a call wait its turn), or on a Redis Cluster
+    (REDIS_CLUSTER_URL) a cluster client and a semaphore of QUEUE_EVENTS_REDIS_CONNECTIONS turns
+    (an asyncio cluster client refuses a call past its connections instead of waiting)."""
+    if not settings.REDIS_CLUSTER_URL:
+        return redis_client(), contextlib.nullcontext()
+    loop = asyncio.get_running_loop()
+    if loop not in _queue_clients:
+        connections = settings.QUEUE_EVENTS_REDIS_CONNECTIONS
+        # A MOVED answer patches the slot table (reinitialize_steps=0): by default every fifth
+        # one closes all of the client's connections, the busy ones too, failing the calls in
+        # flight (seen with dozens of entries at once).
+        client = RedisCluster.from_url(settings.REDIS_CLUSTER_URL, max_connections=connections, reinitialize_steps=0)
+        _queue_clients[loop] = (client, asyncio.Semaphore(connections))
+    return _queue_clients[loop]
+
+
+async def run_script(script: Script, keys: list[str], args: list[object]) -> object:
+    """One waiting-room script on this loop's queue client (queueing.scripts.run_script's
+    asyncio twin). Raises ServiceUnavailable when Redis fails."""
+    client, turn = queue_client()
+    try:
+        async with turn:
+            try:
+                return await client.evalsha(script.sha, len(keys), *keys, *args)
+            except NoScriptError:  # Redis restarted or flushed its scripts (or a replica took over)
+                for each in SCRIPTS:
+                    await client.script_load(each.source)
+                return await client.evalsha(script.sha, len(keys), *keys, *args)
+    except STORAGE_ERRORS as exc:
+        logger.exception("waiting room (asyncio): storage failed")
+        raise service_unavailable() from exc
+
+
+async def in_thread(function: Callable[..., T], /, **kwargs) -> T:
+    """Run blocking Django code (SQL) in a worker thread. No request cycle looks after the
+    thread's connection here, so this does as Django does at a request's end (kept up to
+    CONN_MAX_AGE, closed when broken), and a storage failure is ServiceUnavailable."""
+
+    def call() -> T:
+        try:
+            return function(**kwargs)
+        except STORAGE_ERRORS as exc:
+            raise service_unavailable() from exc
+        finally:
+            connection.close_if_unusable_or_obsolete()
+
+    return await asyncio.to_thread(call)
+
+
+async def caller_id(api_key: str) -> int:
+    """The API key's user id, as the gunicorn path resolves it (the Redis cache, SQL on a miss);
+    raises ApiKeyInvalid for an unknown, revoked or expired key, ServiceUnavailable."""
+    try:
+        cached = await redis_client().get(api_key_cache_key(api_key))
+    except STORAGE_ERRORS as exc:
+        logger.exception("waiting room (asyncio): storage failed")
+        raise service_unavailable() from exc
+    if cached is not None:
+        user_id = api_key_user_id_from_cache(api_key, cached)
+    else:
+        user_id = await in_thread(api_key_user_id, api_key=api_key)
+    if user_id is None:
+        raise ApiKeyInvalid()
+    return user_id
+
+
+def request_headers(scope: dict) -> dict[str, str]:
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+def plain_api_key(headers: dict[str, str]) -> str | None:
+    """The key of a well-formed `Authorization: Token <key>` header, else None."""
+    parts = headers.get("authorization", "").split()
+    if len(parts) == 2 and parts[0].lower() == KEYWORD.lower():
+        return parts[1]
+    return None
+
+
+async def json_answer(send, status: int, body: dict, extra_headers: dict[str, str] | None = None) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    headers += [(name.lower().encode(), value.encode()) for name, value in (extra_headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

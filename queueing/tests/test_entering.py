@@ -1,0 +1,238 @@
+"""Entering with an API key from uvicorn's event loop (queueing.entering, through config.asgi as
+uvicorn runs it): the same answers as the Django view, against the real Redis and PostgreSQL."""
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from prometheus_client import REGISTRY
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from accounts.authentication import api_key_forget
+from accounts.services import user_api_key
+from accounts.tests.factories import UserFactory
+from config.asgi import application
+from core.request_id import REQUEST_ID_HEADER
+from queueing.entering import enter_route
+from queueing.selectors import queue_stats
+from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
+from queueing.tests.helpers import room_state
+from queueing.tests.test_api import FIELDS, low_enter_limits
+
+# The app resolves API keys and policies in its own threads: the data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: dict
+
+
+def asgi_scope(concert_id: int | str, *, authorization: str | None, forwarded_for: str | None = None) -> dict:
+    headers = [(b"host", b"testserver"), (b"x-request-id", b"test-request-1")]
+    if authorization is not None:
+        headers.append((b"authorization", authorization.encode()))
+    if forwarded_for is not None:
+        headers.append((b"x-forwarded-for", forwarded_for.encode()))
+    return {
+        "type": "http", "method": "POST", "path": f"/api/v1/concerts/{concert_id}/queue-tokens", "query_string": b"",
+        "headers": headers, "client": ("127.0.0.1", 40000),
+    }  # fmt: skip
+
+
+async def asgi_call(scope: dict) -> Answer:
+    sent, requested = [], []
+
+    async def receive():
+        if not requested:  # the (empty) request body, then nothing: the client waits for the answer
+            requested.append(True)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()
+
+    async def send(message):
+        sent.append(message)
+
+    await application(scope, receive, send)
+    start, *bodies = sent
+    headers = {name.decode(): value.decode() for name, value in start["headers"]}
+    return Answer(start["status"], headers, json.loads(b"".join(m.get("body", b"") for m in bodies)))
+
+
+def by_event_loop(api_key: str, concert_id: int | str, *, forwarded_for: str | None = None) -> Answer:
+    scope = asgi_scope(concert_id, authorization=f"Token {api_key}", forwarded_for=forwarded_for)
+    return asyncio.run(asgi_call(scope))
+
+
+def by_django(api_key: str, concert_id: int | str) -> Answer:
+    response = APIClient().post(f"/api/v1/concerts/{concert_id}/queue-tokens", HTTP_AUTHORIZATION=f"Token {api_key}")
+    return Answer(
+        response.status_code, {name.lower(): value for name, value in response.headers.items()}, response.json()
+    )
+
+
+def fan_key() -> str:
+    return user_api_key(user=UserFactory())
+
+
+def test_an_entry_gets_the_django_views_answer_201_then_200_with_the_same_place():
+    concert = concert_on_sale(queue_active_size=1)
+    first, second = fan_key(), fan_key()
+
+    active = by_event_loop(first, concert.pk)
+    waiting = by_event_loop(second, concert.pk)
+    again = by_event_loop(second, concert.pk)
+    by_view = by_django(second, concert.pk)
+
+    assert (active.status, active.body["status"]) == (201, "ACTIVE")
+    assert (waiting.status, waiting.body["status"], waiting.body["position"]) == (201, "WAITING", 1)
+    assert set(waiting.body) == FIELDS
+    assert again.status == by_view.status == 200
+    assert again.body == by_view.body and again.body["token"] == waiting.body["token"]
+    assert again.headers["content-type"] == "application/json"
+    assert again.headers[REQUEST_ID_HEADER.lower()] == "test-request-1"
+    assert again.headers["x-content-type-options"] == "nosniff"
+
+
+def test_many_fans_entering_at_once_get_distinct_places_and_never_more_than_the_active_size():
+    concert = concert_on_sale(queue_active_size=3)
+    keys = [fan_key() for _ in range(30)]
+
+    async def everyone():
+        scopes = [asgi_scope(concert.pk, authorization=f"Token {key}") for key in keys]
+        return await asyncio.gather(*(asgi_call(scope) for scope in scopes))
+
+    answers = asyncio.run(everyone())
+
+    assert [a.status for a in answers] == [201] * 30
+    assert sum(a.body["status"] == "ACTIVE" for a in answers) == 3
+    assert sorted(a.body["position"] for a in answers if a.body["status"] == "WAITING") == list(range(1, 28))
+    assert len({a.body["token"] for a in answers}) == 30
+    stats = queue_stats(concert_id=concert.pk)
+    assert (stats.active, stats.waiting) == (3, 27)
+
+
+def test_the_pre_queue_answer_is_the_django_views(clock):
+    concert = ConcertFactory(prequeue_minutes=30)
+    ShowFactory(concert=concert, booking_opens_at=clock.now() + timedelta(minutes=10))
+    api_key = fan_key()
+
+    entered = by_event_loop(api_key, concert.pk)
+    by_view = by_django(api_key, concert.pk)
+
+    assert (entered.status, by_view.status) == (201, 200)
+    assert entered.body == by_view.body
+    assert (entered.body["status"], entered.body["seconds_until_open"]) == ("PREQUEUE", 600)
+
+
+def revoked_key() -> str:
+    user = UserFactory()
+    key = Token.objects.create(user=user).key
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    api_key_forget(key)
+    return key
+
+
+def full_room() -> int:
+    concert = concert_on_sale(queue_active_size=1, queue_max_waiting=1)
+    for _ in range(2):
+        assert by_event_loop(fan_key(), concert.pk).status == 201
+    return concert.pk
+
+
+def closed_room(clock) -> int:
+    concert = ConcertFactory(prequeue_minutes=30)
+    ShowFactory(concert=concert, booking_opens_at=clock.now() + timedelta(hours=1))
+    return concert.pk
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status", "code", "header"),
+    [
+        ("unknown concert", 404, "NOT_FOUND", None),
+        ("booking closed", 409, "BOOKING_CLOSED", None),
+        ("queue full", 503, "QUEUE_FULL", "retry-after"),
+        ("revoked key", 401, "NOT_AUTHENTICATED", "www-authenticate"),
+        ("unknown key", 401, "NOT_AUTHENTICATED", "www-authenticate"),
+    ],
+)
+def test_a_refusal_is_the_django_views_and_changes_nothing(clock, refusal, status, code, header):
+    concert_id = {
+        "unknown concert": lambda: 999_999,
+        "booking closed": lambda: closed_room(clock),
+        "queue full": full_room,
+    }.get(refusal, lambda: concert_on_sale().pk)()
+    api_key = {"revoked key": revoked_key, "unknown key": lambda: "1.unknownkeyunknownkeyunknown"}.get(
+        refusal, fan_key
+    )()
+    before = room_state(concert_id)
+
+    refused = by_event_loop(api_key, concert_id)
+    by_view = by_django(api_key, concert_id)
+
+    assert (refused.status, refused.body["code"]) == (status, code)
+    assert refused.body == by_view.body
+    if header:
+        assert refused.headers[header] == by_view.headers[header]
+    assert room_state(concert_id) == before
+
+
+def test_past_the_per_user_limit_429_with_retry_after_as_the_django_view(settings, clock):
+    low_enter_limits(settings, user="2/min")
+    concert = concert_on_sale()
+    api_key = fan_key()
+
+    answers = [by_event_loop(api_key, concert.pk) for _ in range(3)]
+    by_view = by_django(api_key, concert.pk)
+
+    assert [a.status for a in answers] == [201, 200, 429]
+    assert answers[-1].body == by_view.body and answers[-1].body["code"] == "RATE_LIMITED"
+    assert answers[-1].headers["retry-after"] == by_view.headers["retry-after"]
+    clock.advance(timedelta(seconds=int(by_view.headers["retry-after"])))
+    assert by_event_loop(api_key, concert.pk).status == 200  # a new window
+
+
+def test_the_per_address_limit_counts_the_forwarded_client_address(settings):
+    low_enter_limits(settings, ip="1/min")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}  # behind HAProxy
+    concert = concert_on_sale()
+
+    first = by_event_loop(fan_key(), concert.pk, forwarded_for="10.1.1.1")
+    same_address = by_event_loop(fan_key(), concert.pk, forwarded_for="10.9.9.9, 10.1.1.1")  # the proxy's entry
+    other_address = by_event_loop(fan_key(), concert.pk, forwarded_for="10.2.2.2")
+
+    assert (first.status, same_address.status, other_address.status) == (201, 429, 201)
+    assert same_address.body["code"] == "RATE_LIMITED"
+
+
+def test_the_server_side_latency_is_recorded_under_the_django_views_name():
+    concert = concert_on_sale()
+    labels = {"view": "queue-token-create", "method": "POST"}
+    name = "django_http_requests_latency_seconds_by_view_method_count"
+    before = REGISTRY.get_sample_value(name, labels) or 0
+
+    by_event_loop(fan_key(), concert.pk)
+
+    assert REGISTRY.get_sample_value(name, labels) == before + 1
+
+
+def test_only_post_with_an_api_key_is_served_by_the_event_loop():
+    assert enter_route(asgi_scope(7, authorization="Token abc")) == 7
+    assert enter_route(asgi_scope(7, authorization="token abc")) == 7
+    assert enter_route(asgi_scope(7, authorization=None)) is None  # a session: Django
+    assert enter_route(asgi_scope(7, authorization="Token a b")) is None  # malformed: Django's 401
+    assert enter_route(asgi_scope(7, authorization="Bearer abc")) is None
+    assert enter_route({**asgi_scope(7, authorization="Token abc"), "method": "GET"}) is None
+    assert enter_route(asgi_scope("7/x", authorization="Token abc")) is None
+
+
+def test_a_call_the_event_loop_does_not_serve_is_answered_by_django():
+    concert = concert_on_sale()
+
+    answer = asyncio.run(asgi_call(asgi_scope(concert.pk, authorization=None)))
+
+    assert (answer.status, answer.body["code"]) == (401, "NOT_AUTHENTICATED")
