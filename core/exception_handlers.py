@@ -46,6 +46,11 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "message": message, **extra}
 
 
+def server_error_body() -> dict[str, Any]:
+    """The body of an API's 500: a bug, never a refusal (core.views.server_error, the bare ASGI apps)."""
+    return error_body("SERVER_ERROR", "Something went wrong on our side.")
+
+
 @dataclass(frozen=True)
 class ErrorAnswer:
     status: int

@@ -7,7 +7,8 @@ never a 500. Nothing was committed, so the client retries (a payment with the sa
 - DRF views: core.exception_handlers maps STORAGE_ERRORS the same way.
 - Everything else (the queue's lean fast path, the fan pages, plain Django views):
   core.exception_handlers.StorageOutageMiddleware answers the same 503.
-- The ASGI event stream (queueing.events) raises service_unavailable() from the same errors.
+- The bare ASGI apps (queueing.events, queueing.entering, through queueing.aio) raise
+  service_unavailable() from the same errors.
 """
 
 import functools

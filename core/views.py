@@ -13,7 +13,7 @@ from django.views.defaults import permission_denied as html_permission_denied
 from django.views.defaults import server_error as html_server_error
 from redis.exceptions import RedisClusterException, RedisError
 
-from core.exception_handlers import error_body
+from core.exception_handlers import error_body, server_error_body
 from core.redis import queue_on_cluster, queue_redis, redis_client
 
 
@@ -70,5 +70,5 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse(error_body("SERVER_ERROR", "Something went wrong on our side."), status=500)
+        return JsonResponse(server_error_body(), status=500)
     return html_server_error(request)

@@ -17,19 +17,22 @@ routing); a session's entry (the fan pages) and anything malformed go to Django 
 view (queueing.apis.QueueTokenCreateApi) is the documented, equivalent implementation.
 """
 
+import logging
 import re
 import time
 
 from django_prometheus.middleware import Metrics
 
 from accounts.authentication import KEYWORD
-from core.exception_handlers import error_answer
+from core.exception_handlers import error_answer, server_error_body
 from core.exceptions import ApplicationError
 from core.request_id import REQUEST_ID_HEADER, request_id_begin
 from core.throttling import client_ip_from
 from queueing.aio import json_answer, plain_api_key, request_headers
 from queueing.selectors import queue_status_data
 from queueing.services import aqueue_enter_for_api_key
+
+logger = logging.getLogger(__name__)
 
 ENTER_PATH = re.compile(r"/api/v1/concerts/(?P<concert_id>[0-9]{1,18})/queue-tokens")
 # The Django view's URL name: the server-side latency is recorded under it, as for the Django path.
@@ -62,6 +65,9 @@ async def queue_enter_app(scope: dict, receive, send, *, concert_id: int) -> Non
     except ApplicationError as exc:
         refusal = error_answer(exc, challenge=KEYWORD)
         await json_answer(send, refusal.status, refusal.body, answer_headers | refusal.headers)
+    except Exception:  # a bug: the API's JSON 500, as Django's handler500 answers it
+        logger.exception("entering: unexpected error")
+        await json_answer(send, 500, server_error_body(), answer_headers)
     else:
         await json_answer(send, 201 if current.created else 200, queue_status_data(current), answer_headers)
     Metrics.get_instance().requests_latency_by_view_method.labels(view=_VIEW_NAME, method="POST").observe(

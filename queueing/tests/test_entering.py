@@ -236,3 +236,15 @@ def test_a_call_the_event_loop_does_not_serve_is_answered_by_django():
     answer = asyncio.run(asgi_call(asgi_scope(concert.pk, authorization=None)))
 
     assert (answer.status, answer.body["code"]) == (401, "NOT_AUTHENTICATED")
+
+
+def test_a_bug_is_the_apis_json_500_not_a_bare_one(monkeypatch):
+    async def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("queueing.entering.aqueue_enter_for_api_key", broken)
+
+    answer = by_event_loop(fan_key(), 7)
+
+    assert (answer.status, answer.body["code"]) == (500, "SERVER_ERROR")
+    assert answer.headers["content-type"] == "application/json"
