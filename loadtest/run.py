@@ -25,7 +25,16 @@ import sys
 import time
 
 from drills.seed import POOR_BALANCE
-from drills.stack import ROOT, SETUP_STEPS, Stack, StackConfig, db_recreate, db_url, redis_prefix_clear
+from drills.stack import (
+    ROOT,
+    SETUP_STEPS,
+    Stack,
+    StackConfig,
+    db_connection_count,
+    db_recreate,
+    db_url,
+    redis_prefix_clear,
+)
 from loadtest import figures, server
 
 
@@ -59,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args(argv)
     args.booking_threads = args.booking_threads or args.web_threads
+    if db_connection_count(args.db):
+        # Another load test (or what is left of one) uses it: recreating it, and clearing the
+        # Redis prefix, would wreck that run's figures.
+        say(f"database {args.db} is in use: wait for the other load test, or stop what is left of it")
+        return 1
 
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     run_dir = ROOT / "var" / "loadtest" / stamp
