@@ -110,19 +110,32 @@ class CachedApiKeyAuthentication(BaseAuthentication):
     expiry and deactivation act on the entry, so they hold here as everywhere."""
 
     def authenticate(self, request: Request):
+        api_key = self.api_key(request)
+        if api_key is None:
+            return None
+        user_id = api_key_resolve(api_key)
+        if user_id is None:
+            raise AuthenticationFailed("Invalid token.")
+        return self.caller(user_id), api_key
+
+    @staticmethod
+    def api_key(request: Request) -> str | None:
+        """The key of an `Authorization: Token <key>` header; None for another scheme or none.
+        Raises AuthenticationFailed for a malformed one."""
         words = get_authorization_header(request).split()
         if not words or words[0].lower() != KEYWORD.lower().encode():
             return None
         if len(words) != 2:
             raise AuthenticationFailed("Invalid token header.")
         try:
-            api_key = words[1].decode()
+            return words[1].decode()
         except UnicodeError:
             raise AuthenticationFailed("Invalid token header.") from None
-        user_id = api_key_resolve(api_key)
-        if user_id is None:
-            raise AuthenticationFailed("Invalid token.")
-        return get_user_model().from_db(None, ["id"], [user_id]), api_key
+
+    @staticmethod
+    def caller(user_id: int):
+        """The authenticated user as these views need it: an instance with only its id loaded."""
+        return get_user_model().from_db(None, ["id"], [user_id])
 
     def authenticate_header(self, request: Request) -> str:
         return KEYWORD
@@ -132,6 +145,7 @@ class CachedApiKeyScheme(OpenApiAuthenticationExtension):
     """The API schema's name for it: the same `Authorization: Token <key>` header as tokenAuth."""
 
     target_class = CachedApiKeyAuthentication
+    match_subclasses = True  # queueing.authentication's, which reads the queue token with the key
     name = "tokenAuthCached"
 
     def get_security_definition(self, auto_schema):

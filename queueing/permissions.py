@@ -19,6 +19,8 @@ from queueing.services import queue_require_active, queue_require_active_or_live
 from queueing.session import queue_token_from_session
 
 QUEUE_TOKEN_HEADER = "X-Queue-Token"
+# Where queueing.authentication leaves the caller's place in the room, read with its API key.
+QUEUE_CALLER_ATTRIBUTE = "queue_caller"
 
 
 def request_queue_token(request: Request, concert_id: int) -> str | None:
@@ -45,5 +47,6 @@ class HasActiveQueueToken(BasePermission):
                 user_id=request.user.pk, concert_id=concert_id, token=token, live_hold=True
             )
         else:
-            queue_require_active(user_id=request.user.pk, concert_id=concert_id, token=token)
+            caller = getattr(request, QUEUE_CALLER_ATTRIBUTE, None)  # queueing.authentication
+            queue_require_active(user_id=request.user.pk, concert_id=concert_id, token=token, caller=caller)
         return True

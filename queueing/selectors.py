@@ -326,17 +326,34 @@ def status_from_poll(*, answer: list, user_id: int, token: str, concert_id: int,
     return build_status(token=token, concert_id=concert_id, place=poll.place, now=now)
 
 
-@storage_boundary
+@dataclass(frozen=True)
+class CallerInRoom:
+    """A caller known by its API key, and where its queue token stands."""
+
+    user_id: int
+    token: str | None
+    status: QueueStatus | None  # None: the token is not the caller's (unknown, forged, ended, another's)
+
+
 def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
     """Where the caller's token stands, the caller known only by its API key (`Authorization:
-    Token`). One Redis round trip: the key's cached user id and the poll script, pipelined (the
-    first poll after the cache entry lapses looks the key up in SQL once). The script's answer is
-    used only once the key proved live and the token the caller's. With the room on a Redis
-    Cluster (the key's entry stays on the plain Redis) it is two: the entry, then the script.
+    Token`): queue_caller_in_room. Raises NotAuthenticated for an unknown, revoked or expired API
+    key and TokenNotFound for a token that is not the caller's (unknown, forged, ended or another
+    user's, all alike)."""
+    caller = queue_caller_in_room(api_key=api_key, token=token)
+    if caller.status is None:
+        raise TokenNotFound()
+    return caller.status
 
-    Raises NotAuthenticated for an unknown, revoked or expired API key and TokenNotFound for a
-    token that is not the caller's (unknown, forged, ended or another user's, all alike).
-    """
+
+@storage_boundary
+def queue_caller_in_room(*, api_key: str, token: str | None) -> CallerInRoom:
+    """The API key's user and where its token stands. One Redis round trip: the key's cached
+    user id and the poll script, pipelined (the first call after the cache entry lapses looks the
+    key up in SQL once). The script's answer is used only once the key proved live and the token
+    the caller's. With the room on a Redis Cluster (the key's entry stays on the plain Redis) it
+    is two: the entry, then the script. Raises NotAuthenticated for an unknown, revoked or
+    expired API key."""
     concert_id = token_concert_id(token)
     now = clock.timestamp()
     keys = concert_keys(concert_id) if concert_id is not None else None
@@ -347,19 +364,23 @@ def queue_status_for_api_key(*, api_key: str, token: str | None) -> QueueStatus:
         if user_id is None:
             raise ApiKeyInvalid()
         answer = run_script(queue_redis(), POLL, keys, poll_args(token, now)) if keys is not None else []
-        return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
+    else:
 
-    def build(pipe) -> None:
-        pipe.get(api_key_cache_key(api_key))
-        if keys is not None:
-            pipe.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
+        def build(pipe) -> None:
+            pipe.get(api_key_cache_key(api_key))
+            if keys is not None:
+                pipe.evalsha(POLL.sha, len(keys), *keys, *poll_args(token, now))
 
-    results = execute_pipeline(redis_client(), build)
-    user_id = api_key_user_id_from_cache(api_key, results[0])
-    if user_id is None:
-        raise ApiKeyInvalid()
-    answer = results[1] if keys is not None else []
-    return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
+        results = execute_pipeline(redis_client(), build)
+        user_id = api_key_user_id_from_cache(api_key, results[0])
+        if user_id is None:
+            raise ApiKeyInvalid()
+        answer = results[1] if keys is not None else []
+    try:
+        status = status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
+    except TokenNotFound:
+        status = None
+    return CallerInRoom(user_id=user_id, token=token, status=status)
 
 
 @storage_boundary

@@ -47,6 +47,7 @@ from queueing.scripts import (
     run_script,
 )
 from queueing.selectors import (
+    CallerInRoom,
     QueuePolicy,
     QueueStatus,
     QueueTokenStatus,
@@ -345,18 +346,27 @@ def queue_flush(*, concert_id: int) -> None:
     queue_redis().delete(waiting, active, tokens, users, admits, prequeue, seen, abandons)
 
 
-def queue_require_active(*, user_id: int, concert_id: int, token: str | None) -> QueueStatus:
+def queue_require_active(
+    *, user_id: int, concert_id: int, token: str | None, caller: CallerInRoom | None = None
+) -> QueueStatus:
     """The booking guard's check: the token is the user's, of this concert, and ACTIVE.
 
     Raises QueueNotActive with the token's status (PREQUEUE, WAITING) and position (both null when the token is
-    missing, not of this concert, not the user's or ended). One Redis round trip.
+    missing, not of this concert, not the user's or ended). One Redis round trip, or none when
+    `caller` (queue_caller_in_room, read with the caller's API key by
+    queueing.authentication) already tells where this user's token stands.
     """
     if token_concert_id(token) != concert_id:
         raise QueueNotActive(status=None, position=None)
-    try:
-        current = queue_status(user_id=user_id, token=token)
-    except TokenNotFound:
-        raise QueueNotActive(status=None, position=None) from None
+    if caller is not None and caller.user_id == user_id and caller.token == token:
+        current = caller.status
+    else:
+        try:
+            current = queue_status(user_id=user_id, token=token)
+        except TokenNotFound:
+            current = None
+    if current is None:
+        raise QueueNotActive(status=None, position=None)
     if current.status is not QueueTokenStatus.ACTIVE:
         raise QueueNotActive(status=current.status.value, position=current.position)
     return current

@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import CachedApiKeyAuthentication
 from accounts.exceptions import PinAttemptsLimited
 from concerts.apis import VenueOutputSerializer
 from concerts.exceptions import ConcertNotFound, ShowNotFound
@@ -24,6 +23,7 @@ from core.serializers import BoundedListField
 from points.idempotency import HEADER as IDEMPOTENCY_HEADER
 from points.idempotency import MAX_LENGTH as IDEMPOTENCY_KEY_MAX
 from points.idempotency import idempotency_key_clean
+from queueing.authentication import ApiKeyAndQueueTokenAuthentication
 from queueing.exceptions import QueueNotActive
 from queueing.permissions import HasActiveQueueToken
 from reservations import exceptions as errors
@@ -129,7 +129,7 @@ class ReservationListCreateApi(APIView):
     def get_authenticators(self):
         # (No request while the OpenAPI schema is generated: the default scheme, the same key.)
         if self.request is not None and self.request.method == "POST":
-            return [CachedApiKeyAuthentication(), SessionAuthentication()]
+            return [ApiKeyAndQueueTokenAuthentication(), SessionAuthentication()]
         return super().get_authenticators()
 
     def get_permissions(self):
@@ -313,7 +313,7 @@ _QUEUE_TOKEN = OpenApiParameter(
 
 
 class ShowListApi(APIView):
-    authentication_classes = [CachedApiKeyAuthentication]
+    authentication_classes = [ApiKeyAndQueueTokenAuthentication]
     permission_classes = [HasActiveQueueToken]
 
     class OutputSerializer(serializers.Serializer):
@@ -357,7 +357,7 @@ class ShowListApi(APIView):
 
 
 class ShowSeatListApi(APIView):
-    authentication_classes = [CachedApiKeyAuthentication]
+    authentication_classes = [ApiKeyAndQueueTokenAuthentication]
     permission_classes = [HasActiveQueueToken]
 
     class OutputSerializer(serializers.Serializer):
