@@ -62,16 +62,31 @@ class DeferredTokenAuthentication(TokenAuthentication):
     """
 
     def authenticate(self, request: Request) -> tuple[ApiKeyCaller, str] | None:
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != KEYWORD.lower().encode():
-            return None
-        if len(parts) != 2:
-            raise AuthenticationFailed("Invalid token header.")
-        try:
-            api_key = parts[1].decode()
-        except UnicodeError as exc:
-            raise AuthenticationFailed("Invalid token header.") from exc
-        return ApiKeyCaller(api_key), api_key
+        api_key = request_api_key(request)
+        return (ApiKeyCaller(api_key), api_key) if api_key is not None else None
+
+
+def request_api_key(request: Request) -> str | None:
+    """The key of the request's `Authorization: Token <key>` header, as DRF's TokenAuthentication
+    reads it; None for another scheme or none. Raises AuthenticationFailed for a malformed one."""
+    words = get_authorization_header(request).split()
+    if not words or words[0].lower() != KEYWORD.lower().encode():
+        return None
+    if len(words) != 2:
+        raise AuthenticationFailed("Invalid token header.")
+    try:
+        return words[1].decode()
+    except UnicodeError:
+        raise AuthenticationFailed("Invalid token header.") from None
+
+
+def api_key_from_authorization(value: str) -> str | None:
+    """The key of a well-formed `Authorization: Token <key>` header value, else None (the
+    queue's lean paths, which leave anything else to DRF)."""
+    words = value.split()
+    if len(words) == 2 and words[0].lower() == KEYWORD.lower():
+        return words[1]
+    return None
 
 
 _KEY_MAX_LENGTH = Token._meta.get_field("key").max_length  # 40
@@ -110,27 +125,13 @@ class CachedApiKeyAuthentication(BaseAuthentication):
     expiry and deactivation act on the entry, so they hold here as everywhere."""
 
     def authenticate(self, request: Request):
-        api_key = self.api_key(request)
+        api_key = request_api_key(request)
         if api_key is None:
             return None
         user_id = api_key_resolve(api_key)
         if user_id is None:
             raise AuthenticationFailed("Invalid token.")
         return self.caller(user_id), api_key
-
-    @staticmethod
-    def api_key(request: Request) -> str | None:
-        """The key of an `Authorization: Token <key>` header; None for another scheme or none.
-        Raises AuthenticationFailed for a malformed one."""
-        words = get_authorization_header(request).split()
-        if not words or words[0].lower() != KEYWORD.lower().encode():
-            return None
-        if len(words) != 2:
-            raise AuthenticationFailed("Invalid token header.")
-        try:
-            return words[1].decode()
-        except UnicodeError:
-            raise AuthenticationFailed("Invalid token header.") from None
 
     @staticmethod
     def caller(user_id: int):

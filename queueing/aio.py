@@ -21,7 +21,12 @@ from django.db import connection
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
-from accounts.authentication import KEYWORD, api_key_cache_key, api_key_user_id, api_key_user_id_from_cache
+from accounts.authentication import (
+    api_key_cache_key,
+    api_key_from_authorization,
+    api_key_user_id,
+    api_key_user_id_from_cache,
+)
 from accounts.exceptions import ApiKeyInvalid
 from core.outage import STORAGE_ERRORS, service_unavailable
 from queueing.scripts import SCRIPTS, Script
@@ -125,10 +130,7 @@ def request_headers(scope: dict) -> dict[str, str]:
 
 def plain_api_key(headers: dict[str, str]) -> str | None:
     """The key of a well-formed `Authorization: Token <key>` header, else None."""
-    parts = headers.get("authorization", "").split()
-    if len(parts) == 2 and parts[0].lower() == KEYWORD.lower():
-        return parts[1]
-    return None
+    return api_key_from_authorization(headers.get("authorization", ""))
 
 
 async def json_answer(send, status: int, body: dict, extra_headers: dict[str, str] | None = None) -> None:

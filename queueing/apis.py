@@ -6,7 +6,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import KEYWORD, ApiKeyCaller, DeferredTokenAuthentication, api_key_caller_id
+from accounts.authentication import (
+    KEYWORD,
+    ApiKeyCaller,
+    DeferredTokenAuthentication,
+    api_key_caller_id,
+    api_key_from_authorization,
+)
 from concerts.exceptions import ConcertNotFound
 from core.exception_handlers import error_response
 from core.exceptions import ApplicationError, NotAuthenticated, RateLimited, ServiceUnavailable
@@ -106,10 +112,7 @@ class LeanApiView(APIView):
 
 def _plain_api_key(request: HttpRequest) -> str | None:
     """The key of a well-formed `Authorization: Token <key>` header, else None."""
-    parts = request.META.get("HTTP_AUTHORIZATION", "").split()
-    if len(parts) == 2 and parts[0].lower() == KEYWORD.lower():
-        return parts[1]
-    return None
+    return api_key_from_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
 
 
 class QueueTokenCreateApi(LeanApiView):

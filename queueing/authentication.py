@@ -13,7 +13,7 @@ and the token the caller's; the guard still checks the concert and the status it
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from accounts.authentication import CachedApiKeyAuthentication
+from accounts.authentication import CachedApiKeyAuthentication, request_api_key
 from accounts.exceptions import ApiKeyInvalid
 from queueing.permissions import QUEUE_CALLER_ATTRIBUTE, QUEUE_TOKEN_HEADER
 from queueing.selectors import queue_caller_in_room
@@ -21,7 +21,7 @@ from queueing.selectors import queue_caller_in_room
 
 class ApiKeyAndQueueTokenAuthentication(CachedApiKeyAuthentication):
     def authenticate(self, request: Request):
-        api_key = self.api_key(request)
+        api_key = request_api_key(request)
         token = request.headers.get(QUEUE_TOKEN_HEADER)
         if api_key is None or not token:
             return super().authenticate(request)
