@@ -36,6 +36,8 @@ from core.redis import redis_client, redis_key, redis_text
 
 logger = logging.getLogger(__name__)
 KEYWORD = "Token"
+# What the booking reads answer for an unknown, revoked or expired key (DRF's TokenAuthentication's words).
+INVALID_KEY_MESSAGE = "Invalid token."
 
 
 class ApiKeyCaller:
@@ -130,7 +132,7 @@ class CachedApiKeyAuthentication(BaseAuthentication):
             return None
         user_id = api_key_resolve(api_key)
         if user_id is None:
-            raise AuthenticationFailed("Invalid token.")
+            raise AuthenticationFailed(INVALID_KEY_MESSAGE)
         return self.caller(user_id), api_key
 
     @staticmethod

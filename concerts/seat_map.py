@@ -78,19 +78,20 @@ _build_locks: dict[int, threading.Lock] = {}
 _build_locks_guard = threading.Lock()
 
 
-def _version_key(show_id: int) -> str:
+def seat_map_version_key(show_id: int) -> str:
+    """The Redis key of the show's seat-map version (absent until its first change or read)."""
     return redis_key("seatmap", show_id, "version")
 
 
 def seat_map_changed(*, show_id: int) -> None:
     """The show's seats or prices changed: every process rebuilds its map on the next request.
     Call it after the change commits (transaction.on_commit)."""
-    redis_client().set(_version_key(show_id), secrets.token_hex(8))
+    redis_client().set(seat_map_version_key(show_id), secrets.token_hex(8))
 
 
 def _seat_map_versions(show_ids: list[int]) -> list[str]:
     client = redis_client()
-    keys = [_version_key(show_id) for show_id in show_ids]
+    keys = [seat_map_version_key(show_id) for show_id in show_ids]
     versions = client.mget(keys)
     for key, version in zip(keys, versions, strict=True):
         if version is None:  # never changed since Redis started: give it a version now
@@ -113,13 +114,20 @@ def show_seat_maps(*, shows: list[Show], now: datetime) -> list[SeatMap]:
     ]
 
 
+def kept_seat_map(*, show_id: int, version: str, now: datetime) -> SeatMap | None:
+    """This process's kept map of the show if it is current at `version`, else None. No I/O: an
+    event loop reads it this way (reservations.booking_reads) and rebuilds in a worker thread."""
+    kept = _kept.get(show_id)
+    return kept if kept is not None and kept.is_current(version=version, now=now) else None
+
+
 def _current(show: Show, version: str, now: datetime) -> SeatMap:
-    kept = _kept.get(show.pk)
-    if kept is not None and kept.is_current(version=version, now=now):
+    kept = kept_seat_map(show_id=show.pk, version=version, now=now)
+    if kept is not None:
         return kept
     with _build_lock(show.pk):
-        kept = _kept.get(show.pk)  # another thread may have built it while this one waited
-        if kept is not None and kept.is_current(version=version, now=now):
+        kept = kept_seat_map(show_id=show.pk, version=version, now=now)  # another thread may have built it
+        if kept is not None:
             return kept
         kept = _build(show=show, version=version, now=now)
         _kept[show.pk] = kept

@@ -191,10 +191,21 @@ def show_list_for_concert(*, concert: Concert, now: datetime) -> list[ShowAvaila
 _catalog: dict[tuple, tuple[float, object]] = {}
 
 
-def _catalog_memo(key: tuple, load):
+_MISSING = object()
+
+
+def _catalog_peek(key: tuple):
+    """The memo's fresh value for the key, else _MISSING (a memoized value may be None)."""
     hit = _catalog.get(key)
     if hit is not None and time.monotonic() - hit[0] < settings.CATALOG_CACHE_SECONDS:
         return hit[1]
+    return _MISSING
+
+
+def _catalog_memo(key: tuple, load):
+    value = _catalog_peek(key)
+    if value is not _MISSING:
+        return value
     value = load()
     if len(_catalog) > 10_000:
         _catalog.clear()
@@ -218,6 +229,13 @@ def concert_get_cached(*, concert_id: int) -> Concert:
 def show_get_cached(*, show_id: int) -> Show:
     """show_get through the catalog memo (the booking guard's lookup)."""
     return _catalog_memo(("show", show_id), lambda: show_get(show_id=show_id))
+
+
+def show_get_memoized(*, show_id: int) -> Show | None:
+    """The show if the catalog memo holds it fresh, else None. No I/O: an event loop reads it this
+    way and calls show_get_cached in a worker thread on a miss."""
+    show = _catalog_peek(("show", show_id))
+    return None if show is _MISSING else show
 
 
 def show_concert_id_cached(*, show_id: int) -> int | None:

@@ -1,7 +1,9 @@
-"""The ASGI entry point (uvicorn): the waiting room's event streams (queueing.events) and entries
-with an API key (queueing.entering) are served by bare ASGI apps, everything else by Django.
-Deployed as its own pool behind HAProxy, which sends it only those two
-(config/haproxy/stagegate.cfg)."""
+"""The ASGI entry point (uvicorn): the waiting room's event streams (queueing.events), entries
+with an API key (queueing.entering) and seat-map reads with an API key and a queue token
+(reservations.booking_reads) are served by bare ASGI apps, everything else by Django.
+Deployed as two pools behind HAProxy (config/haproxy/stagegate.cfg): the waiting room's (streams
+and entries, niced) and the booking reads' (seat maps, at the booking path's priority); each gets
+only its own calls."""
 
 import os
 
@@ -13,6 +15,7 @@ django_application = get_asgi_application()
 
 from queueing.entering import enter_route, queue_enter_app  # noqa: E402 - needs Django set up
 from queueing.events import EVENTS_PATH, queue_events_app  # noqa: E402
+from reservations.booking_reads import seat_map_app, seat_map_route  # noqa: E402
 
 
 async def application(scope, receive, send) -> None:
@@ -23,5 +26,9 @@ async def application(scope, receive, send) -> None:
         concert_id = enter_route(scope)
         if concert_id is not None:
             await queue_enter_app(scope, receive, send, concert_id=concert_id)
+            return
+        show_id = seat_map_route(scope)
+        if show_id is not None:
+            await seat_map_app(scope, receive, send, show_id=show_id)
             return
     await django_application(scope, receive, send)

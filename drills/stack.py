@@ -155,6 +155,8 @@ def open_files_raise(wanted: int = OPEN_FILES_WANTED) -> int:
 
 # Entries the event-stream pool's loop serves at once (queueing.entering); HAProxy queues the rest.
 ENTER_SLOTS = 32
+# Seat-map reads the booking reads' loop serves at once (reservations.booking_reads); likewise.
+READS_SLOTS = 32
 
 
 def proxy_maxconn(open_files: int) -> int:
@@ -170,11 +172,13 @@ def proxy_env(
     booking_web: str,
     booking_slots: int,
     events_web: str,
+    reads_web: str,
+    reads_slots: int,
     enter_slots: int = ENTER_SLOTS,
 ) -> dict:
     """The environment config/haproxy/stagegate.cfg reads: where to listen, the pools and how
     many requests each takes at once (a gunicorn pool: its workers x threads; the event loop:
-    `enter_slots` entries)."""
+    `enter_slots` entries; the booking reads' loop: `reads_slots`)."""
     return {
         "STAGEGATE_PROXY_DIR": str(ROOT / "config" / "haproxy"),
         "STAGEGATE_PROXY_MAXCONN": str(proxy_maxconn(resource.getrlimit(resource.RLIMIT_NOFILE)[0])),
@@ -185,6 +189,8 @@ def proxy_env(
         "STAGEGATE_BOOKING_SLOTS": str(booking_slots),
         "STAGEGATE_EVENTS_WEB": events_web,
         "STAGEGATE_ENTER_SLOTS": str(enter_slots),
+        "STAGEGATE_READS_WEB": reads_web,
+        "STAGEGATE_READS_SLOTS": str(reads_slots),
     }
 
 
@@ -474,7 +480,7 @@ class StackConfig:
 @dataclass
 class Proc:
     name: str
-    kind: str  # web (gunicorn), events (uvicorn), proxy (HAProxy), worker, beat
+    kind: str  # web (gunicorn), events and reads (uvicorn), proxy (HAProxy), worker, beat
     popen: subprocess.Popen
     log: Path
     port: int | None = None
@@ -589,18 +595,29 @@ class Stack:
         return self.start_web(name, port=port, workers=workers, threads=threads, behind_proxy=True, nice=nice)
 
     def start_events(self, name: str, *, port: int | None = None, nice: int = 0) -> Proc:
-        """uvicorn with config/asgi.py on 127.0.0.1:port: the waiting fans' event streams."""
+        """uvicorn with config/asgi.py on 127.0.0.1:port: the waiting fans' event streams and
+        API-key entries."""
+        return self._start_uvicorn(name, "events", port=port, nice=nice)
+
+    def start_booking_reads(self, name: str, *, port: int | None = None) -> Proc:
+        """uvicorn with config/asgi.py on 127.0.0.1:port, at booking's priority: the admitted
+        fans' seat-map reads (reservations.booking_reads)."""
+        return self._start_uvicorn(name, "reads", port=port, nice=0)
+
+    def _start_uvicorn(self, name: str, kind: str, *, port: int | None, nice: int) -> Proc:
         port = port or free_port()
         env = self.config.env() | {"NUM_PROXIES": "1"}
         argv = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
         argv += ["--no-access-log", "--lifespan", "off", "--timeout-graceful-shutdown", "5"]
         if nice:
             argv = lowered_priority(argv, nice)
-        return self._spawn(name, "events", argv, env, port=port)
+        return self._spawn(name, kind, argv, env, port=port)
 
-    def start_proxy(self, name: str, *, queue: Proc, booking: Proc, events: Proc, port: int | None = None) -> Proc:
-        """HAProxy on 127.0.0.1:port in front of the queue, booking and events pools
-        (config/haproxy/stagegate.cfg)."""
+    def start_proxy(
+        self, name: str, *, queue: Proc, booking: Proc, events: Proc, reads: Proc | None = None, port: int | None = None
+    ) -> Proc:
+        """HAProxy on 127.0.0.1:port in front of the queue, booking, events and booking-reads
+        pools (config/haproxy/stagegate.cfg); without `reads`, the booking pool serves those too."""
         port = port or free_port()
         env = self.config.env() | proxy_env(
             listen=f"127.0.0.1:{port}",
@@ -609,6 +626,8 @@ class Stack:
             booking_web=f"127.0.0.1:{booking.port}",
             booking_slots=booking.slots,
             events_web=f"127.0.0.1:{events.port}",
+            reads_web=f"127.0.0.1:{(reads or booking).port}",
+            reads_slots=READS_SLOTS if reads else booking.slots,
         )
         argv = ["haproxy", "-db", "-f", str(ROOT / "config" / "haproxy" / "stagegate.cfg")]
         return self._spawn(name, "proxy", argv, env, port=port)
@@ -646,7 +665,7 @@ class Stack:
         while time.monotonic() < deadline:
             if not proc.alive():
                 raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.log_text()[-3000:]}")
-            if proc.kind in ("web", "proxy", "events"):
+            if proc.kind in ("web", "proxy", "events", "reads"):
                 try:
                     with urllib.request.urlopen(proc.url + "/readyz", timeout=2) as resp:
                         if resp.status == 200:

@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         booking_pool = stack.start_pool("web-booking", workers=args.booking_workers, threads=args.booking_threads)
         events_pool = stack.start_events("web-events", nice=args.events_nice)
-        proxy = stack.start_proxy("proxy", queue=queue_pool, booking=booking_pool, events=events_pool)
+        reads_pool = stack.start_booking_reads("web-reads")
+        proxy = stack.start_proxy("proxy", queue=queue_pool, booking=booking_pool, events=events_pool, reads=reads_pool)
         stack.start_worker("worker1", concurrency=args.worker_concurrency, nice=args.worker_nice)
         stack.start_beat("beat1")
         stack.wait_all_ready(timeout=90)
@@ -185,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         | {
             "gunicorn": f"HAProxy -> waiting-room pool {args.queue_workers} x {args.web_threads} threads (nice "
             f"{args.queue_nice}) + booking pool {args.booking_workers} x {args.booking_threads} "
-            f"threads (gthread); event streams nice {args.events_nice}, Celery worker nice {args.worker_nice}; "
-            f"locust nice {load_generator_nice}"
+            f"threads (gthread); event streams nice {args.events_nice}, seat maps (uvicorn) nice 0, "
+            f"Celery worker nice {args.worker_nice}; locust nice {load_generator_nice}"
         },
         "processes_alive_at_end": procs_alive,
         **result,
@@ -240,7 +241,7 @@ def server_figures(
             window_s=after.at - before.at,
             cores=os.cpu_count() or 1,
             machine_busy_s=after.machine_busy_s - before.machine_busy_s,
-            # uvicorn's CPU is its own row (the group "events"), not Django request code.
+            # uvicorn's CPU is its own rows (the groups "events" and "reads"), not Django request code.
             web=[
                 (proc_cpu[name] or 0.0, figures.request_cpu(metrics[name]))
                 for name in after.web_names
@@ -267,6 +268,7 @@ CPU_ROWS = {
     "gunicorn_outside_django": "gunicorn outside Django",
     "proxy": "HAProxy (reverse proxy)",
     "events": "uvicorn: waiting fans' event streams and API-key entries",
+    "reads": "uvicorn: admitted fans' seat maps",
     "postgresql": "PostgreSQL (whole server)",
     "redis": "Redis (whole server)",
     "worker": "Celery worker",

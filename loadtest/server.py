@@ -98,8 +98,9 @@ def scrape(url: str, token: str | None = None) -> Samples:
 
 def snapshot(stack: Stack, *, postmaster: int | None, redis_url: str) -> Snapshot:
     # The gunicorn instances themselves (kind "web"), not anything in front of them, and uvicorn
-    # (kind "events"), which records the latency of the entries it serves (queueing.entering).
-    webs = [proc for proc in stack.procs if proc.kind in ("web", "events")]
+    # (kinds "events" and "reads"), which record the latency of the entries and seat maps they serve
+    # (queueing.entering, reservations.booking_reads).
+    webs = [proc for proc in stack.procs if proc.kind in ("web", "events", "reads")]
     per_proc = {proc.name: process_cpu_seconds(proc.tree_pids()) for proc in stack.procs}
     cpu: dict[str, float | None] = {}
     for proc in stack.procs:  # grouped by kind: web (gunicorn), proxy, worker, beat

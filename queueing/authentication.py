@@ -13,7 +13,7 @@ and the token the caller's; the guard still checks the concert and the status it
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from accounts.authentication import CachedApiKeyAuthentication, request_api_key
+from accounts.authentication import INVALID_KEY_MESSAGE, CachedApiKeyAuthentication, request_api_key
 from accounts.exceptions import ApiKeyInvalid
 from queueing.permissions import QUEUE_CALLER_ATTRIBUTE, QUEUE_TOKEN_HEADER
 from queueing.selectors import queue_caller_in_room
@@ -28,6 +28,6 @@ class ApiKeyAndQueueTokenAuthentication(CachedApiKeyAuthentication):
         try:
             caller = queue_caller_in_room(api_key=api_key, token=token)
         except ApiKeyInvalid:
-            raise AuthenticationFailed("Invalid token.") from None  # as CachedApiKeyAuthentication says it
+            raise AuthenticationFailed(INVALID_KEY_MESSAGE) from None
         setattr(request, QUEUE_CALLER_ATTRIBUTE, caller)
         return self.caller(caller.user_id), api_key

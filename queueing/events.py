@@ -46,19 +46,15 @@ from redis.exceptions import RedisClusterException, RedisError
 
 from accounts.authentication import KEYWORD
 from accounts.exceptions import ApiKeyInvalid
-from core.clock import clock
 from core.exception_handlers import error_answer, error_body
 from core.exceptions import ApplicationError
-from queueing.aio import caller_id, json_answer, plain_api_key, queue_client, request_headers, run_script
-from queueing.exceptions import TokenNotFound
-from queueing.scripts import POLL, admitted_channel_pattern, concert_keys
+from queueing.aio import caller_id, json_answer, plain_api_key, queue_client, request_headers
+from queueing.scripts import admitted_channel_pattern
 from queueing.selectors import (
     QueueStatus,
     QueueTokenStatus,
-    poll_args,
+    aqueue_status,
     queue_status_data,
-    status_from_poll,
-    token_concert_id,
 )
 
 logger = logging.getLogger(__name__)
@@ -140,16 +136,6 @@ async def _subscribe_to_admissions() -> None:
         await asyncio.wait_for(_listeners[loop][1].wait(), timeout=2)
 
 
-async def _status(user_id: int, token: str | None) -> QueueStatus:
-    """Where the token stands: the POLL script (which also records the fan as present)."""
-    concert_id = token_concert_id(token)
-    if concert_id is None:
-        raise TokenNotFound()
-    keys, now = concert_keys(concert_id), clock.timestamp()
-    answer = await run_script(POLL, keys, poll_args(token, now))
-    return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
-
-
 async def queue_events_app(scope: dict, receive, send) -> None:
     headers = request_headers(scope)
     if scope["method"] != "GET":
@@ -169,7 +155,7 @@ async def queue_events_app(scope: dict, receive, send) -> None:
         # Listen for the admission before reading the status: none can slip in between unheard.
         await _subscribe_to_admissions()
         _wakers[token or ""] = wake
-        current = await _status(user_id, token)
+        current = await aqueue_status(user_id=user_id, token=token)
     except ApplicationError as exc:
         _forget_waker(token, wake)
         answer = error_answer(exc)
@@ -212,7 +198,7 @@ async def queue_events_app(scope: dict, receive, send) -> None:
                 break  # the fan closed the stream
             wake.clear()
             try:
-                current = await _status(user_id, token)
+                current = await aqueue_status(user_id=user_id, token=token)
             except ApplicationError as exc:
                 await send({"type": "http.response.body", "body": error_event(exc), "more_body": True})
                 break

@@ -22,6 +22,7 @@ from concerts.selectors import published_q
 from core.clock import clock
 from core.outage import storage_boundary
 from core.redis import queue_on_cluster, queue_redis, redis_client, redis_text
+from queueing import aio
 from queueing.aio import in_thread
 from queueing.exceptions import TokenNotFound
 from queueing.scripts import POLL, PollAnswer, TokenPlace, concert_keys, execute_pipeline, run_script
@@ -381,6 +382,29 @@ def queue_caller_in_room(*, api_key: str, token: str | None) -> CallerInRoom:
     except TokenNotFound:
         status = None
     return CallerInRoom(user_id=user_id, token=token, status=status)
+
+
+async def aqueue_caller_in_room(*, api_key: str, token: str | None) -> CallerInRoom:
+    """queue_caller_in_room on an event loop (reservations.booking_reads): the key's user first
+    (queueing.aio.caller_id), then the token's poll script, as on a Redis Cluster. Raises
+    ApiKeyInvalid, ServiceUnavailable."""
+    user_id = await aio.caller_id(api_key)
+    try:
+        status = await aqueue_status(user_id=user_id, token=token)
+    except TokenNotFound:
+        status = None
+    return CallerInRoom(user_id=user_id, token=token, status=status)
+
+
+async def aqueue_status(*, user_id: int, token: str | None) -> QueueStatus:
+    """queue_status on an event loop (the status streams, the booking reads). Raises
+    TokenNotFound, ServiceUnavailable."""
+    concert_id = token_concert_id(token)
+    if concert_id is None:
+        raise TokenNotFound()
+    now = clock.timestamp()
+    answer = await aio.run_script(POLL, concert_keys(concert_id), poll_args(token, now))
+    return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
 
 @storage_boundary

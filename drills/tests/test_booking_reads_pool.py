@@ -1,0 +1,49 @@
+"""The deployed layout sends an admitted fan's seat-map reads (API key and queue token) to their own
+uvicorn pool (config/haproxy/stagegate.cfg, backend "reads": reservations.booking_reads), and
+every other booking call to the booking pool: with the booking pool stopped, the reads still
+answer and the rest gets HAProxy's JSON 503. Real processes (drills/stack.py)."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from drills.tests.world import drill_world
+
+
+def _call(port: int, method: str, path: str, headers: dict[str, str]) -> tuple[int, object]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1{path}", method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=20) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+@pytest.mark.drill
+def test_seat_map_reads_go_to_their_own_pool_and_the_rest_to_booking(drill_stack):
+    world = drill_world(fans=1, active_size=5)
+    queue = drill_stack.start_pool("queue", workers=1, threads=2)
+    booking = drill_stack.start_pool("booking", workers=1, threads=2)
+    events = drill_stack.start_events("events")
+    reads = drill_stack.start_booking_reads("reads")
+    drill_stack.wait_all_ready([queue, booking, events, reads])
+    proxy = drill_stack.start_proxy("proxy", queue=queue, booking=booking, events=events, reads=reads)
+    drill_stack.wait_ready(proxy)
+    key = {"Authorization": f"Token {world.fans[0].api_key}"}
+    status, entered = _call(proxy.port, "POST", f"/concerts/{world.concert.pk}/queue-tokens", key)
+    assert (status, entered["status"]) == (201, "ACTIVE")
+    admitted = key | {"X-Queue-Token": entered["token"]}
+    seat_map = f"/shows/{world.show.pk}/seats"
+    status, seats = _call(proxy.port, "GET", seat_map, admitted)
+    assert status == 200 and len(seats) == 50
+
+    drill_stack.stop(booking)
+
+    status, seats_again = _call(proxy.port, "GET", seat_map, admitted)
+    assert (status, seats_again) == (200, seats)
+    status, shows = _call(proxy.port, "GET", f"/concerts/{world.concert.pk}/shows", admitted)
+    assert (status, shows["code"]) == (503, "SERVICE_UNAVAILABLE")
+    status, by_session = _call(proxy.port, "GET", seat_map, key)  # no X-Queue-Token: the booking pool's
+    assert (status, by_session["code"]) == (503, "SERVICE_UNAVAILABLE")
