@@ -169,8 +169,13 @@ def show_list_for_booking(*, concert_id: int, now: datetime) -> list[ShowAvailab
     shows from the catalog memo, their remaining seats from their kept seat maps, so no SQL count
     runs while the seats do not change."""
     shows = concert_shows_cached(concert_id=concert_id)
+    return shows_availability(shows=shows, seat_maps=show_seat_maps(shows=shows, now=now), now=now)
+
+
+def shows_availability(*, shows: list[Show], seat_maps: list[SeatMap], now: datetime) -> list[ShowAvailability]:
+    """Each show's status and remaining seats per priced grade, counted from its seat map."""
     result = []
-    for show, seat_map in zip(shows, show_seat_maps(shows=shows, now=now), strict=True):
+    for show, seat_map in zip(shows, seat_maps, strict=True):
         grades = [
             GradeAvailability(grade=g, price=s.price, total_seats=s.total_seats, remaining_seats=s.free_seats)
             for g in GRADE_ORDER

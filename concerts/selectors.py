@@ -231,11 +231,21 @@ def show_get_cached(*, show_id: int) -> Show:
     return _catalog_memo(("show", show_id), lambda: show_get(show_id=show_id))
 
 
+# The memo's entries without I/O: None when not held fresh. An event loop reads the catalog this
+# way and calls the *_cached selector in a worker thread on a miss (reservations.booking_reads).
 def show_get_memoized(*, show_id: int) -> Show | None:
-    """The show if the catalog memo holds it fresh, else None. No I/O: an event loop reads it this
-    way and calls show_get_cached in a worker thread on a miss."""
     show = _catalog_peek(("show", show_id))
     return None if show is _MISSING else show
+
+
+def concert_get_memoized(*, concert_id: int) -> Concert | None:
+    concert = _catalog_peek(("concert", concert_id))
+    return None if concert is _MISSING else concert
+
+
+def concert_shows_memoized(*, concert_id: int) -> list[Show] | None:
+    shows = _catalog_peek(("shows", concert_id))
+    return None if shows is _MISSING else shows
 
 
 def show_concert_id_cached(*, show_id: int) -> int | None:

@@ -155,7 +155,7 @@ def open_files_raise(wanted: int = OPEN_FILES_WANTED) -> int:
 
 # Entries the event-stream pool's loop serves at once (queueing.entering); HAProxy queues the rest.
 ENTER_SLOTS = 32
-# Seat-map reads the booking reads' loop serves at once (reservations.booking_reads); likewise.
+# Reads the booking reads' loop serves at once (reservations.booking_reads); likewise.
 READS_SLOTS = 32
 
 
@@ -601,7 +601,7 @@ class Stack:
 
     def start_booking_reads(self, name: str, *, port: int | None = None) -> Proc:
         """uvicorn with config/asgi.py on 127.0.0.1:port, at booking's priority: the admitted
-        fans' seat-map reads (reservations.booking_reads)."""
+        fans' shows and seat-map reads (reservations.booking_reads)."""
         return self._start_uvicorn(name, "reads", port=port, nice=0)
 
     def _start_uvicorn(self, name: str, kind: str, *, port: int | None, nice: int) -> Proc:

@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         | {
             "gunicorn": f"HAProxy -> waiting-room pool {args.queue_workers} x {args.web_threads} threads (nice "
             f"{args.queue_nice}) + booking pool {args.booking_workers} x {args.booking_threads} "
-            f"threads (gthread); event streams nice {args.events_nice}, seat maps (uvicorn) nice 0, "
+            f"threads (gthread); event streams nice {args.events_nice}, booking reads (uvicorn) nice 0, "
             f"Celery worker nice {args.worker_nice}; locust nice {load_generator_nice}"
         },
         "processes_alive_at_end": procs_alive,
@@ -268,7 +268,7 @@ CPU_ROWS = {
     "gunicorn_outside_django": "gunicorn outside Django",
     "proxy": "HAProxy (reverse proxy)",
     "events": "uvicorn: waiting fans' event streams and API-key entries",
-    "reads": "uvicorn: admitted fans' seat maps",
+    "reads": "uvicorn: admitted fans' shows and seat maps",
     "postgresql": "PostgreSQL (whole server)",
     "redis": "Redis (whole server)",
     "worker": "Celery worker",

@@ -98,7 +98,7 @@ def scrape(url: str, token: str | None = None) -> Samples:
 
 def snapshot(stack: Stack, *, postmaster: int | None, redis_url: str) -> Snapshot:
     # The gunicorn instances themselves (kind "web"), not anything in front of them, and uvicorn
-    # (kinds "events" and "reads"), which record the latency of the entries and seat maps they serve
+    # (kinds "events" and "reads"), which record the latency of the entries and booking reads they serve
     # (queueing.entering, reservations.booking_reads).
     webs = [proc for proc in stack.procs if proc.kind in ("web", "events", "reads")]
     per_proc = {proc.name: process_cpu_seconds(proc.tree_pids()) for proc in stack.procs}

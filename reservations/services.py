@@ -26,10 +26,16 @@ from django.db.models import Q
 from accounts.models import User
 from accounts.selectors import organization_require
 from accounts.services import user_pin_check
+from concerts.exceptions import ShowNotFound
 from concerts.models import Show, ShowSeat, ShowSeatStatus
 from concerts.prices import seat_price_is_valid
 from concerts.seat_map import seat_map_changed
-from concerts.selectors import seat_is_free, show_grade_prices_unless_cancelled, show_is_open
+from concerts.selectors import (
+    seat_is_free,
+    show_get_cached,
+    show_grade_prices_unless_cancelled,
+    show_is_open,
+)
 from core.clock import clock
 from core.exceptions import ApplicationError, NotPermitted, ValidationFailed
 from core.metrics import metric_incr_on_commit
@@ -80,9 +86,13 @@ def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reserv
     In the rush most refusals are seats another fan took a moment before: they are found by one
     read without a transaction or a lock, and only a hold that may succeed takes the locks."""
     now = clock.now()
-    show = Show.objects.select_related("concert").filter(pk=show_id).first()
-    if show is None:
-        raise ValidationFailed(errors={"show_id": ["No such show."]})
+    try:
+        # Through the catalog memo, as the booking guard read it a moment before (an organizer's
+        # edit shows within CATALOG_CACHE_SECONDS); a cancellation is read again once the seats
+        # are locked (_hold).
+        show = show_get_cached(show_id=show_id)
+    except ShowNotFound:
+        raise ValidationFailed(errors={"show_id": ["No such show."]}) from None
     wanted = sorted(set(seat_ids))
     if not wanted:
         raise ValidationFailed(errors={"seat_ids": ["Choose at least one seat."]})

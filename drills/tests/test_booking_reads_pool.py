@@ -1,7 +1,8 @@
-"""The deployed layout sends an admitted fan's seat-map reads (API key and queue token) to their own
-uvicorn pool (config/haproxy/stagegate.cfg, backend "reads": reservations.booking_reads), and
-every other booking call to the booking pool: with the booking pool stopped, the reads still
-answer and the rest gets HAProxy's JSON 503. Real processes (drills/stack.py)."""
+"""The deployed layout sends an admitted fan's booking reads (a concert's shows and a show's seat map,
+with an API key and a queue token) to their own uvicorn pool (config/haproxy/stagegate.cfg,
+backend "reads": reservations.booking_reads), and every other booking call to the booking pool:
+with the booking pool stopped, the reads still answer and the rest gets HAProxy's JSON 503. Real
+processes (drills/stack.py)."""
 
 import json
 import urllib.error
@@ -12,8 +13,11 @@ import pytest
 from drills.tests.world import drill_world
 
 
-def _call(port: int, method: str, path: str, headers: dict[str, str]) -> tuple[int, object]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1{path}", method=method, headers=headers)
+def _call(port: int, method: str, path: str, headers: dict[str, str], body: dict | None = None) -> tuple[int, object]:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = headers | ({"Content-Type": "application/json"} if body is not None else {})
+    url = f"http://127.0.0.1:{port}/api/v1{path}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=20) as resp:
             return resp.status, json.loads(resp.read())
@@ -22,7 +26,7 @@ def _call(port: int, method: str, path: str, headers: dict[str, str]) -> tuple[i
 
 
 @pytest.mark.drill
-def test_seat_map_reads_go_to_their_own_pool_and_the_rest_to_booking(drill_stack):
+def test_booking_reads_go_to_their_own_pool_and_the_rest_to_booking(drill_stack):
     world = drill_world(fans=1, active_size=5)
     queue = drill_stack.start_pool("queue", workers=1, threads=2)
     booking = drill_stack.start_pool("booking", workers=1, threads=2)
@@ -35,7 +39,7 @@ def test_seat_map_reads_go_to_their_own_pool_and_the_rest_to_booking(drill_stack
     status, entered = _call(proxy.port, "POST", f"/concerts/{world.concert.pk}/queue-tokens", key)
     assert (status, entered["status"]) == (201, "ACTIVE")
     admitted = key | {"X-Queue-Token": entered["token"]}
-    seat_map = f"/shows/{world.show.pk}/seats"
+    seat_map, shows_list = f"/shows/{world.show.pk}/seats", f"/concerts/{world.concert.pk}/shows"
     status, seats = _call(proxy.port, "GET", seat_map, admitted)
     assert status == 200 and len(seats) == 50
 
@@ -43,7 +47,10 @@ def test_seat_map_reads_go_to_their_own_pool_and_the_rest_to_booking(drill_stack
 
     status, seats_again = _call(proxy.port, "GET", seat_map, admitted)
     assert (status, seats_again) == (200, seats)
-    status, shows = _call(proxy.port, "GET", f"/concerts/{world.concert.pk}/shows", admitted)
-    assert (status, shows["code"]) == (503, "SERVICE_UNAVAILABLE")
+    status, shows = _call(proxy.port, "GET", shows_list, admitted)
+    assert (status, [show["id"] for show in shows]) == (200, [world.show.pk])
+    hold = {"show_id": world.show.pk, "seat_ids": [seats[0]["id"]]}
+    status, held = _call(proxy.port, "POST", "/reservations", admitted, hold)
+    assert (status, held["code"]) == (503, "SERVICE_UNAVAILABLE")
     status, by_session = _call(proxy.port, "GET", seat_map, key)  # no X-Queue-Token: the booking pool's
     assert (status, by_session["code"]) == (503, "SERVICE_UNAVAILABLE")

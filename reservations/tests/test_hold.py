@@ -1,13 +1,15 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from concerts.models import ShowSeat, ShowSeatStatus
+from concerts.models import Show, ShowSeat, ShowSeatStatus
 from core.exceptions import ValidationFailed
 from reservations.exceptions import SeatLimitExceeded, SeatUnavailable, ShowNotBookable
 from reservations.models import ReservationStatus
-from reservations.services import reservation_expire_due, reservation_hold
-from reservations.tests.factories import fan_with_points, make_show, seats_of
+from reservations.services import reservation_expire_due, reservation_hold, show_cancel
+from reservations.tests.factories import fan_with_points, make_show, organizer_user, seats_of
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +139,30 @@ def test_seat_of_an_unpriced_grade_cannot_be_held(clock):
 
     with pytest.raises(SeatUnavailable):
         reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "C-1"))
+
+
+def test_with_the_catalog_memo_a_hold_of_a_taken_seat_costs_one_query(clock, settings):
+    """The show comes from the catalog memo the booking guard filled (CATALOG_CACHE_SECONDS; the
+    test settings turn it off): a seat already taken is refused by the one read of the seats."""
+    settings.CATALOG_CACHE_SECONDS = 60
+    show = make_show()
+    first, second = fan_with_points(), fan_with_points()
+    reservation_hold(user=first, show_id=show.pk, seat_ids=seats_of(show, "B-2"))
+    taken = seats_of(show, "B-2")
+
+    with CaptureQueriesContext(connection) as queries, pytest.raises(SeatUnavailable):
+        reservation_hold(user=second, show_id=show.pk, seat_ids=taken)
+
+    assert len(queries.captured_queries) == 1
+
+
+def test_a_show_cancelled_while_the_catalog_memo_still_holds_it_is_not_held(clock, settings):
+    settings.CATALOG_CACHE_SECONDS = 60
+    show = make_show()
+    reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "B-1"))  # the memo holds it
+    show_cancel(show=Show.objects.get(pk=show.pk), actor=organizer_user(organization=show.concert.organization))
+
+    with pytest.raises(ShowNotBookable):
+        reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "C-1"))
+
+    assert not ShowSeat.objects.filter(pk__in=seats_of(show, "C-1"), status=ShowSeatStatus.HELD).exists()
