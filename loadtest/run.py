@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--booking-threads", type=int, help="threads per booking worker (default: --web-threads)")
     parser.add_argument("--queue-nice", type=int, default=10, help="CPU niceness of the enter/poll pool (booking: 0)")
     parser.add_argument("--events-nice", type=int, default=10, help="CPU niceness of the event-stream pool")
+    parser.add_argument(
+        "--booking-nice", type=int, default=0, help="CPU niceness of the booking pool (below 0 needs root)"
+    )
     parser.add_argument("--worker-nice", type=int, default=10, help="CPU niceness of the Celery worker")
     parser.add_argument(
         "--load-generator-nice",
@@ -120,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         queue_pool = stack.start_pool(
             "web-queue", workers=args.queue_workers, threads=args.web_threads, nice=args.queue_nice
         )
-        booking_pool = stack.start_pool("web-booking", workers=args.booking_workers, threads=args.booking_threads)
+        booking_pool = stack.start_pool(
+            "web-booking", workers=args.booking_workers, threads=args.booking_threads, nice=args.booking_nice
+        )
         events_pool = stack.start_events("web-events", nice=args.events_nice)
         reads_pool = stack.start_booking_reads("web-reads")
         proxy = stack.start_proxy("proxy", queue=queue_pool, booking=booking_pool, events=events_pool, reads=reads_pool)

@@ -93,7 +93,10 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/stagegate"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# A kept connection is checked before each request uses it: Django's PostgreSQL backend, whose
+# check (core.postgresql) costs no round trip while the connection is quiet.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["ENGINE"] = "core.postgresql"
 # "pgbouncer": the processes reach PostgreSQL through PgBouncer in transaction pooling mode
 # (config/pgbouncer/), where each transaction may run on another server connection, so nothing may
 # outlive a transaction on the server. Server-side cursors (QuerySet.iterator()) would: they are
