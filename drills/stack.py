@@ -599,10 +599,10 @@ class Stack:
         API-key entries."""
         return self._start_uvicorn(name, "events", port=port, nice=nice)
 
-    def start_booking_reads(self, name: str, *, port: int | None = None) -> Proc:
-        """uvicorn with config/asgi.py on 127.0.0.1:port, at booking's priority: the admitted
-        fans' shows and seat-map reads (reservations.booking_reads)."""
-        return self._start_uvicorn(name, "reads", port=port, nice=0)
+    def start_booking_reads(self, name: str, *, port: int | None = None, nice: int = 0) -> Proc:
+        """uvicorn with config/asgi.py on 127.0.0.1:port: the admitted fans' shows and seat-map
+        reads (reservations.booking_reads). `nice` lowers its CPU priority."""
+        return self._start_uvicorn(name, "reads", port=port, nice=nice)
 
     def _start_uvicorn(self, name: str, kind: str, *, port: int | None, nice: int) -> Proc:
         port = port or free_port()

@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--booking-nice", type=int, default=0, help="CPU niceness of the booking pool (below 0 needs root)"
     )
+    parser.add_argument("--reads-nice", type=int, default=0, help="CPU niceness of the booking reads' pool")
     parser.add_argument("--worker-nice", type=int, default=10, help="CPU niceness of the Celery worker")
     parser.add_argument(
         "--load-generator-nice",
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             "web-booking", workers=args.booking_workers, threads=args.booking_threads, nice=args.booking_nice
         )
         events_pool = stack.start_events("web-events", nice=args.events_nice)
-        reads_pool = stack.start_booking_reads("web-reads")
+        reads_pool = stack.start_booking_reads("web-reads", nice=args.reads_nice)
         proxy = stack.start_proxy("proxy", queue=queue_pool, booking=booking_pool, events=events_pool, reads=reads_pool)
         stack.start_worker("worker1", concurrency=args.worker_concurrency, nice=args.worker_nice)
         stack.start_beat("beat1")
@@ -191,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         | {
             "gunicorn": f"HAProxy -> waiting-room pool {args.queue_workers} x {args.web_threads} threads (nice "
             f"{args.queue_nice}) + booking pool {args.booking_workers} x {args.booking_threads} "
-            f"threads (gthread); event streams nice {args.events_nice}, booking reads (uvicorn) nice 0, "
-            f"Celery worker nice {args.worker_nice}; locust nice {load_generator_nice}"
+            f"threads (gthread, nice {args.booking_nice}); event streams nice {args.events_nice}, booking reads "
+            f"(uvicorn) nice {args.reads_nice}, Celery worker nice {args.worker_nice}; "
+            f"locust nice {load_generator_nice}"
         },
         "processes_alive_at_end": procs_alive,
         **result,
