@@ -2,12 +2,16 @@
 
 Each one locks the wallet row (select_for_update), checks the policy, writes one LedgerEntry and
 the new balance, in one transaction. Entry points called by views (charge, withdraw, adjust) own a
-durable transaction; `wallet_debit` and `wallet_credit` run inside the caller's transaction (a
-savepoint), so a payment or a ticket refund commits or rolls back together with the seats. Callers
-that hold other row locks should take the wallet lock last (it is the most contended row per user).
+durable transaction; `wallet_debit` and `wallet_credit` run inside the caller's transaction
+(`_in_callers_transaction`), so a payment or a ticket refund commits or rolls back together with
+the seats. Callers that hold other row locks should take the wallet lock last (it is the most
+contended row per user).
 """
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -27,6 +31,8 @@ from points.exceptions import (
 from points.idempotency import idempotency_key_clean, ledger_entry_replay
 from points.models import LedgerEntry, Wallet
 from points.tasks import send_charge_receipt
+
+T = TypeVar("T")
 
 # The largest balance or amount PostgreSQL's bigint holds: a technical bound, not a policy.
 AMOUNT_LIMIT = 2**63 - 1
@@ -99,9 +105,26 @@ def wallet_withdraw(*, user: User, amount: int, pin: str, idempotency_key: str |
     return WalletMovement(entry=_entry_write(wallet=wallet, kind=Kind.WITHDRAWAL, amount=-amount, idempotency_key=key))
 
 
-@transaction.atomic
+def _in_callers_transaction(service: Callable[..., T]) -> Callable[..., T]:
+    """Run the service inside the caller's transaction, or in one of its own when there is none,
+    without a savepoint: the service refuses (raises) before it moves any points, so the caller's
+    transaction stays usable after a refusal (a payment then records its failed attempt), and a
+    savepoint would cost two more round trips (SAVEPOINT, RELEASE) on every payment. A wallet
+    opened for a user without one (_wallet_lock) stays opened, empty, whatever follows."""
+
+    @functools.wraps(service)
+    def run(**kwargs) -> T:
+        if transaction.get_connection().in_atomic_block:
+            return service(**kwargs)
+        with transaction.atomic():
+            return service(**kwargs)
+
+    return run
+
+
+@_in_callers_transaction
 def wallet_debit(*, user: User, amount: int, reference: str, idempotency_key: str | None = None) -> LedgerEntry:
-    """Take `amount` (> 0) for a payment, inside the caller's transaction (a savepoint here).
+    """Take `amount` (> 0) for a payment, inside the caller's transaction.
 
     Locks the wallet row until the caller's transaction ends. Raises InsufficientBalance (409;
     extra `balance`) when the balance is too low, writing nothing. With an idempotency key already
@@ -121,7 +144,7 @@ def wallet_debit(*, user: User, amount: int, reference: str, idempotency_key: st
     return _entry_write(wallet=wallet, kind=Kind.PAYMENT, amount=-amount, reference=reference, idempotency_key=key)
 
 
-@transaction.atomic
+@_in_callers_transaction
 def wallet_credit(*, user: User, amount: int, reference: str, idempotency_key: str | None = None) -> LedgerEntry:
     """Give `amount` (> 0) back for a refunded ticket, inside the caller's transaction. The balance
     cap does not apply: a refund always credits. Idempotency key as for wallet_debit."""

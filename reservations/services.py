@@ -214,7 +214,7 @@ def _pay(
 
     if not pin_ok:
         return None, _fail(reservation, WrongPin, now=now, idempotency_key=idempotency_key)
-    try:  # wallet_debit runs in its own savepoint: a refusal leaves this transaction usable
+    try:  # wallet_debit refuses before it writes: this transaction stays usable
         entry = wallet_debit(user=user, amount=reservation.amount, reference=reservation.ledger_reference)
     except InsufficientBalance as short:
         return None, _short_of_balance(reservation, short, now=now, idempotency_key=idempotency_key)

@@ -1,6 +1,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import DEFAULT_PIN
 from concerts.models import ShowSeat, ShowSeatStatus
@@ -187,3 +189,16 @@ def test_expiry_job_closes_due_holds_only(clock):
         1: "AVAILABLE",
         2: "HELD",
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payment_takes_no_savepoint(held):
+    """The wallet's debit runs in the payment's transaction as it is: a savepoint would cost two
+    more round trips (SAVEPOINT, RELEASE) on every payment."""
+    fan, reservation = held
+
+    with CaptureQueriesContext(connection) as queries:
+        reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
+
+    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAYMENT).count() == 1
+    assert not [query["sql"] for query in queries.captured_queries if "SAVEPOINT" in query["sql"].upper()]
