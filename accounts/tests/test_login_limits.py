@@ -13,8 +13,10 @@ PHONE = "010-5555-0001"
 
 
 @pytest.fixture
-def rates(settings):
-    """Low rates of the signup and log-in limits; returns a setter for other values."""
+def rates(settings, clock):
+    """Low rates of the signup and log-in limits; returns a setter for other values. The limits
+    count in fixed windows of the injectable clock: frozen, so that no test straddles two windows
+    (two tests failed together once when the minute turned mid-test)."""
 
     def set_rates(**overrides: str) -> None:
         rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **overrides}

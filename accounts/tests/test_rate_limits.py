@@ -8,7 +8,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def low_rates(settings):
+def low_rates(settings, clock):
+    """Low rates. The limits count in fixed windows of the injectable clock: frozen, so that no
+    test straddles two windows (it did, now and then: a count restarted mid-test)."""
     rates = {"signup_ip": "3/min", "login_ip": "5/min", "login_user": "2/min"}
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
 

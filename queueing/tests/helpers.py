@@ -1,5 +1,7 @@
-"""Test helpers: where a token stands, counting Redis round trips, reading a room's raw state."""
+"""Test helpers: where a token stands, counting Redis round trips, reading a room's raw state,
+calling the ASGI application as uvicorn does."""
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 
@@ -8,6 +10,7 @@ from redis import Redis
 from redis.cluster import RedisCluster
 from redis.connection import AbstractConnection
 
+from config.asgi import application
 from core.redis import queue_on_cluster, queue_redis, redis_client
 from queueing.exceptions import TokenNotFound
 from queueing.scripts import concert_keys
@@ -95,3 +98,23 @@ def redis_restart() -> int:
         keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000))
         deleted += client.delete(*keys) if keys else 0
     return deleted
+
+
+async def asgi_request(scope: dict) -> tuple[int, dict[str, str], bytes]:
+    """config.asgi's answer to one HTTP request with an empty body, as uvicorn calls it: the
+    status, the headers (names in lower case) and the body."""
+    sent, requested = [], []
+
+    async def receive():
+        if not requested:  # the (empty) request body, then nothing: the client waits for the answer
+            requested.append(True)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()
+
+    async def send(message):
+        sent.append(message)
+
+    await application(scope, receive, send)
+    start, *bodies = sent
+    headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
+    return start["status"], headers, b"".join(message.get("body", b"") for message in bodies)

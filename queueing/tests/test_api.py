@@ -330,7 +330,7 @@ def test_entering_past_the_per_ip_limit_is_429_with_retry_after(settings, clock)
     assert queue_stats(concert_id=concert.pk).active + queue_stats(concert_id=concert.pk).waiting == 3
 
 
-def test_enter_limits_count_per_concert(settings):
+def test_enter_limits_count_per_concert(settings, clock):  # one window of the limits
     low_enter_limits(settings, user="2/min")
     concert, other_concert = concert_on_sale(), concert_on_sale()
     client = fan()

@@ -14,12 +14,11 @@ from rest_framework.test import APIClient
 from accounts.authentication import api_key_forget
 from accounts.services import user_api_key
 from accounts.tests.factories import UserFactory
-from config.asgi import application
 from core.request_id import REQUEST_ID_HEADER
 from queueing.entering import enter_route
 from queueing.selectors import queue_stats
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
-from queueing.tests.helpers import room_state
+from queueing.tests.helpers import asgi_request, room_state
 from queueing.tests.test_api import FIELDS, low_enter_limits
 
 # The app resolves API keys and policies in its own threads: the data must be committed.
@@ -46,21 +45,8 @@ def asgi_scope(concert_id: int | str, *, authorization: str | None, forwarded_fo
 
 
 async def asgi_call(scope: dict) -> Answer:
-    sent, requested = [], []
-
-    async def receive():
-        if not requested:  # the (empty) request body, then nothing: the client waits for the answer
-            requested.append(True)
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.Event().wait()
-
-    async def send(message):
-        sent.append(message)
-
-    await application(scope, receive, send)
-    start, *bodies = sent
-    headers = {name.decode(): value.decode() for name, value in start["headers"]}
-    return Answer(start["status"], headers, json.loads(b"".join(m.get("body", b"") for m in bodies)))
+    status, headers, body = await asgi_request(scope)
+    return Answer(status, headers, json.loads(body))
 
 
 def by_event_loop(api_key: str, concert_id: int | str, *, forwarded_for: str | None = None) -> Answer:
@@ -196,7 +182,7 @@ def test_past_the_per_user_limit_429_with_retry_after_as_the_django_view(setting
     assert by_event_loop(api_key, concert.pk).status == 200  # a new window
 
 
-def test_the_per_address_limit_counts_the_forwarded_client_address(settings):
+def test_the_per_address_limit_counts_the_forwarded_client_address(settings, clock):  # one window
     low_enter_limits(settings, ip="1/min")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}  # behind HAProxy
     concert = concert_on_sale()

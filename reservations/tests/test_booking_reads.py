@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import user_api_key, user_api_key_revoke
-from config.asgi import application
 from core.request_id import REQUEST_ID_HEADER
 from queueing.services import queue_enter
+from queueing.tests.helpers import asgi_request
 from reservations.booking_reads import booking_read_route
 from reservations.services import reservation_hold
 from reservations.tests.factories import fan_with_points, make_show, seats_of
@@ -63,21 +63,7 @@ def asgi_scope(path: str, *, authorization: str | None, queue_token: str | None,
 
 
 async def asgi_call(scope: dict) -> Answer:
-    sent, requested = [], []
-
-    async def receive():
-        if not requested:  # the (empty) request body, then nothing: the client waits for the answer
-            requested.append(True)
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.Event().wait()
-
-    async def send(message):
-        sent.append(message)
-
-    await application(scope, receive, send)
-    start, *bodies = sent
-    headers = {name.decode(): value.decode() for name, value in start["headers"]}
-    return Answer(start["status"], headers, b"".join(m.get("body", b"") for m in bodies))
+    return Answer(*await asgi_request(scope))
 
 
 def by_event_loop(fan: Fan, path: str, *, etag: str | None = None) -> Answer:
