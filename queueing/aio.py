@@ -107,14 +107,19 @@ async def in_thread(function: Callable[..., T], /, **kwargs) -> T:
     return await asyncio.to_thread(call)
 
 
+async def redis_get(key: str) -> bytes | None:
+    """A key's value from this loop's plain Redis. Raises ServiceUnavailable when Redis fails."""
+    try:
+        return await redis_client().get(key)
+    except STORAGE_ERRORS as exc:
+        logger.exception("asyncio: storage failed")
+        raise service_unavailable() from exc
+
+
 async def caller_id(api_key: str) -> int:
     """The API key's user id, as the gunicorn path resolves it (the Redis cache, SQL on a miss);
     raises ApiKeyInvalid for an unknown, revoked or expired key, ServiceUnavailable."""
-    try:
-        cached = await redis_client().get(api_key_cache_key(api_key))
-    except STORAGE_ERRORS as exc:
-        logger.exception("waiting room (asyncio): storage failed")
-        raise service_unavailable() from exc
+    cached = await redis_get(api_key_cache_key(api_key))
     if cached is not None:
         user_id = api_key_user_id_from_cache(api_key, cached)
     else:
@@ -134,8 +139,15 @@ def plain_api_key(headers: dict[str, str]) -> str | None:
 
 
 async def json_answer(send, status: int, body: dict, extra_headers: dict[str, str] | None = None) -> None:
-    payload = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    headers += [(name.lower().encode(), value.encode()) for name, value in (extra_headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+    await send_answer(
+        send, status, json.dumps(body).encode(), {"content-type": "application/json"} | (extra_headers or {})
+    )
+
+
+async def send_answer(send, status: int, body: bytes, headers: dict[str, str]) -> None:
+    """One whole HTTP answer through ASGI: the headers (with the body's length, but on a 304) and the body."""
+    fields = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+    if status != 304:
+        fields.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": fields})
+    await send({"type": "http.response.body", "body": body})

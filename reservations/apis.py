@@ -406,13 +406,17 @@ class ShowSeatListApi(APIView):
 
 
 def seat_map_response(seat_map: SeatMap, request: HttpRequest) -> HttpResponse:
-    """A kept seat map as the answer: 304 with no body while the client holds this version
-    (If-None-Match), else its JSON; with its ETag either way and revalidated on every use (the
-    API above and the seat page's refresh, pages.seats, answer alike)."""
-    if request.headers.get("If-None-Match") == seat_map.etag:
-        response = HttpResponse(status=304)
-    else:
-        response = HttpResponse(seat_map.body, content_type="application/json")
-    response["ETag"] = seat_map.etag
-    response["Cache-Control"] = "private, no-cache"
-    return response
+    """A kept seat map as the answer (seat_map_answer; the API above and the seat page's refresh,
+    pages.seats, answer alike)."""
+    status, body, headers = seat_map_answer(seat_map, if_none_match=request.headers.get("If-None-Match"))
+    return HttpResponse(body, status=status, headers=headers)
+
+
+def seat_map_answer(seat_map: SeatMap, *, if_none_match: str | None) -> tuple[int, bytes, dict[str, str]]:
+    """The status, body and headers of a kept seat map's answer: 304 with no body while the client
+    holds this version (If-None-Match), else its JSON; with its ETag either way and revalidated on
+    every use. Also the event loop's (reservations.booking_reads)."""
+    headers = {"ETag": seat_map.etag, "Cache-Control": "private, no-cache"}
+    if if_none_match == seat_map.etag:
+        return 304, b"", headers
+    return 200, seat_map.body, headers | {"Content-Type": "application/json"}

@@ -48,14 +48,13 @@ from concerts.selectors import (
 from core.clock import clock
 from core.exception_handlers import error_answer, server_error_body
 from core.exceptions import ApplicationError, NotAuthenticated
-from core.outage import STORAGE_ERRORS, service_unavailable
 from core.redis import redis_text
 from core.request_id import REQUEST_ID_HEADER, request_id_begin
-from queueing.aio import in_thread, plain_api_key, redis_client, request_headers
+from queueing.aio import in_thread, plain_api_key, redis_get, request_headers, send_answer
 from queueing.permissions import QUEUE_TOKEN_HEADER
 from queueing.selectors import CallerInRoom, aqueue_caller_in_room
 from queueing.services import queue_require_active
-from reservations.apis import ShowListApi
+from reservations.apis import ShowListApi, seat_map_answer
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +108,7 @@ async def booking_read_app(scope: dict, receive, send, *, read: BookingRead, obj
     except Exception:  # a bug: the API's JSON 500, as Django's handler500 answers it
         logger.exception("booking read: unexpected error")
         answer = Answer(500, JSONRenderer().render(server_error_body()), _JSON)
-    await _send(send, answer, answer_headers)
+    await send_answer(send, answer.status, answer.body, answer.headers | answer_headers)
     Metrics.get_instance().requests_latency_by_view_method.labels(view=read.view_name, method="GET").observe(
         time.perf_counter() - started
     )
@@ -128,15 +127,12 @@ async def _show_list(caller: CallerInRoom, concert_id: int, headers: dict[str, s
 
 
 async def _seat_map(caller: CallerInRoom, show_id: int, headers: dict[str, str]) -> Answer:
-    """ShowSeatListApi's answer (reservations.apis.seat_map_response): the checks in its order
+    """ShowSeatListApi's answer (reservations.apis.seat_map_answer): the checks in its order
     (404, 403), then the kept map, or 304 while the client holds this version."""
     show = await _catalog(show_get_memoized, show_get_cached, show_id=show_id)
     queue_require_active(user_id=caller.user_id, concert_id=show.concert_id, token=caller.token, caller=caller)
     seat_map = await _current_seat_map(show)
-    cache = {"ETag": seat_map.etag, "Cache-Control": "private, no-cache"}
-    if headers.get("if-none-match") == seat_map.etag:
-        return Answer(304, b"", cache)
-    return Answer(200, seat_map.body, cache | _JSON)
+    return Answer(*seat_map_answer(seat_map, if_none_match=headers.get("if-none-match")))
 
 
 BOOKING_READS = (
@@ -160,11 +156,7 @@ async def _current_seat_map(show: Show) -> SeatMap:
     """This process's kept map while current (one Redis GET for its version), else rebuilt in a
     worker thread by concerts.seat_map, which also gives a show its first version."""
     now = clock.now()
-    try:
-        version = await redis_client().get(seat_map_version_key(show.pk))
-    except STORAGE_ERRORS as exc:
-        logger.exception("booking read (asyncio): storage failed")
-        raise service_unavailable() from exc
+    version = await redis_get(seat_map_version_key(show.pk))
     kept = kept_seat_map(show_id=show.pk, version=redis_text(version), now=now) if version is not None else None
     if kept is not None:
         return kept
@@ -174,11 +166,3 @@ async def _current_seat_map(show: Show) -> SeatMap:
         _rebuilds[show.pk] = rebuild
         rebuild.add_done_callback(lambda _: _rebuilds.pop(show.pk, None))
     return await asyncio.shield(rebuild)  # a reader that goes away does not cancel the others' rebuild
-
-
-async def _send(send, answer: Answer, extra_headers: dict[str, str]) -> None:
-    headers = [(name.lower().encode(), value.encode()) for name, value in (answer.headers | extra_headers).items()]
-    if answer.status != 304:
-        headers.append((b"content-length", str(len(answer.body)).encode()))
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-    await send({"type": "http.response.body", "body": answer.body})
