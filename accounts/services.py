@@ -6,7 +6,6 @@ keep failing. Counters live in the Redis cache (core.throttling.cache_incr): ato
 and with Redis unavailable the limits let requests through rather than lock everyone out.
 """
 
-import contextlib
 import logging
 import math
 import re
@@ -220,36 +219,30 @@ def user_pin_check(*, user: User, pin: str) -> bool:
     """Check the payment PIN, within the account's allowance of wrong PINs (payments and
     withdrawals, across holds): at most PIN_WRONG_PER_ACCOUNT per fixed PIN_WRONG_WINDOW_SECONDS
     window of the clock. Past it raises PinAttemptsLimited (429, retry_after_seconds: the
-    window's end) without checking, so new holds give no new guesses.
+    window's end) whatever the PIN, so new holds give no new guesses.
 
-    Every check takes a place in the window's count first (an atomic increment, so concurrent
-    guesses cannot all slip under the limit); a right PIN gives its place back.
+    Every check takes a place in the window's count (an atomic increment, so concurrent guesses
+    cannot all slip under the limit); a right PIN, or a check refused past the limit, gives its
+    place back in the same step (one Redis round trip: the PIN is compared first, locally).
     """
     seconds = settings.PIN_WRONG_WINDOW_SECONDS
     now = clock.timestamp()
     window = int(now // seconds)
-    key = _pin_wrong_key(user.pk, now)
-    count = cache_incr(key, timeout=seconds + 1)
+    ok = user.check_pin(pin)
+    count = cache_incr(
+        _pin_wrong_key(user.pk, now), timeout=seconds + 1, give_back_past=settings.PIN_WRONG_PER_ACCOUNT, give_back=ok
+    )
     if count is not None and count > settings.PIN_WRONG_PER_ACCOUNT:
-        _give_back(key)  # a refused check is not a wrong PIN
         wait = max(1, math.ceil((window + 1) * seconds - now))
         raise PinAttemptsLimited(
             f"Too many wrong payment PINs on this account. Try again in {math.ceil(wait / 60)} minutes.",
             retry_after_seconds=wait,
         )
-    ok = user.check_pin(pin)
-    if ok and count is not None:
-        _give_back(key)
     return ok
 
 
 def _pin_wrong_key(user_id: int, now: float) -> str:
     return f"pin:wrong:{user_id}:{int(now // settings.PIN_WRONG_WINDOW_SECONDS)}"
-
-
-def _give_back(key: str) -> None:
-    with contextlib.suppress(ValueError):  # the counter lapsed meanwhile: nothing to give back
-        cache.decr(key)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from redis import Redis
+from redis.client import Pipeline
 
 from concerts.models import Show, ShowSeatStatus, seat_label
 from concerts.selectors import (
@@ -83,10 +85,11 @@ def seat_map_version_key(show_id: int) -> str:
     return redis_key("seatmap", show_id, "version")
 
 
-def seat_map_changed(*, show_id: int) -> None:
+def seat_map_changed(*, show_id: int, client: Redis | Pipeline | None = None) -> None:
     """The show's seats or prices changed: every process rebuilds its map on the next request.
-    Call it after the change commits (transaction.on_commit)."""
-    redis_client().set(seat_map_version_key(show_id), secrets.token_hex(8))
+    Call it after the change commits (transaction.on_commit; or with the pipeline of
+    core.redis.redis_writes_on_commit as `client`)."""
+    (client or redis_client()).set(seat_map_version_key(show_id), secrets.token_hex(8))
 
 
 def _seat_map_versions(show_ids: list[int]) -> list[str]:

@@ -31,6 +31,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import multiprocess
 from prometheus_client.core import CounterMetricFamily, Metric, SummaryMetricFamily
+from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 from core.exception_handlers import error_body
@@ -108,9 +110,15 @@ def _field(name: str, labels: dict[str, object]) -> str:
 def metric_incr(name: str, amount: float = 1, **labels: object) -> None:
     """Add to a domain counter (call it after the commit of what it counts)."""
     try:
-        redis_client().hincrbyfloat(_counters_key(), _field(name, labels), amount)
+        metric_incr_in(redis_client(), name, amount, **labels)
     except RedisError:
         logger.warning("metric %s not counted: Redis unavailable", name)
+
+
+def metric_incr_in(client: Redis | Pipeline, name: str, amount: float = 1, **labels: object) -> None:
+    """Add to a domain counter through `client`: a pipeline sends it with the other writes of the
+    same step (core.redis.redis_writes_on_commit)."""
+    client.hincrbyfloat(_counters_key(), _field(name, labels), amount)
 
 
 def metric_incr_on_commit(name: str, amount: float = 1, **labels: object) -> None:

@@ -2,17 +2,40 @@
 same, or a Redis Cluster: REDIS_CLUSTER_URL) and key naming."""
 
 import functools
+import logging
+from collections.abc import Callable
 
 from django.conf import settings
+from django.db import transaction
 from django_redis import get_redis_connection
 from redis import Redis
+from redis.client import Pipeline
 from redis.cluster import RedisCluster
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 
 def redis_client() -> Redis:
     """The plain Redis of REDIS_URL: the cache (sessions, rate limits, the API-key cache), metrics,
     seat-map versions; and the waiting room unless it runs on a Redis Cluster."""
     return get_redis_connection("default")
+
+
+def redis_writes_on_commit(write: Callable[[Pipeline], None]) -> None:
+    """Once the current transaction commits, send what `write(pipe)` queues to the shared Redis in
+    one round trip (a pipeline, not MULTI: each command stands alone). The commit has happened by
+    then: a Redis failure is logged, not raised."""
+
+    def send() -> None:
+        try:
+            with redis_client().pipeline(transaction=False) as pipe:
+                write(pipe)
+                pipe.execute()
+        except RedisError:
+            logger.exception("after-commit Redis writes (%s) not sent", write.__qualname__)
+
+    transaction.on_commit(send)
 
 
 def queue_on_cluster() -> bool:

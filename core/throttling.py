@@ -8,10 +8,13 @@ in its Redis script (queueing.enter_limits). The client address is read as DRF's
 (`client_ip`).
 """
 
+import logging
 import math
 from types import SimpleNamespace
 
 from django.core.cache import cache
+from redis.commands.core import Script
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -19,6 +22,9 @@ from rest_framework.views import APIView
 
 from core.clock import clock
 from core.exceptions import RateLimited
+from core.redis import redis_client
+
+logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -29,14 +35,36 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period[0]]
 
 
-def cache_incr(key: str, *, timeout: int) -> int | None:
-    """Add one to a counter in the cache (atomic: Redis INCR), created with `timeout`; None when
-    the cache is unavailable (the cache ignores Redis errors: limits then let requests through)."""
-    cache.add(key, 0, timeout)
+# Counting an attempt in a window is one round trip: the increment, the counter's lifetime (set
+# when it is created) and a place given back at once, atomically (so concurrent attempts never all
+# slip under a limit). KEYS[1] the counter; ARGV[1] its lifetime in seconds; ARGV[2] the count past
+# which the place is given back (0: never); ARGV[3] "1" to give it back whatever the count.
+_COUNT_ATTEMPT = Script(
+    None,
+    b"""
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if ARGV[3] == '1' or (tonumber(ARGV[2]) > 0 and count > tonumber(ARGV[2])) then
+  redis.call('DECR', KEYS[1])
+end
+return count
+""",
+)
+
+
+def cache_incr(key: str, *, timeout: int, give_back_past: int = 0, give_back: bool = False) -> int | None:
+    """Add one to the cache's counter `key` (created with `timeout` seconds to live) and return
+    the count with this one. Its place is given back at once when `give_back` is set, or when the
+    count is past `give_back_past` (a refused attempt that must not count). None when Redis is
+    unavailable (as the cache ignores Redis errors: limits then let requests through)."""
     try:
-        return cache.incr(key)
-    except ValueError:  # the counter lapsed between add and incr: count this one from zero
+        count = _COUNT_ATTEMPT(
+            keys=[cache.make_key(key)], args=[timeout, give_back_past, int(give_back)], client=redis_client()
+        )
+    except RedisError:
+        logger.warning("counter %s not counted: Redis unavailable", key)
         return None
+    return int(count)
 
 
 def rate_limit_count(*, scope: str, ident: str, error: type[RateLimited] = RateLimited) -> None:

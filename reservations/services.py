@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from redis.client import Pipeline
 
 from accounts.models import User
 from accounts.selectors import organization_require
@@ -38,7 +39,8 @@ from concerts.selectors import (
 )
 from core.clock import clock
 from core.exceptions import ApplicationError, NotPermitted, ValidationFailed
-from core.metrics import metric_incr_on_commit
+from core.metrics import metric_incr_in, metric_incr_on_commit
+from core.redis import redis_writes_on_commit
 from points.exceptions import InsufficientBalance
 from points.services import wallet_credit, wallet_debit
 from queueing.selectors import concert_queue_policy_cache_clear
@@ -154,9 +156,13 @@ def _hold(*, user: User, show: Show, wanted: list[int], now: datetime) -> Reserv
         ReservationSeat(reservation=reservation, show_seat=seat, price=prices[seat.grade]) for seat in seats
     )
     ShowSeat.objects.filter(pk__in=wanted).update(status=ShowSeatStatus.HELD, held_until=expires_at)
-    _seat_map_changed_on_commit(show.pk)
-    metric_incr_on_commit("holds", concert=concert.pk)
-    metric_incr_on_commit("held_seats", len(seats), concert=concert.pk)
+
+    def after_commit(pipe: Pipeline) -> None:
+        seat_map_changed(show_id=show.pk, client=pipe)
+        metric_incr_in(pipe, "holds", concert=concert.pk)
+        metric_incr_in(pipe, "held_seats", len(seats), concert=concert.pk)
+
+    redis_writes_on_commit(after_commit)
     # The hold keeps the fan's admitted session alive until it is paid or can no longer be paid.
     payable_until = reservation_payable_until(reservation=reservation)
     transaction.on_commit(
@@ -207,7 +213,7 @@ def _pay(
     if _show_is_cancelled(reservation.show_id):
         _close(reservation, status=ReservationStatus.RELEASED, now=now, reason="show_cancelled")
         return None, ShowNotBookable("This show has been cancelled.")
-    if any(seat.status != ShowSeatStatus.HELD for seat in seats) or len(seats) != reservation.seats.count():
+    if any(seat.status != ShowSeatStatus.HELD for seat in seats) or len(seats) != reservation.seats_held_with:
         # Another fan took over a seat after this hold's time had passed (see reservation_hold).
         _close(reservation, status=ReservationStatus.EXPIRED, now=now, reason="hold_expired")
         return None, HoldExpired()
@@ -220,7 +226,6 @@ def _pay(
         return None, _short_of_balance(reservation, short, now=now, idempotency_key=idempotency_key)
 
     ShowSeat.objects.filter(pk__in=[seat.pk for seat in seats]).update(status=ShowSeatStatus.SOLD, held_until=None)
-    _seat_map_changed_on_commit(reservation.show_id)
     reservation.status = ReservationStatus.CONFIRMED
     reservation.confirmed_at = now
     reservation.save(update_fields=["status", "confirmed_at"])
@@ -233,7 +238,12 @@ def _pay(
         idempotency_key=idempotency_key or "",
         created_at=now,
     )
-    metric_incr_on_commit("payments", outcome=PaymentAttempt.Outcome.CONFIRMED)
+
+    def after_commit(pipe: Pipeline) -> None:
+        seat_map_changed(show_id=reservation.show_id, client=pipe)
+        metric_incr_in(pipe, "payments", outcome=PaymentAttempt.Outcome.CONFIRMED)
+
+    redis_writes_on_commit(after_commit)
     _leave_queue_on_commit(reservation, reason="paid")
     reservation_id = reservation.pk
     transaction.on_commit(lambda: _booking_confirmation_enqueue(reservation_id=reservation_id), robust=True)
@@ -578,9 +588,20 @@ def _show_is_cancelled(show_id: int) -> bool:
 # Shared steps (each expects the reservation row locked by its caller)
 # --------------------------------------------------------------------------------------------
 def _lock_reservation(*, reservation_id: int) -> Reservation:
+    """The reservation row, locked, with its show, concert and fan, and `seats_held_with`: how
+    many seats it was held with (its rows are never deleted: a takeover or a refund only marks
+    them inactive), read in the same statement."""
+    seats_held_with = (
+        ReservationSeat.objects.filter(reservation=OuterRef("pk"))
+        .order_by()
+        .values("reservation")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     reservation = (
         Reservation.objects.select_for_update(of=("self",))
         .select_related("show__concert", "user")
+        .annotate(seats_held_with=Subquery(seats_held_with))
         .filter(pk=reservation_id)
         .first()
     )

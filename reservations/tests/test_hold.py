@@ -5,7 +5,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from concerts.models import Show, ShowSeat, ShowSeatStatus
+from concerts.seat_map import seat_map_version_key
 from core.exceptions import ValidationFailed
+from core.redis import redis_client
+from core.tests.test_metrics import scrape, value
+from queueing.tests.helpers import count_redis_round_trips
 from reservations.exceptions import SeatLimitExceeded, SeatUnavailable, ShowNotBookable
 from reservations.models import ReservationStatus
 from reservations.services import reservation_expire_due, reservation_hold, show_cancel
@@ -166,3 +170,20 @@ def test_a_show_cancelled_while_the_catalog_memo_still_holds_it_is_not_held(cloc
         reservation_hold(user=fan_with_points(), show_id=show.pk, seat_ids=seats_of(show, "C-1"))
 
     assert not ShowSeat.objects.filter(pk__in=seats_of(show, "C-1"), status=ShowSeatStatus.HELD).exists()
+
+
+def test_a_holds_writes_after_its_commit_take_two_redis_round_trips(clock, client):
+    """The seat map's new version and the two counters go in one pipeline; the fan's session is
+    extended in the waiting room's Redis (which may be a Redis Cluster) by its own script."""
+    show = make_show()
+    fan = fan_with_points()
+    version_before = redis_client().get(seat_map_version_key(show.pk))
+
+    with count_redis_round_trips() as round_trips:
+        reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1", "B-2"))
+
+    assert round_trips.count == 2  # the hold itself reads no Redis
+    assert redis_client().get(seat_map_version_key(show.pk)) not in (None, version_before)
+    text = scrape(client)
+    assert value(text, f'stagegate_holds_total{{concert="{show.concert_id}"}}') == 1
+    assert value(text, f'stagegate_held_seats_total{{concert="{show.concert_id}"}}') == 2

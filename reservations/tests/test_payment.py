@@ -6,7 +6,11 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import DEFAULT_PIN
 from concerts.models import ShowSeat, ShowSeatStatus
+from concerts.seat_map import seat_map_version_key
+from core.redis import redis_client
+from core.tests.test_metrics import scrape, value
 from points.models import LedgerEntry
+from queueing.tests.helpers import count_redis_round_trips
 from reservations.exceptions import (
     AlreadyPaid,
     HoldExpired,
@@ -202,3 +206,21 @@ def test_a_payment_takes_no_savepoint(held):
 
     assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAYMENT).count() == 1
     assert not [query["sql"] for query in queries.captured_queries if "SAVEPOINT" in query["sql"].upper()]
+
+
+def test_a_payment_takes_three_redis_round_trips(clock, client):
+    """The PIN's count (one script), then after the commit the seat map's new version with the
+    counter in one pipeline, and the fan's leaving of the waiting room (its own Redis)."""
+    show = make_show()
+    fan = fan_with_points(1_000_000)
+    warm_up = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "C-1"))
+    reservation_pay(user=fan, reservation_id=warm_up.pk, pin=DEFAULT_PIN)  # the PIN script is loaded
+    reservation = reservation_hold(user=fan, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
+    version_before = redis_client().get(seat_map_version_key(show.pk))
+
+    with count_redis_round_trips() as round_trips:
+        reservation_pay(user=fan, reservation_id=reservation.pk, pin=DEFAULT_PIN)
+
+    assert round_trips.count == 3
+    assert redis_client().get(seat_map_version_key(show.pk)) != version_before
+    assert value(scrape(client), 'stagegate_payments_total{outcome="CONFIRMED"}') == 2

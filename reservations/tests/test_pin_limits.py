@@ -1,9 +1,13 @@
 """Wrong payment PINs are limited per account across holds, and a withdrawal needs the PIN."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from rest_framework.test import APIClient
 
 from accounts.exceptions import PinAttemptsLimited
+from accounts.services import user_pin_check
 from accounts.tests.factories import DEFAULT_PIN
 from points.models import LedgerEntry
 from points.selectors import wallet_balance
@@ -97,3 +101,24 @@ def test_the_wallet_page_asks_for_the_pin_to_withdraw(client, allowance):
     assert wrong.status_code == 422
     assert right.status_code == 302
     assert wallet_balance(user=fan) == 90_000
+
+
+def test_concurrent_guesses_get_no_more_than_the_allowance(allowance):
+    """Sixteen wrong PINs at once from threads: each takes its place in the count atomically, so
+    exactly the allowance (6) are checked and the others are refused, the right PIN too."""
+    fan = fan_with_points()
+    start = threading.Barrier(16)
+
+    def guess(n: int) -> str:
+        start.wait()
+        try:
+            return "checked" if not user_pin_check(user=fan, pin=f"{200_000 + n:06d}") else "right?"
+        except PinAttemptsLimited:
+            return "refused"
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(guess, range(16)))
+
+    assert (answers.count("checked"), answers.count("refused")) == (6, 10)
+    with pytest.raises(PinAttemptsLimited):
+        user_pin_check(user=fan, pin=DEFAULT_PIN)
