@@ -42,11 +42,11 @@ class HasActiveQueueToken(BasePermission):
         if concert_id is None:
             return True
         token = request_queue_token(request, concert_id)
+        caller = getattr(request, QUEUE_CALLER_ATTRIBUTE, None)  # queueing.authentication
         if getattr(view, "queue_live_hold", False):
             queue_require_active_or_live_hold(
-                user_id=request.user.pk, concert_id=concert_id, token=token, live_hold=True
+                user_id=request.user.pk, concert_id=concert_id, token=token, live_hold=True, caller=caller
             )
         else:
-            caller = getattr(request, QUEUE_CALLER_ATTRIBUTE, None)  # queueing.authentication
             queue_require_active(user_id=request.user.pk, concert_id=concert_id, token=token, caller=caller)
         return True

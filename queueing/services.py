@@ -372,7 +372,9 @@ def queue_require_active(
     return current
 
 
-def queue_require_active_or_live_hold(*, user_id: int, concert_id: int, token: str | None, live_hold: bool) -> None:
+def queue_require_active_or_live_hold(
+    *, user_id: int, concert_id: int, token: str | None, live_hold: bool, caller: CallerInRoom | None = None
+) -> None:
     """The payment guard: queue_require_active, except that a live hold of the user's (read from
     PostgreSQL by the caller) is proof of admission when the queue does not show the user ACTIVE.
 
@@ -382,7 +384,7 @@ def queue_require_active_or_live_hold(*, user_id: int, concert_id: int, token: s
     hold instead of queueing again behind everyone and losing it. Redis unreachable still raises
     ServiceUnavailable (the queue is asked first). Raises QueueNotActive without a live hold."""
     try:
-        queue_require_active(user_id=user_id, concert_id=concert_id, token=token)
+        queue_require_active(user_id=user_id, concert_id=concert_id, token=token, caller=caller)
     except QueueNotActive:
         if not live_hold:
             raise

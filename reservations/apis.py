@@ -194,6 +194,10 @@ class ReservationPaymentApi(APIView):
     lost the fan's admission (a Redis restart), the live hold itself proves it; a hold that has
     ended answers with its own code (410, 409) whatever the queue says."""
 
+    # The key from its cache entry and the token's place in one Redis round trip, as for a hold
+    # (the PIN's hash is then read on its own, a one-column query, instead of the key's row
+    # joined to the whole user).
+    authentication_classes = [ApiKeyAndQueueTokenAuthentication, SessionAuthentication]
     permission_classes = [HasActiveQueueToken]
     queue_live_hold = False  # set by get_queue_concert_id for the guard
 

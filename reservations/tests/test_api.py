@@ -3,14 +3,17 @@
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from accounts.services import user_api_key_issue
 from accounts.tests.factories import DEFAULT_PIN
 from concerts.models import Concert
 from points.models import LedgerEntry
 from queueing.selectors import concert_queue_policy_cache_clear
 from queueing.services import queue_enter
-from queueing.tests.helpers import redis_restart
+from queueing.tests.helpers import count_redis_round_trips, redis_restart
 from reservations.services import reservation_hold, reservation_refund
 from reservations.tests.factories import fan_with_points, make_show, organizer_user, seats_of
 from reservations.tickets import ticket_check_in
@@ -352,3 +355,25 @@ def test_without_a_live_hold_the_queue_still_decides_after_a_restart(show, fan):
     other = APIClient()
     other.force_authenticate(fan_with_points(1_000_000))
     assert other.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN}).status_code == 404
+
+
+def test_a_payment_with_an_api_key_reads_the_key_and_the_token_in_one_round_trip(
+    show, fan, django_capture_on_commit_callbacks
+):
+    """As for a hold: the key from its cache entry and the token's place in one pipeline, which the
+    guard then uses; no query of the key's row. Then the PIN's count, the after-commit writes and
+    the fan's leaving of the room: four round trips in all (Celery's broker is in-process here)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        key = user_api_key_issue(user=fan)
+    status = queue_enter(user_id=fan.pk, concert_id=show.concert_id)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}", HTTP_X_QUEUE_TOKEN=status.token)
+    first, second = hold(api, show, "B-1").json()["id"], hold(api, show, "B-2").json()["id"]
+    api.post(f"/api/v1/reservations/{first}/payment", {"pin": DEFAULT_PIN})  # (loads the PIN's script)
+
+    with CaptureQueriesContext(connection) as queries, count_redis_round_trips() as round_trips:
+        response = api.post(f"/api/v1/reservations/{second}/payment", {"pin": DEFAULT_PIN})
+
+    assert response.status_code == 200
+    assert not [query["sql"] for query in queries.captured_queries if "authtoken_token" in query["sql"]]
+    assert round_trips.count == 4
