@@ -408,7 +408,7 @@ def reservation_refund(
         organization_require(user=actor, organization_id=organization_id)
     else:
         owner_id = actor.pk
-    User.objects.select_for_update().filter(pk=owner_id).first()  # the lock order: user first
+    owner = User.objects.select_for_update().filter(pk=owner_id).first()  # the lock order: user first
     reservation = (
         _lock_reservation(reservation_id=reservation_id)
         if on_behalf
@@ -435,16 +435,22 @@ def reservation_refund(
     if not chosen:
         raise AlreadyRefunded()
 
-    refund, balance = _refund_tickets(reservation, chosen, actor=actor, now=now)
+    refund, balance = _refund_tickets(reservation, chosen, owner=owner, actor=actor, now=now)
     refund_id = refund.pk
     transaction.on_commit(lambda: _refund_notice_enqueue(refund_id=refund_id), robust=True)
     return RefundResult(reservation=reservation, refund=refund, balance=balance)
 
 
 def _refund_tickets(
-    reservation: Reservation, chosen: list[ReservationSeat], *, actor: User, now: datetime, show_cancelled: bool = False
+    reservation: Reservation,
+    chosen: list[ReservationSeat],
+    *,
+    owner: User,
+    actor: User,
+    now: datetime,
+    show_cancelled: bool = False,
 ) -> tuple[TicketRefund, int]:
-    """Credit the chosen tickets' price to the owner (one ledger entry) and free their seats.
+    """Credit the chosen tickets' price to their owner (one ledger entry) and free their seats.
     Expects the owner's user row and the reservation row locked; locks the seats, then the wallet."""
     seat_rows = list(
         ShowSeat.objects.select_for_update().filter(pk__in=[t.show_seat_id for t in chosen]).order_by("pk")
@@ -456,7 +462,7 @@ def _refund_tickets(
     ReservationSeat.objects.filter(pk__in=[t.pk for t in chosen]).update(active=False, refund=refund)
     ShowSeat.objects.filter(pk__in=[s.pk for s in seat_rows]).update(status=ShowSeatStatus.AVAILABLE, held_until=None)
     _seat_map_changed_on_commit(reservation.show_id)
-    entry = wallet_credit(user=reservation.user, amount=amount, reference=reservation.ledger_reference)
+    entry = wallet_credit(user=owner, amount=amount, reference=reservation.ledger_reference)
     metric_incr_on_commit("ticket_refunds")
     if not reservation.seats.filter(active=True).exists():
         reservation.status = ReservationStatus.REFUNDED
@@ -554,7 +560,9 @@ def _show_cancel_for_fan(*, show_id: int, user_id: int, actor: User, now: dateti
         chosen = list(reservation.seats.filter(active=True).order_by("show_seat_id"))
         if not chosen:
             continue
-        refund, _balance = _refund_tickets(reservation, chosen, actor=actor, now=now, show_cancelled=True)
+        refund, _balance = _refund_tickets(
+            reservation, chosen, owner=reservation.user, actor=actor, now=now, show_cancelled=True
+        )
         tickets, amount = tickets + len(chosen), amount + refund.amount
         refund_id = refund.pk
         transaction.on_commit(lambda refund_id=refund_id: _notice_enqueue(refund_id=refund_id), robust=True)
@@ -588,7 +596,7 @@ def _show_is_cancelled(show_id: int) -> bool:
 # Shared steps (each expects the reservation row locked by its caller)
 # --------------------------------------------------------------------------------------------
 def _lock_reservation(*, reservation_id: int) -> Reservation:
-    """The reservation row, locked, with its show, concert and fan, and `seats_held_with`: how
+    """The reservation row, locked, with its show and concert, and `seats_held_with`: how
     many seats it was held with (its rows are never deleted: a takeover or a refund only marks
     them inactive), read in the same statement."""
     seats_held_with = (
@@ -600,7 +608,7 @@ def _lock_reservation(*, reservation_id: int) -> Reservation:
     )
     reservation = (
         Reservation.objects.select_for_update(of=("self",))
-        .select_related("show__concert", "user")
+        .select_related("show__concert")
         .annotate(seats_held_with=Subquery(seats_held_with))
         .filter(pk=reservation_id)
         .first()
