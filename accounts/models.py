@@ -56,6 +56,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def set_pin(self, pin: str) -> None:
         self.pin_hash = pin_hash_make(pin)
 
+    def pin_check_is_slow(self) -> bool:
+        """The PIN is still stored by the earlier slow hasher (PBKDF2, about 0.4 s of CPU to check)."""
+        return bool(self.pin_hash) and not pin_hash_is_current(self.pin_hash)
+
     def check_pin(self, pin: str) -> bool:
         """Check the PIN; a PIN stored by the earlier slow hasher is rewritten in the current form
         on its first success (only if nobody changed it meanwhile)."""

@@ -6,6 +6,7 @@ keep failing. Counters live in the Redis cache (core.throttling.cache_incr): ato
 and with Redis unavailable the limits let requests through rather than lock everyone out.
 """
 
+import contextlib
 import logging
 import math
 import re
@@ -223,16 +224,24 @@ def user_pin_check(*, user: User, pin: str) -> bool:
 
     Every check takes a place in the window's count (an atomic increment, so concurrent guesses
     cannot all slip under the limit); a right PIN, or a check refused past the limit, gives its
-    place back in the same step (one Redis round trip: the PIN is compared first, locally).
+    place back. A current PIN hash is compared first (microseconds), then counted and given back
+    in one Redis round trip; a PIN still stored by the earlier slow hasher is checked only within
+    the allowance, so that guesses past it cost the server nothing.
     """
     seconds = settings.PIN_WRONG_WINDOW_SECONDS
+    limit = settings.PIN_WRONG_PER_ACCOUNT
     now = clock.timestamp()
     window = int(now // seconds)
-    ok = user.check_pin(pin)
-    count = cache_incr(
-        _pin_wrong_key(user.pk, now), timeout=seconds + 1, give_back_past=settings.PIN_WRONG_PER_ACCOUNT, give_back=ok
-    )
-    if count is not None and count > settings.PIN_WRONG_PER_ACCOUNT:
+    key = _pin_wrong_key(user.pk, now)
+    if user.pin_check_is_slow():
+        count = cache_incr(key, timeout=seconds + 1, give_back_past=limit)
+        ok = (count is None or count <= limit) and user.check_pin(pin)
+        if ok and count is not None:
+            _give_back(key)
+    else:
+        ok = user.check_pin(pin)
+        count = cache_incr(key, timeout=seconds + 1, give_back_past=limit, give_back=ok)
+    if count is not None and count > limit:
         wait = max(1, math.ceil((window + 1) * seconds - now))
         raise PinAttemptsLimited(
             f"Too many wrong payment PINs on this account. Try again in {math.ceil(wait / 60)} minutes.",
@@ -243,6 +252,11 @@ def user_pin_check(*, user: User, pin: str) -> bool:
 
 def _pin_wrong_key(user_id: int, now: float) -> str:
     return f"pin:wrong:{user_id}:{int(now // settings.PIN_WRONG_WINDOW_SECONDS)}"
+
+
+def _give_back(key: str) -> None:
+    with contextlib.suppress(ValueError):  # the counter lapsed meanwhile: nothing to give back
+        cache.decr(key)
 
 
 # ---------------------------------------------------------------------------------------------

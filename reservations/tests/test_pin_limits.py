@@ -4,9 +4,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from rest_framework.test import APIClient
 
 from accounts.exceptions import PinAttemptsLimited
+from accounts.models import User
 from accounts.services import user_pin_check
 from accounts.tests.factories import DEFAULT_PIN
 from points.models import LedgerEntry
@@ -122,3 +124,22 @@ def test_concurrent_guesses_get_no_more_than_the_allowance(allowance):
     assert (answers.count("checked"), answers.count("refused")) == (6, 10)
     with pytest.raises(PinAttemptsLimited):
         user_pin_check(user=fan, pin=DEFAULT_PIN)
+
+
+def test_a_pin_of_the_old_slow_hasher_is_not_checked_past_the_allowance(allowance):
+    """Its check costs about 0.4 s of CPU: past the allowance the guess is refused unchecked (the
+    right PIN too, whose success would have rewritten the hash), and within it a right PIN gives
+    its place back."""
+    fan = fan_with_points(pin_hash=make_password(DEFAULT_PIN))
+    legacy = fan.pin_hash
+    assert user_pin_check(user=fan, pin=DEFAULT_PIN)  # within the allowance: checked, rewritten
+    assert fan.pin_hash != legacy
+    fan.pin_hash = legacy
+    fan.save(update_fields=["pin_hash"])
+    for n in range(6):
+        assert not user_pin_check(user=fan, pin=f"{300_000 + n:06d}")
+
+    with pytest.raises(PinAttemptsLimited):
+        user_pin_check(user=fan, pin=DEFAULT_PIN)
+
+    assert User.objects.get(pk=fan.pk).pin_hash == legacy  # never checked
