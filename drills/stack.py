@@ -43,13 +43,14 @@ SETUP_STEPS = (
 READY_MARKS = {"worker": " ready.", "beat": "beat: Starting"}
 
 
-def lowered_priority(argv: list[str], nice: int) -> list[str]:
-    """argv run at a lower CPU priority. Each process here starts its own session, and with the
-    kernel's autogroup scheduling (Linux's default, /proc/sys/kernel/sched_autogroup_enabled)
-    sessions compete with each other as equal groups: `nice` alone then weighs only against the
-    session's own processes and changes nothing for the rest of the machine. So the session's
-    group is niced too (/proc/self/autogroup; lowering needs no privilege; the kernel refuses
-    more than one such write per 0.1 s machine-wide, hence the retries)."""
+def at_priority(argv: list[str], nice: int) -> list[str]:
+    """argv run at CPU priority `nice` (a positive one lowers it; a negative one raises it and needs
+    root or CAP_SYS_NICE). Each process here starts its own session, and with the kernel's
+    autogroup scheduling (Linux's default, /proc/sys/kernel/sched_autogroup_enabled) sessions
+    compete with each other as equal groups: `nice` alone then weighs only against the session's
+    own processes and changes nothing for the rest of the machine. So the session's group is
+    niced too (/proc/self/autogroup; lowering needs no privilege; the kernel refuses more than
+    one such write per 0.1 s machine-wide, hence the retries)."""
     lower_group = (
         f"if [ -w /proc/self/autogroup ]; then for _ in 1 2 3 4 5 6 7 8 9 10; do "
         f"echo {nice} 2>/dev/null >/proc/self/autogroup && break; sleep 0.1; done; fi"
@@ -582,7 +583,7 @@ class Stack:
             env.update({"GUNICORN_WORKER_CONNECTIONS": str(threads), "NUM_PROXIES": "1"})
         argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", str(ROOT / "config" / "gunicorn.py")]
         if nice:
-            argv = lowered_priority(argv, nice)
+            argv = at_priority(argv, nice)
         proc = self._spawn(name, "web", argv, env, port=port)
         proc.slots = workers * threads
         return proc
@@ -610,7 +611,7 @@ class Stack:
         argv = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
         argv += ["--no-access-log", "--lifespan", "off", "--timeout-graceful-shutdown", "5"]
         if nice:
-            argv = lowered_priority(argv, nice)
+            argv = at_priority(argv, nice)
         return self._spawn(name, kind, argv, env, port=port)
 
     def start_proxy(
@@ -638,7 +639,7 @@ class Stack:
             f"--concurrency={concurrency}", "--loglevel=INFO", "--without-mingle", "--without-gossip",
         ]  # fmt: skip
         if nice:
-            argv = lowered_priority(argv, nice)
+            argv = at_priority(argv, nice)
         return self._spawn(name, "worker", argv, self.config.env())
 
     def start_beat(self, name: str) -> Proc:

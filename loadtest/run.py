@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _set_own_priority(nice: int) -> None:
-    """Run at `nice`, the session's scheduling group too (see drills.stack.lowered_priority).
+    """Run at `nice`, the session's scheduling group too (see drills.stack.at_priority).
     On one machine the load generator stands for the fans' own devices: raised, it answers its
     fans when their replies come instead of queueing behind the server it measures (its loop was
     up to 250 ms late at nice 0, and that lateness went into every client figure). It takes the
