@@ -25,7 +25,7 @@ def redis_client() -> Redis:
 def redis_writes_on_commit(write: Callable[[Pipeline], None]) -> None:
     """Once the current transaction commits, send what `write(pipe)` queues to the shared Redis in
     one round trip (a pipeline, not MULTI: each command stands alone). The commit has happened by
-    then: a Redis failure is logged, not raised."""
+    then: a failure is logged, not raised (robust: the rest of the after-commit work still runs)."""
 
     def send() -> None:
         try:
@@ -35,7 +35,7 @@ def redis_writes_on_commit(write: Callable[[Pipeline], None]) -> None:
         except RedisError:
             logger.exception("after-commit Redis writes (%s) not sent", write.__qualname__)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)
 
 
 def queue_on_cluster() -> bool:

@@ -650,7 +650,7 @@ def _close(reservation: Reservation, *, status: str, now: datetime, reason: str)
 
 
 def _seat_map_changed_on_commit(show_id: int) -> None:
-    transaction.on_commit(lambda: seat_map_changed(show_id=show_id), robust=True)
+    redis_writes_on_commit(lambda pipe: seat_map_changed(show_id=show_id, client=pipe))
 
 
 def _leave_queue_on_commit(reservation: Reservation, *, reason: str) -> None:

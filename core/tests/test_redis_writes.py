@@ -55,3 +55,17 @@ def test_a_refused_write_is_logged_not_raised_and_the_others_are_written(caplog)
 
     assert redis_client().get(key("kept")) == b"2"
     assert "after-commit Redis writes" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_write_does_not_stop_the_rest_of_the_after_commit_work():
+    after = []
+
+    def write(pipe):
+        raise ValueError("a bug in what the step writes")
+
+    with transaction.atomic():
+        redis_writes_on_commit(write)
+        transaction.on_commit(lambda: after.append("ran"))
+
+    assert after == ["ran"]
