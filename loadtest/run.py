@@ -163,11 +163,16 @@ def main(argv: list[str] | None = None) -> int:
             preexec_fn=lambda: _set_own_priority(args.load_generator_nice),
         )  # fmt: skip
         load_generator_nice = os.getpriority(os.PRIO_PROCESS, rush.pid)
+        timeline = server.CpuTimeline(stack, postmaster=postmaster, redis_url=args.redis_url, load_generator=rush.pid)
+        timeline.sample()
+        timeline.start()
         try:
             rush.wait(timeout=args.max_seconds + 300)
         except subprocess.TimeoutExpired:
             rush.kill()
             raise
+        finally:
+            timeline.stopped.set()
         after = server.snapshot(stack, postmaster=postmaster, redis_url=args.redis_url)
         procs_alive = {proc.name: proc.alive() for proc in stack.procs}
         say("stopping the stack")
@@ -178,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     result = json.loads(result_file.read_text())
     poor_share = sum(fan["balance"] == POOR_BALANCE for fan in seed_info["fans"]) / max(1, len(seed_info["fans"]))
     server_side = server_figures(before, after, result, args, poor_share)
+    started, entered = result["rush_started_at"], result["rush_started_at"] + result["latency_by_phase"]["entered_by_s"]
+    server_side["cores_by_phase"] = {
+        "while_entering": timeline.cores_between(started, entered),
+        "after": timeline.cores_between(entered, started + result["duration_s"]),
+    }
 
     checks = {}
     for command in ("check_inventory", "check_ledger"):
@@ -330,6 +340,7 @@ def summary(r: dict) -> str:
             r.get("latency_split", {}), r.get("load_generator_loop_lag", {}), r.get("load_generator_gc_pauses")
         ),
         *_phase_lines(r.get("latency_by_phase")),
+        *_cores_lines(r.get("cores_by_phase")),
         f"freed place (answer to the payer) -> next admission: n={f.get('n')} p50 {f.get('p50_ms')} ms "
         f"p95 {f.get('p95_ms')} ms p99 {f.get('p99_ms')} ms",
         f"admission -> fan sees ACTIVE (poll): n={s.get('n')} p50 {s.get('p50_ms')} ms p95 {s.get('p95_ms')} ms",
@@ -364,6 +375,31 @@ def _phase_lines(phases: dict | None) -> list[str]:
             f"  |        {after['n']:>6} {_num(after.get('p50_ms'), '>9')} {_num(after.get('p95_ms'), '>9')}"
         )
     return out
+
+
+def _cores_lines(cores: dict | None) -> list[str]:
+    """Where the cores went while the crowd was entering (the opening: every core busy) and after."""
+    if not cores or not cores["while_entering"]:
+        return []
+    during, after = cores["while_entering"], cores["after"]
+    names = sorted(
+        (name for name in during if name != "machine" and not name.endswith((" waited", " slices"))),
+        key=lambda name: -(during[name] or 0),
+    )
+
+    def waited(figures: dict, name: str) -> str:
+        seconds, slices = figures.get(f"{name} waited"), figures.get(f"{name} slices")
+        if seconds is None or not slices:
+            return "-"
+        return f"{seconds:.2f} ({seconds / slices * 1000:.2f} ms)"
+
+    return [
+        "CPU while fans were still entering | after, in cores (1.0 = one core busy all the time): "
+        f"the machine {_num(during.get('machine'))} | {_num(after.get('machine'))} of {os.cpu_count()}",
+        "  " + ", ".join(f"{name} {_num(during[name])} | {_num(after.get(name))}" for name in names),
+        "waiting for a core while fans were still entering | after: thread-seconds per second (per wake-up)",
+        "  " + ", ".join(f"{name} {waited(during, name)} | {waited(after, name)}" for name in names if name != "redis"),
+    ]
 
 
 def _split_lines(split: dict, lag: dict, gc_pauses: dict | None) -> list[str]:

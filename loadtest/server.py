@@ -11,6 +11,7 @@ moves to the master's cutime when the master reaps it.
 
 import os
 import resource
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -49,6 +50,27 @@ def process_cpu_seconds(pids: list[int]) -> float:
             continue
         total += sum(int(value) for value in fields[11:15])  # fields 14-17 of proc(5)
     return total / CLOCK_TICKS
+
+
+def process_run_queue(pids: list[int]) -> tuple[float, int]:
+    """Seconds the threads of these processes spent runnable but waiting for a core, and how many
+    times they were put on one (/proc/<pid>/task/<tid>/schedstat: run time, run-queue wait, slices).
+    Live threads only: a thread that ended takes its figures with it."""
+    waited_ns = slices = 0
+    for pid in pids:
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for tid in threads:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as fh:
+                    _, waited, runs = fh.read().split()
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                continue
+            waited_ns += int(waited)
+            slices += int(runs)
+    return waited_ns / 1e9, slices
 
 
 def machine_busy_seconds() -> float:
@@ -144,3 +166,52 @@ def cpu_delta(before: dict[str, float | None], after: dict[str, float | None]) -
         start = before.get(key)
         out[key] = value - start if value is not None and start is not None else None
     return out
+
+
+class CpuTimeline(threading.Thread):
+    """Every `period` seconds during the rush, the CPU-seconds so far of each stack process (its
+    tree), PostgreSQL, Redis, the load generator and the whole machine, stamped with time.time():
+    the report splits them at the moment the last fan entered (the opening, when the cores are
+    full, against the rest). Reads /proc and one Redis INFO per sample."""
+
+    def __init__(
+        self, stack: Stack, *, postmaster: int | None, redis_url: str, load_generator: int, period: float = 1.0
+    ):
+        super().__init__(daemon=True, name="cpu-timeline")
+        self.stack, self.postmaster, self.redis_url = stack, postmaster, redis_url
+        self.load_generator, self.period = load_generator, period
+        self.samples: list[tuple[float, dict[str, float | None]]] = []
+        self.stopped = threading.Event()
+
+    def sample(self) -> None:
+        trees = {proc.name: proc.tree_pids() for proc in self.stack.procs}
+        if self.postmaster:
+            trees["postgresql"] = [self.postmaster, *child_pids(self.postmaster)]
+        trees["locust"] = [self.load_generator]
+        cpu: dict[str, float | None] = {name: process_cpu_seconds(pids) for name, pids in trees.items()}
+        cpu["redis"] = redis_cpu_seconds(self.redis_url)
+        if not os.path.exists(f"/proc/{self.load_generator}"):
+            return  # the rush has ended (and its process was reaped: its CPU reads 0 now)
+        cpu["machine"] = machine_busy_seconds()
+        # The run queue's wait, as "<name> waited" and "<name> slices": on a full machine a call's
+        # time goes there, at every wake-up after a round trip.
+        for name, pids in trees.items():
+            cpu[f"{name} waited"], cpu[f"{name} slices"] = process_run_queue(pids)
+        self.samples.append((time.time(), cpu))
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.period):
+            self.sample()
+
+    def cores_between(self, start: float, end: float) -> dict[str, float | None]:
+        """Each name's CPU between the samples nearest `start` and `end` (time.time()), in cores
+        (1.0 = one core busy the whole time); {} without two distinct samples."""
+        if len(self.samples) < 2:
+            return {}
+        first = min(self.samples, key=lambda sample: abs(sample[0] - start))
+        last = min(self.samples, key=lambda sample: abs(sample[0] - end))
+        window = last[0] - first[0]
+        if window <= 0:
+            return {}
+        delta = cpu_delta(first[1], last[1])
+        return {name: None if seconds is None else round(seconds / window, 2) for name, seconds in delta.items()}
