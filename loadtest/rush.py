@@ -16,13 +16,7 @@ A monitor greenlet samples Redis (active and waiting sizes, the admissions log) 
 seats in PostgreSQL twice a second; it decides sell-out and ends the run.
 """
 
-import os
-
-# The fans connect to IP addresses (127.0.0.1): gevent's default resolver would still hand every
-# new connection's lookup to a thread and back (4 % of locust's samples in the opening's profile).
-os.environ.setdefault("GEVENT_RESOLVER", "block")
-
-import gevent.monkey  # noqa: E402
+import gevent.monkey
 
 gevent.monkey.patch_all()
 
@@ -30,6 +24,7 @@ import argparse  # noqa: E402
 import gc  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
