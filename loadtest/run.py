@@ -378,6 +378,12 @@ def _phase_lines(phases: dict | None) -> list[str]:
             f"  {name:<7} {during['n']:>6} {_num(during.get('p50_ms'), '>9')} {_num(during.get('p95_ms'), '>9')}"
             f"  |        {after['n']:>6} {_num(after.get('p50_ms'), '>9')} {_num(after.get('p95_ms'), '>9')}"
         )
+    windows = phases.get("holds_by_10_s") or []
+    if windows:
+        out.append(
+            "  holds while entering, 10 s at a time from the first entry: n, p95 ms: "
+            + ", ".join(f"{w['from_s']}-{w['from_s'] + 10} s {w['n']}, {_num(w.get('p95_ms'), '.0f')}" for w in windows)
+        )
     return out
 
 

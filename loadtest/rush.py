@@ -24,6 +24,7 @@ import argparse  # noqa: E402
 import gc  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
@@ -573,7 +574,14 @@ def latency_by_phase(entered_by: float, rush_start: float) -> dict:
             "while_entering": figures.percentiles([lat for start, lat in calls if start < entered_by]),
             "after": figures.percentiles([lat for start, lat in calls if start >= entered_by]),
         }
-    return phases | {"entered_by_s": round(entered_by - rush_start, 1)}
+    # The holds while fans enter, ten seconds at a time: when the slow ones were made (the first
+    # seconds, while locust starts 10,000 fans, or all along).
+    holds = RUSH.calls.get("hold", [])
+    windows = [
+        {"from_s": start} | figures.percentiles([lat for at, lat in holds if start <= at - rush_start < start + 10])
+        for start in range(0, math.ceil(entered_by - rush_start), 10)
+    ]
+    return phases | {"entered_by_s": round(entered_by - rush_start, 1), "holds_by_10_s": windows}
 
 
 def results(env: Environment, config: dict, started: float, ended: float) -> dict:
