@@ -170,9 +170,10 @@ def cpu_delta(before: dict[str, float | None], after: dict[str, float | None]) -
 
 class CpuTimeline(threading.Thread):
     """Every `period` seconds during the rush, the CPU-seconds so far of each stack process (its
-    tree), PostgreSQL, Redis, the load generator and the whole machine, stamped with time.time():
-    the report splits them at the moment the last fan entered (the opening, when the cores are
-    full, against the rest). Reads /proc and one Redis INFO per sample."""
+    tree), PostgreSQL, Redis, the load generator and the whole machine, and each process's wait for
+    a core (process_run_queue), stamped with time.time(): the report splits them at the moment the
+    last fan entered (the opening, when the cores are full, against the rest). Reads /proc and one
+    Redis INFO per sample."""
 
     def __init__(
         self, stack: Stack, *, postmaster: int | None, redis_url: str, load_generator: int, period: float = 1.0
