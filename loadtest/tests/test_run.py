@@ -28,3 +28,17 @@ def test_the_report_says_when_the_holds_made_while_fans_entered_were_slow():
     lines = run._phase_lines(phases)
 
     assert lines[-1].endswith("from the first entry: n, p95 ms: 0-10 s 3, 2000, 10-20 s 0, -")
+
+
+def test_the_report_puts_the_busiest_process_of_the_opening_first_with_its_wait_for_a_core():
+    during = {"machine": 1.9, "locust": 0.3, "web-booking": 0.5, "redis": 0.1}
+    during |= {"web-booking waited": 1.5, "web-booking slices": 1500, "locust waited": 0.2, "locust slices": 400}
+    after = {"machine": 1.1, "locust": 0.3, "web-booking": 0.1, "redis": 0.05}
+    after |= {"web-booking waited": -0.1, "web-booking slices": 10, "locust waited": 0.05, "locust slices": 500}
+
+    lines = run._cores_lines({"while_entering": during, "after": after})
+
+    assert lines[0].endswith("the machine 1.9 | 1.1 of " + str(os.cpu_count()))
+    assert lines[1] == "  web-booking 0.5 | 0.1, locust 0.3 | 0.3, redis 0.1 | 0.05"
+    # A negative wait: threads that ended took their figures with them. Redis has no threads read.
+    assert lines[3] == "  web-booking 1.50 (1.00 ms) | -, locust 0.20 (0.50 ms) | 0.05 (0.10 ms)"
