@@ -6,7 +6,6 @@ keep failing. Counters live in the Redis cache (core.throttling.cache_incr): ato
 and with Redis unavailable the limits let requests through rather than lock everyone out.
 """
 
-import contextlib
 import logging
 import math
 import re
@@ -32,7 +31,7 @@ from accounts.signals import user_signed_up
 from accounts.validators import validate_person_name, validate_pin_not_trivial
 from core.clock import clock
 from core.exceptions import ValidationFailed
-from core.throttling import cache_incr, rate_limit_count
+from core.throttling import cache_give_back, cache_incr, rate_limit_count
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +236,7 @@ def user_pin_check(*, user: User, pin: str) -> bool:
         count = cache_incr(key, timeout=seconds + 1, give_back_past=limit)
         ok = (count is None or count <= limit) and user.check_pin(pin)
         if ok and count is not None:
-            _give_back(key)
+            cache_give_back(key)
     else:
         ok = user.check_pin(pin)
         count = cache_incr(key, timeout=seconds + 1, give_back_past=limit, give_back=ok)
@@ -252,11 +251,6 @@ def user_pin_check(*, user: User, pin: str) -> bool:
 
 def _pin_wrong_key(user_id: int, now: float) -> str:
     return f"pin:wrong:{user_id}:{int(now // settings.PIN_WRONG_WINDOW_SECONDS)}"
-
-
-def _give_back(key: str) -> None:
-    with contextlib.suppress(ValueError):  # the counter lapsed meanwhile: nothing to give back
-        cache.decr(key)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ in its Redis script (queueing.enter_limits). The client address is read as DRF's
 (`client_ip`).
 """
 
+import contextlib
 import logging
 import math
 from types import SimpleNamespace
@@ -65,6 +66,13 @@ def cache_incr(key: str, *, timeout: int, give_back_past: int = 0, give_back: bo
         logger.warning("counter %s not counted: Redis unavailable", key)
         return None
     return int(count)
+
+
+def cache_give_back(key: str) -> None:
+    """Give back the place an earlier cache_incr of `key` took (nothing if the counter lapsed
+    meanwhile; with Redis unavailable the cache ignores it, as cache_incr does)."""
+    with contextlib.suppress(ValueError):  # django-redis: no such key
+        cache.decr(key)
 
 
 def rate_limit_count(*, scope: str, ident: str, error: type[RateLimited] = RateLimited) -> None:

@@ -1,3 +1,5 @@
+from functools import cached_property
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -135,16 +137,15 @@ class ReservationListCreateApi(APIView):
     def get_permissions(self):
         return [HasActiveQueueToken()] if self.request.method == "POST" else [IsAuthenticated()]
 
+    @cached_property
     def hold_input(self) -> dict:
         """The asked show and seats, validated once: the guard needs the show before the view runs."""
-        if not hasattr(self, "_hold_input"):
-            data = self.InputSerializer(data=self.request.data)
-            data.is_valid(raise_exception=True)
-            self._hold_input = data.validated_data
-        return self._hold_input
+        data = self.InputSerializer(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        return data.validated_data
 
     def get_queue_concert_id(self) -> int:
-        concert_id = show_concert_id_cached(show_id=self.hold_input()["show_id"])
+        concert_id = show_concert_id_cached(show_id=self.hold_input["show_id"])
         if concert_id is None:
             raise ValidationFailed(errors={"show_id": ["No such show."]})
         return concert_id
@@ -176,7 +177,7 @@ class ReservationListCreateApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        reservation = reservation_with_seats(reservation=reservation_hold(user=request.user, **self.hold_input()))
+        reservation = reservation_with_seats(reservation=reservation_hold(user=request.user, **self.hold_input))
         return Response(ReservationOutputSerializer(reservation).data, status=status.HTTP_201_CREATED)
 
 
