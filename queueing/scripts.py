@@ -11,10 +11,12 @@ the scripts' `#!lua` flag line makes the cluster refuse one that strays into ano
     <prefix>:queue:{c42}:meta      HASH seq (arrival counter), paused ("1" or "0": a copy of
                                    Concert.queue_paused, seeded from it when missing), the policy last passed
                                    in by enter or promote (active_size, session_seconds,
-                                   abandon_seconds, per_minute; 0 = unlimited), so leave/remove can
-                                   fill a freed place without SQL; opens_at (epoch second booking
-                                   opens, set by a pre-queue entry, read by the poll) and opened
-                                   (epoch second of the last opening: the pre-queue was moved)
+                                   abandon_seconds, per_minute, ramp_per_second; 0 = unlimited), so
+                                   leave/remove can fill a freed place without SQL; opens_at (epoch
+                                   second booking opens, set by a pre-queue entry, read by the
+                                   poll), opened (epoch second of the last opening: the pre-queue
+                                   was moved) and ramp_from (epoch second an empty active set
+                                   began to fill: the opening ramp)
     <prefix>:queue:{c42}:admits    ZSET token -> epoch second of admission, trimmed to the rate
                                    window (at least a minute): the admission rate actually observed
                                    and the per-minute admission cap
@@ -37,6 +39,12 @@ pre-queue moves, in its random score order, to the head of the line as it stands
 numbers), and `meta.opened` is set. One script, and the pre-queue is empty afterwards, so running it
 twice or from two beat processes at once shuffles once and loses nobody; an entry that still asks
 for the pre-queue after the opening (`opened >= opens_at`) goes to the line instead.
+
+The opening ramp (`places`): when fans are let into an empty active set (a sale's opening, a
+resumed room whose sessions have all ended, a Redis that lost its data), its places open
+`ramp_per_second` at a time, one step a second, instead of all at once: the first hundred fans
+would otherwise all hold within the same two seconds. Once the active size is reached, a freed
+place is handed on at once as before.
 
 Abandoned places (`prune`): a waiting token whose `seen` is older than abandon_seconds is dropped
 (counted in `abandons`); the poll script refreshes `seen` in its one call.
@@ -135,9 +143,9 @@ end
 -- an empty value keeps the one stored. The pause ('1' or '0', Concert.queue_paused) is only
 -- seeded when Redis has none (after a restart or flush of its data): pause and resume write it
 -- themselves, and a caller's copy of the concert may be a moment old.
-local function set_policy(active_size, session_seconds, abandon_seconds, per_minute, paused)
-  local names = {'active_size', 'session_seconds', 'abandon_seconds', 'per_minute'}
-  local values = {active_size, session_seconds, abandon_seconds, per_minute}
+local function set_policy(active_size, session_seconds, abandon_seconds, per_minute, paused, ramp_per_second)
+  local names = {'active_size', 'session_seconds', 'abandon_seconds', 'per_minute', 'ramp_per_second'}
+  local values = {active_size, session_seconds, abandon_seconds, per_minute, ramp_per_second or ''}
   for i = 1, #names do
     if values[i] ~= '' then redis.call('HSET', meta, names[i], values[i]) end
   end
@@ -185,13 +193,29 @@ local function prune(now, window)
   return pruned
 end
 
--- Admit the longest-waiting users into the free places, unless admission is paused, and at most
--- per_minute admissions within CAP_WINDOW seconds (when per_minute > 0).
+-- How many places are open now: the active size, or during the opening ramp ramp_per_second
+-- more each second since an empty active set began to fill (a new ramp starts then).
+local function places(now, size, active_count, ramp_per_second)
+  if ramp_per_second <= 0 or ramp_per_second >= size then return size end
+  local from = tonumber(redis.call('HGET', meta, 'ramp_from') or '')
+  local ramp_seconds = size / ramp_per_second
+  if active_count == 0 and (not from or now < from or now - from >= ramp_seconds) then
+    from = now
+    redis.call('HSET', meta, 'ramp_from', now)
+  end
+  if not from or now < from or now - from >= ramp_seconds then return size end
+  return math.min(size, ramp_per_second * (1 + math.floor(now - from)))
+end
+
+-- Admit the longest-waiting users into the free places, unless admission is paused, at most
+-- per_minute admissions within CAP_WINDOW seconds (when per_minute > 0), and within the opening
+-- ramp's places.
 local function fill(now, window)
   redis.call('ZREMRANGEBYSCORE', admits, '-inf', after(now - math.max(window, CAP_WINDOW)))
-  local policy = redis.call('HMGET', meta, 'paused', 'active_size', 'session_seconds', 'per_minute')
+  local policy = redis.call('HMGET', meta, 'paused', 'active_size', 'session_seconds', 'per_minute', 'ramp_per_second')
   if policy[1] == '1' or not policy[2] then return 0 end
-  local free = tonumber(policy[2]) - redis.call('ZCARD', active)
+  local active_count = redis.call('ZCARD', active)
+  local free = places(now, tonumber(policy[2]), active_count, tonumber(policy[5] or '0') or 0) - active_count
   local per_minute = tonumber(policy[4] or '0') or 0
   if per_minute > 0 then
     free = math.min(free, per_minute - redis.call('ZCOUNT', admits, after(now - CAP_WINDOW), '+inf'))
@@ -238,7 +262,7 @@ end
 #       abandon_seconds, per_minute (0 = unlimited), opens_at ('' = booking is open, else the epoch
 #       second it opens: a new token joins the pre-queue), prequeue_score (random, from `secrets`),
 #       user limit, user window end, address limit, address window end (a limit '' = not counted),
-#       paused ('1' or '0': seeds meta.paused when missing)
+#       paused ('1' or '0': seeds meta.paused when missing), ramp_per_second (0 = no opening ramp)
 # -> {'RATE', end of the latest window over its limit} (the room untouched), {'FULL', admitted,
 #    pruned} or
 #    {created 0|1, token, status, rank|ends|opens_at, recent, active_size, session_seconds, admitted, pruned,
@@ -258,7 +282,7 @@ if over then return {'RATE', over} end
 local uid, new_token = ARGV[1], ARGV[2]
 local now, max_waiting, window = tonumber(ARGV[3]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local opens_at = tonumber(ARGV[10])
-set_policy(ARGV[4], ARGV[5], ARGV[8], ARGV[9], ARGV[16])
+set_policy(ARGV[4], ARGV[5], ARGV[8], ARGV[9], ARGV[16], ARGV[17])
 if opens_at and (tonumber(redis.call('HGET', meta, 'opened') or '') or -1) >= opens_at then
   opens_at = nil -- this opening has happened (the pre-queue moved): join the line
 end
@@ -326,11 +350,11 @@ return {removed, fill(now, window), pruned}
 """
 
 # ARGV: now, active_size, session_seconds, window, abandon_seconds, per_minute, booking open ('1' or '0'),
-#       paused ('1', '0' or '': seeds meta.paused when missing)
+#       paused ('1', '0' or '': seeds meta.paused when missing), ramp_per_second ('': keep the stored one)
 # -> {expired, admitted, pruned, moved from the pre-queue (only when booking is open)}
 _PROMOTE = """
 local now, window = tonumber(ARGV[1]), tonumber(ARGV[4])
-set_policy(ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[8])
+set_policy(ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[8], ARGV[9])
 local expired = expire(now)
 local moved = 0
 if ARGV[7] == '1' then moved = open_prequeue(now) end

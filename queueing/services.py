@@ -204,6 +204,7 @@ def _enter_call(*, user_id: int, policy: QueuePolicy | None, now: datetime, clie
         queue_prequeue_score() if prequeue else 0,  # only a pre-queue entry uses it
         *limits,
         _paused_arg(policy),
+        settings.QUEUE_OPENING_RAMP_PER_SECOND,
     ]
     return _EnterCall(concert_id=concert_id, max_waiting=policy.max_waiting, ts=ts, keys=keys, args=args)
 
@@ -280,7 +281,8 @@ def queue_promote(
     """One promotion step of a concert whose booking is open, in one script: the pre-queue joins
     the line in its random order (once: the first step after the opening), ended sessions are
     dropped, waiting fans silent for longer than abandon_after are pruned, and the longest-waiting
-    are admitted into the free places, within the per-minute admission cap. Any number of
+    are admitted into the free places, within the per-minute admission cap and the opening ramp
+    (QUEUE_OPENING_RAMP_PER_SECOND). Any number of
     promoters at once never admit past the active size or the cap, nor anyone twice, and shuffle
     the pre-queue once. The policy is read from the concert (one query) unless given: promote_all
     passes it; a caller passing only active_size and session_minutes (no SQL) keeps the other
@@ -304,6 +306,7 @@ def queue_promote(
             *(_policy_args(policy) if policy is not None else ["", ""]),
             "1" if policy is None or policy.booking_open else "0",
             _paused_arg(policy) if policy is not None else "",
+            settings.QUEUE_OPENING_RAMP_PER_SECOND,
         ],
     )
     promoted = PromoteAnswer.from_script(answer)

@@ -367,6 +367,7 @@ def test_the_wait_is_a_range_that_narrows_as_admissions_are_counted_and_says_who
 
     # Many admissions counted (2 per second over the window): a narrow range around the same rule.
     settings.QUEUE_RATE_WINDOW_SECONDS = 60
+    settings.QUEUE_OPENING_RAMP_PER_SECOND = 0  # the 120 admitted at once, without the opening ramp
     busy = concert_on_sale(queue_active_size=120, session_minutes=10)
     busy_tokens = [queue_enter(user_id=user_id, concert_id=busy.pk).token for user_id in range(100, 100 + 130)]
     last = token_status(user_id=229, token=busy_tokens[-1])
