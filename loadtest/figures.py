@@ -357,27 +357,35 @@ def proxy_timing(header: str) -> tuple[float, float] | None:
     return max(0.0, durations["proxy-queue"]), max(0.0, durations["app"])
 
 
-def latency_split(split: list[tuple[float, float, float]]) -> dict:
+def split_means_ms(rows: list[tuple[float, ...]]) -> dict:
+    """The mean client time of these calls and where it went, ms: the proxy's queue, the app and the
+    rest. Rows are (latency, proxy queue, app, ...) in seconds, as in latency_split; {} for none."""
+    if not rows:
+        return {}
+
+    def mean_ms(values: list[float]) -> float:
+        return round(sum(values) / len(values) * 1000, 1)
+
+    return {
+        "client": mean_ms([r[0] for r in rows]),
+        "proxy_queue": mean_ms([r[1] for r in rows]),
+        "app": mean_ms([r[2] for r in rows]),
+        "rest": mean_ms([r[0] - r[1] - r[2] for r in rows]),
+    }
+
+
+def latency_split(split: list[tuple[float, ...]]) -> dict:
     """Where the client's time went: the proxy's queue, the app (as HAProxy timed it) and the rest
-    (connection, transfer and this process's own delays), over all calls and over the slowest 5 %."""
+    (connection, transfer and this process's own delays), over all calls and over the slowest 5 %.
+    Rows are (latency, proxy queue, app, ...) in seconds (rush.py adds the call's start)."""
     if not split:
         return {"n": 0}
     ordered = sorted(split)
     slowest = ordered[int(0.95 * len(ordered)) :] or ordered[-1:]
-
-    def mean_ms(rows: list[tuple[float, float, float]], index: int | None) -> float:
-        values = [(r[0] - r[1] - r[2]) if index is None else r[index] for r in rows]
-        return round(sum(values) / len(values) * 1000, 1)
-
     return {
         "n": len(ordered),
         "proxy_queue": percentiles([r[1] for r in ordered]),
         "app": percentiles([r[2] for r in ordered]),
         "rest": percentiles([max(0.0, r[0] - r[1] - r[2]) for r in ordered]),
-        "slowest_5pct_mean_ms": {
-            "client": mean_ms(slowest, 0),
-            "proxy_queue": mean_ms(slowest, 1),
-            "app": mean_ms(slowest, 2),
-            "rest": mean_ms(slowest, None),
-        },
+        "slowest_5pct_mean_ms": split_means_ms(slowest),
     }

@@ -381,10 +381,18 @@ def _phase_lines(phases: dict | None) -> list[str]:
     windows = phases.get("holds_by_10_s") or []
     if windows:
         out.append(
-            "  holds while entering, 10 s at a time from the first entry: n, p95 ms: "
-            + ", ".join(f"{w['from_s']}-{w['from_s'] + 10} s {w['n']}, {_num(w.get('p95_ms'), '.0f')}" for w in windows)
+            "  holds while entering, 10 s at a time from the first entry: n, p95 ms "
+            "(their mean: proxy queue + app + rest): " + ", ".join(_window_text(w) for w in windows)
         )
     return out
+
+
+def _window_text(window: dict) -> str:
+    text = f"{window['from_s']}-{window['from_s'] + 10} s {window['n']}, {_num(window.get('p95_ms'), '.0f')}"
+    means = window.get("split_mean_ms")
+    if means:
+        text += f" ({means['proxy_queue']:.0f} + {means['app']:.0f} + {means['rest']:.0f})"
+    return text
 
 
 def _cores_lines(cores: dict | None) -> list[str]:

@@ -91,8 +91,8 @@ class Rush:
         self.stop_reason = ""
         # measurements
         self.calls: dict[str, list[tuple[float, float]]] = defaultdict(list)  # name -> [(start, latency)]
-        # name -> [(latency, proxy queue, app)]: the client's time split by HAProxy's Server-Timing
-        self.split: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+        # name -> [(latency, proxy queue, app, start)]: the client's time split by HAProxy's Server-Timing
+        self.split: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
         self.loop_lag: list[float] = []  # how late this process's event loop woke a sleeping greenlet
         self.errors: Counter = Counter()  # "name status CODE" -> n
         self.enter_ok: list[float] = []  # end times of successful enters
@@ -163,7 +163,7 @@ class Fan(FastHttpUser):
         status = resp.status_code or 0
         timing = figures.proxy_timing(resp.headers.get("Server-Timing", "") if resp.headers else "")
         if timing is not None:
-            RUSH.split[name].append((latency, *timing))
+            RUSH.split[name].append((latency, *timing, start))
         self.last_etag = resp.headers.get("ETag", "") if resp.headers else ""
         data: dict = {}
         if resp.content:
@@ -575,10 +575,16 @@ def latency_by_phase(entered_by: float, rush_start: float) -> dict:
             "after": figures.percentiles([lat for start, lat in calls if start >= entered_by]),
         }
     # The holds while fans enter, ten seconds at a time: when the slow ones were made (the first
-    # seconds, while locust starts 10,000 fans, or all along).
-    holds = RUSH.calls.get("hold", [])
+    # seconds, while locust starts 10,000 fans, or all along), and where their time went.
+    holds, split = RUSH.calls.get("hold", []), RUSH.split.get("hold", [])
+
+    def made_in(start: int, at: float) -> bool:
+        return start <= at - rush_start < start + 10
+
     windows = [
-        {"from_s": start} | figures.percentiles([lat for at, lat in holds if start <= at - rush_start < start + 10])
+        {"from_s": start}
+        | figures.percentiles([lat for at, lat in holds if made_in(start, at)])
+        | {"split_mean_ms": figures.split_means_ms([row for row in split if made_in(start, row[3])])}
         for start in range(0, math.ceil(entered_by - rush_start), 10)
     ]
     return phases | {"entered_by_s": round(entered_by - rush_start, 1), "holds_by_10_s": windows}

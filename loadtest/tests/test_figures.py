@@ -227,3 +227,11 @@ def test_latency_split_puts_the_slowest_calls_time_where_it_went():
     assert split["slowest_5pct_mean_ms"] == {"client": 2200.0, "proxy_queue": 2000.0, "app": 100.0, "rest": 100.0}
     assert split["proxy_queue"]["max_ms"] == 2000.0
     assert split["app"]["p50_ms"] == 40.0
+
+
+def test_split_means_say_where_a_window_of_calls_spent_its_time():
+    # (latency, proxy queue, app, start): what rush.py records; the start is not part of the means.
+    rows = [(1.0, 0.6, 0.1, 100.0), (0.5, 0.2, 0.1, 101.0)]
+
+    assert figures.split_means_ms(rows) == {"client": 750.0, "proxy_queue": 400.0, "app": 100.0, "rest": 250.0}
+    assert figures.split_means_ms([]) == {}
