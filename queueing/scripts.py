@@ -198,12 +198,12 @@ end
 local function places(now, size, active_count, ramp_per_second)
   if ramp_per_second <= 0 or ramp_per_second >= size then return size end
   local from = tonumber(redis.call('HGET', meta, 'ramp_from') or '')
-  local ramp_seconds = size / ramp_per_second
-  if active_count == 0 and (not from or now < from or now - from >= ramp_seconds) then
-    from = now
+  local ramping = from and now >= from and now - from < size / ramp_per_second
+  if active_count == 0 and not ramping then
+    from, ramping = now, true
     redis.call('HSET', meta, 'ramp_from', now)
   end
-  if not from or now < from or now - from >= ramp_seconds then return size end
+  if not ramping then return size end
   return math.min(size, ramp_per_second * (1 + math.floor(now - from)))
 end
 

@@ -282,11 +282,11 @@ def queue_promote(
     the line in its random order (once: the first step after the opening), ended sessions are
     dropped, waiting fans silent for longer than abandon_after are pruned, and the longest-waiting
     are admitted into the free places, within the per-minute admission cap and the opening ramp
-    (QUEUE_OPENING_RAMP_PER_SECOND). Any number of
-    promoters at once never admit past the active size or the cap, nor anyone twice, and shuffle
-    the pre-queue once. The policy is read from the concert (one query) unless given: promote_all
-    passes it; a caller passing only active_size and session_minutes (no SQL) keeps the other
-    policy values last stored in Redis and vouches that booking is open."""
+    (QUEUE_OPENING_RAMP_PER_SECOND). Any number of promoters at once never admit past the active
+    size or the cap, nor anyone twice, and shuffle the pre-queue once. The policy is read from the
+    concert (one query) unless given: promote_all passes it; a caller passing only active_size and
+    session_minutes (no SQL) keeps the other policy values last stored in Redis and vouches that
+    booking is open."""
     if policy is None and (active_size is None or session_minutes is None):
         policy = concert_queue_policy(concert_id=concert_id, now=clock.now())
         if policy is None:
