@@ -194,10 +194,10 @@ local function prune(now, window)
 end
 
 -- How many places are open now: the active size, or during the opening ramp ramp_per_second
--- more each second since an empty active set began to fill (a new ramp starts then).
-local function places(now, size, active_count, ramp_per_second)
+-- more each second since an empty active set began to fill (a new ramp starts then; `from` is
+-- meta.ramp_from, read by the caller with the policy).
+local function places(now, size, active_count, ramp_per_second, from)
   if ramp_per_second <= 0 or ramp_per_second >= size then return size end
-  local from = tonumber(redis.call('HGET', meta, 'ramp_from') or '')
   local ramping = from and now >= from and now - from < size / ramp_per_second
   if active_count == 0 and not ramping then
     from, ramping = now, true
@@ -212,10 +212,12 @@ end
 -- ramp's places.
 local function fill(now, window)
   redis.call('ZREMRANGEBYSCORE', admits, '-inf', after(now - math.max(window, CAP_WINDOW)))
-  local policy = redis.call('HMGET', meta, 'paused', 'active_size', 'session_seconds', 'per_minute', 'ramp_per_second')
+  local policy = redis.call(
+    'HMGET', meta, 'paused', 'active_size', 'session_seconds', 'per_minute', 'ramp_per_second', 'ramp_from')
   if policy[1] == '1' or not policy[2] then return 0 end
   local active_count = redis.call('ZCARD', active)
-  local free = places(now, tonumber(policy[2]), active_count, tonumber(policy[5] or '0') or 0) - active_count
+  local ramp_per_second, ramp_from = tonumber(policy[5] or '0') or 0, tonumber(policy[6] or '')
+  local free = places(now, tonumber(policy[2]), active_count, ramp_per_second, ramp_from) - active_count
   local per_minute = tonumber(policy[4] or '0') or 0
   if per_minute > 0 then
     free = math.min(free, per_minute - redis.call('ZCOUNT', admits, after(now - CAP_WINDOW), '+inf'))
