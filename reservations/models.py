@@ -33,7 +33,8 @@ class Reservation(models.Model):
     created_at = models.DateTimeField(_("created at"))
     confirmed_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("expired, released or refunded at"), null=True, blank=True)
-    # The booking confirmation mailed to the fan (reservations.notices): sent once.
+    # The booking confirmation mailed to the fan (reservations.notices): sent once. A paid booking
+    # without it is the outbox the confirmation sweep reads.
     confirmation_sent_at = models.DateTimeField(_("confirmation mailed at"), null=True, blank=True)
 
     class Meta:
@@ -41,6 +42,12 @@ class Reservation(models.Model):
         indexes = [
             models.Index(fields=["status", "hold_expires_at"], name="reservation_status_expiry"),
             models.Index(fields=["user", "show", "status"], name="reservation_user_show"),
+            # The paid bookings whose confirmation is still to be mailed (reservations.notices).
+            models.Index(
+                fields=["confirmed_at"],
+                condition=models.Q(status=ReservationStatus.CONFIRMED, confirmation_sent_at__isnull=True),
+                name="reservation_confirmation_due",
+            ),
         ]
         permissions = [("refund_reservation", "Can refund tickets on a fan's behalf")]
         verbose_name = _("reservation")

@@ -1,9 +1,17 @@
 """Notices to fans by e-mail (Django's e-mail framework: EMAIL_* settings), in the fan's language.
 
-Sent by Celery tasks enqueued after the commit of what they tell (reservations.tasks); each is
-idempotent: a notice already sent is not sent again when its task runs twice.
+Sent by Celery tasks (reservations.tasks); each is idempotent: a notice already sent is not sent
+again when its task runs twice. Refunds and cancellations enqueue their task after their commit.
+Booking confirmations are swept instead: a payment only commits the paid reservation, which stays
+due until its confirmation is mailed (`confirmation_sent_at`), so the rush's payments publish no
+task, and a confirmation lost to a crash or a mail server outage goes out with a later sweep.
 """
 
+import logging
+from datetime import timedelta
+from smtplib import SMTPException
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,6 +19,8 @@ from django.utils.translation import gettext as _
 from core.clock import clock
 from core.mail import in_language_of, mail_fan
 from reservations.models import Reservation, ReservationStatus, TicketRefund
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -68,13 +78,39 @@ def _seat_labels(reservation: Reservation, *, refund: TicketRefund | None = None
     return ", ".join(seat.show_seat.label for seat in seats.select_related("show_seat").order_by("show_seat_id"))
 
 
+def booking_confirmations_send_due() -> int:
+    """Mail every paid booking not confirmed yet whose fan has an e-mail, oldest first, at most
+    BOOKING_CONFIRMATION_BATCH (the next sweep takes the rest); how many were sent. While the mail
+    server fails, the sweep stops and its bookings stay due: each later sweep tries again, until a
+    booking is BOOKING_CONFIRMATION_MAX_AGE_HOURS old. A fan who adds an e-mail within that time
+    gets the confirmation then."""
+    paid_since = clock.now() - timedelta(hours=settings.BOOKING_CONFIRMATION_MAX_AGE_HOURS)
+    due = (
+        Reservation.objects.filter(
+            status=ReservationStatus.CONFIRMED, confirmation_sent_at__isnull=True, confirmed_at__gte=paid_since
+        )
+        .exclude(user__email="")
+        .order_by("confirmed_at", "pk")
+        .values_list("pk", flat=True)[: settings.BOOKING_CONFIRMATION_BATCH]
+    )
+    sent = 0
+    for reservation_id in due:
+        try:
+            sent += booking_confirmation_send(reservation_id=reservation_id)
+        except (SMTPException, OSError):
+            logger.warning("booking confirmations: the mail server failed; the next sweep tries again", exc_info=True)
+            break
+    return sent
+
+
 @transaction.atomic
 def booking_confirmation_send(*, reservation_id: int) -> bool:
     """Confirm a paid booking to the fan: concert, show, seats, booking number, amount. The
-    reservation stays locked while the mail goes out, so two runs of the task send it once. False
-    when there is nothing to send (already sent, not paid, or the fan has no e-mail)."""
+    reservation stays locked while the mail goes out, so it is sent once however many sweeps run
+    (one that finds it locked skips it). False when there is nothing to send (already sent, not
+    paid, locked by another sweep, or the fan has no e-mail)."""
     reservation = (
-        Reservation.objects.select_for_update(of=("self",))
+        Reservation.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("show__concert", "show__venue", "user")
         .filter(pk=reservation_id, status=ReservationStatus.CONFIRMED, confirmation_sent_at__isnull=True)
         .first()

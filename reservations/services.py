@@ -245,8 +245,7 @@ def _pay(
 
     redis_writes_on_commit(after_commit)
     _leave_queue_on_commit(reservation, reason="paid")
-    reservation_id = reservation.pk
-    transaction.on_commit(lambda: _booking_confirmation_enqueue(reservation_id=reservation_id), robust=True)
+    # The booking confirmation goes out with the next sweep of paid bookings (reservations.notices).
     return PaymentResult(reservation.pk, reservation.status, reservation.amount, entry.balance_after), None
 
 
@@ -573,12 +572,6 @@ def _notice_enqueue(*, refund_id: int) -> None:
     from reservations.tasks import send_show_cancelled_notice  # the tasks module imports this one
 
     send_show_cancelled_notice.delay(refund_id)
-
-
-def _booking_confirmation_enqueue(*, reservation_id: int) -> None:
-    from reservations.tasks import send_booking_confirmation  # the tasks module imports this one
-
-    send_booking_confirmation.delay(reservation_id)
 
 
 def _refund_notice_enqueue(*, refund_id: int) -> None:

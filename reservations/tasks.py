@@ -17,10 +17,10 @@ def send_show_cancelled_notice(refund_id: int) -> bool:
     return notices.show_cancelled_notice_send(refund_id=refund_id)
 
 
-@mail_task("reservations.tasks.send_booking_confirmation")
-def send_booking_confirmation(reservation_id: int) -> bool:
-    """Mail the fan their booking (enqueued when a payment commits). Idempotent."""
-    return notices.booking_confirmation_send(reservation_id=reservation_id)
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def send_booking_confirmations() -> int:
+    """Beat job: mail the paid bookings not confirmed yet. Idempotent; safe on several workers."""
+    return notices.booking_confirmations_send_due()
 
 
 @mail_task("reservations.tasks.send_refund_notice")

@@ -300,6 +300,12 @@ SEAT_MAP_OVERVIEW_MIN_SEATS = env.int("SEAT_MAP_OVERVIEW_MIN_SEATS", default=150
 SEAT_MAP_POLL_SECONDS = env.float("SEAT_MAP_POLL_SECONDS", default=5.0)
 # Holds
 HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default=5.0)
+# Paid bookings are confirmed by mail by a sweep every BOOKING_CONFIRMATION_INTERVAL_SECONDS, at
+# most BOOKING_CONFIRMATION_BATCH a sweep; a confirmation the mail server refused is tried again
+# at each sweep until its booking is BOOKING_CONFIRMATION_MAX_AGE_HOURS old (reservations.notices).
+BOOKING_CONFIRMATION_INTERVAL_SECONDS = env.float("BOOKING_CONFIRMATION_INTERVAL_SECONDS", default=5.0)
+BOOKING_CONFIRMATION_BATCH = env.int("BOOKING_CONFIRMATION_BATCH", default=200)
+BOOKING_CONFIRMATION_MAX_AGE_HOURS = env.int("BOOKING_CONFIRMATION_MAX_AGE_HOURS", default=24)
 
 # API input bounds (core.parsers, core.serializers, core.exception_handlers). No request of the API
 # needs more than a few kilobytes or levels; bodies past them are a 400 before any work is done.

@@ -11,6 +11,11 @@ def periodic_tasks() -> list[tuple[str, str, float]]:
     return [
         ("queue: promote waiting fans", "queueing.tasks.promote_all", settings.QUEUE_PROMOTION_INTERVAL_SECONDS),
         ("reservations: expire holds", "reservations.tasks.expire_holds", settings.HOLD_EXPIRY_INTERVAL_SECONDS),
+        (
+            "reservations: confirm paid bookings",
+            "reservations.tasks.send_booking_confirmations",
+            settings.BOOKING_CONFIRMATION_INTERVAL_SECONDS,
+        ),
     ]
 
 
