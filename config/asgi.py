@@ -1,5 +1,5 @@
 """The ASGI entry point (uvicorn): the waiting room's event streams (queueing.events), entries
-with an API key (queueing.entering) and the booking reads (shows, seat maps) with an API key and
+and leaves with an API key (queueing.entering) and the booking reads (shows, seat maps) with an API key and
 a queue token (reservations.booking_reads) are served by bare ASGI apps, everything else by Django.
 Deployed as two pools behind HAProxy (config/haproxy/stagegate.cfg): the waiting room's (streams
 and entries, niced) and the booking reads' (at the booking path's priority); each gets
@@ -13,7 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 django_application = get_asgi_application()
 
-from queueing.entering import enter_route, queue_enter_app  # noqa: E402 - needs Django set up
+from queueing.entering import enter_route, leave_route, queue_enter_app, queue_leave_app  # noqa: E402 - needs Django set up
 from queueing.events import EVENTS_PATH, queue_events_app  # noqa: E402
 from reservations.booking_reads import booking_read_app, booking_read_route  # noqa: E402
 
@@ -26,6 +26,9 @@ async def application(scope, receive, send) -> None:
         concert_id = enter_route(scope)
         if concert_id is not None:
             await queue_enter_app(scope, receive, send, concert_id=concert_id)
+            return
+        if leave_route(scope):
+            await queue_leave_app(scope, receive, send)
             return
         booking_read = booking_read_route(scope)
         if booking_read is not None:

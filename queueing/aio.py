@@ -145,9 +145,10 @@ async def json_answer(send, status: int, body: dict, extra_headers: dict[str, st
 
 
 async def send_answer(send, status: int, body: bytes, headers: dict[str, str]) -> None:
-    """One whole HTTP answer through ASGI: the headers (with the body's length, but on a 304) and the body."""
+    """One whole HTTP answer through ASGI: the headers (with the body's length, but on a 204 or a
+    304, which have no body) and the body."""
     fields = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
-    if status != 304:
+    if status not in (204, 304):
         fields.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": fields})
     await send({"type": "http.response.body", "body": body})

@@ -1,6 +1,7 @@
-"""Entering a waiting room from uvicorn's event loop:
+"""Entering and leaving a waiting room from uvicorn's event loop:
 
-    POST /api/v1/concerts/<id>/queue-tokens   Authorization: Token <key>
+    POST   /api/v1/concerts/<id>/queue-tokens   Authorization: Token <key>
+    DELETE /api/v1/queue-tokens/current          Authorization: Token <key>   X-Queue-Token: <token>
 
 In an on-sale rush every fan enters within the same minute, and through gunicorn each entry
 paid for a whole Django request (the middleware, a thread hand-off, gunicorn's own HTTP parsing)
@@ -8,18 +9,21 @@ around a few hundred microseconds of queue work. Here, as the status streams are
 (queueing.events), an entry is the service's asyncio twin (queueing.services
 aqueue_enter_for_api_key: the same checks, the same ENTER script with its rate limits, the same
 answer) in a bare ASGI app, so the entering minute takes less of the cores that the admitted
-fans' holds and payments need.
+fans' holds and payments need. Leaving is the same for the thousands who give up or see the
+show sold out (aqueue_leave_for_api_key: the LEAVE script, the freed place handed on at once).
 
 The answers are the API's: 201 with a new token or 200 with the one already held (the body of
-queue_status_data), errors as `{code, message}` with their headers (core.exception_handlers).
-Only calls with a well-formed `Authorization: Token` come here (config/asgi.py, and HAProxy's
-routing); a session's entry (the fan pages) and anything malformed go to Django as before, whose
-view (queueing.apis.QueueTokenCreateApi) is the documented, equivalent implementation.
+queue_status_data), 204 for a leave, errors as `{code, message}` with their headers
+(core.exception_handlers). Only calls with a well-formed `Authorization: Token` come here
+(config/asgi.py, and HAProxy's routing); a session's call (the fan pages) and anything malformed
+go to Django as before, whose views (queueing.apis QueueTokenCreateApi, QueueTokenCurrentApi) are
+the documented, equivalent implementation.
 """
 
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 
 from django_prometheus.middleware import Metrics
 
@@ -28,15 +32,18 @@ from core.exception_handlers import error_answer, server_error_body
 from core.exceptions import ApplicationError
 from core.request_id import REQUEST_ID_HEADER, request_id_begin
 from core.throttling import client_ip_from
-from queueing.aio import json_answer, plain_api_key, request_headers
+from queueing.aio import json_answer, plain_api_key, request_headers, send_answer
 from queueing.selectors import queue_status_data
-from queueing.services import aqueue_enter_for_api_key
+from queueing.services import aqueue_enter_for_api_key, aqueue_leave_for_api_key
 
 logger = logging.getLogger(__name__)
 
 ENTER_PATH = re.compile(r"/api/v1/concerts/(?P<concert_id>[0-9]{1,18})/queue-tokens")
-# The Django view's URL name: the server-side latency is recorded under it, as for the Django path.
-_VIEW_NAME = "queue-token-create"
+LEAVE_PATH = "/api/v1/queue-tokens/current"
+QUEUE_TOKEN_HEADER = "x-queue-token"
+# The Django views' URL names: the server-side latency is recorded under them, as for the Django path.
+_ENTER_VIEW_NAME = "queue-token-create"
+_LEAVE_VIEW_NAME = "queue-token-current"
 
 
 def enter_route(scope: dict) -> int | None:
@@ -50,26 +57,64 @@ def enter_route(scope: dict) -> int | None:
     return int(match["concert_id"])
 
 
+def leave_route(scope: dict) -> bool:
+    """Whether this request is a leave this app serves (DELETE, the current token's path,
+    `Authorization: Token <key>`); else Django serves it."""
+    return (
+        scope["method"] == "DELETE"
+        and scope["path"] == LEAVE_PATH
+        and plain_api_key(request_headers(scope)) is not None
+    )
+
+
 async def queue_enter_app(scope: dict, receive, send, *, concert_id: int) -> None:
-    started = time.perf_counter()
-    headers = request_headers(scope)
-    request_id = request_id_begin(headers.get(REQUEST_ID_HEADER.lower(), ""))
-    answer_headers = {REQUEST_ID_HEADER: request_id, "X-Content-Type-Options": "nosniff"}
-    peer = scope.get("client")
-    try:
+    async def enter(headers: dict[str, str]) -> tuple[int, dict]:
+        peer = scope.get("client")
         current = await aqueue_enter_for_api_key(
             api_key=plain_api_key(headers),
             concert_id=concert_id,
             client_ip=client_ip_from(forwarded_for=headers.get("x-forwarded-for"), remote_addr=peer and peer[0]),
         )
+        return (201 if current.created else 200), queue_status_data(current)
+
+    await _serve(scope, send, enter, view=_ENTER_VIEW_NAME, method="POST")
+
+
+async def queue_leave_app(scope: dict, receive, send) -> None:
+    async def leave(headers: dict[str, str]) -> tuple[int, None]:
+        await aqueue_leave_for_api_key(api_key=plain_api_key(headers), token=headers.get(QUEUE_TOKEN_HEADER))
+        return 204, None
+
+    await _serve(scope, send, leave, view=_LEAVE_VIEW_NAME, method="DELETE")
+
+
+async def _serve(
+    scope: dict,
+    send,
+    call: Callable[[dict[str, str]], Awaitable[tuple[int, dict | None]]],
+    *,
+    view: str,
+    method: str,
+) -> None:
+    """Answer one call as the API does: its status and JSON body (none for a 204), a refusal's
+    `{code, message}`, a bug's JSON 500; with the request id, and its latency in the metrics."""
+    started = time.perf_counter()
+    headers = request_headers(scope)
+    request_id = request_id_begin(headers.get(REQUEST_ID_HEADER.lower(), ""))
+    answer_headers = {REQUEST_ID_HEADER: request_id, "X-Content-Type-Options": "nosniff"}
+    try:
+        status, body = await call(headers)
     except ApplicationError as exc:
         refusal = error_answer(exc, challenge=KEYWORD)
         await json_answer(send, refusal.status, refusal.body, answer_headers | refusal.headers)
     except Exception:  # a bug: the API's JSON 500, as Django's handler500 answers it
-        logger.exception("entering: unexpected error")
+        logger.exception("waiting room (event loop): unexpected error")
         await json_answer(send, 500, server_error_body(), answer_headers)
     else:
-        await json_answer(send, 201 if current.created else 200, queue_status_data(current), answer_headers)
-    Metrics.get_instance().requests_latency_by_view_method.labels(view=_VIEW_NAME, method="POST").observe(
+        if body is None:
+            await send_answer(send, status, b"", answer_headers)
+        else:
+            await json_answer(send, status, body, answer_headers)
+    Metrics.get_instance().requests_latency_by_view_method.labels(view=view, method=method).observe(
         time.perf_counter() - started
     )

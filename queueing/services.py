@@ -221,17 +221,15 @@ def _enter_answer(call: _EnterCall, entered: EnterAnswer) -> QueueStatus:
 
 
 def _leave(*, user_id: int, concert_id: int, token: str) -> tuple[bool, int]:
-    ts = clock.timestamp()
     left = LeaveAnswer.from_script(
-        run_script(
-            queue_redis(),
-            LEAVE,
-            concert_keys(concert_id),
-            [user_id, token, _now_arg(ts), settings.QUEUE_RATE_WINDOW_SECONDS],
-        )
+        run_script(queue_redis(), LEAVE, concert_keys(concert_id), _leave_args(user_id=user_id, token=token))
     )
     _admission_metrics_record(concert_id=concert_id, admitted=left.admitted, abandoned=left.pruned)
     return left.removed, left.admitted
+
+
+def _leave_args(*, user_id: int, token: str) -> list[object]:
+    return [user_id, token, _now_arg(clock.timestamp()), settings.QUEUE_RATE_WINDOW_SECONDS]
 
 
 @storage_boundary
@@ -243,6 +241,22 @@ def queue_leave(*, user_id: int, token: str | None) -> None:
         raise TokenNotFound()
     removed, _ = _leave(user_id=user_id, concert_id=concert_id, token=token)
     if not removed:
+        raise TokenNotFound()
+
+
+async def aqueue_leave_for_api_key(*, api_key: str, token: str | None) -> None:
+    """queue_leave for the API key's user on an event loop (queueing.entering serves it from
+    uvicorn): the same check, script and answer, with Redis's asyncio client.
+    Raises what queue_leave raises, and ApiKeyInvalid."""
+    user_id = await caller_id(api_key)
+    concert_id = token_concert_id(token)
+    if concert_id is None:
+        raise TokenNotFound()
+    keys = concert_keys(concert_id)
+    left = LeaveAnswer.from_script(await aio_run_script(LEAVE, keys, _leave_args(user_id=user_id, token=token)))
+    if left.admitted or left.pruned:  # the sync client, off the loop
+        await in_thread(_admission_metrics_record, concert_id=concert_id, admitted=left.admitted, abandoned=left.pruned)
+    if not left.removed:
         raise TokenNotFound()
 
 

@@ -15,7 +15,7 @@ from accounts.authentication import api_key_forget
 from accounts.services import user_api_key
 from accounts.tests.factories import UserFactory
 from core.request_id import REQUEST_ID_HEADER
-from queueing.entering import enter_route
+from queueing.entering import enter_route, leave_route
 from queueing.selectors import queue_stats
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
 from queueing.tests.helpers import asgi_request, room_state
@@ -234,3 +234,110 @@ def test_a_bug_is_the_apis_json_500_not_a_bare_one(monkeypatch):
 
     assert (answer.status, answer.body["code"]) == (500, "SERVER_ERROR")
     assert answer.headers["content-type"] == "application/json"
+
+
+# --- leaving ------------------------------------------------------------------------------------
+
+
+def leave_scope(*, authorization: str | None, token: str | None) -> dict:
+    headers = [(b"host", b"testserver"), (b"x-request-id", b"test-request-2")]
+    if authorization is not None:
+        headers.append((b"authorization", authorization.encode()))
+    if token is not None:
+        headers.append((b"x-queue-token", token.encode()))
+    return {
+        "type": "http", "method": "DELETE", "path": "/api/v1/queue-tokens/current", "query_string": b"",
+        "headers": headers, "client": ("127.0.0.1", 40000),
+    }  # fmt: skip
+
+
+def leave_by_event_loop(api_key: str, token: str | None) -> tuple[int, dict[str, str], bytes]:
+    return asyncio.run(asgi_request(leave_scope(authorization=f"Token {api_key}", token=token)))
+
+
+def leave_by_django(api_key: str, token: str | None) -> tuple[int, bytes]:
+    headers = {"HTTP_AUTHORIZATION": f"Token {api_key}"} | ({"HTTP_X_QUEUE_TOKEN": token} if token else {})
+    response = APIClient().delete("/api/v1/queue-tokens/current", **headers)
+    return response.status_code, response.content
+
+
+def test_a_leave_is_the_django_views_204_and_hands_the_place_to_the_next_at_once():
+    concert = concert_on_sale(queue_active_size=1)
+    leaving, next_in_line, other = fan_key(), fan_key(), fan_key()
+    active = by_event_loop(leaving, concert.pk).body
+    waiting = by_event_loop(next_in_line, concert.pk).body
+    by_event_loop(other, concert.pk)
+    assert (active["status"], waiting["position"]) == ("ACTIVE", 1)
+
+    status, headers, body = leave_by_event_loop(leaving, active["token"])
+
+    assert (status, body) == (204, b"")
+    assert "content-length" not in headers and headers[REQUEST_ID_HEADER.lower()] == "test-request-2"
+    assert by_event_loop(next_in_line, concert.pk).body["status"] == "ACTIVE"
+    assert leave_by_django(other, by_event_loop(other, concert.pk).body["token"]) == (204, b"")
+    stats = queue_stats(concert_id=concert.pk)
+    assert (stats.active, stats.waiting) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status", "code"),
+    [
+        ("left already", 404, "TOKEN_NOT_FOUND"),
+        ("another fan's token", 404, "TOKEN_NOT_FOUND"),
+        ("no token", 404, "TOKEN_NOT_FOUND"),
+        ("malformed token", 404, "TOKEN_NOT_FOUND"),
+        ("unknown key", 401, "NOT_AUTHENTICATED"),
+    ],
+)
+def test_a_refused_leave_is_the_django_views_and_changes_nothing(refusal, status, code):
+    concert = concert_on_sale(queue_active_size=1)
+    fan, someone = fan_key(), fan_key()
+    token = by_event_loop(fan, concert.pk).body["token"]
+    by_event_loop(someone, concert.pk)
+    if refusal == "left already":
+        assert leave_by_event_loop(fan, token)[0] == 204
+    api_key = {"another fan's token": someone, "unknown key": "1.unknownkeyunknownkeyunknown"}.get(refusal, fan)
+    token = {"no token": None, "malformed token": "not-a-token"}.get(refusal, token)
+    before = room_state(concert.pk)
+
+    refused_status, headers, body = leave_by_event_loop(api_key, token)
+    by_view = leave_by_django(api_key, token)
+
+    assert (refused_status, json.loads(body)["code"]) == (status, code)
+    assert (refused_status, json.loads(body)) == (by_view[0], json.loads(by_view[1]))
+    assert headers["content-type"] == "application/json"
+    assert room_state(concert.pk) == before
+
+
+def test_the_leaves_latency_is_recorded_under_the_django_views_name():
+    concert = concert_on_sale()
+    api_key = fan_key()
+    token = by_event_loop(api_key, concert.pk).body["token"]
+    labels = {"view": "queue-token-current", "method": "DELETE"}
+    name = "django_http_requests_latency_seconds_by_view_method_count"
+    before = REGISTRY.get_sample_value(name, labels) or 0
+
+    leave_by_event_loop(api_key, token)
+
+    assert REGISTRY.get_sample_value(name, labels) == before + 1
+
+
+def test_only_delete_of_the_current_token_with_an_api_key_is_served_by_the_event_loop():
+    assert leave_route(leave_scope(authorization="Token abc", token="t"))
+    assert leave_route(leave_scope(authorization="Token abc", token=None))  # refused there: 404
+    assert not leave_route(leave_scope(authorization=None, token="t"))  # a session: Django
+    assert not leave_route(leave_scope(authorization="Token a b", token="t"))  # malformed: Django's 401
+    assert not leave_route({**leave_scope(authorization="Token abc", token="t"), "method": "GET"})  # a poll
+    assert not leave_route({**leave_scope(authorization="Token abc", token="t"), "path": "/api/v1/queue-tokens/x"})
+
+
+def test_a_bug_in_a_leave_is_the_apis_json_500_not_a_bare_one(monkeypatch):
+    async def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("queueing.entering.aqueue_leave_for_api_key", broken)
+
+    status, headers, body = leave_by_event_loop(fan_key(), "7.token")
+
+    assert (status, json.loads(body)["code"]) == (500, "SERVER_ERROR")
+    assert headers["content-type"] == "application/json"

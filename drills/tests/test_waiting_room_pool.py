@@ -1,0 +1,45 @@
+"""The deployed layout serves entries and leaves with an API key from the event streams' pool
+(config/haproxy/stagegate.cfg, backend "enter": queueing.entering), and the rest of the waiting
+room's calls (polls, a session's entry) from the queue pool: with the queue pool stopped, a fan
+with an API key still enters and leaves, and a poll gets HAProxy's JSON 503. Real processes
+(drills/stack.py)."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from drills.tests.world import drill_world
+
+
+def _call(port: int, method: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1{path}", method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=20) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read()
+
+
+@pytest.mark.drill
+def test_entries_and_leaves_with_an_api_key_go_to_the_event_loop_and_polls_to_the_queue_pool(drill_stack):
+    world = drill_world(fans=2, active_size=1)
+    queue = drill_stack.start_pool("queue", workers=1, threads=2)
+    booking = drill_stack.start_pool("booking", workers=1, threads=2)
+    events = drill_stack.start_events("events")
+    drill_stack.wait_all_ready([queue, booking, events])
+    proxy = drill_stack.start_proxy("proxy", queue=queue, booking=booking, events=events)
+    drill_stack.wait_ready(proxy)
+    first, second = ({"Authorization": f"Token {fan.api_key}"} for fan in world.fans)
+
+    drill_stack.stop(queue)
+
+    entered = [_call(proxy.port, "POST", f"/concerts/{world.concert.pk}/queue-tokens", key) for key in (first, second)]
+    assert [status for status, _ in entered] == [201, 201]
+    first_token, second_token = (json.loads(body)["token"] for _, body in entered)
+    assert _call(proxy.port, "DELETE", "/queue-tokens/current", first | {"X-Queue-Token": first_token}) == (204, b"")
+    status, again = _call(proxy.port, "DELETE", "/queue-tokens/current", first | {"X-Queue-Token": first_token})
+    assert (status, json.loads(again)["code"]) == (404, "TOKEN_NOT_FOUND")
+    status, poll = _call(proxy.port, "GET", "/queue-tokens/current", second | {"X-Queue-Token": second_token})
+    assert (status, json.loads(poll)["code"]) == (503, "SERVICE_UNAVAILABLE")
