@@ -194,7 +194,8 @@ def cpu_breakdown(
         }
     waiting = [endpoints[name] for name in WAITING_CALLS if name in endpoints]
     waiting_cpu = sum(e["cpu_s"] for e in waiting)
-    # The event streams' pool (uvicorn: queueing.events, queueing.entering) serves waiting fans only.
+    # The event streams' pool (uvicorn: queueing.events, queueing.entering: streams, entries and
+    # leaves with an API key) serves waiting fans only.
     streams_cpu = groups.get("events") or 0.0
     measured = server_total + (locust_s or 0.0)
     capacity = window_s * cores

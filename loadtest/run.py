@@ -288,7 +288,7 @@ CPU_ROWS = {
     "django_request_code": "Django request code (middleware)",
     "gunicorn_outside_django": "gunicorn outside Django",
     "proxy": "HAProxy (reverse proxy)",
-    "events": "uvicorn: waiting fans' event streams and API-key entries",
+    "events": "uvicorn: waiting fans' event streams, API-key entries and leaves",
     "reads": "uvicorn: admitted fans' shows and seat maps",
     "postgresql": "PostgreSQL (whole server)",
     "redis": "Redis (whole server)",
@@ -509,7 +509,8 @@ def _cpu_lines(cpu: dict | None, procs: dict[str, float | None]) -> list[str]:
     met = w["share_of_server_cpu"] is not None and w["share_of_server_cpu"] <= w["goal_max_share"]
     out.append(
         f"waiting fans ({' + '.join(w['calls'])} + event streams): {w['requests']} requests and "
-        f"{w.get('streams_cpu_s', 0)} CPU-s of streams, {w['cpu_s']} CPU-s of requests = "
+        f"{w.get('streams_cpu_s', 0)} CPU-s of the event loop (streams, API-key entries and leaves), "
+        f"{w['cpu_s']} CPU-s of requests = "
         f"{_pct(w['share_of_request_cpu'])} of Django's request CPU, {_pct(w['share_of_server_cpu'])} of the "
         f"server's (goal <= {_pct(w['goal_max_share'])}: {'met' if met else 'NOT met'})"
     )
