@@ -633,6 +633,22 @@ class Stack:
         argv = ["haproxy", "-db", "-f", str(ROOT / "config" / "haproxy" / "stagegate.cfg")]
         return self._spawn(name, "proxy", argv, env, port=port)
 
+    def start_deployed_layout(self, *, reads: bool = False) -> dict[str, Proc]:
+        """The deployed layout at its smallest, ready: HAProxy ("proxy") in front of the queue and
+        booking pools (1 worker x 2 threads each), the events loop and, with `reads`, the booking
+        reads' loop; each process by its name."""
+        procs = {
+            "queue": self.start_pool("queue", workers=1, threads=2),
+            "booking": self.start_pool("booking", workers=1, threads=2),
+            "events": self.start_events("events"),
+        }
+        if reads:
+            procs["reads"] = self.start_booking_reads("reads")
+        self.wait_all_ready(list(procs.values()))
+        procs["proxy"] = self.start_proxy("proxy", **procs)
+        self.wait_ready(procs["proxy"])
+        return procs
+
     def start_worker(self, name: str, *, concurrency: int = 2, nice: int = 0) -> Proc:
         argv = [
             sys.executable, "-m", "celery", "-A", "config", "worker", "-n", f"{name}@%h",

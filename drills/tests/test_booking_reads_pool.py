@@ -28,13 +28,8 @@ def _call(port: int, method: str, path: str, headers: dict[str, str], body: dict
 @pytest.mark.drill
 def test_booking_reads_go_to_their_own_pool_and_the_rest_to_booking(drill_stack):
     world = drill_world(fans=1, active_size=5)
-    queue = drill_stack.start_pool("queue", workers=1, threads=2)
-    booking = drill_stack.start_pool("booking", workers=1, threads=2)
-    events = drill_stack.start_events("events")
-    reads = drill_stack.start_booking_reads("reads")
-    drill_stack.wait_all_ready([queue, booking, events, reads])
-    proxy = drill_stack.start_proxy("proxy", queue=queue, booking=booking, events=events, reads=reads)
-    drill_stack.wait_ready(proxy)
+    layout = drill_stack.start_deployed_layout(reads=True)
+    proxy, booking = layout["proxy"], layout["booking"]
     key = {"Authorization": f"Token {world.fans[0].api_key}"}
     status, entered = _call(proxy.port, "POST", f"/concerts/{world.concert.pk}/queue-tokens", key)
     assert (status, entered["status"]) == (201, "ACTIVE")

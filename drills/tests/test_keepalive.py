@@ -30,13 +30,7 @@ def _gunicorn(drill_stack) -> int:
 
 
 def _haproxy(drill_stack) -> int:
-    queue = drill_stack.start_pool("queue", workers=1, threads=2)
-    booking = drill_stack.start_pool("booking", workers=1, threads=2)
-    events = drill_stack.start_events("events")
-    drill_stack.wait_all_ready([queue, booking, events])
-    proxy = drill_stack.start_proxy("proxy", queue=queue, booking=booking, events=events)
-    drill_stack.wait_ready(proxy)
-    return proxy.port
+    return drill_stack.start_deployed_layout()["proxy"].port
 
 
 def _next_requests_served(port: int, concert_id: int) -> None:

@@ -25,15 +25,11 @@ def _call(port: int, method: str, path: str, headers: dict[str, str]) -> tuple[i
 @pytest.mark.drill
 def test_entries_and_leaves_with_an_api_key_go_to_the_event_loop_and_polls_to_the_queue_pool(drill_stack):
     world = drill_world(fans=2, active_size=1)
-    queue = drill_stack.start_pool("queue", workers=1, threads=2)
-    booking = drill_stack.start_pool("booking", workers=1, threads=2)
-    events = drill_stack.start_events("events")
-    drill_stack.wait_all_ready([queue, booking, events])
-    proxy = drill_stack.start_proxy("proxy", queue=queue, booking=booking, events=events)
-    drill_stack.wait_ready(proxy)
+    layout = drill_stack.start_deployed_layout()
+    proxy = layout["proxy"]
     first, second = ({"Authorization": f"Token {fan.api_key}"} for fan in world.fans)
 
-    drill_stack.stop(queue)
+    drill_stack.stop(layout["queue"])
 
     entered = [_call(proxy.port, "POST", f"/concerts/{world.concert.pk}/queue-tokens", key) for key in (first, second)]
     assert [status for status, _ in entered] == [201, 201]
