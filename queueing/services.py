@@ -232,13 +232,19 @@ def _leave_args(*, user_id: int, token: str) -> list[object]:
     return [user_id, token, _now_arg(clock.timestamp()), settings.QUEUE_RATE_WINDOW_SECONDS]
 
 
+def _leaving_token_concert_id(token: str | None) -> int:
+    """The concert of the token a fan leaves with; TokenNotFound for a missing or malformed one."""
+    concert_id = token_concert_id(token)
+    if concert_id is None:
+        raise TokenNotFound()
+    return concert_id
+
+
 @storage_boundary
 def queue_leave(*, user_id: int, token: str | None) -> None:
     """The user leaves with their token (waiting or active); the freed place goes to the next in
     line at once. Raises TokenNotFound unless the token is the user's."""
-    concert_id = token_concert_id(token)
-    if concert_id is None:
-        raise TokenNotFound()
+    concert_id = _leaving_token_concert_id(token)
     removed, _ = _leave(user_id=user_id, concert_id=concert_id, token=token)
     if not removed:
         raise TokenNotFound()
@@ -249,9 +255,7 @@ async def aqueue_leave_for_api_key(*, api_key: str, token: str | None) -> None:
     uvicorn): the same check, script and answer, with Redis's asyncio client.
     Raises what queue_leave raises, and ApiKeyInvalid."""
     user_id = await caller_id(api_key)
-    concert_id = token_concert_id(token)
-    if concert_id is None:
-        raise TokenNotFound()
+    concert_id = _leaving_token_concert_id(token)
     keys = concert_keys(concert_id)
     left = LeaveAnswer.from_script(await aio_run_script(LEAVE, keys, _leave_args(user_id=user_id, token=token)))
     if left.admitted or left.pruned:  # the sync client, off the loop

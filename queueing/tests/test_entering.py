@@ -32,16 +32,20 @@ class Answer:
     body: dict
 
 
-def asgi_scope(concert_id: int | str, *, authorization: str | None, forwarded_for: str | None = None) -> dict:
-    headers = [(b"host", b"testserver"), (b"x-request-id", b"test-request-1")]
-    if authorization is not None:
-        headers.append((b"authorization", authorization.encode()))
-    if forwarded_for is not None:
-        headers.append((b"x-forwarded-for", forwarded_for.encode()))
+def http_scope(method: str, path: str, request_id: str, **headers: str | None) -> dict:
+    """An ASGI request as uvicorn passes it, with these headers (name_with_underscores=value; None: not sent)."""
+    fields = [(b"host", b"testserver"), (b"x-request-id", request_id.encode())]
+    sent = {name.replace("_", "-"): value for name, value in headers.items() if value is not None}
+    fields += [(name.encode(), value.encode()) for name, value in sent.items()]
     return {
-        "type": "http", "method": "POST", "path": f"/api/v1/concerts/{concert_id}/queue-tokens", "query_string": b"",
-        "headers": headers, "client": ("127.0.0.1", 40000),
+        "type": "http", "method": method, "path": path, "query_string": b"", "headers": fields,
+        "client": ("127.0.0.1", 40000),
     }  # fmt: skip
+
+
+def asgi_scope(concert_id: int | str, *, authorization: str | None, forwarded_for: str | None = None) -> dict:
+    path = f"/api/v1/concerts/{concert_id}/queue-tokens"
+    return http_scope("POST", path, "test-request-1", authorization=authorization, x_forwarded_for=forwarded_for)
 
 
 async def asgi_call(scope: dict) -> Answer:
@@ -240,15 +244,8 @@ def test_a_bug_is_the_apis_json_500_not_a_bare_one(monkeypatch):
 
 
 def leave_scope(*, authorization: str | None, token: str | None) -> dict:
-    headers = [(b"host", b"testserver"), (b"x-request-id", b"test-request-2")]
-    if authorization is not None:
-        headers.append((b"authorization", authorization.encode()))
-    if token is not None:
-        headers.append((b"x-queue-token", token.encode()))
-    return {
-        "type": "http", "method": "DELETE", "path": "/api/v1/queue-tokens/current", "query_string": b"",
-        "headers": headers, "client": ("127.0.0.1", 40000),
-    }  # fmt: skip
+    path = "/api/v1/queue-tokens/current"
+    return http_scope("DELETE", path, "test-request-2", authorization=authorization, x_queue_token=token)
 
 
 def leave_by_event_loop(api_key: str, token: str | None) -> tuple[int, dict[str, str], bytes]:
