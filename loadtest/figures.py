@@ -48,6 +48,32 @@ SELL_OUT_TARGET_RATIO = 1.5
 LOCUST_SATURATED_SHARE = 0.8
 
 
+def load_generator(processes: list[dict], wall_s: float, *, cores: int) -> dict:
+    """The load generator's CPU over the rush from each of its processes' figures (cpu_s, wall_s,
+    peak_10s_share_of_one_core, peak_memory_mib: the master's first, then each worker's). A
+    process is one gevent loop, one core at most: the busiest process, and the busiest 10 s of
+    any of them, tell whether it kept up."""
+    cpu_s = sum(process["cpu_s"] for process in processes)
+    return {
+        "processes": len(processes),
+        "cpu_s": round(cpu_s, 1),
+        "wall_s": round(wall_s, 1),
+        "share_of_one_core": round(cpu_s / wall_s, 3) if wall_s > 0 else None,
+        "share_of_machine": round(cpu_s / wall_s / cores, 3) if wall_s > 0 else None,
+        "busiest_process_share_of_one_core": round(max(p["cpu_s"] / p["wall_s"] for p in processes), 3),
+        "peak_10s_share_of_one_core": round(max(p["peak_10s_share_of_one_core"] for p in processes), 3),
+        "peak_memory_mib": round(sum(process["peak_memory_mib"] for process in processes)),
+        "cores": cores,
+    }
+
+
+def load_generator_saturated(figures: dict) -> bool:
+    """Past LOCUST_SATURATED_SHARE of a core in its busiest process or busiest 10 s (a report
+    from one process, before the workers, has only the share of all of it)."""
+    busiest = figures.get("busiest_process_share_of_one_core", figures["share_of_one_core"]) or 0
+    return max(busiest, figures["peak_10s_share_of_one_core"]) > LOCUST_SATURATED_SHARE
+
+
 # -- Prometheus text ----------------------------------------------------------------------------
 def parse_metrics(text: str) -> Samples:
     """Every sample of a /metrics answer."""

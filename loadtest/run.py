@@ -66,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         help="CPU niceness of locust (raised where allowed: it stands for the fans' own devices)",
     )
     parser.add_argument(
+        "--load-generator-workers",
+        type=int,
+        default=2,
+        help="locust worker processes under one master (locust's distributed mode; 0: one process)",
+    )
+    parser.add_argument(
         "--polling", action="store_true", help="waiting fans poll instead of following the event stream"
     )
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery worker processes")
@@ -154,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             "redis_url": args.redis_url,
             "redis_keys": [f"{args.prefix}:queue:{concert_tag}:{name}" for name in ("waiting", "active", "admits")],
             "database_url": config.database_url,
+            "fan_counter_key": f"{args.prefix}:loadtest:next-fan",
+            "load_generator_workers": args.load_generator_workers,
         }
         (run_dir / "rush.json").write_text(json.dumps(rush_config, indent=2))
         result_file = run_dir / "rush-result.json"
@@ -520,19 +528,24 @@ def _cpu_lines(cpu: dict | None, procs: dict[str, float | None]) -> list[str]:
 def _load_generator_lines(lg: dict | None) -> list[str]:
     if not lg:
         return []
-    saturated = max(lg["share_of_one_core"] or 0, lg["peak_10s_share_of_one_core"]) > figures.LOCUST_SATURATED_SHARE
+    busiest = lg.get("busiest_process_share_of_one_core", lg["share_of_one_core"])
     note = (
         f"SATURATED (over {figures.LOCUST_SATURATED_SHARE:.0%} of a core: its own delays inflate the client "
-        "latencies; run locust distributed or elsewhere)"
-        if saturated
+        "latencies; run more locust workers, --load-generator-workers)"
+        if figures.load_generator_saturated(lg)
         else "not saturated"
     )
     return [
-        f"load generator (one locust process): {lg['cpu_s']} CPU-s over {lg['wall_s']} s = "
+        f"load generator ({_locust_processes(lg.get('processes', 1))}): {lg['cpu_s']} CPU-s over {lg['wall_s']} s = "
         f"{_pct(lg['share_of_one_core'])} of one core, {_pct(lg['share_of_machine'])} of the machine; "
-        f"busiest 10 s {_pct(lg['peak_10s_share_of_one_core'])} of a core, peak memory "
+        f"busiest process {_pct(busiest)} of a core, "
+        f"busiest 10 s of a process {_pct(lg['peak_10s_share_of_one_core'])} of a core, peak memory "
         f"{lg.get('peak_memory_mib', '-')} MiB: {note}"
     ]
+
+
+def _locust_processes(processes: int) -> str:
+    return "one locust process" if processes == 1 else f"locust: a master and {processes - 1} workers"
 
 
 def _mem_gib() -> int:

@@ -3,6 +3,11 @@ Python API. Run by loadtest.run (scripts/loadtest), which seeds the database and
 
     python -m loadtest.rush --config var/loadtest/<run>/rush.json --out var/loadtest/<run>/rush-result.json
 
+That process is locust's master; it starts the config's `load_generator_workers` worker processes
+(this module again, with --worker-of), which play the fans and hand their measurements back at the
+end (0 workers: the master plays them itself). One process is one gevent loop, one core at most:
+10,000 fans at the opening and the drain after sell-out took one process to 80 % of a core.
+
 The config names the web instances (fans are spread across them), the seeded fans file, the
 concert, show and Redis keys, and the bounds. Each fan: enters the queue (all N within
 --ramp-seconds), waits the answer's refresh_after_seconds, follows its event stream (or, with
@@ -22,16 +27,18 @@ gevent.monkey.patch_all()
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
-import itertools  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections import Counter, defaultdict  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 import orjson  # noqa: E402
@@ -83,7 +90,12 @@ class Rush:
         self.show_id = seeded["show_id"]
         self.seats_total = seeded["seats"]
         self.hosts = config["hosts"]
-        self._next = itertools.count()
+        # Which fan a new locust user plays: one counter in Redis, so that every process of a
+        # distributed run (master + workers) draws from the same line and no fan is played twice.
+        # A few connections, waited for: thousands of fans start within seconds.
+        pool = redis.BlockingConnectionPool.from_url(config["redis_url"], max_connections=4, timeout=None)
+        self._redis = redis.Redis(connection_pool=pool)
+        self._fan_counter_key = config["fan_counter_key"]
         self.rng = random.Random(config.get("seed", 11))
         self.t0 = time.time()
         self.deadline = self.t0 + config["max_seconds"]
@@ -111,8 +123,47 @@ class Rush:
         self.stream_events = 0  # status events received on the waiting room's streams
 
     def next_fan(self) -> tuple[int, dict] | None:
-        i = next(self._next)
+        i = self._redis.incr(self._fan_counter_key) - 1
         return (i, self.fans[i]) if i < len(self.fans) else None
+
+    def reset_fan_counter(self) -> None:
+        self._redis.delete(self._fan_counter_key)
+
+    def measurements(self) -> dict:
+        """What this process measured, as JSON: a worker hands it to the master (merge)."""
+        return {
+            "calls": self.calls,
+            "split": self.split,
+            "loop_lag": self.loop_lag,
+            "gc_pauses": GC_PAUSES.pauses,
+            "errors": self.errors,
+            "enter_ok": self.enter_ok,
+            "entered_waiting": sorted(self.entered_waiting),
+            "first_active": self.first_active,
+            "freed": self.freed,
+            "outcomes": self.outcomes,
+            "finished": self.finished,
+            "stream_events": self.stream_events,
+        }
+
+    def merge(self, part: dict) -> None:
+        """Add a worker's measurements to this (the master's) run."""
+        for name, rows in part["calls"].items():
+            self.calls[name] += [tuple(row) for row in rows]
+        for name, rows in part["split"].items():
+            self.split[name] += [tuple(row) for row in rows]
+        self.loop_lag += part["loop_lag"]
+        GC_PAUSES.pauses += part["gc_pauses"]
+        self.errors.update(part["errors"])
+        self.enter_ok += part["enter_ok"]
+        self.entered_waiting.update(part["entered_waiting"])
+        self.first_active.update(part["first_active"])
+        self.freed += [tuple(row) for row in part["freed"]]
+        self.outcomes.update(part["outcomes"])
+        self.stream_events += part["stream_events"]
+
+    def server_errors(self) -> int:
+        return sum(n for key, n in self.errors.items() if key.split()[1].startswith("5"))
 
     def time_left(self) -> float:
         return self.deadline - time.time()
@@ -130,8 +181,11 @@ class Fan(FastHttpUser):
 
     def on_start(self) -> None:
         assigned = RUSH.next_fan()
+        self.fan = None
         if assigned is None:
-            raise StopUser()
+            # Every fan is played (locust's dispatcher replaces users that finished while it
+            # still ramps up): this user ends at its task without a journey.
+            return
         index, fan = assigned
         self.base = RUSH.hosts[index % len(RUSH.hosts)] + API
         self.fan = fan
@@ -142,6 +196,8 @@ class Fan(FastHttpUser):
 
     @task
     def journey(self) -> None:
+        if self.fan is None:
+            raise StopUser()
         try:
             outcome = self._journey()
         except StopUser:
@@ -549,19 +605,33 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def load_generator(cpu_s: float, wall_s: float, peak_share: float) -> dict:
-    """The locust process's CPU over the rush. It is one process (gevent: one core at most), so
-    past ~80 % of a core its own queueing inflates the latencies it measures."""
-    cores = os.cpu_count() or 1
-    return {
-        "cpu_s": round(cpu_s, 1),
-        "wall_s": round(wall_s, 1),
-        "share_of_one_core": round(cpu_s / wall_s, 3) if wall_s > 0 else None,
-        "share_of_machine": round(cpu_s / wall_s / cores, 3) if wall_s > 0 else None,
-        "peak_10s_share_of_one_core": round(peak_share, 3),
-        "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "cores": cores,
-    }
+class CpuWindows:
+    """This process's share of one core since the last tick (~10 s), and the busiest such window.
+    Each locust process is one gevent loop (one core at most), so past ~80 % of a core its own
+    queueing inflates the latencies it measures."""
+
+    def __init__(self) -> None:
+        self.started = self.last_at = time.time()
+        self.cpu_started = self.cpu_last = own_cpu_seconds()
+        self.peak = 0.0
+        self.last_share = 0.0
+
+    def tick(self) -> float:
+        now, cpu = time.time(), own_cpu_seconds()
+        window = now - self.last_at
+        self.last_share = (cpu - self.cpu_last) / window if window > 0 else 0.0
+        if window >= 5:  # a shorter window (the first report's second) is too short for a peak
+            self.peak = max(self.peak, self.last_share)
+        self.last_at, self.cpu_last = now, cpu
+        return self.last_share
+
+    def figures(self) -> dict:
+        return {
+            "cpu_s": own_cpu_seconds() - self.cpu_started,
+            "wall_s": time.time() - self.started,
+            "peak_10s_share_of_one_core": self.peak,
+            "peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
 
 
 def latency_by_phase(entered_by: float, rush_start: float) -> dict:
@@ -641,6 +711,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The on-sale rush (locust, headless).")
     parser.add_argument("--config", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--worker-of", type=int, help="(internal) run as a worker of the master on this port")
     args = parser.parse_args(argv)
     with open(args.config) as fh:
         config = json.load(fh)
@@ -648,12 +719,6 @@ def main(argv: list[str] | None = None) -> int:
         if not host.startswith(("http://127.0.0.1:", "http://localhost:")):
             raise SystemExit(f"refusing a non-local host: {host}")
     RUSH = Rush(config)
-    env = Environment(user_classes=[Fan])
-    runner = env.create_local_runner()
-    started = time.time()
-    cpu_started = own_cpu_seconds()
-    cpu_last, peak_cpu_share = cpu_started, 0.0
-    spawn_rate = max(1.0, len(RUSH.fans) / config["ramp_seconds"])
     # The collector's full passes stalled every greenlet for up to 2 s (27 of them, 12 s in all, in
     # a 10,000-fan run): latencies measured across one were the load generator's, not the
     # server's. The young generations are still collected; what lives long stays for the run's
@@ -662,36 +727,122 @@ def main(argv: list[str] | None = None) -> int:
     threshold0, threshold1, _ = gc.get_threshold()
     gc.set_threshold(threshold0, threshold1, FULL_COLLECTIONS_NEVER)
     gc.callbacks.append(GC_PAUSES)
-    runner.start(len(RUSH.fans), spawn_rate=spawn_rate)
+    if args.worker_of:
+        return run_worker(master_port=args.worker_of, out=Path(args.out))
+    return run_master(config, config_path=args.config, out=Path(args.out))
+
+
+PROGRESS_INTERVAL_S = 1.0
+
+
+def run_worker(*, master_port: int, out: Path) -> int:
+    """One worker of a distributed run: plays the fans the master spawns here, tells the master
+    how many have finished, stops when told, and writes its measurements to `out` at the end."""
+    env = Environment(user_classes=[Fan])
+    runner = env.create_worker_runner("127.0.0.1", master_port)
+    cpu = CpuWindows()
+
+    def on_stop(msg, **kwargs) -> None:
+        RUSH.stop, RUSH.stop_reason = True, msg.data
+
+    def report_progress() -> None:
+        last_tick = time.time()
+        while True:
+            gevent.sleep(PROGRESS_INTERVAL_S)
+            if time.time() - last_tick >= 10:
+                cpu.tick()
+                last_tick = time.time()
+            data = {"finished": RUSH.finished, "server_errors": RUSH.server_errors(), "cpu_share": cpu.last_share}
+            runner.send_message("progress", data)
+
+    runner.register_message("rush_stop", on_stop)  # not "stop": locust's own
+    gevent.spawn(loop_lag_sampler)
+    gevent.spawn(report_progress)
+    runner.greenlet.join()  # until the master says quit
+    out.write_text(json.dumps(RUSH.measurements() | {"load_generator": cpu.figures()}))
+    return 0
+
+
+def run_master(config: dict, *, config_path: str, out: Path) -> int:
+    """The run: spawns the fans (on `load_generator_workers` worker processes of locust's
+    distributed mode, or in this process when 0), watches the sale (monitor), and writes the
+    figures of every process together."""
+    workers = config.get("load_generator_workers", 0)
+    env = Environment(user_classes=[Fan])
+    progress: dict[str, dict] = {}  # worker id -> its last progress message
+    procs: list[subprocess.Popen] = []
+    if workers:
+        port = _free_port()
+        runner = env.create_master_runner("127.0.0.1", port)
+
+        def on_progress(msg, **kwargs) -> None:
+            progress[msg.node_id] = msg.data
+            RUSH.finished = sum(each["finished"] for each in progress.values())
+
+        runner.register_message("progress", on_progress)
+        command = [sys.executable, "-m", "loadtest.rush", "--config", config_path, "--worker-of", str(port)]
+        procs = [subprocess.Popen([*command, "--out", str(_worker_out(out, i))]) for i in range(workers)]
+        connect_by = time.time() + 60
+        while runner.worker_count < workers:
+            if time.time() > connect_by or any(proc.poll() is not None for proc in procs):
+                print(f"[rush] only {runner.worker_count} of {workers} locust workers connected", flush=True)
+                runner.quit()
+                return 1
+            gevent.sleep(0.1)
+    else:
+        runner = env.create_local_runner()
+    RUSH.reset_fan_counter()
+    started = time.time()
+    cpu = CpuWindows()
+    runner.start(len(RUSH.fans), spawn_rate=max(1.0, len(RUSH.fans) / config["ramp_seconds"]))
     watcher = gevent.spawn(monitor, env, config)
     gevent.spawn(loop_lag_sampler)
-    last_report = 0.0
+    last_report, told_to_stop = 0.0, False
     while not watcher.dead:
         gevent.sleep(1)
+        if RUSH.stop and workers and not told_to_stop:
+            runner.send_message("rush_stop", RUSH.stop_reason)
+            told_to_stop = True
         if time.time() - last_report >= 10:
-            # The share of one core this process used since the last report (~10 s; the first
-            # report comes after 1 s, too short a window for the peak).
-            cpu_now, window = own_cpu_seconds(), time.time() - (last_report or started)
-            cpu_share = (cpu_now - cpu_last) / window
-            if window >= 5:
-                peak_cpu_share = max(peak_cpu_share, cpu_share)
-            last_report, cpu_last = time.time(), cpu_now
+            last_report = time.time()
+            share = cpu.tick()
             sample = RUSH.samples[-1] if RUSH.samples else {}
+            errors = sum(each["server_errors"] for each in progress.values()) if workers else RUSH.server_errors()
+            shares = "".join(f"+{each['cpu_share']:.0%}" for each in progress.values())
             print(
                 f"[rush] t={time.time() - started:5.0f}s users={runner.user_count} finished={RUSH.finished} "
                 f"active={sample.get('active')} waiting={sample.get('waiting')} seats={sample.get('seats')} "
-                f"5xx={sum(n for k, n in RUSH.errors.items() if k.split()[1].startswith('5'))} "
-                f"locust_cpu={cpu_share:.0%}",
+                f"5xx={errors} locust_cpu={share:.0%}{shares}",
                 flush=True,
             )
     runner.quit()
     ended = time.time()
-    out = results(env, config, started, ended)
-    out["load_generator"] = load_generator(own_cpu_seconds() - cpu_started, ended - started, peak_cpu_share)
-    with open(args.out, "w") as fh:
-        json.dump(out, fh, indent=2, ensure_ascii=False)
-    print(f"[rush] done in {ended - started:.0f}s: {out['stop_reason']}", flush=True)
+    processes = [cpu.figures()]
+    for i, proc in enumerate(procs):
+        try:
+            proc.wait(timeout=60)
+            part = json.loads(_worker_out(out, i).read_text())
+        except (subprocess.TimeoutExpired, OSError, ValueError) as exc:
+            print(f"[rush] locust worker {i} left no figures: {exc!r}", flush=True)
+            proc.kill()
+            return 1
+        processes.append(part.pop("load_generator"))
+        RUSH.merge(part)
+    result = results(env, config, started, ended)
+    result["load_generator"] = figures.load_generator(processes, ended - started, cores=os.cpu_count() or 1)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    print(f"[rush] done in {ended - started:.0f}s: {result['stop_reason']}", flush=True)
     return 0
+
+
+def _worker_out(out: Path, index: int) -> Path:
+    return out.with_name(f"{out.stem}-worker{index}.json")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -188,7 +188,7 @@ class CpuTimeline(threading.Thread):
         trees = {proc.name: proc.tree_pids() for proc in self.stack.procs}
         if self.postmaster:
             trees["postgresql"] = [self.postmaster, *child_pids(self.postmaster)]
-        trees["locust"] = [self.load_generator]
+        trees["locust"] = [self.load_generator, *child_pids(self.load_generator)]  # its workers
         cpu: dict[str, float | None] = {name: process_cpu_seconds(pids) for name, pids in trees.items()}
         cpu["redis"] = redis_cpu_seconds(self.redis_url)
         if not os.path.exists(f"/proc/{self.load_generator}"):

@@ -5,7 +5,7 @@ import os
 import psycopg
 
 from drills.stack import db_drop, db_recreate, db_url
-from loadtest import run
+from loadtest import figures, run
 
 
 def test_a_load_test_refuses_a_database_another_one_is_using(capsys):
@@ -47,3 +47,29 @@ def test_the_report_puts_the_busiest_process_of_the_opening_first_with_its_wait_
     assert lines[1] == "  web-booking 0.5 | 0.1, locust 0.3 | 0.3, redis 0.1 | 0.05"
     # A negative wait: threads that ended took their figures with them. Redis has no threads read.
     assert lines[3] == "  web-booking 1.50 (1.00 ms) | -, locust 0.20 (0.50 ms) | 0.05 (0.10 ms)"
+
+
+def test_the_load_generator_is_saturated_when_one_of_its_processes_is():
+    master = {"cpu_s": 2.0, "wall_s": 100.0, "peak_10s_share_of_one_core": 0.05, "peak_memory_mib": 100.0}
+    worker = {"cpu_s": 30.0, "wall_s": 99.0, "peak_10s_share_of_one_core": 0.6, "peak_memory_mib": 900.0}
+    calm = figures.load_generator([master, worker, worker], 100.0, cores=2)
+    assert calm["processes"] == 3
+    assert calm["cpu_s"] == 62.0
+    assert calm["share_of_one_core"] == 0.62
+    assert calm["share_of_machine"] == 0.31
+    assert calm["busiest_process_share_of_one_core"] == round(30 / 99, 3)
+    assert calm["peak_memory_mib"] == 1900
+    # Together over 80 % of a core, but no process is: three loops, three cores' worth.
+    busy_in_all = figures.load_generator([master, worker, worker, worker], 100.0, cores=2)
+    assert busy_in_all["share_of_one_core"] > figures.LOCUST_SATURATED_SHARE
+    assert not figures.load_generator_saturated(busy_in_all)
+    line = run._load_generator_lines(busy_in_all)[0]
+    assert "locust: a master and 3 workers" in line
+    assert line.endswith("not saturated")
+
+    burst = figures.load_generator([master, worker | {"peak_10s_share_of_one_core": 0.85}], 100.0, cores=2)
+    assert figures.load_generator_saturated(burst)
+    assert "SATURATED" in run._load_generator_lines(burst)[0]
+    # A report of one process (no per-process figures) is judged by its whole share.
+    single = {"share_of_one_core": 0.9, "peak_10s_share_of_one_core": 0.5}
+    assert figures.load_generator_saturated(single)
