@@ -32,6 +32,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import multiprocess
 from prometheus_client.core import CounterMetricFamily, Metric, SummaryMetricFamily
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 from redis.exceptions import RedisError
 
@@ -111,6 +112,14 @@ def metric_incr(name: str, amount: float = 1, **labels: object) -> None:
     """Add to a domain counter (call it after the commit of what it counts)."""
     try:
         metric_incr_in(redis_client(), name, amount, **labels)
+    except RedisError:
+        logger.warning("metric %s not counted: Redis unavailable", name)
+
+
+async def ametric_incr(client: AsyncRedis, name: str, amount: float = 1, **labels: object) -> None:
+    """metric_incr on an event loop, through the loop's own asyncio client."""
+    try:
+        await client.hincrbyfloat(_counters_key(), _field(name, labels), amount)
     except RedisError:
         logger.warning("metric %s not counted: Redis unavailable", name)
 

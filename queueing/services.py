@@ -22,10 +22,10 @@ from concerts.exceptions import ConcertNotFound
 from concerts.models import Concert
 from core.clock import clock
 from core.exceptions import RateLimited
-from core.metrics import metric_incr
+from core.metrics import ametric_incr, metric_incr
 from core.outage import storage_boundary
 from core.redis import queue_redis
-from queueing.aio import caller_id, in_thread
+from queueing.aio import caller_id, redis_client
 from queueing.aio import run_script as aio_run_script
 from queueing.enter_limits import enter_window
 from queueing.exceptions import (
@@ -86,6 +86,14 @@ def _admission_metrics_record(*, concert_id: int, admitted: int, abandoned: int)
         metric_incr("queue_admissions", admitted, concert=concert_id)
     if abandoned > 0:
         metric_incr("queue_abandoned", abandoned, concert=concert_id)
+
+
+async def _aadmission_metrics_record(*, concert_id: int, admitted: int, abandoned: int) -> None:
+    """_admission_metrics_record on an event loop, with the loop's asyncio Redis client."""
+    if admitted > 0:
+        await ametric_incr(redis_client(), "queue_admissions", admitted, concert=concert_id)
+    if abandoned > 0:
+        await ametric_incr(redis_client(), "queue_abandoned", abandoned, concert=concert_id)
 
 
 def _policy_args(policy: QueuePolicy) -> list[object]:
@@ -166,10 +174,7 @@ async def aqueue_enter_for_api_key(*, api_key: str, concert_id: int, client_ip: 
     policy = await aconcert_queue_policy_cached(concert_id=concert_id, now=now)
     call = _enter_call(user_id=user_id, policy=policy, now=now, client_ip=client_ip)
     entered = EnterAnswer.from_script(await aio_run_script(ENTER, call.keys, call.args))
-    if entered.admitted or entered.pruned:  # rare in a rush (the line is long): the sync client, off the loop
-        await in_thread(
-            _admission_metrics_record, concert_id=concert_id, admitted=entered.admitted, abandoned=entered.pruned
-        )
+    await _aadmission_metrics_record(concert_id=concert_id, admitted=entered.admitted, abandoned=entered.pruned)
     return _enter_answer(call, entered)
 
 
@@ -258,8 +263,7 @@ async def aqueue_leave_for_api_key(*, api_key: str, token: str | None) -> None:
     concert_id = _leaving_token_concert_id(token)
     keys = concert_keys(concert_id)
     left = LeaveAnswer.from_script(await aio_run_script(LEAVE, keys, _leave_args(user_id=user_id, token=token)))
-    if left.admitted or left.pruned:  # the sync client, off the loop
-        await in_thread(_admission_metrics_record, concert_id=concert_id, admitted=left.admitted, abandoned=left.pruned)
+    await _aadmission_metrics_record(concert_id=concert_id, admitted=left.admitted, abandoned=left.pruned)
     if not left.removed:
         raise TokenNotFound()
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from prometheus_client import REGISTRY
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -15,6 +16,7 @@ from accounts.authentication import api_key_forget
 from accounts.services import user_api_key
 from accounts.tests.factories import UserFactory
 from core.request_id import REQUEST_ID_HEADER
+from core.tests.test_metrics import scrape, value
 from queueing.entering import enter_route, leave_route
 from queueing.selectors import queue_stats
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
@@ -271,6 +273,9 @@ def test_a_leave_is_the_django_views_204_and_hands_the_place_to_the_next_at_once
     assert (status, body) == (204, b"")
     assert "content-length" not in headers and headers[REQUEST_ID_HEADER.lower()] == "test-request-2"
     assert by_event_loop(next_in_line, concert.pk).body["status"] == "ACTIVE"
+    # Counted as the Django view counts it: the first fan's admission at entry, the second's now.
+    admissions = f'stagegate_queue_admissions_total{{concert="{concert.pk}"}}'
+    assert value(scrape(Client()), admissions) == 2
     assert leave_by_django(other, by_event_loop(other, concert.pk).body["token"]) == (204, b"")
     stats = queue_stats(concert_id=concert.pk)
     assert (stats.active, stats.waiting) == (1, 0)
