@@ -39,6 +39,8 @@ ENDPOINT_VIEWS: dict[tuple[str, str], str] = {
 ENDPOINTS = list(ENDPOINT_VIEWS.values())
 # The waiting fans' calls: issue #12's goal is that they take at most a third of the server CPU.
 WAITING_CALLS = ("enter", "poll", "leave")
+# The waiting fans' requests as the client counts them: "events" is a stream's opening.
+WAITING_CLIENT_CALLS = (*WAITING_CALLS, "events")
 # The admitted fans' calls, whose client latency issue #12 bounds.
 BOOKING_CALLS = ("shows", "seats", "hold", "pay")
 WAITING_CALLS_GOAL = 1 / 3
@@ -176,6 +178,8 @@ def cpu_breakdown(
     web: list[tuple[float, dict[str, dict]]],
     groups: dict[str, float | None],
     locust_s: float | None,
+    client_calls: dict[str, int] | None = None,
+    status_events: int = 0,
 ) -> dict:
     """Where the CPU went over the rush.
 
@@ -187,7 +191,13 @@ def cpu_breakdown(
     what gunicorn spends outside it (accepting, HTTP parsing, writing answers, its master). A
     call's share of the server's CPU adds to its own Django CPU a part of its instance's
     gunicorn overhead in proportion to its requests there (a request costs gunicorn about the
-    same whatever its view)."""
+    same whatever its view).
+
+    client_calls (the client's requests per call, a stream's opening as "events") and
+    status_events share out the proxy and Redis, which serve both kinds of fans: the waiting
+    fans' part of the proxy is their share of the requests, of Redis their share of the requests
+    plus the status events (each runs the status script). An estimate by counts, not a
+    measurement: it makes "all in", the waiting fans' whole cost the goal is about."""
     endpoints: dict[str, dict] = defaultdict(lambda: {"requests": 0, "cpu_s": 0.0, "overhead_s": 0.0})
     outside_total = 0.0
     for instance_cpu, calls in web:
@@ -223,6 +233,8 @@ def cpu_breakdown(
     # The event streams' pool (uvicorn: queueing.events, queueing.entering: streams, entries and
     # leaves with an API key) serves waiting fans only.
     streams_cpu = groups.get("events") or 0.0
+    narrow_waiting = waiting_cpu + sum(e["overhead_s"] for e in waiting) + streams_cpu
+    shared_waiting = _waiting_part_of_proxy_and_redis(groups, client_calls or {}, status_events)
     measured = server_total + (locust_s or 0.0)
     capacity = window_s * cores
     return {
@@ -245,12 +257,28 @@ def cpu_breakdown(
             "cpu_s": round(waiting_cpu, 2),
             "share_of_request_cpu": share(waiting_cpu, request_cpu_total),
             "streams_cpu_s": round(streams_cpu, 2),
-            "share_of_server_cpu": share(
-                waiting_cpu + sum(e["overhead_s"] for e in waiting) + streams_cpu, server_total
+            "share_of_server_cpu": share(narrow_waiting, server_total),
+            # With their part of the proxy and Redis (None without the client's counts).
+            "proxy_and_redis_cpu_s": round(shared_waiting, 2) if shared_waiting is not None else None,
+            "share_of_server_cpu_all_in": (
+                share(narrow_waiting + shared_waiting, server_total) if shared_waiting is not None else None
             ),
             "goal_max_share": round(WAITING_CALLS_GOAL, 3),
         },
     }
+
+
+def _waiting_part_of_proxy_and_redis(
+    groups: dict[str, float | None], client_calls: dict[str, int], status_events: int
+) -> float | None:
+    """The waiting fans' part of the proxy's and Redis's CPU (see cpu_breakdown)."""
+    requests = sum(client_calls.values())
+    if not requests:
+        return None
+    waiting = sum(n for name, n in client_calls.items() if name in WAITING_CLIENT_CALLS)
+    proxy = (groups.get("proxy") or 0.0) * waiting / requests
+    redis = (groups.get("redis") or 0.0) * (waiting + status_events) / (requests + status_events)
+    return proxy + redis
 
 
 # -- the sell-out floor ---------------------------------------------------------------------------

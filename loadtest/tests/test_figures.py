@@ -109,6 +109,28 @@ def test_cpu_breakdown_splits_gunicorn_and_shares_its_overhead_by_requests():
     assert waiting["requests"] == 1000
     assert waiting["share_of_request_cpu"] == pytest.approx(4 / 6.5, abs=1e-3)
     assert waiting["share_of_server_cpu"] == pytest.approx((4.0 + 2.0) / 15, abs=1e-3)
+    assert waiting["share_of_server_cpu_all_in"] is None  # no client counts to share the proxy by
+
+
+def test_the_waiting_fans_take_their_part_of_the_proxy_and_redis():
+    cpu = figures.cpu_breakdown(
+        window_s=10.0,
+        cores=2,
+        machine_busy_s=None,
+        web=[(3.0, {"pay": {"requests": 100, "cpu_s": 2.0}})],
+        groups={"proxy": 2.0, "redis": 1.0, "events": 3.0},
+        locust_s=None,
+        # 300 of 400 requests are the waiting fans' (entries, leaves, stream openings).
+        client_calls={"enter": 200, "leave": 50, "events": 50, "pay": 100},
+        status_events=600,
+    )
+
+    waiting = cpu["waiting_calls"]
+    assert cpu["server_total_s"] == 9.0
+    assert waiting["share_of_server_cpu"] == pytest.approx(3 / 9, abs=1e-3)  # the event loop alone
+    # The proxy by requests (3/4 of 2 s), Redis with the status events (900/1000 of 1 s).
+    assert waiting["proxy_and_redis_cpu_s"] == pytest.approx(1.5 + 0.9)
+    assert waiting["share_of_server_cpu_all_in"] == pytest.approx((3 + 2.4) / 9, abs=1e-3)
 
 
 def test_cpu_breakdown_without_postgres_or_redis_figures():
