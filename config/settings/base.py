@@ -368,8 +368,10 @@ QUEUE_OPENING_RAMP_PER_SECOND = env.int("QUEUE_OPENING_RAMP_PER_SECOND", default
 QUEUE_FULL_RETRY_AFTER_SECONDS = env.int("QUEUE_FULL_RETRY_AFTER_SECONDS", default=30)
 # refresh_after_seconds of a WAITING answer: MIN at the front, one more second per STEP places
 # back, at most MAX (and never much later than the estimated wait). ACTIVE answers: ACTIVE.
+# MAX was 60 until 2026-12-03: far back, the streams' reconnections every minute were most of
+# what the waiting fans cost (README *Performance*), and 120 s is well within the abandon time.
 QUEUE_REFRESH_MIN_SECONDS = env.int("QUEUE_REFRESH_MIN_SECONDS", default=2)
-QUEUE_REFRESH_MAX_SECONDS = env.int("QUEUE_REFRESH_MAX_SECONDS", default=60)
+QUEUE_REFRESH_MAX_SECONDS = env.int("QUEUE_REFRESH_MAX_SECONDS", default=120)
 QUEUE_REFRESH_STEP_POSITIONS = env.int("QUEUE_REFRESH_STEP_POSITIONS", default=50)
 QUEUE_REFRESH_ACTIVE_SECONDS = env.int("QUEUE_REFRESH_ACTIVE_SECONDS", default=15)
 # A waiting fan's event stream (queueing.events) ends after this long; the client connects again.

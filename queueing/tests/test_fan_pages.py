@@ -26,7 +26,7 @@ def test_the_waiting_room_page_counts_down_to_the_opening_in_the_pre_queue(clien
     assert re.search(r'data-testid="queue-countdown"\s+data-seconds="725">12:05<', html)
     assert not re.search(r'id="queue-prequeue"[^>]*hidden', html)
     assert re.search(r'id="queue-line"[^>]*hidden', html)
-    assert 'data-refresh-after="60"' in html  # QUEUE_REFRESH_MAX_SECONDS, far from the opening
+    assert 'data-refresh-after="120"' in html  # QUEUE_REFRESH_MAX_SECONDS, far from the opening
     assert "예매 오픈까지" in html  # "Booking opens in", in the default language
 
 
