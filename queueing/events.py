@@ -9,7 +9,8 @@ each update after that is one Redis round trip (the same poll script, which also
 fan is still there) and a few bytes written: about a tenth of the cost.
 
 The stream sends `event: status` with the poll's body (queue_status_data) at once and then every
-`refresh_after_seconds` (the same pacing as polling: often near the front, rarely far back), and
+`refresh_after_seconds` (the same pacing as polling: often near the front, rarely far back; these
+go to Redis with the loop's other statuses due, one pipeline per QUEUE_EVENTS_BATCH_SECONDS), and
 at once when the fan is admitted: every admission is published on the concert's channel by the
 script that makes it (queueing.scripts, `fill`), and one subscriber per process wakes that fan's
 stream, so an admitted place is not left idle until the fan's next refresh. It
@@ -196,9 +197,11 @@ async def queue_events_app(scope: dict, receive, send) -> None:
                     await send({"type": "http.response.body", "body": b": still there\n\n", "more_body": True})
             if gone.is_set():
                 break  # the fan closed the stream
+            # An admission is told at once; a status due by the clock goes in the loop's next batch.
+            admitted = wake.is_set()
             wake.clear()
             try:
-                current = await aqueue_status(user_id=user_id, token=token)
+                current = await aqueue_status(user_id=user_id, token=token, batched=not admitted)
             except ApplicationError as exc:
                 await send({"type": "http.response.body", "body": error_event(exc), "more_body": True})
                 break

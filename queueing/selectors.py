@@ -396,14 +396,16 @@ async def aqueue_caller_in_room(*, api_key: str, token: str | None) -> CallerInR
     return CallerInRoom(user_id=user_id, token=token, status=status)
 
 
-async def aqueue_status(*, user_id: int, token: str | None) -> QueueStatus:
-    """queue_status on an event loop (the status streams, the booking reads). Raises
-    TokenNotFound, ServiceUnavailable."""
+async def aqueue_status(*, user_id: int, token: str | None, batched: bool = False) -> QueueStatus:
+    """queue_status on an event loop (the status streams, the booking reads); `batched`: in the
+    loop's next batch of scripts (aio.run_script_batched), for a status that may come a little
+    later. Raises TokenNotFound, ServiceUnavailable."""
     concert_id = token_concert_id(token)
     if concert_id is None:
         raise TokenNotFound()
     now = clock.timestamp()
-    answer = await aio.run_script(POLL, concert_keys(concert_id), poll_args(token, now))
+    run_script = aio.run_script_batched if batched else aio.run_script
+    answer = await run_script(POLL, concert_keys(concert_id), poll_args(token, now))
     return status_from_poll(answer=answer, user_id=user_id, token=token, concert_id=concert_id, now=now)
 
 

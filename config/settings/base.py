@@ -384,6 +384,9 @@ QUEUE_EVENTS_HEARTBEAT_SECONDS = env.float("QUEUE_EVENTS_HEARTBEAT_SECONDS", def
 # ends; the client connects again then, as an EventSource does. Every held stream costs the proxy
 # two file descriptors (the fan's and uvicorn's), and a process has a fixed number of them.
 QUEUE_EVENTS_HOLD_MAX_POSITION = env.int("QUEUE_EVENTS_HOLD_MAX_POSITION", default=4000)
+# ... and send their statuses due by the clock in one Redis pipeline per this many seconds (0:
+# each alone); an admission is told at once.
+QUEUE_EVENTS_BATCH_SECONDS = env.float("QUEUE_EVENTS_BATCH_SECONDS", default=0.05)
 # ... and the streams of one process share at most this many Redis connections.
 QUEUE_EVENTS_REDIS_CONNECTIONS = env.int("QUEUE_EVENTS_REDIS_CONNECTIONS", default=32)
 # Poll and enter resolve `Authorization: Token` from a Redis cache of API token -> user id and

@@ -5,6 +5,9 @@ import asyncio
 import json
 
 import pytest
+import redis.asyncio
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -13,7 +16,11 @@ from accounts.services import user_api_key_revoke, user_login_token
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from concerts.tests.factories import ConcertFactory, make_show
 from config.asgi import application
+from core.exceptions import ServiceUnavailable
+from queueing import aio
 from queueing.events import EVENTS_PATH
+from queueing.exceptions import TokenNotFound
+from queueing.selectors import aqueue_status
 from queueing.services import queue_enter, queue_leave
 
 # The app resolves API keys and reads statuses in its own event loop and threads: committed data.
@@ -266,3 +273,48 @@ def test_a_quiet_stream_sends_heartbeats_between_far_apart_statuses(room, settin
 
     assert b": still there\n\n" in stream.body
     assert [kind for kind, _ in stream.events()] == ["status", "error"] and stream.ended
+
+
+def test_statuses_due_by_the_clock_go_to_redis_in_one_batch_and_each_fan_gets_its_own(room, settings, monkeypatch):
+    settings.QUEUE_EVENTS_BATCH_SECONDS = 0.05
+    queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place
+    fans = [fan_with_key()[0] for _ in range(5)]
+    tokens = [queue_enter(user_id=fan.pk, concert_id=room.pk).token for fan in fans]
+    alone = []
+    monkeypatch.setattr(aio, "run_script", lambda *args: alone.append(args))  # the one-call path
+
+    async def statuses():
+        return await asyncio.gather(
+            *(aqueue_status(user_id=fan.pk, token=token, batched=True) for fan, token in zip(fans, tokens, strict=True))
+        )
+
+    answers = asyncio.run(statuses())
+
+    assert [(answer.token, answer.position) for answer in answers] == list(zip(tokens, range(1, 6), strict=True))
+    assert alone == []
+    # Another fan's token in the batch is refused on its own; the others are answered.
+    mixed = [(fans[0], tokens[1]), (fans[1], tokens[1])]
+
+    async def mixed_statuses():
+        return await asyncio.gather(
+            *(aqueue_status(user_id=fan.pk, token=token, batched=True) for fan, token in mixed), return_exceptions=True
+        )
+
+    refused, answered = asyncio.run(mixed_statuses())
+    assert isinstance(refused, TokenNotFound) and answered.position == 2
+
+
+def test_a_batch_that_finds_redis_down_is_service_unavailable_for_each_call(room, settings, monkeypatch):
+    settings.QUEUE_EVENTS_BATCH_SECONDS = 0.01
+    fan = fan_with_key()[0]
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+    down = redis.asyncio.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    monkeypatch.setattr(aio, "redis_client", lambda: down)
+
+    async def statuses():
+        calls = (aqueue_status(user_id=fan.pk, token=token, batched=True) for _ in range(3))
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    answers = asyncio.run(statuses())
+
+    assert all(isinstance(answer, ServiceUnavailable) for answer in answers)
