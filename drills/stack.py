@@ -154,8 +154,9 @@ def open_files_raise(wanted: int = OPEN_FILES_WANTED) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-# Entries the event-stream pool's loop serves at once (queueing.entering); HAProxy queues the rest.
-ENTER_SLOTS = 32
+# Entries and leaves the event-stream pool's loop serves at once (queueing.entering; most of them
+# wait for their batch of Redis calls, QUEUE_REDIS_BATCH_SECONDS); HAProxy queues the rest.
+ENTER_SLOTS = 128
 # Reads the booking reads' loop serves at once (reservations.booking_reads); likewise.
 READS_SLOTS = 32
 

@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -93,32 +93,47 @@ async def run_script(script: Script, keys: list[str], args: list[object]) -> obj
         raise service_unavailable() from exc
 
 
-# This loop's calls waiting for the next batch (run_script_batched), and the batches in flight
-# (held here: the loop keeps only a weak reference to a task).
+# This loop's calls waiting for the next batch (run_script_batched, redis_get_batched), and the
+# batches in flight (held here: the loop keeps only a weak reference to a task).
 _batches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[_BatchedCall]]" = weakref.WeakKeyDictionary()
 _batches_in_flight: set[asyncio.Task] = set()
 
 
 @dataclass(frozen=True)
 class _BatchedCall:
-    script: Script
-    keys: list[str]
-    args: list[object]
+    command: tuple[object, ...]
     answer: asyncio.Future
+    # Runs the call alone when Redis answered NoScriptError (it lost its scripts): run_script
+    # loads them again.
+    alone: Callable[[], Awaitable[object]] | None = None
 
 
 async def run_script_batched(script: Script, keys: list[str], args: list[object]) -> object:
-    """run_script, sent with this loop's other such calls of the next QUEUE_EVENTS_BATCH_SECONDS
-    in one pipeline: one round trip for many. For calls that can wait that long (the streams'
-    periodic statuses, a few hundred a second in a rush: alone, a call costs the loop about four
-    times the CPU of one in a batch of ten). On a Redis Cluster each call goes alone."""
-    if settings.REDIS_CLUSTER_URL or settings.QUEUE_EVENTS_BATCH_SECONDS <= 0:
+    """run_script, sent in one pipeline with this loop's other batched calls, at most
+    QUEUE_REDIS_BATCH_SECONDS after the first of them: one round trip for many. Alone, a call
+    costs the loop about four times the CPU of one in a batch of ten; for the waiting crowd's
+    calls that can wait that long (entries, leaves, statuses due by the clock). On a Redis
+    Cluster each call goes alone."""
+    if settings.REDIS_CLUSTER_URL:
         return await run_script(script, keys, args)
+    command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+    return await _batched(command, alone=lambda: run_script(script, keys, args))
+
+
+async def redis_get_batched(key: str) -> bytes | None:
+    """redis_get in this loop's next batch (see run_script_batched)."""
+    return await _batched(("GET", key))
+
+
+async def _batched(command: tuple[object, ...], alone: Callable[[], Awaitable[object]] | None = None) -> object:
     loop = asyncio.get_running_loop()
     if loop not in _batches:
         _batches[loop] = []
-        loop.call_later(settings.QUEUE_EVENTS_BATCH_SECONDS, _send_batch, loop)
-    call = _BatchedCall(script, keys, args, loop.create_future())
+        if settings.QUEUE_REDIS_BATCH_SECONDS > 0:
+            loop.call_later(settings.QUEUE_REDIS_BATCH_SECONDS, _send_batch, loop)
+        else:  # the calls made in this pass of the loop
+            loop.call_soon(_send_batch, loop)
+    call = _BatchedCall(command, loop.create_future(), alone)
     _batches[loop].append(call)
     return await call.answer
 
@@ -133,19 +148,19 @@ async def _run_batch(calls: list[_BatchedCall]) -> None:
     try:
         async with redis_client().pipeline(transaction=False) as pipe:
             for call in calls:
-                pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+                pipe.execute_command(*call.command)
             answers = await pipe.execute(raise_on_error=False)
     except STORAGE_ERRORS:
-        logger.exception("waiting room (asyncio, batched): storage failed")
+        logger.exception("asyncio, batched: storage failed")
         answers = [service_unavailable()] * len(calls)
     for call, answer in zip(calls, answers, strict=True):
-        if isinstance(answer, NoScriptError):  # Redis lost its scripts: run_script loads them again
+        if isinstance(answer, NoScriptError) and call.alone is not None:
             try:
-                answer = await run_script(call.script, call.keys, call.args)
+                answer = await call.alone()
             except ServiceUnavailable as exc:
                 answer = exc
         elif isinstance(answer, STORAGE_ERRORS):
-            logger.error("waiting room (asyncio, batched): %s", answer)
+            logger.error("asyncio, batched: %s", answer)
             answer = service_unavailable()
         if call.answer.done():  # its caller went away (a stream closed) meanwhile
             continue
@@ -180,10 +195,11 @@ async def redis_get(key: str) -> bytes | None:
         raise service_unavailable() from exc
 
 
-async def caller_id(api_key: str) -> int:
+async def caller_id(api_key: str, *, batched: bool = False) -> int:
     """The API key's user id, as the gunicorn path resolves it (the Redis cache, SQL on a miss);
-    raises ApiKeyInvalid for an unknown, revoked or expired key, ServiceUnavailable."""
-    cached = await redis_get(api_key_cache_key(api_key))
+    `batched`: the cache read in this loop's next batch (redis_get_batched). Raises ApiKeyInvalid
+    for an unknown, revoked or expired key, ServiceUnavailable."""
+    cached = await (redis_get_batched if batched else redis_get)(api_key_cache_key(api_key))
     if cached is not None:
         user_id = api_key_user_id_from_cache(api_key, cached)
     else:

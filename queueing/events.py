@@ -10,7 +10,7 @@ fan is still there) and a few bytes written: about a tenth of the cost.
 
 The stream sends `event: status` with the poll's body (queue_status_data) at once and then every
 `refresh_after_seconds` (the same pacing as polling: often near the front, rarely far back; these
-go to Redis with the loop's other statuses due, one pipeline per QUEUE_EVENTS_BATCH_SECONDS), and
+go to Redis in the loop's next batch of calls, queueing.aio.run_script_batched), and
 at once when the fan is admitted: every admission is published on the concert's channel by the
 script that makes it (queueing.scripts, `fill`), and one subscriber per process wakes that fan's
 stream, so an admitted place is not left idle until the fan's next refresh. It
@@ -152,7 +152,8 @@ async def queue_events_app(scope: dict, receive, send) -> None:
 
     wake = asyncio.Event()  # the fan went away, or was admitted
     try:
-        user_id = await caller_id(api_key)
+        # Far back, fans connect again every minute or two: the key's read goes in a batch.
+        user_id = await caller_id(api_key, batched=True)
         # Listen for the admission before reading the status: none can slip in between unheard.
         await _subscribe_to_admissions()
         _wakers[token or ""] = wake

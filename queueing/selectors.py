@@ -398,8 +398,8 @@ async def aqueue_caller_in_room(*, api_key: str, token: str | None) -> CallerInR
 
 async def aqueue_status(*, user_id: int, token: str | None, batched: bool = False) -> QueueStatus:
     """queue_status on an event loop (the status streams, the booking reads); `batched`: in the
-    loop's next batch of scripts (aio.run_script_batched), for a status that may come a little
-    later. Raises TokenNotFound, ServiceUnavailable."""
+    loop's next batch of Redis calls (aio.run_script_batched), for a status that may come a
+    little later. Raises TokenNotFound, ServiceUnavailable."""
     concert_id = token_concert_id(token)
     if concert_id is None:
         raise TokenNotFound()

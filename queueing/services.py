@@ -25,8 +25,7 @@ from core.exceptions import RateLimited
 from core.metrics import ametric_incr, metric_incr
 from core.outage import storage_boundary
 from core.redis import queue_redis
-from queueing.aio import caller_id, redis_client
-from queueing.aio import run_script as aio_run_script
+from queueing.aio import caller_id, redis_client, run_script_batched
 from queueing.enter_limits import enter_window
 from queueing.exceptions import (
     BookingClosed,
@@ -169,11 +168,12 @@ async def aqueue_enter_for_api_key(*, api_key: str, concert_id: int, client_ip: 
     same checks, script and answer, with Redis's asyncio client; SQL (an uncached key, the
     concert's policy every QUEUE_POLICY_CACHE_SECONDS) runs in a worker thread.
     Raises what queue_enter_for_api_key raises."""
-    user_id = await caller_id(api_key)
+    # The crowd enters within seconds: its Redis calls go in batches (aio.run_script_batched).
+    user_id = await caller_id(api_key, batched=True)
     now = clock.now()
     policy = await aconcert_queue_policy_cached(concert_id=concert_id, now=now)
     call = _enter_call(user_id=user_id, policy=policy, now=now, client_ip=client_ip)
-    entered = EnterAnswer.from_script(await aio_run_script(ENTER, call.keys, call.args))
+    entered = EnterAnswer.from_script(await run_script_batched(ENTER, call.keys, call.args))
     await _aadmission_metrics_record(concert_id=concert_id, admitted=entered.admitted, abandoned=entered.pruned)
     return _enter_answer(call, entered)
 
@@ -259,10 +259,11 @@ async def aqueue_leave_for_api_key(*, api_key: str, token: str | None) -> None:
     """queue_leave for the API key's user on an event loop (queueing.entering serves it from
     uvicorn): the same check, script and answer, with Redis's asyncio client.
     Raises what queue_leave raises, and ApiKeyInvalid."""
-    user_id = await caller_id(api_key)
+    # Thousands leave when a show reads sold out: their Redis calls go in batches.
+    user_id = await caller_id(api_key, batched=True)
     concert_id = _leaving_token_concert_id(token)
     keys = concert_keys(concert_id)
-    left = LeaveAnswer.from_script(await aio_run_script(LEAVE, keys, _leave_args(user_id=user_id, token=token)))
+    left = LeaveAnswer.from_script(await run_script_batched(LEAVE, keys, _leave_args(user_id=user_id, token=token)))
     await _aadmission_metrics_record(concert_id=concert_id, admitted=left.admitted, abandoned=left.pruned)
     if not left.removed:
         raise TokenNotFound()

@@ -276,7 +276,7 @@ def test_a_quiet_stream_sends_heartbeats_between_far_apart_statuses(room, settin
 
 
 def test_statuses_due_by_the_clock_go_to_redis_in_one_batch_and_each_fan_gets_its_own(room, settings, monkeypatch):
-    settings.QUEUE_EVENTS_BATCH_SECONDS = 0.05
+    settings.QUEUE_REDIS_BATCH_SECONDS = 0.05
     queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place
     fans = [fan_with_key()[0] for _ in range(5)]
     tokens = [queue_enter(user_id=fan.pk, concert_id=room.pk).token for fan in fans]
@@ -305,7 +305,7 @@ def test_statuses_due_by_the_clock_go_to_redis_in_one_batch_and_each_fan_gets_it
 
 
 def test_a_batch_that_finds_redis_down_is_service_unavailable_for_each_call(room, settings, monkeypatch):
-    settings.QUEUE_EVENTS_BATCH_SECONDS = 0.01
+    settings.QUEUE_REDIS_BATCH_SECONDS = 0.01
     fan = fan_with_key()[0]
     token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
     down = redis.asyncio.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
