@@ -6,6 +6,7 @@ import json
 
 import pytest
 import redis.asyncio
+from django.conf import settings as django_settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from rest_framework.authtoken.models import Token
@@ -275,6 +276,12 @@ def test_a_quiet_stream_sends_heartbeats_between_far_apart_statuses(room, settin
     assert [kind for kind, _ in stream.events()] == ["status", "error"] and stream.ended
 
 
+plain_redis_only = pytest.mark.skipif(
+    bool(django_settings.REDIS_CLUSTER_URL), reason="on a Redis Cluster each status goes alone"
+)
+
+
+@plain_redis_only
 def test_statuses_due_by_the_clock_go_to_redis_in_one_batch_and_each_fan_gets_its_own(room, settings, monkeypatch):
     settings.QUEUE_REDIS_BATCH_SECONDS = 0.05
     queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place
@@ -304,6 +311,7 @@ def test_statuses_due_by_the_clock_go_to_redis_in_one_batch_and_each_fan_gets_it
     assert isinstance(refused, TokenNotFound) and answered.position == 2
 
 
+@plain_redis_only
 def test_a_batch_that_finds_redis_down_is_service_unavailable_for_each_call(room, settings, monkeypatch):
     settings.QUEUE_REDIS_BATCH_SECONDS = 0.01
     fan = fan_with_key()[0]
