@@ -29,7 +29,6 @@ from accounts.authentication import (
     api_key_user_id_from_cache,
 )
 from accounts.exceptions import ApiKeyInvalid
-from core.exceptions import ServiceUnavailable
 from core.outage import STORAGE_ERRORS, service_unavailable
 from queueing.scripts import SCRIPTS, Script
 
@@ -152,12 +151,14 @@ async def _run_batch(calls: list[_BatchedCall]) -> None:
             answers = await pipe.execute(raise_on_error=False)
     except STORAGE_ERRORS:
         logger.exception("asyncio, batched: storage failed")
-        answers = [service_unavailable()] * len(calls)
+        answers = [service_unavailable() for _ in calls]
+    except Exception as exc:  # noqa: BLE001 - a bug: every caller fails with it, none waits for ever
+        answers = [exc] * len(calls)
     for call, answer in zip(calls, answers, strict=True):
         if isinstance(answer, NoScriptError) and call.alone is not None:
             try:
                 answer = await call.alone()
-            except ServiceUnavailable as exc:
+            except Exception as exc:  # noqa: BLE001 - ServiceUnavailable, or a bug: the caller's answer
                 answer = exc
         elif isinstance(answer, STORAGE_ERRORS):
             logger.error("asyncio, batched: %s", answer)

@@ -326,3 +326,23 @@ def test_a_batch_that_finds_redis_down_is_service_unavailable_for_each_call(room
     answers = asyncio.run(statuses())
 
     assert all(isinstance(answer, ServiceUnavailable) for answer in answers)
+
+
+@plain_redis_only
+def test_a_bug_in_a_batch_fails_its_callers_instead_of_leaving_them_waiting(room, settings, monkeypatch):
+    settings.QUEUE_REDIS_BATCH_SECONDS = 0.01
+    fan = fan_with_key()[0]
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+
+    def broken():
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(aio, "redis_client", broken)
+
+    async def statuses():
+        calls = (aqueue_status(user_id=fan.pk, token=token, batched=True) for _ in range(2))
+        return await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout=5)
+
+    answers = asyncio.run(statuses())
+
+    assert [str(answer) for answer in answers] == ["a bug", "a bug"]
