@@ -68,6 +68,9 @@ def assert_phone_layout(tab: Page, name: str) -> None:
 
 
 def check(tab: Page, name: str) -> None:
+    # A URL assertion passes as soon as the new page's address shows, maybe before its stylesheet
+    # applies (a busy machine: the unstyled header once measured 136 px); measure the page loaded.
+    tab.wait_for_load_state("load")
     assert_phone_layout(tab, name)
     assert_accessible(tab, name)
 
