@@ -700,7 +700,7 @@ def results(env: Environment, config: dict, started: float, ended: float) -> dic
         "admissions_seen": len(RUSH.admissions),
         "outcomes": dict(RUSH.outcomes.most_common()),
         "errors_by_code": dict(RUSH.errors.most_common()),
-        "server_errors_5xx": sum(n for key, n in RUSH.errors.items() if key.split()[1].startswith("5")),
+        "server_errors_5xx": RUSH.server_errors(),
         "connection_errors": sum(n for key, n in RUSH.errors.items() if key.split()[1] == "0"),
         "samples": RUSH.samples[:: max(1, len(RUSH.samples) // 400)],
     }

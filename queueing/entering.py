@@ -33,6 +33,7 @@ from core.exceptions import ApplicationError
 from core.request_id import REQUEST_ID_HEADER, request_id_begin
 from core.throttling import client_ip_from
 from queueing.aio import json_answer, plain_api_key, request_headers, send_answer
+from queueing.permissions import QUEUE_TOKEN_HEADER
 from queueing.selectors import queue_status_data
 from queueing.services import aqueue_enter_for_api_key, aqueue_leave_for_api_key
 
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 ENTER_PATH = re.compile(r"/api/v1/concerts/(?P<concert_id>[0-9]{1,18})/queue-tokens")
 LEAVE_PATH = "/api/v1/queue-tokens/current"
-QUEUE_TOKEN_HEADER = "x-queue-token"
+_QUEUE_TOKEN = QUEUE_TOKEN_HEADER.lower()  # request_headers() gives lower-case names
 # The Django views' URL names: the server-side latency is recorded under them, as for the Django path.
 _ENTER_VIEW_NAME = "queue-token-create"
 _LEAVE_VIEW_NAME = "queue-token-current"
@@ -82,7 +83,7 @@ async def queue_enter_app(scope: dict, receive, send, *, concert_id: int) -> Non
 
 async def queue_leave_app(scope: dict, receive, send) -> None:
     async def leave(headers: dict[str, str]) -> tuple[int, None]:
-        await aqueue_leave_for_api_key(api_key=plain_api_key(headers), token=headers.get(QUEUE_TOKEN_HEADER))
+        await aqueue_leave_for_api_key(api_key=plain_api_key(headers), token=headers.get(_QUEUE_TOKEN))
         return 204, None
 
     await _serve(scope, send, leave, view=_LEAVE_VIEW_NAME, method="DELETE")

@@ -50,6 +50,7 @@ from accounts.exceptions import ApiKeyInvalid
 from core.exception_handlers import error_answer, error_body
 from core.exceptions import ApplicationError
 from queueing.aio import caller_id, json_answer, plain_api_key, queue_client, request_headers
+from queueing.permissions import QUEUE_TOKEN_HEADER
 from queueing.scripts import admitted_channel_pattern
 from queueing.selectors import (
     QueueStatus,
@@ -61,6 +62,7 @@ from queueing.selectors import (
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/api/v1/queue-tokens/current/events"
+_QUEUE_TOKEN = QUEUE_TOKEN_HEADER.lower()  # request_headers() gives lower-case names
 
 STREAM_EVENTS = Counter("stagegate_queue_stream_events", "Status events sent to waiting fans' streams")
 OPEN_STREAMS = Gauge("stagegate_queue_streams_open", "Waiting fans' open streams", multiprocess_mode="livesum")
@@ -148,7 +150,7 @@ async def queue_events_app(scope: dict, receive, send) -> None:
         await json_answer(send, answer.status, answer.body, answer.headers)
         return
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    token = headers.get("x-queue-token") or (query.get("token") or [None])[0]
+    token = headers.get(_QUEUE_TOKEN) or (query.get("token") or [None])[0]
 
     wake = asyncio.Event()  # the fan went away, or was admitted
     try:

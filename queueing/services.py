@@ -79,20 +79,20 @@ def _now_arg(now: float) -> str:
     return f"{now:.6f}"
 
 
+def _admission_counts(*, admitted: int, abandoned: int) -> list[tuple[str, int]]:
+    """What a script did, as the metrics count it (every script that admits or prunes reports it)."""
+    return [(name, n) for name, n in (("queue_admissions", admitted), ("queue_abandoned", abandoned)) if n > 0]
+
+
 def _admission_metrics_record(*, concert_id: int, admitted: int, abandoned: int) -> None:
-    """Count what a script did in the metrics (every script that admits or prunes reports here)."""
-    if admitted > 0:
-        metric_incr("queue_admissions", admitted, concert=concert_id)
-    if abandoned > 0:
-        metric_incr("queue_abandoned", abandoned, concert=concert_id)
+    for name, n in _admission_counts(admitted=admitted, abandoned=abandoned):
+        metric_incr(name, n, concert=concert_id)
 
 
 async def _aadmission_metrics_record(*, concert_id: int, admitted: int, abandoned: int) -> None:
     """_admission_metrics_record on an event loop, with the loop's asyncio Redis client."""
-    if admitted > 0:
-        await ametric_incr(redis_client(), "queue_admissions", admitted, concert=concert_id)
-    if abandoned > 0:
-        await ametric_incr(redis_client(), "queue_abandoned", abandoned, concert=concert_id)
+    for name, n in _admission_counts(admitted=admitted, abandoned=abandoned):
+        await ametric_incr(redis_client(), name, n, concert=concert_id)
 
 
 def _policy_args(policy: QueuePolicy) -> list[object]:
