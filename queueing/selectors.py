@@ -4,9 +4,11 @@
 costs no SQL query and one Redis round trip, the caller's identity included.
 """
 
+import asyncio
 import math
 import re
 import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -154,6 +156,10 @@ class _CachedPolicy:
 
 
 _policy_cache: dict[int, _CachedPolicy] = {}
+# Per event loop: the concerts whose policy is being read now (aconcert_queue_policy_cached).
+_policy_fills: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Future]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def concert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolicy | None:
@@ -166,8 +172,18 @@ def concert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolic
 
 async def aconcert_queue_policy_cached(*, concert_id: int, now: datetime) -> QueuePolicy | None:
     """concert_queue_policy_cached on an event loop (queueing.entering): the SQL of a missing or
-    stale entry runs in a worker thread. Raises ServiceUnavailable."""
-    cached = _policy_cache_fresh(concert_id) or await in_thread(_policy_cache_fill, concert_id=concert_id)
+    stale entry runs in a worker thread, once for all the entries that find it so. Raises
+    ServiceUnavailable."""
+    cached = _policy_cache_fresh(concert_id)
+    if cached is None:
+        # The loop serves a hundred entries at once: each one reading the policy itself cost a
+        # hundred queries every QUEUE_POLICY_CACHE_SECONDS of the rush, where one does.
+        fills = _policy_fills.setdefault(asyncio.get_running_loop(), {})
+        fill = fills.get(concert_id)
+        if fill is None:
+            fill = fills[concert_id] = asyncio.ensure_future(in_thread(_policy_cache_fill, concert_id=concert_id))
+            fill.add_done_callback(lambda _: fills.pop(concert_id, None))
+        cached = await asyncio.shield(fill)  # an entry that goes away leaves the read to the others
     return cached.at(concert_id, now) if cached else None
 
 

@@ -17,7 +17,7 @@ from accounts.services import user_api_key
 from accounts.tests.factories import UserFactory
 from core.request_id import REQUEST_ID_HEADER
 from core.tests.test_metrics import scrape, value
-from queueing import aio
+from queueing import aio, selectors
 from queueing.entering import enter_route, leave_route
 from queueing.selectors import queue_stats
 from queueing.services import aqueue_enter_for_api_key
@@ -372,3 +372,26 @@ def test_entries_that_come_in_together_go_to_redis_together_and_each_gets_its_ow
     # The scripts too, but on a Redis Cluster (the key cache stays on the plain Redis): alone.
     scripts = [] if settings.REDIS_CLUSTER_URL else ["EVALSHA"] * 5
     assert sorted(name for batch in batches for name in batch) == scripts + ["GET"] * 5
+
+
+def test_entries_that_find_the_concerts_policy_stale_together_read_it_once(monkeypatch):
+    concert = concert_on_sale(queue_active_size=2)
+    keys = [fan_key() for _ in range(20)]
+    reads = []
+    fill = selectors._policy_cache_fill
+
+    def counted(**kwargs):  # the real read (SQL), counted
+        reads.append(kwargs)
+        return fill(**kwargs)
+
+    monkeypatch.setattr(selectors, "_policy_cache_fill", counted)
+
+    async def enter_together():
+        entries = (aqueue_enter_for_api_key(api_key=key, concert_id=concert.pk, client_ip="127.0.0.1") for key in keys)
+        return await asyncio.gather(*entries)
+
+    answers = asyncio.run(enter_together())  # the tests' policy cache is stale at once (0 s)
+
+    assert reads == [{"concert_id": concert.pk}]
+    assert sorted(answer.position or 0 for answer in answers) == [0, 0, *range(1, 19)]
+    assert asyncio.run(enter_together()) and len(reads) == 2  # a later, stale moment reads it again
