@@ -10,7 +10,7 @@ fan is still there) and a few bytes written: about a tenth of the cost.
 
 The stream sends `event: status` with the poll's body (queue_status_data) at once and then every
 `refresh_after_seconds` (the same pacing as polling: often near the front, rarely far back; these
-go to Redis in the loop's next batch of calls, queueing.aio.run_script_batched), and
+and the first go to Redis in the loop's next batch of calls, queueing.aio.run_script_batched), and
 at once when the fan is admitted: every admission is published on the concert's channel by the
 script that makes it (queueing.scripts, `fill`), and one subscriber per process wakes that fan's
 stream, so an admitted place is not left idle until the fan's next refresh. It
@@ -135,8 +135,10 @@ async def _subscribe_to_admissions() -> None:
     if loop not in _listeners:
         subscribed = asyncio.Event()
         _listeners[loop] = (loop.create_task(_listen_for_admissions(subscribed)), subscribed)
-    with contextlib.suppress(TimeoutError):  # Redis slow or down: the stream still runs at its pace
-        await asyncio.wait_for(_listeners[loop][1].wait(), timeout=2)
+    subscribed = _listeners[loop][1]
+    if not subscribed.is_set():
+        with contextlib.suppress(TimeoutError):  # Redis slow or down: the stream still runs at its pace
+            await asyncio.wait_for(subscribed.wait(), timeout=2)
 
 
 async def queue_events_app(scope: dict, receive, send) -> None:
@@ -154,12 +156,13 @@ async def queue_events_app(scope: dict, receive, send) -> None:
 
     wake = asyncio.Event()  # the fan went away, or was admitted
     try:
-        # Far back, fans connect again every minute or two: the key's read goes in a batch.
+        # Far back, fans connect again every minute or two: the key's read and the first status
+        # go in batches (alone, each opening's status cost the loop a tenth of its CPU).
         user_id = await caller_id(api_key, batched=True)
         # Listen for the admission before reading the status: none can slip in between unheard.
         await _subscribe_to_admissions()
         _wakers[token or ""] = wake
-        current = await aqueue_status(user_id=user_id, token=token)
+        current = await aqueue_status(user_id=user_id, token=token, batched=True)
     except ApplicationError as exc:
         _forget_waker(token, wake)
         answer = error_answer(exc)
@@ -193,8 +196,10 @@ async def queue_events_app(scope: dict, receive, send) -> None:
                 break
             refresh_at = loop.time() + wait
             while not wake.is_set() and (left := refresh_at - loop.time()) > 0:
-                with contextlib.suppress(TimeoutError):  # the fan's refresh time, or a heartbeat
-                    await asyncio.wait_for(wake.wait(), timeout=min(left, settings.QUEUE_EVENTS_HEARTBEAT_SECONDS))
+                # The fan's refresh time, or a heartbeat (asyncio.timeout: wait_for made a task per wait).
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(left, settings.QUEUE_EVENTS_HEARTBEAT_SECONDS)):
+                        await wake.wait()
                 if not wake.is_set() and refresh_at - loop.time() > 0:
                     # A comment line: proxies and clients see a live stream between far-apart statuses.
                     await send({"type": "http.response.body", "body": b": still there\n\n", "more_body": True})

@@ -312,6 +312,32 @@ def test_statuses_due_by_the_clock_go_to_redis_in_one_batch_and_each_fan_gets_it
 
 
 @plain_redis_only
+def test_streams_opened_together_read_their_keys_and_first_statuses_in_batches(room, settings, monkeypatch):
+    settings.QUEUE_REDIS_BATCH_SECONDS = 0.05
+    settings.QUEUE_EVENTS_HOLD_MAX_POSITION = 0  # far back: each stream ends after its first status
+    queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place
+    fans = [fan_with_key() for _ in range(4)]
+    tokens = [queue_enter(user_id=fan.pk, concert_id=room.pk).token for fan, _ in fans]
+    batches = []
+    run_batch = aio._run_batch
+
+    async def counted(calls):  # the real batch, counted
+        batches.append([call.command[0] for call in calls])
+        await run_batch(calls)
+
+    monkeypatch.setattr(aio, "_run_batch", counted)
+    streams = [Stream(api_key=key, token=token) for (_, key), token in zip(fans, tokens, strict=True)]
+
+    async def open_together():
+        await asyncio.gather(*(application(s.scope, s.receive, s.send) for s in streams))
+
+    asyncio.run(open_together())
+
+    assert [[data["position"] for _, data in stream.events()] for stream in streams] == [[1], [2], [3], [4]]
+    assert batches == [["GET"] * 4, ["EVALSHA"] * 4]
+
+
+@plain_redis_only
 def test_a_batch_that_finds_redis_down_is_service_unavailable_for_each_call(room, settings, monkeypatch):
     settings.QUEUE_REDIS_BATCH_SECONDS = 0.01
     fan = fan_with_key()[0]
