@@ -127,6 +127,7 @@ class ReservationAdmin(OrganizationScopedAdmin, ReadOnlyAdminMixin, SecureModelA
         "show",
         "status",
         "amount",
+        "seats_held_with",
         "hold_expires_at",
         "failed_payment_attempts",
         "created_at",

@@ -28,6 +28,9 @@ class Reservation(models.Model):
         _("status"), max_length=10, choices=ReservationStatus.choices, default=ReservationStatus.HELD
     )
     amount = models.PositiveBigIntegerField(_("amount (won)"))
+    # How many seats the hold took (its seat rows stay when a takeover or a refund marks them
+    # inactive): a payment that finds fewer still active lost a seat to a takeover.
+    seats_held_with = models.PositiveIntegerField(_("seats held"), default=0)
     hold_expires_at = models.DateTimeField(_("hold expires at"))
     failed_payment_attempts = models.PositiveIntegerField(_("failed payment attempts"), default=0)
     created_at = models.DateTimeField(_("created at"))

@@ -113,13 +113,15 @@ def reservation_with_seats(*, reservation: Reservation) -> Reservation:
 
 def reservation_get_for_guard(*, user: User, reservation_id: int) -> Reservation | None:
     """The fan's reservation with only what the booking guard reads (status, hold end, concert):
-    one light query."""
-    return (
-        Reservation.objects.filter(user=user, pk=reservation_id)
-        .select_related("show")
-        .only("status", "hold_expires_at", "show__concert_id", "show__starts_at")
-        .first()
-    )
+    one light query (by get(): no ORDER BY to build for one row by its key)."""
+    try:
+        return (
+            Reservation.objects.select_related("show")
+            .only("status", "hold_expires_at", "show__concert_id", "show__starts_at")
+            .get(user=user, pk=reservation_id)
+        )
+    except Reservation.DoesNotExist:
+        return None
 
 
 _PAID = [ReservationStatus.CONFIRMED, ReservationStatus.REFUNDED]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Q
 from redis.client import Pipeline
 
 from accounts.models import User
@@ -149,6 +149,7 @@ def _hold(*, user: User, show: Show, wanted: list[int], now: datetime) -> Reserv
         user=user,
         show=show,
         amount=sum(prices[seat.grade] for seat in seats),
+        seats_held_with=len(seats),
         hold_expires_at=expires_at,
         created_at=now,
     )
@@ -589,26 +590,14 @@ def _show_is_cancelled(show_id: int) -> bool:
 # Shared steps (each expects the reservation row locked by its caller)
 # --------------------------------------------------------------------------------------------
 def _lock_reservation(*, reservation_id: int) -> Reservation:
-    """The reservation row, locked, with its show and concert, and `seats_held_with`: how
-    many seats it was held with (its rows are never deleted: a takeover or a refund only marks
-    them inactive), read in the same statement."""
-    seats_held_with = (
-        ReservationSeat.objects.filter(reservation=OuterRef("pk"))
-        .order_by()
-        .values("reservation")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    reservation = (
-        Reservation.objects.select_for_update(of=("self",))
-        .select_related("show__concert")
-        .annotate(seats_held_with=Subquery(seats_held_with))
-        .filter(pk=reservation_id)
-        .first()
-    )
-    if reservation is None:
-        raise ReservationNotFound()
-    return reservation
+    """The reservation row, locked, with its show and concert."""
+    # By get(), not first(): no ORDER BY to build for one row by its key (the pay path builds
+    # each statement anew, and building cost more CPU than PostgreSQL's part).
+    try:
+        locked = Reservation.objects.select_for_update(of=("self",)).select_related("show__concert")
+        return locked.get(pk=reservation_id)
+    except Reservation.DoesNotExist:
+        raise ReservationNotFound() from None
 
 
 def _lock_own_reservation(*, user: User, reservation_id: int) -> Reservation:
