@@ -52,9 +52,8 @@ def seat_is_free(seat: ShowSeat, now: datetime) -> bool:
 def show_grade_prices_unless_cancelled(*, show_id: int) -> list[tuple[str, int]]:
     """(grade, price) of the show, read fresh; none once the show is cancelled (one statement
     where the hold needs both facts)."""
-    return list(
-        ShowGradePrice.objects.filter(show_id=show_id, show__cancelled_at__isnull=True).values_list("grade", "price")
-    )
+    prices = ShowGradePrice.objects.filter(show_id=show_id, show__cancelled_at__isnull=True)
+    return list(prices.order_by("grade").values_list("grade", "price"))  # not by the show's start: one show
 
 
 def seat_is_priced_q() -> Q:

@@ -87,7 +87,12 @@ def queue_end_reason(
     return QueueEndReason.SESSION_TIMED_OUT if admitted else QueueEndReason.AWAY_TOO_LONG
 
 
-_SEATS_FOR_ANSWER = Prefetch("seats", queryset=ReservationSeat.objects.select_related("show_seat"))
+# In the seats' order on the map. (The models' default orderings follow their foreign keys and
+# would join the reservation and the show again only to sort.)
+_SEATS_FOR_ANSWER = Prefetch(
+    "seats",
+    queryset=ReservationSeat.objects.select_related("show_seat").order_by("show_seat__row_index", "show_seat__number"),
+)
 
 
 def reservation_list_for_user(*, user: User) -> QuerySet[Reservation]:

@@ -100,7 +100,9 @@ def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reserv
         raise ValidationFailed(errors={"seat_ids": ["Choose at least one seat."]})
     if not show_is_open(show=show, now=now):
         raise ShowNotBookable()
-    _refuse_unknown_or_taken(list(ShowSeat.objects.filter(show=show, pk__in=wanted)), wanted=wanted, now=now)
+    # In the seats' order on the map (ShowSeat's default ordering would join the show to sort).
+    seats = ShowSeat.objects.filter(show=show, pk__in=wanted).order_by("row_index", "number")
+    _refuse_unknown_or_taken(list(seats), wanted=wanted, now=now)
     return _hold(user=user, show=show, wanted=wanted, now=now)
 
 
