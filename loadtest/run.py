@@ -344,7 +344,8 @@ def summary(r: dict) -> str:
         *_sell_out_lines(r.get("sell_out")),
         f"tokens issued: {t.get('n')} in {t.get('span_s')} s = {t.get('mean_per_s')}/s (peak {t.get('peak_per_s')}/s)",
         f"polls: {polls.get('n')} = {polls.get('mean_per_s')}/s (peak {polls.get('peak_per_s')}/s); "
-        f"event streams opened {streams.get('opened')}, status events {streams.get('status_events')}",
+        f"event streams opened {streams.get('opened')}, status events {streams.get('status_events')}, "
+        f"heartbeats {streams.get('heartbeats')}",
         "latency, ms: client = as the fan saw it (the proxy, gunicorn's queue and locust's own delays included); "
         "server = the view's time from /metrics (every gunicorn instance)",
         f"  {'call':<7} {'client n':>8} {'p50':>9} {'p95':>9} {'p99':>9}  | {'server n':>8} {'p50':>9} {'p95':>9} "

@@ -121,6 +121,7 @@ class Rush:
         self.taken_at: float | None = None  # every seat held or sold for the first time
         self.finished = 0
         self.stream_events = 0  # status events received on the waiting room's streams
+        self.stream_heartbeats = 0  # and their comment lines between far-apart statuses
 
     def next_fan(self) -> tuple[int, dict] | None:
         i = self._redis.incr(self._fan_counter_key) - 1
@@ -144,6 +145,7 @@ class Rush:
             "outcomes": self.outcomes,
             "finished": self.finished,
             "stream_events": self.stream_events,
+            "stream_heartbeats": self.stream_heartbeats,
         }
 
     def merge(self, part: dict) -> None:
@@ -161,6 +163,7 @@ class Rush:
         self.freed += [tuple(row) for row in part["freed"]]
         self.outcomes.update(part["outcomes"])
         self.stream_events += part["stream_events"]
+        self.stream_heartbeats += part["stream_heartbeats"]
 
     def server_errors(self) -> int:
         return sum(n for key, n in self.errors.items() if key.split()[1].startswith("5"))
@@ -297,7 +300,8 @@ class Fan(FastHttpUser):
         stream's `retry` as "_retry_s") once ACTIVE or when the server ends the stream, (404, {}) for
         TOKEN_NOT_FOUND, (status, {}) when the
         stream could not be opened or broke. "events" times the wait for the stream's first
-        event; each status event is counted in RUSH.stream_events."""
+        event; each status event is counted in RUSH.stream_events, each heartbeat (a comment line)
+        in RUSH.stream_heartbeats."""
         headers = {**self.auth, "X-Queue-Token": self.token or ""}
         start = time.time()
         try:
@@ -319,7 +323,9 @@ class Fan(FastHttpUser):
                 if not line:
                     break  # the server ended the stream
                 text = line.decode().rstrip("\r\n")
-                if text.startswith("retry:"):
+                if text.startswith(":"):
+                    RUSH.stream_heartbeats += 1
+                elif text.startswith("retry:"):
                     retry_s = int(text[6:].strip()) / 1000
                 elif text.startswith("event:"):
                     kind = text[6:].strip()
@@ -676,7 +682,11 @@ def results(env: Environment, config: dict, started: float, ended: float) -> dic
         "stop_reason": RUSH.stop_reason or "every fan finished",
         "tokens_issued": per_second(enter_window),
         "polls": per_second([s for s, _ in RUSH.calls.get("poll", [])]),
-        "streams": {"opened": len(RUSH.calls.get("events", [])), "status_events": RUSH.stream_events},
+        "streams": {
+            "opened": len(RUSH.calls.get("events", [])),
+            "status_events": RUSH.stream_events,
+            "heartbeats": RUSH.stream_heartbeats,
+        },
         "latency": {name: figures.percentiles([lat for _, lat in calls]) for name, calls in sorted(RUSH.calls.items())},
         "latency_split": {name: figures.latency_split(rows) for name, rows in sorted(RUSH.split.items())},
         "latency_by_phase": latency_by_phase(max(enter_window, default=rush_start), rush_start),

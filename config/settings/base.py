@@ -378,7 +378,12 @@ QUEUE_REFRESH_ACTIVE_SECONDS = env.int("QUEUE_REFRESH_ACTIVE_SECONDS", default=1
 QUEUE_EVENTS_MAX_SECONDS = env.int("QUEUE_EVENTS_MAX_SECONDS", default=300)
 # ... sends a comment line when no status went out for this long (proxies and clients time idle
 # connections out; a status far back in the line comes only every QUEUE_REFRESH_MAX_SECONDS) ...
-QUEUE_EVENTS_HEARTBEAT_SECONDS = env.float("QUEUE_EVENTS_HEARTBEAT_SECONDS", default=20)
+# 45 s: under the 60 s that proxies commonly allow an idle answer (HAProxy's `timeout server`
+# here, nginx's proxy_read_timeout, cloud load balancers). It was 20 until 2026-12-04: a
+# heartbeat costs the loop and the proxy a write, as a status does, and with 20 s a 10,000-fan
+# run's streams sent 8,800 heartbeats beside their 28,800 statuses (with 45 s, 3,100 in a
+# longer run).
+QUEUE_EVENTS_HEARTBEAT_SECONDS = env.float("QUEUE_EVENTS_HEARTBEAT_SECONDS", default=45)
 # ... and is held open only for fans within this many places of the front: one further back gets
 # its status with the `retry` delay (its refresh, up to QUEUE_REFRESH_MAX_SECONDS) and the stream
 # ends; the client connects again then, as an EventSource does. Every held stream costs the proxy
