@@ -36,6 +36,7 @@ from drills.stack import (
     redis_prefix_clear,
 )
 from loadtest import figures, server
+from loadtest.database_priority import DatabasePriority
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--booking-nice", type=int, default=-5, help="CPU niceness of the booking pool")
     parser.add_argument("--reads-nice", type=int, default=-5, help="CPU niceness of the booking reads' pool")
     parser.add_argument("--worker-nice", type=int, default=10, help="CPU niceness of the Celery worker")
+    parser.add_argument(
+        "--database-nice",
+        type=int,
+        default=-5,
+        help="CPU niceness of PostgreSQL's processes during the rush, put back after (raised where allowed; "
+        "see loadtest.database_priority)",
+    )
     parser.add_argument(
         "--load-generator-nice",
         type=int,
@@ -179,12 +187,14 @@ def main(argv: list[str] | None = None) -> int:
         timeline.sample()
         timeline.start()
         try:
-            rush.wait(timeout=args.max_seconds + 300)
+            with DatabasePriority(postmaster, args.database_nice) as database:
+                rush.wait(timeout=args.max_seconds + 300)
         except subprocess.TimeoutExpired:
             rush.kill()
             raise
         finally:
             timeline.stopped.set()
+        database_nice = args.database_nice if database.granted else 0
         after = server.snapshot(stack, postmaster=postmaster, redis_url=args.redis_url)
         procs_alive = {proc.name: proc.alive() for proc in stack.procs}
         say("stopping the stack")
@@ -216,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.queue_nice}) + booking pool {args.booking_workers} x {args.booking_threads} "
             f"threads (gthread, nice {booking_nice}); event streams nice {args.events_nice}, booking reads "
             f"(uvicorn) nice {reads_nice}, Celery worker nice {args.worker_nice}; "
-            f"locust nice {load_generator_nice}"
+            f"locust nice {load_generator_nice}, PostgreSQL nice {database_nice}"
         },
         "processes_alive_at_end": procs_alive,
         **result,
