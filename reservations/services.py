@@ -593,8 +593,8 @@ def _show_is_cancelled(show_id: int) -> bool:
 # --------------------------------------------------------------------------------------------
 def _lock_reservation(*, reservation_id: int) -> Reservation:
     """The reservation row, locked, with its show and concert."""
-    # By get(), not first(): no ORDER BY to build for one row by its key (the pay path builds
-    # each statement anew, and building cost more CPU than PostgreSQL's part).
+    # get(), not first(): first() sorts by the model's ordering, an ORDER BY to build (CPU on
+    # every payment) for one row read by its key.
     try:
         locked = Reservation.objects.select_for_update(of=("self",)).select_related("show__concert")
         return locked.get(pk=reservation_id)
