@@ -12,6 +12,7 @@ from redis.connection import AbstractConnection
 
 from config.asgi import application
 from core.redis import queue_on_cluster, queue_redis, redis_client
+from queueing import aio
 from queueing.exceptions import TokenNotFound
 from queueing.scripts import concert_keys
 from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status
@@ -118,3 +119,17 @@ async def asgi_request(scope: dict) -> tuple[int, dict[str, str], bytes]:
     start, *bodies = sent
     headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
     return start["status"], headers, b"".join(message.get("body", b"") for message in bodies)
+
+
+def count_batches(monkeypatch) -> list[list[str]]:
+    """The event loop's batches of Redis calls (queueing.aio), each as its commands' names, as
+    they are sent: the real batches, counted."""
+    batches: list[list[str]] = []
+    run_batch = aio._run_batch
+
+    async def counted(calls):
+        batches.append([call.command[0] for call in calls])
+        await run_batch(calls)
+
+    monkeypatch.setattr(aio, "_run_batch", counted)
+    return batches

@@ -17,12 +17,12 @@ from accounts.services import user_api_key
 from accounts.tests.factories import UserFactory
 from core.request_id import REQUEST_ID_HEADER
 from core.tests.test_metrics import scrape, value
-from queueing import aio, selectors
+from queueing import selectors
 from queueing.entering import enter_route, leave_route
 from queueing.selectors import queue_stats
 from queueing.services import aqueue_enter_for_api_key
 from queueing.tests.factories import ConcertFactory, ShowFactory, concert_on_sale
-from queueing.tests.helpers import asgi_request, room_state
+from queueing.tests.helpers import asgi_request, count_batches, room_state
 from queueing.tests.test_api import FIELDS, low_enter_limits
 
 # The app resolves API keys and policies in its own threads: the data must be committed.
@@ -350,14 +350,7 @@ def test_a_bug_in_a_leave_is_the_apis_json_500_not_a_bare_one(monkeypatch):
 def test_entries_that_come_in_together_go_to_redis_together_and_each_gets_its_own_place(monkeypatch, settings):
     concert = concert_on_sale(queue_active_size=2)
     keys = [fan_key() for _ in range(5)]
-    batches = []
-    run_batch = aio._run_batch
-
-    async def counted(calls):  # the real batch, counted
-        batches.append([call.command[0] for call in calls])
-        await run_batch(calls)
-
-    monkeypatch.setattr(aio, "_run_batch", counted)
+    batches = count_batches(monkeypatch)
 
     async def enter_together():
         entries = (aqueue_enter_for_api_key(api_key=key, concert_id=concert.pk, client_ip="127.0.0.1") for key in keys)

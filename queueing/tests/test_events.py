@@ -23,6 +23,7 @@ from queueing.events import EVENTS_PATH
 from queueing.exceptions import TokenNotFound
 from queueing.selectors import aqueue_status
 from queueing.services import queue_enter, queue_leave
+from queueing.tests.helpers import count_batches
 
 # The app resolves API keys and reads statuses in its own event loop and threads: committed data.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -318,14 +319,7 @@ def test_streams_opened_together_read_their_keys_and_first_statuses_in_batches(r
     queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place
     fans = [fan_with_key() for _ in range(4)]
     tokens = [queue_enter(user_id=fan.pk, concert_id=room.pk).token for fan, _ in fans]
-    batches = []
-    run_batch = aio._run_batch
-
-    async def counted(calls):  # the real batch, counted
-        batches.append([call.command[0] for call in calls])
-        await run_batch(calls)
-
-    monkeypatch.setattr(aio, "_run_batch", counted)
+    batches = count_batches(monkeypatch)
     streams = [Stream(api_key=key, token=token) for (_, key), token in zip(fans, tokens, strict=True)]
 
     async def open_together():
