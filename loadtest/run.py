@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue-workers", type=int, default=2, help="gunicorn workers of the waiting-room pool")
     parser.add_argument("--booking-workers", type=int, default=2, help="gunicorn workers of the booking pool")
     parser.add_argument("--web-threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--booking-threads", type=int, help="threads per booking worker (default: --web-threads)")
+    # Twice the waiting-room pool's, as scripts/run and compose run it (README *Performance*, 2026-12-04).
+    parser.add_argument("--booking-threads", type=int, default=8, help="threads per booking worker")
     parser.add_argument("--queue-nice", type=int, default=10, help="CPU niceness of the enter/poll pool")
     parser.add_argument("--events-nice", type=int, default=10, help="CPU niceness of the event-stream pool")
     # The admitted fans' path (holds, payments, seat maps) is raised where the kernel allows it (root or
@@ -87,7 +88,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default="sgload", help="Redis key prefix (cleared)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args(argv)
-    args.booking_threads = args.booking_threads or args.web_threads
     if db_connection_count(args.db):
         # Another load test (or what is left of one) uses it: recreating it, and clearing the
         # Redis prefix, would wreck that run's figures.
