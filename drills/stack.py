@@ -43,6 +43,20 @@ SETUP_STEPS = (
 READY_MARKS = {"worker": " ready.", "beat": "beat: Starting"}
 
 
+def process_priority_set(pid: int, nice: int, group_nice: int | None = None) -> bool:
+    """A running process at CPU priority `nice`, and its session's scheduling group at
+    `group_nice` (default: `nice`; see at_priority). False when the kernel refuses (a raise
+    without root or CAP_SYS_NICE) or the process has ended; the group is set only once the
+    process is."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, nice)
+        with open(f"/proc/{pid}/autogroup", "w") as fh:
+            fh.write(str(nice if group_nice is None else group_nice))
+    except OSError:
+        return False
+    return True
+
+
 def at_priority(argv: list[str], nice: int) -> list[str]:
     """argv run at CPU priority `nice` (a positive one lowers it; a negative one raises it and needs
     root or CAP_SYS_NICE). Each process here starts its own session, and with the kernel's

@@ -17,7 +17,7 @@ Raising needs root or CAP_SYS_NICE; without it, nothing changes and `granted` sa
 import os
 import threading
 
-from drills.stack import child_pids
+from drills.stack import child_pids, process_priority_set
 
 
 def _group_nice(pid: int) -> int | None:
@@ -26,15 +26,6 @@ def _group_nice(pid: int) -> int | None:
             return int(fh.read().split()[-1])  # "/autogroup-123 nice 0"
     except (OSError, ValueError, IndexError):
         return None
-
-
-def _set_group_nice(pid: int, nice: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/autogroup", "w") as fh:
-            fh.write(str(nice))
-        return True
-    except OSError:
-        return False
 
 
 class DatabasePriority(threading.Thread):
@@ -58,14 +49,10 @@ class DatabasePriority(threading.Thread):
             except OSError:
                 return  # it has ended
         for pid in [self.postmaster, *child_pids(self.postmaster)]:
-            if pid in self.raised:
-                continue
-            try:
-                os.setpriority(os.PRIO_PROCESS, pid, self.nice)
-            except OSError:  # no privilege, or the process ended meanwhile
-                continue
-            self.raised.add(pid)
-            self.granted = _set_group_nice(pid, self.nice) or self.granted
+            # Refused: no privilege, or the process ended meanwhile (tried again next time).
+            if pid not in self.raised and process_priority_set(pid, self.nice):
+                self.raised.add(pid)
+                self.granted = True
 
     def run(self) -> None:
         while not self.stopped.wait(self.period):
@@ -83,9 +70,4 @@ class DatabasePriority(threading.Thread):
             return
         nice, group_nice = self.original
         for pid in [self.postmaster, *child_pids(self.postmaster)]:  # the live ones, new ones too
-            try:
-                os.setpriority(os.PRIO_PROCESS, pid, nice)
-            except OSError:
-                continue  # it has ended
-            if group_nice is not None:
-                _set_group_nice(pid, group_nice)
+            process_priority_set(pid, nice, group_nice)

@@ -33,6 +33,7 @@ from drills.stack import (
     db_connection_count,
     db_recreate,
     db_url,
+    process_priority_set,
     redis_prefix_clear,
 )
 from loadtest import figures, server
@@ -253,12 +254,7 @@ def _set_own_priority(nice: int) -> None:
     up to 250 ms late at nice 0, and that lateness went into every client figure). It takes the
     same CPU either way. Raising needs privilege (root, CAP_SYS_NICE); without it, it stays at 0
     and the report's header says so."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, nice)
-        with open("/proc/self/autogroup", "w") as fh:
-            fh.write(str(nice))
-    except OSError:
-        pass
+    process_priority_set(os.getpid(), nice)
 
 
 def server_figures(
