@@ -8,12 +8,13 @@ of CPU here); with thousands waiting, polls took most of the server. A stream is
 each update after that is one Redis round trip (the same poll script, which also records that the
 fan is still there) and a few bytes written: about a tenth of the cost.
 
-The stream sends `event: status` with the poll's body (queue_status_data) at once and then every
-`refresh_after_seconds` (the same pacing as polling: often near the front, rarely far back; these
-and the first go to Redis in the loop's next batch of calls, queueing.aio.run_script_batched), and
-at once when the fan is admitted: every admission is published on the concert's channel by the
-script that makes it (queueing.scripts, `fill`), and one subscriber per process wakes that fan's
-stream, so an admitted place is not left idle until the fan's next refresh. It
+The stream sends `event: status` with the poll's body (queue_status_data) at once and then, while
+the fan waits, every QUEUE_EVENTS_STATUS_EVERY_REFRESHES x `refresh_after_seconds` (the polling
+pace, stretched: often near the front, rarely far back; these and the first go to Redis in the
+loop's next batch of calls, queueing.aio.run_script_batched), and at once when the fan is
+admitted: every admission is published on the concert's channel by the script that makes it
+(queueing.scripts, `fill`), and one subscriber per process wakes that fan's stream, so an
+admitted place is not left idle until the fan's next status. It
 ends after the status that says ACTIVE (the fan goes on to booking), after `event: error` with the
 usual {code, message} (404 TOKEN_NOT_FOUND, 503 SERVICE_UNAVAILABLE with retry_after_seconds), or
 after QUEUE_EVENTS_MAX_SECONDS (the client connects again), or, for a fan further back than
@@ -37,6 +38,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import weakref
 from urllib.parse import parse_qs
 
@@ -185,13 +187,14 @@ async def queue_events_app(scope: dict, receive, send) -> None:
     loop = asyncio.get_running_loop()
     ends_at = loop.time() + settings.QUEUE_EVENTS_MAX_SECONDS
     OPEN_STREAMS.inc()
+    previous, wait = None, 0
     try:
         while True:
             await send({"type": "http.response.body", "body": status_event(current), "more_body": True})
             STREAM_EVENTS.inc()
             if current.status is QueueTokenStatus.ACTIVE or _too_far_back_to_hold(current):
                 break
-            wait = current.refresh_after_seconds
+            previous, wait = current, _next_status_in(current, previous, wait)
             if loop.time() + wait > ends_at or gone.is_set():
                 break
             refresh_at = loop.time() + wait
@@ -218,6 +221,31 @@ async def queue_events_app(scope: dict, receive, send) -> None:
         OPEN_STREAMS.dec()
         watcher.cancel()
         _forget_waker(token, wake)
+
+
+def _next_status_in(current: QueueStatus, previous: QueueStatus | None, last_wait: int) -> int:
+    """Seconds to a held stream's next status. A waiting fan's admission wakes the stream at once,
+    so its statuses only move the place on: they come every few refreshes, and while the place
+    stalls (every seat held and nobody leaving, say) twice as far apart each time, at most
+    QUEUE_REFRESH_MAX_SECONDS; a place that moves on brings back the pace. Any other status (a
+    pre-queue fan's comes by the opening) at its refresh."""
+    refresh = current.refresh_after_seconds
+    if current.status is not QueueTokenStatus.WAITING:
+        return refresh
+    longest = max(refresh, settings.QUEUE_REFRESH_MAX_SECONDS)
+    pace = min(refresh * settings.QUEUE_EVENTS_STATUS_EVERY_REFRESHES, longest)
+    if previous is not None and not _moved_on(previous, current):
+        return max(pace, min(2 * last_wait, longest))
+    return pace
+
+
+def _moved_on(previous: QueueStatus, current: QueueStatus) -> bool:
+    """The place moved on by a tenth of the way, or by one pacing step far back (a few fans
+    giving up ahead of a fan 3,000 places back is not news)."""
+    if previous.position is None or current.position is None:
+        return True
+    gained = previous.position - current.position
+    return gained >= min(settings.QUEUE_REFRESH_STEP_POSITIONS, max(1, math.ceil(previous.position / 10)))
 
 
 def _too_far_back_to_hold(current: QueueStatus) -> bool:

@@ -3,6 +3,7 @@ real Redis and PostgreSQL, and the same path served by gunicorn (one event per r
 
 import asyncio
 import json
+from datetime import timedelta
 
 import pytest
 import redis.asyncio
@@ -22,7 +23,7 @@ from queueing import aio
 from queueing.events import EVENTS_PATH
 from queueing.exceptions import TokenNotFound
 from queueing.selectors import aqueue_status
-from queueing.services import queue_enter, queue_leave
+from queueing.services import queue_enter, queue_leave, queue_promote, queue_set_paused
 from queueing.tests.helpers import count_batches
 
 # The app resolves API keys and reads statuses in its own event loop and threads: committed data.
@@ -261,6 +262,94 @@ def test_an_admission_wakes_the_stream_at_once_not_at_the_next_refresh(room, set
                  timeout=10)  # fmt: skip
 
     assert [data["status"] for _, data in stream.events()] == ["WAITING", "ACTIVE"] and stream.ended
+
+
+def test_a_waiting_fans_statuses_come_every_few_refreshes_and_retry_stays_the_refresh(room, settings):
+    settings.QUEUE_REFRESH_MIN_SECONDS, settings.QUEUE_REFRESH_MAX_SECONDS = 1, 60
+    settings.QUEUE_EVENTS_STATUS_EVERY_REFRESHES = 3
+    queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place
+    fan, api_key = fan_with_key()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+    stream = Stream(api_key=api_key, token=token)
+
+    async def go_away_after_two_and_a_half_refreshes():
+        await asyncio.sleep(2.5)
+        stream.disconnect.set()
+
+    run(stream, during=go_away_after_two_and_a_half_refreshes)
+
+    # At every refresh (1 s) there would have been three by now; the next is due at 3 s.
+    [(kind, data)] = stream.events()
+    assert (kind, data["status"], data["refresh_after_seconds"]) == ("status", "WAITING", 1)
+    assert b"retry: 1000\n" in stream.body and stream.ended
+
+
+def test_while_the_place_stalls_the_statuses_come_twice_as_far_apart_each_time(room, settings):
+    settings.QUEUE_REFRESH_MIN_SECONDS, settings.QUEUE_REFRESH_MAX_SECONDS = 1, 60
+    settings.QUEUE_EVENTS_STATUS_EVERY_REFRESHES = 1
+    queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place, keeps it
+    fan, api_key = fan_with_key()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+    stream = Stream(api_key=api_key, token=token)
+
+    async def go_away_after_four_and_a_half_refreshes():
+        await asyncio.sleep(4.5)
+        stream.disconnect.set()
+
+    run(stream, during=go_away_after_four_and_a_half_refreshes)
+
+    # At 0 and 1 s (the refresh), then 2 s later (3 s), the next 4 s later (7 s): five at every refresh.
+    assert [(data["status"], data["position"]) for _, data in stream.events()] == [("WAITING", 1)] * 3
+    assert b"retry: 1000\n" in stream.body and stream.ended
+
+
+def test_a_place_that_moves_on_brings_back_the_pace(room, settings):
+    settings.QUEUE_REFRESH_MIN_SECONDS, settings.QUEUE_REFRESH_MAX_SECONDS = 1, 60
+    settings.QUEUE_EVENTS_STATUS_EVERY_REFRESHES = 1
+    queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place, keeps it
+    ahead = [fan_with_key()[0] for _ in range(2)]
+    ahead_tokens = [queue_enter(user_id=user.pk, concert_id=room.pk).token for user in ahead]
+    fan, api_key = fan_with_key()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+    stream = Stream(api_key=api_key, token=token)
+
+    async def the_two_ahead_leave_then_the_fan_goes_away():
+        await asyncio.sleep(1.5)  # after the second status: stalled, the third is due at 3 s
+        for user, ahead_token in zip(ahead, ahead_tokens, strict=True):
+            await asyncio.to_thread(queue_leave, user_id=user.pk, token=ahead_token)
+        await asyncio.sleep(3)
+        stream.disconnect.set()
+
+    run(stream, during=the_two_ahead_leave_then_the_fan_goes_away)
+
+    # 0 s and 1 s at place 3; 3 s at place 1 (moved on: the pace again), 4 s; the next at 6 s.
+    assert [data["position"] for _, data in stream.events()] == [3, 3, 1, 1]
+
+
+def test_a_pre_queue_fans_stream_tells_the_opening_at_its_refresh_not_later(clock, settings):
+    settings.QUEUE_REFRESH_MIN_SECONDS, settings.QUEUE_REFRESH_MAX_SECONDS = 1, 60
+    settings.QUEUE_EVENTS_STATUS_EVERY_REFRESHES = 10
+    concert = ConcertFactory(prequeue_minutes=30, queue_active_size=1)
+    make_show(concert=concert, opens_in=timedelta(minutes=1))
+    queue_set_paused(concert_id=concert.pk, paused=True)  # nobody admitted: the fan keeps a place
+    fan, api_key = fan_with_key()
+    token = queue_enter(user_id=fan.pk, concert_id=concert.pk).token
+    clock.advance(timedelta(seconds=59))  # the opening 1 s away: the fan's refresh is 1 s
+    stream = Stream(api_key=api_key, token=token)
+
+    async def open_the_sale_and_wait_for_the_news():
+        clock.advance(timedelta(seconds=2))
+        await asyncio.to_thread(queue_promote, concert_id=concert.pk)
+        for _ in range(60):  # 3 s: the refresh (1 s) and a batch, not the ten refreshes of a waiting fan
+            if b'"WAITING"' in stream.body:
+                break
+            await asyncio.sleep(0.05)
+        stream.disconnect.set()
+
+    run(stream, during=open_the_sale_and_wait_for_the_news)
+
+    assert [data["status"] for _, data in stream.events()] == ["PREQUEUE", "WAITING"]
+    assert stream.events()[1][1]["position"] == 1 and stream.ended
 
 
 def test_a_quiet_stream_sends_heartbeats_between_far_apart_statuses(room, settings):
