@@ -264,19 +264,30 @@ def test_an_admission_wakes_the_stream_at_once_not_at_the_next_refresh(room, set
     assert [data["status"] for _, data in stream.events()] == ["WAITING", "ACTIVE"] and stream.ended
 
 
-def test_a_waiting_fans_statuses_come_every_few_refreshes_and_retry_stays_the_refresh(room, settings):
+def paced_stream(room, settings, *, every_refreshes: int, ahead: int = 0) -> tuple[Stream, list]:
+    """The stream of a fan behind the one admitted place (kept) and `ahead` waiting fans, with a
+    refresh of 1 s; returns the stream and the (user, token) of the fans ahead."""
     settings.QUEUE_REFRESH_MIN_SECONDS, settings.QUEUE_REFRESH_MAX_SECONDS = 1, 60
-    settings.QUEUE_EVENTS_STATUS_EVERY_REFRESHES = 3
-    queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place
+    settings.QUEUE_EVENTS_STATUS_EVERY_REFRESHES = every_refreshes
+    queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place, keeps it
+    waiting = [fan_with_key()[0] for _ in range(ahead)]
+    waiting = [(user, queue_enter(user_id=user.pk, concert_id=room.pk).token) for user in waiting]
     fan, api_key = fan_with_key()
-    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
-    stream = Stream(api_key=api_key, token=token)
+    return Stream(api_key=api_key, token=queue_enter(user_id=fan.pk, concert_id=room.pk).token), waiting
 
-    async def go_away_after_two_and_a_half_refreshes():
-        await asyncio.sleep(2.5)
+
+def leave_after(stream: Stream, seconds: float):
+    async def go_away():
+        await asyncio.sleep(seconds)
         stream.disconnect.set()
 
-    run(stream, during=go_away_after_two_and_a_half_refreshes)
+    return go_away
+
+
+def test_a_waiting_fans_statuses_come_every_few_refreshes_and_retry_stays_the_refresh(room, settings):
+    stream, _ = paced_stream(room, settings, every_refreshes=3)
+
+    run(stream, during=leave_after(stream, 2.5))
 
     # At every refresh (1 s) there would have been three by now; the next is due at 3 s.
     [(kind, data)] = stream.events()
@@ -285,18 +296,9 @@ def test_a_waiting_fans_statuses_come_every_few_refreshes_and_retry_stays_the_re
 
 
 def test_while_the_place_stalls_the_statuses_come_twice_as_far_apart_each_time(room, settings):
-    settings.QUEUE_REFRESH_MIN_SECONDS, settings.QUEUE_REFRESH_MAX_SECONDS = 1, 60
-    settings.QUEUE_EVENTS_STATUS_EVERY_REFRESHES = 1
-    queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place, keeps it
-    fan, api_key = fan_with_key()
-    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
-    stream = Stream(api_key=api_key, token=token)
+    stream, _ = paced_stream(room, settings, every_refreshes=1)
 
-    async def go_away_after_four_and_a_half_refreshes():
-        await asyncio.sleep(4.5)
-        stream.disconnect.set()
-
-    run(stream, during=go_away_after_four_and_a_half_refreshes)
+    run(stream, during=leave_after(stream, 4.5))
 
     # At 0 and 1 s (the refresh), then 2 s later (3 s), the next 4 s later (7 s): five at every refresh.
     assert [(data["status"], data["position"]) for _, data in stream.events()] == [("WAITING", 1)] * 3
@@ -304,21 +306,13 @@ def test_while_the_place_stalls_the_statuses_come_twice_as_far_apart_each_time(r
 
 
 def test_a_place_that_moves_on_brings_back_the_pace(room, settings):
-    settings.QUEUE_REFRESH_MIN_SECONDS, settings.QUEUE_REFRESH_MAX_SECONDS = 1, 60
-    settings.QUEUE_EVENTS_STATUS_EVERY_REFRESHES = 1
-    queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place, keeps it
-    ahead = [fan_with_key()[0] for _ in range(2)]
-    ahead_tokens = [queue_enter(user_id=user.pk, concert_id=room.pk).token for user in ahead]
-    fan, api_key = fan_with_key()
-    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
-    stream = Stream(api_key=api_key, token=token)
+    stream, ahead = paced_stream(room, settings, every_refreshes=1, ahead=2)
 
     async def the_two_ahead_leave_then_the_fan_goes_away():
         await asyncio.sleep(1.5)  # after the second status: stalled, the third is due at 3 s
-        for user, ahead_token in zip(ahead, ahead_tokens, strict=True):
-            await asyncio.to_thread(queue_leave, user_id=user.pk, token=ahead_token)
-        await asyncio.sleep(3)
-        stream.disconnect.set()
+        for user, token in ahead:
+            await asyncio.to_thread(queue_leave, user_id=user.pk, token=token)
+        await leave_after(stream, 3)()
 
     run(stream, during=the_two_ahead_leave_then_the_fan_goes_away)
 
