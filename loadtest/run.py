@@ -382,14 +382,15 @@ def summary(r: dict) -> str:
 
 
 def _phase_lines(phases: dict | None) -> list[str]:
-    """The admitted fans' client latency while the crowd is still entering, and after."""
+    """The admitted fans' client latency, and the streams' first event, while the crowd is still
+    entering, and after."""
     if not phases:
         return []
     out = [
         f"client latency while fans were still entering (the first {phases['entered_by_s']} s) and after, ms",
         f"  {'call':<7} {'n':>6} {'p50':>9} {'p95':>9}  | after: {'n':>6} {'p50':>9} {'p95':>9}",
     ]
-    for name in figures.BOOKING_CALLS:
+    for name in figures.PHASE_CALLS:
         during, after = phases[name]["while_entering"], phases[name]["after"]
         out.append(
             f"  {name:<7} {during['n']:>6} {_num(during.get('p50_ms'), '>9')} {_num(during.get('p95_ms'), '>9')}"

@@ -641,10 +641,11 @@ class CpuWindows:
 
 
 def latency_by_phase(entered_by: float, rush_start: float) -> dict:
-    """The admitted fans' calls split at the moment the last fan got into line: while thousands
-    are still entering, the sale shares the cores with them; after, it has them to itself."""
+    """The admitted fans' calls and the streams' first events split at the moment the last fan
+    got into line: while thousands are still entering, the sale and the streams share the cores
+    with them; after, they have them to themselves."""
     phases: dict = {}
-    for name in figures.BOOKING_CALLS:
+    for name in figures.PHASE_CALLS:
         calls = RUSH.calls.get(name, [])
         phases[name] = {
             "while_entering": figures.percentiles([lat for start, lat in calls if start < entered_by]),

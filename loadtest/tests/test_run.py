@@ -22,13 +22,14 @@ def test_a_load_test_refuses_a_database_another_one_is_using(capsys):
 
 def test_the_report_says_when_the_holds_made_while_fans_entered_were_slow():
     during = {"n": 3, "p50_ms": 80.0, "p95_ms": 2000.0}
-    phases = {name: {"while_entering": during, "after": {"n": 0}} for name in ("shows", "seats", "hold", "pay")}
+    phases = {name: {"while_entering": during, "after": {"n": 0}} for name in figures.PHASE_CALLS}
     split = {"client": 900.0, "proxy_queue": 600.4, "app": 120.0, "rest": 179.6}
     windows = [{"from_s": 0, **during, "split_mean_ms": split}, {"from_s": 10, "n": 0, "split_mean_ms": {}}]
     phases |= {"entered_by_s": 14.2, "holds_by_10_s": windows}
 
     lines = run._phase_lines(phases)
 
+    assert [line.split()[0] for line in lines[2:-1]] == ["shows", "seats", "hold", "pay", "events"]
     assert lines[-1].endswith(
         "from the first entry: n, p95 ms (their mean: proxy queue + app + rest): "
         "0-10 s 3, 2000 (600 + 120 + 180), 10-20 s 0, -"
