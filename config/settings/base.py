@@ -385,11 +385,12 @@ QUEUE_EVENTS_MAX_SECONDS = env.int("QUEUE_EVENTS_MAX_SECONDS", default=300)
 # longer run).
 QUEUE_EVENTS_HEARTBEAT_SECONDS = env.float("QUEUE_EVENTS_HEARTBEAT_SECONDS", default=45)
 # ... sends a waiting fan's status every this many of its refreshes (refresh_after_seconds x this,
-# at most QUEUE_REFRESH_MAX_SECONDS; a pre-queue fan's comes by the opening as before): an
-# admission is told at once by its own wake-up, so the statuses between only move the place and
-# the estimate on. 2 since 2026-12-04: a 10,000-fan rush's statuses were most of what the crowd
-# cost the server while it waited for returned seats (README *Performance*). The `retry` an
-# EventSource reconnects after, and a poll's pace, stay refresh_after_seconds. 1: every refresh.
+# at most QUEUE_REFRESH_MAX_SECONDS; twice as far apart each time while the fan's place stalls; a
+# pre-queue fan's comes by the opening as before): an admission is told at once by its own
+# wake-up, so the statuses between only move the place and the estimate on. 2 since 2026-12-04:
+# in a 10,000-fan rush the statuses were the largest part of what the crowd cost the event loop
+# while it waited for returned seats (README *Performance*). The `retry` an EventSource
+# reconnects after, and a poll's pace, stay refresh_after_seconds. 1: every refresh.
 QUEUE_EVENTS_STATUS_EVERY_REFRESHES = env.int("QUEUE_EVENTS_STATUS_EVERY_REFRESHES", default=2)
 # ... and is held open only for fans within this many places of the front: one further back gets
 # its status with the `retry` delay (its refresh, up to QUEUE_REFRESH_MAX_SECONDS) and the stream
