@@ -232,7 +232,7 @@ def _next_status_in(current: QueueStatus, previous: QueueStatus | None, last_wai
     refresh = current.refresh_after_seconds
     if current.status is not QueueTokenStatus.WAITING:
         return refresh
-    longest = max(refresh, settings.QUEUE_REFRESH_MAX_SECONDS)
+    longest = settings.QUEUE_REFRESH_MAX_SECONDS  # a waiting fan's refresh is never longer
     pace = min(refresh * settings.QUEUE_EVENTS_STATUS_EVERY_REFRESHES, longest)
     if previous is not None and not _moved_on(previous, current):
         return max(pace, min(2 * last_wait, longest))
@@ -245,7 +245,7 @@ def _moved_on(previous: QueueStatus, current: QueueStatus) -> bool:
     if previous.position is None or current.position is None:
         return True
     gained = previous.position - current.position
-    return gained >= min(settings.QUEUE_REFRESH_STEP_POSITIONS, max(1, math.ceil(previous.position / 10)))
+    return gained >= min(settings.QUEUE_REFRESH_STEP_POSITIONS, math.ceil(previous.position / 10))
 
 
 def _too_far_back_to_hold(current: QueueStatus) -> bool:

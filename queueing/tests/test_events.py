@@ -270,10 +270,10 @@ def paced_stream(room, settings, *, every_refreshes: int, ahead: int = 0) -> tup
     settings.QUEUE_REFRESH_MIN_SECONDS, settings.QUEUE_REFRESH_MAX_SECONDS = 1, 60
     settings.QUEUE_EVENTS_STATUS_EVERY_REFRESHES = every_refreshes
     queue_enter(user_id=fan_with_key()[0].pk, concert_id=room.pk)  # takes the one place, keeps it
-    waiting = [fan_with_key()[0] for _ in range(ahead)]
-    waiting = [(user, queue_enter(user_id=user.pk, concert_id=room.pk).token) for user in waiting]
+    users_ahead = [fan_with_key()[0] for _ in range(ahead)]
+    fans_ahead = [(user, queue_enter(user_id=user.pk, concert_id=room.pk).token) for user in users_ahead]
     fan, api_key = fan_with_key()
-    return Stream(api_key=api_key, token=queue_enter(user_id=fan.pk, concert_id=room.pk).token), waiting
+    return Stream(api_key=api_key, token=queue_enter(user_id=fan.pk, concert_id=room.pk).token), fans_ahead
 
 
 def leave_after(stream: Stream, seconds: float):
