@@ -211,6 +211,15 @@ def main(argv: list[str] | None = None) -> int:
         "while_entering": timeline.cores_between(started, entered),
         "after": timeline.cores_between(entered, started + result["duration_s"]),
     }
+    server_side["waiting_share_by_phase"] = {
+        phase: figures.waiting_share_of_cores(
+            cores,
+            waiting_processes=(queue_pool.name, events_pool.name),
+            client_calls={name: figure.get("n", 0) for name, figure in result["latency"].items()},
+            status_events=result["streams"]["status_events"],
+        )
+        for phase, cores in server_side["cores_by_phase"].items()
+    }
 
     checks = {}
     for command in ("check_inventory", "check_ledger"):
@@ -361,7 +370,7 @@ def summary(r: dict) -> str:
             r.get("latency_split", {}), r.get("load_generator_loop_lag", {}), r.get("load_generator_gc_pauses")
         ),
         *_phase_lines(r.get("latency_by_phase")),
-        *_cores_lines(r.get("cores_by_phase")),
+        *_cores_lines(r.get("cores_by_phase"), r.get("waiting_share_by_phase")),
         f"freed place (answer to the payer) -> next admission: n={f.get('n')} p50 {f.get('p50_ms')} ms "
         f"p95 {f.get('p95_ms')} ms p99 {f.get('p99_ms')} ms",
         f"admission -> fan sees ACTIVE (poll): n={s.get('n')} p50 {s.get('p50_ms')} ms p95 {s.get('p95_ms')} ms",
@@ -413,8 +422,9 @@ def _window_text(window: dict) -> str:
     return text
 
 
-def _cores_lines(cores: dict | None) -> list[str]:
-    """Where the cores went while the crowd was entering (the opening: every core busy) and after."""
+def _cores_lines(cores: dict | None, waiting_shares: dict | None = None) -> list[str]:
+    """Where the cores went while the crowd was entering (the opening: every core busy) and after,
+    and the waiting fans' share of the server's in each."""
     if not cores or not cores["while_entering"]:
         return []
     during, after = cores["while_entering"], cores["after"]
@@ -429,13 +439,20 @@ def _cores_lines(cores: dict | None) -> list[str]:
             return "-"  # unreadable, or threads that ended took their figures with them (PostgreSQL's)
         return f"{seconds:.2f} ({seconds / slices * 1000:.2f} ms)"
 
-    return [
+    lines = [
         "CPU while fans were still entering | after, in cores (1.0 = one core busy all the time): "
         f"the machine {_num(during.get('machine'))} | {_num(after.get('machine'))} of {os.cpu_count()}",
         "  " + ", ".join(f"{name} {_num(during[name])} | {_num(after.get(name))}" for name in names),
         "waiting for a core while fans were still entering | after: thread-seconds per second (per wake-up)",
         "  " + ", ".join(f"{name} {waited(during, name)} | {waited(after, name)}" for name in names if name != "redis"),
     ]
+    if waiting_shares:
+        lines.append(
+            "waiting fans' share of the server's CPU, all in, while fans were still entering | after: "
+            f"{_pct(waiting_shares.get('while_entering'))} | {_pct(waiting_shares.get('after'))} "
+            "(their parts of HAProxy and Redis as over the whole run)"
+        )
+    return lines
 
 
 def _split_lines(split: dict, lag: dict, gc_pauses: dict | None) -> list[str]:

@@ -215,4 +215,4 @@ class CpuTimeline(threading.Thread):
         if window <= 0:
             return {}
         delta = cpu_delta(first[1], last[1])
-        return {name: None if seconds is None else round(seconds / window, 2) for name, seconds in delta.items()}
+        return {name: None if seconds is None else round(seconds / window, 3) for name, seconds in delta.items()}

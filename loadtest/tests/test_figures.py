@@ -133,6 +133,32 @@ def test_the_waiting_fans_take_their_part_of_the_proxy_and_redis():
     assert waiting["share_of_server_cpu_all_in"] == pytest.approx((3 + 2.4) / 9, abs=1e-3)
 
 
+def test_the_waiting_fans_share_of_one_phase_counts_their_pools_whole_and_their_parts_of_proxy_and_redis():
+    # One phase's cores per stack process, as the timeline gives them (locust and the machine,
+    # and the waits, are no part of the server).
+    after = {
+        "web-events": 0.05, "web-queue": 0.01, "web-booking": 0.04, "web-reads": 0.07, "proxy": 0.04,
+        "redis": 0.02, "postgresql": None, "locust": 0.2, "machine": 0.5, "web-events waited": 0.03,
+    }  # fmt: skip
+    # 300 of 400 requests are the waiting fans' (3/4 of the proxy); with the status events 900 of
+    # 1,000 of Redis's calls.
+    calls = {"enter": 200, "leave": 50, "events": 50, "pay": 100}
+
+    share = figures.waiting_share_of_cores(
+        after, waiting_processes=("web-events", "web-queue"), client_calls=calls, status_events=600
+    )
+
+    assert share == pytest.approx((0.05 + 0.01 + 0.04 * 0.75 + 0.02 * 0.9) / 0.23, abs=1e-3)
+    assert (
+        figures.waiting_share_of_cores(after, waiting_processes=("web-events",), client_calls={}, status_events=0)
+        is None
+    )
+    assert (
+        figures.waiting_share_of_cores({}, waiting_processes=("web-events",), client_calls=calls, status_events=0)
+        is None
+    )
+
+
 def test_cpu_breakdown_without_postgres_or_redis_figures():
     cpu = figures.cpu_breakdown(
         window_s=10.0,

@@ -17,8 +17,8 @@ def test_the_cpu_timeline_splits_at_the_nearest_samples_in_cores():
         (120.0, {"web-booking": 20.0, "locust": 17.0, "postgresql": 4.0}),
     )
 
-    assert line.cores_between(100.1, 110.0) == {"web-booking": 0.88, "locust": 0.2, "postgresql": None}
-    assert line.cores_between(110.0, 121.0) == {"web-booking": 0.1, "locust": 1.02, "postgresql": 0.1}
+    assert line.cores_between(100.1, 110.0) == {"web-booking": 0.882, "locust": 0.196, "postgresql": None}
+    assert line.cores_between(110.0, 121.0) == {"web-booking": 0.102, "locust": 1.02, "postgresql": 0.102}
 
 
 def test_the_cpu_timeline_without_two_samples_in_the_window_has_nothing_to_say():
