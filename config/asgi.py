@@ -5,6 +5,7 @@ Deployed as two pools behind HAProxy (config/haproxy/stagegate.cfg): the waiting
 and entries, niced) and the booking reads' (at the booking path's priority); each gets
 only its own calls."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -16,6 +17,10 @@ django_application = get_asgi_application()
 from queueing.entering import enter_route, leave_route, queue_enter_app, queue_leave_app  # noqa: E402 - needs Django set up
 from queueing.events import EVENTS_PATH, queue_events_app  # noqa: E402
 from reservations.booking_reads import booking_read_app, booking_read_route  # noqa: E402
+
+# Everything loaded so far (Django, the apps, their modules) lives as long as the process:
+# kept out of the garbage collector's full passes, which otherwise walk it all again and again.
+gc.freeze()
 
 
 async def application(scope, receive, send) -> None:
