@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         phase: figures.waiting_share_of_cores(
             cores,
             waiting_processes=(queue_pool.name, events_pool.name),
-            client_calls={name: figure.get("n", 0) for name, figure in result["latency"].items()},
+            client_calls=client_calls(result),
             status_events=result["streams"]["status_events"],
         )
         for phase, cores in server_side["cores_by_phase"].items()
@@ -266,6 +266,11 @@ def _set_own_priority(nice: int) -> None:
     process_priority_set(os.getpid(), nice)
 
 
+def client_calls(result: dict) -> dict[str, int]:
+    """The client's requests per call over the rush ("events": a stream's opening)."""
+    return {name: figure.get("n", 0) for name, figure in result["latency"].items()}
+
+
 def server_figures(
     before: server.Snapshot, after: server.Snapshot, result: dict, args: argparse.Namespace, poor_share: float
 ) -> dict:
@@ -293,7 +298,7 @@ def server_figures(
             ],
             groups={kind: seconds for kind, seconds in cpu.items() if kind != "web"},
             locust_s=after.children_cpu_s - before.children_cpu_s,  # the rush: run.py's only child that ended
-            client_calls={name: figure.get("n", 0) for name, figure in result["latency"].items()},
+            client_calls=client_calls(result),
             status_events=result["streams"]["status_events"],
         ),
         "sell_out": figures.sell_out_versus_floor(
