@@ -32,3 +32,9 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    from config.celery import publishing_warm_up
+
+    publishing_warm_up()
