@@ -191,7 +191,6 @@ def proxy_env(
     reads_web: str,
     reads_slots: int,
     enter_slots: int = ENTER_SLOTS,
-    enter_web: str | None = None,
 ) -> dict:
     """The environment config/haproxy/stagegate.cfg reads: where to listen, the pools and how
     many requests each takes at once (a gunicorn pool: its workers x threads; the event loop:
@@ -205,7 +204,6 @@ def proxy_env(
         "STAGEGATE_BOOKING_WEB": booking_web,
         "STAGEGATE_BOOKING_SLOTS": str(booking_slots),
         "STAGEGATE_EVENTS_WEB": events_web,
-        "STAGEGATE_ENTER_WEB": enter_web or events_web,
         "STAGEGATE_ENTER_SLOTS": str(enter_slots),
         "STAGEGATE_READS_WEB": reads_web,
         "STAGEGATE_READS_SLOTS": str(reads_slots),
@@ -613,8 +611,8 @@ class Stack:
         return self.start_web(name, port=port, workers=workers, threads=threads, behind_proxy=True, nice=nice)
 
     def start_events(self, name: str, *, port: int | None = None, nice: int = 0) -> Proc:
-        """uvicorn with config/asgi.py on 127.0.0.1:port: the waiting fans' event streams, or the
-        API-key entries and leaves (start_proxy's `enter`; the streams' loop serves them without)."""
+        """uvicorn with config/asgi.py on 127.0.0.1:port: the waiting fans' event streams and
+        API-key entries."""
         return self._start_uvicorn(name, "events", port=port, nice=nice)
 
     def start_booking_reads(self, name: str, *, port: int | None = None, nice: int = 0) -> Proc:
@@ -632,15 +630,7 @@ class Stack:
         return self._spawn(name, kind, argv, env, port=port)
 
     def start_proxy(
-        self,
-        name: str,
-        *,
-        queue: Proc,
-        booking: Proc,
-        events: Proc,
-        reads: Proc | None = None,
-        enter: Proc | None = None,
-        port: int | None = None,
+        self, name: str, *, queue: Proc, booking: Proc, events: Proc, reads: Proc | None = None, port: int | None = None
     ) -> Proc:
         """HAProxy on 127.0.0.1:port in front of the queue, booking, events and booking-reads
         pools (config/haproxy/stagegate.cfg); without `reads`, the booking pool serves those too."""
@@ -652,7 +642,6 @@ class Stack:
             booking_web=f"127.0.0.1:{booking.port}",
             booking_slots=booking.slots,
             events_web=f"127.0.0.1:{events.port}",
-            enter_web=f"127.0.0.1:{(enter or events).port}",
             reads_web=f"127.0.0.1:{(reads or booking).port}",
             reads_slots=READS_SLOTS if reads else booking.slots,
         )
@@ -661,13 +650,12 @@ class Stack:
 
     def start_deployed_layout(self, *, reads: bool = False) -> dict[str, Proc]:
         """The deployed layout at its smallest, ready: HAProxy ("proxy") in front of the queue and
-        booking pools (1 worker x 2 threads each), the streams' and the entries' event loops and,
-        with `reads`, the booking reads' loop; each process by its name."""
+        booking pools (1 worker x 2 threads each), the events loop and, with `reads`, the booking
+        reads' loop; each process by its name."""
         procs = {
             "queue": self.start_pool("queue", workers=1, threads=2),
             "booking": self.start_pool("booking", workers=1, threads=2),
             "events": self.start_events("events"),
-            "enter": self.start_events("enter"),
         }
         if reads:
             procs["reads"] = self.start_booking_reads("reads")

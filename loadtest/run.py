@@ -54,10 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     # Twice the waiting-room pool's, as scripts/run and compose run it (README *Performance*, 2026-12-04).
     parser.add_argument("--booking-threads", type=int, default=8, help="threads per booking worker")
     parser.add_argument("--queue-nice", type=int, default=10, help="CPU niceness of the enter/poll pool")
-    # The flood of entries yields the CPU like the waiting-room pool; the streams, which tell the
-    # admitted fans, do not wait behind it (README *Performance*, 2026-12-04 14:27-).
-    parser.add_argument("--enter-nice", type=int, default=10, help="CPU niceness of the entries' event loop")
-    parser.add_argument("--events-nice", type=int, default=0, help="CPU niceness of the event-stream loop")
+    parser.add_argument("--events-nice", type=int, default=10, help="CPU niceness of the event-stream pool")
     # The admitted fans' path (holds, payments, seat maps) is raised where the kernel allows it (root or
     # CAP_SYS_NICE; else it runs at 0 and the report's header says so): see README *Performance*,
     # each call waits for a core at every wake-up after a round trip, and at nice 0 the pool's whole
@@ -148,11 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             "web-booking", workers=args.booking_workers, threads=args.booking_threads, nice=args.booking_nice
         )
         events_pool = stack.start_events("web-events", nice=args.events_nice)
-        enter_pool = stack.start_events("web-enter", nice=args.enter_nice)
         reads_pool = stack.start_booking_reads("web-reads", nice=args.reads_nice)
-        proxy = stack.start_proxy(
-            "proxy", queue=queue_pool, booking=booking_pool, events=events_pool, reads=reads_pool, enter=enter_pool
-        )
+        proxy = stack.start_proxy("proxy", queue=queue_pool, booking=booking_pool, events=events_pool, reads=reads_pool)
         stack.start_worker("worker1", concurrency=args.worker_concurrency, nice=args.worker_nice)
         stack.start_beat("beat1")
         stack.wait_all_ready(timeout=90)
@@ -220,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     server_side["waiting_share_by_phase"] = {
         phase: figures.waiting_share_of_cores(
             cores,
-            waiting_processes=(queue_pool.name, events_pool.name, enter_pool.name),
+            waiting_processes=(queue_pool.name, events_pool.name),
             client_calls=client_calls(result),
             status_events=result["streams"]["status_events"],
         )
@@ -240,8 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         | {
             "gunicorn": f"HAProxy -> waiting-room pool {args.queue_workers} x {args.web_threads} threads (nice "
             f"{args.queue_nice}) + booking pool {args.booking_workers} x {args.booking_threads} "
-            f"threads (gthread, nice {booking_nice}); event streams nice {args.events_nice}, API-key entries "
-            f"nice {args.enter_nice}, booking reads "
+            f"threads (gthread, nice {booking_nice}); event streams nice {args.events_nice}, booking reads "
             f"(uvicorn) nice {reads_nice}, Celery worker nice {args.worker_nice}; "
             f"locust nice {load_generator_nice}, PostgreSQL nice {database_nice}"
         },
