@@ -17,7 +17,9 @@ from points.tasks import send_charge_receipt
 publishing_warm_up()
 backend = app.backend
 shared = []
-threading.Thread(target=lambda: shared.append(app.backend is backend)).start()
+reader = threading.Thread(target=lambda: shared.append(app.backend is backend))
+reader.start()
+reader.join()
 before = set(sys.modules)
 publisher = threading.Thread(target=lambda: send_charge_receipt.delay(0))
 publisher.start()
