@@ -275,20 +275,13 @@ def _waiting_part_of_proxy_and_redis(
     groups: dict[str, float | None], client_calls: dict[str, int], status_events: int
 ) -> float | None:
     """The waiting fans' part of the proxy's and Redis's CPU (see cpu_breakdown)."""
-    parts = _waiting_parts(client_calls, status_events)
-    if parts is None:
-        return None
-    return (groups.get("proxy") or 0.0) * parts[0] + (groups.get("redis") or 0.0) * parts[1]
-
-
-def _waiting_parts(client_calls: dict[str, int], status_events: int) -> tuple[float, float] | None:
-    """The waiting fans' fractions of the proxy (their share of the requests) and of Redis (of
-    the requests plus the status events); None without the client's counts."""
     requests = sum(client_calls.values())
     if not requests:
         return None
     waiting = sum(n for name, n in client_calls.items() if name in WAITING_CLIENT_CALLS)
-    return waiting / requests, (waiting + status_events) / (requests + status_events)
+    proxy = (groups.get("proxy") or 0.0) * waiting / requests
+    redis = (groups.get("redis") or 0.0) * (waiting + status_events) / (requests + status_events)
+    return proxy + redis
 
 
 def waiting_share_of_cores(
@@ -303,18 +296,16 @@ def waiting_share_of_cores(
     them): the waiting room's own processes whole, and their fractions of the proxy and Redis as
     over the whole run. Long runs spend their extra minutes after the entries, with the crowd
     still waiting and the sale near idle: this tells that phase apart. None where unknown."""
-    parts = _waiting_parts(client_calls, status_events)
     server = {
         name: value or 0.0
         for name, value in cores.items()
         if name not in ("locust", "machine") and not name.endswith((" waited", " slices"))
     }
     total = sum(server.values())
-    if parts is None or total <= 0:
+    shared = _waiting_part_of_proxy_and_redis(server, client_calls, status_events)
+    if shared is None or total <= 0:
         return None
-    waiting = sum(server.get(name, 0.0) for name in waiting_processes)
-    waiting += server.get("proxy", 0.0) * parts[0] + server.get("redis", 0.0) * parts[1]
-    return round(waiting / total, 3)
+    return round((sum(server.get(name, 0.0) for name in waiting_processes) + shared) / total, 3)
 
 
 # -- the sell-out floor ---------------------------------------------------------------------------
