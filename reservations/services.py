@@ -100,9 +100,10 @@ def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reserv
         raise ValidationFailed(errors={"seat_ids": ["Choose at least one seat."]})
     if not show_is_open(show=show, now=now):
         raise ShowNotBookable()
-    # In the seats' order on the map (ShowSeat's default ordering would join the show to sort).
-    seats = ShowSeat.objects.filter(show=show, pk__in=wanted).order_by("row_index", "number")
-    _refuse_unknown_or_taken(list(seats), wanted=wanted, now=now)
+    # Unordered (an ORDER BY costs the ORM more CPU to build than sorting a few seats), then in
+    # the seats' order on the map, as the refusal names them.
+    seats = ShowSeat.objects.filter(show=show, pk__in=wanted).order_by()
+    _refuse_unknown_or_taken(sorted(seats, key=lambda seat: (seat.row_index, seat.number)), wanted=wanted, now=now)
     return _hold(user=user, show=show, wanted=wanted, now=now)
 
 
@@ -118,7 +119,8 @@ def _refuse_unknown_or_taken(seats: list[ShowSeat], *, wanted: list[int], now: d
 @transaction.atomic(durable=True)
 def _hold(*, user: User, show: Show, wanted: list[int], now: datetime) -> Reservation:
     concert = show.concert
-    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()  # one hold at a time per fan
+    # One hold at a time per fan (read whole, not first(): its ORDER BY costs CPU on every hold).
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
     held_or_owned = (
         ReservationSeat.objects.filter(
             reservation__user=user, reservation__show=show, active=True, reservation__status__in=_LIVE
@@ -205,8 +207,12 @@ def _pay(
     reservation = _lock_own_reservation(user=user, reservation_id=reservation_id)
 
     if idempotency_key:
-        earlier = reservation.payment_attempts.filter(idempotency_key=idempotency_key).first()
-        if earlier is not None:
+        # get(), not first(): the key is unique per reservation, and first()'s ORDER BY costs CPU.
+        try:
+            earlier = reservation.payment_attempts.get(idempotency_key=idempotency_key)
+        except PaymentAttempt.DoesNotExist:
+            pass
+        else:
             return _replay(earlier, reservation)
     refusal = _payment_refusal(reservation, now=now)
     if refusal is not None:
