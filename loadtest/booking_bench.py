@@ -216,9 +216,10 @@ def main(argv: list[str] | None = None, stdout=None) -> int:
     import django
 
     django.setup()
-    import redis
     from django.conf import settings
     from django.db import connection
+
+    from drills.stack import redis_prefix_clear
 
     if f"bench:{RUN_ID}" != settings.REDIS_KEY_PREFIX:  # Django was set up before: not its own prefix
         raise SystemExit("Run it as a script (scripts/bench-booking): it needs a Redis prefix of its own.")
@@ -230,10 +231,7 @@ def main(argv: list[str] | None = None, stdout=None) -> int:
         costs, reference_ms = bench(fans=args.fans, warm_up=args.warm_up)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000))
-        for start in range(0, len(keys), 1000):
-            client.delete(*keys[start : start + 1000])
+        redis_prefix_clear(settings.REDIS_URL, settings.REDIS_KEY_PREFIX)
     report(costs, reference_ms, out)
     return 0
 

@@ -35,6 +35,7 @@ from django.conf import settings
 from django.db import connection
 
 from core.clock import clock
+from drills.stack import redis_prefix_clear
 from queueing.scripts import ENTER, POLL, concert_key, concert_keys, load_scripts
 
 # A fake concert id for the script-only part (its keys live under the bench prefix only, and are
@@ -335,15 +336,7 @@ class Bench:
             if not options["skip_http"]:
                 results += self._bench_http(options, run_id)
         finally:
-            client = _redis()
-            batch = []
-            for key in client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000):
-                batch.append(key)
-                if len(batch) >= 1000:
-                    client.delete(*batch)
-                    batch = []
-            if batch:
-                client.delete(*batch)
+            redis_prefix_clear(settings.REDIS_URL, settings.REDIS_KEY_PREFIX)
             settings.REDIS_KEY_PREFIX = real_prefix
         self._report(results)
 
