@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Case, CharField, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from concerts.exceptions import ConcertNotFound, ShowNotFound
@@ -49,11 +50,21 @@ def seat_is_free(seat: ShowSeat, now: datetime) -> bool:
     return seat.status == ShowSeatStatus.HELD and seat.held_until is not None and seat.held_until <= now
 
 
+# Written out: read by every hold that gets its seats in a rush, where the ORM's building of the
+# statement cost more CPU than the statement (reservations.services, _SQL_*).
+_SQL_GRADE_PRICES_UNLESS_CANCELLED = """
+    SELECT price.grade, price.price FROM concerts_showgradeprice price
+    JOIN concerts_show concert_show ON concert_show.id = price.show_id
+    WHERE price.show_id = %s AND concert_show.cancelled_at IS NULL
+    ORDER BY price.grade"""
+
+
 def show_grade_prices_unless_cancelled(*, show_id: int) -> list[tuple[str, int]]:
     """(grade, price) of the show, read fresh; none once the show is cancelled (one statement
     where the hold needs both facts)."""
-    prices = ShowGradePrice.objects.filter(show_id=show_id, show__cancelled_at__isnull=True)
-    return list(prices.order_by("grade").values_list("grade", "price"))  # not by the show's start: one show
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL_GRADE_PRICES_UNLESS_CANCELLED, [show_id])
+        return list(cursor.fetchall())
 
 
 def seat_is_priced_q() -> Q:
