@@ -1,4 +1,4 @@
-"""What a hold and a payment cost: CPU and SQL statements per call, one call at a time.
+"""What a hold and a payment cost: CPU, SQL statements and Python function calls per call, one call at a time.
 
     scripts/bench-booking [--fans 200] [--warm-up 30]          (python -m loadtest.booking_bench --help)
 
@@ -7,7 +7,9 @@ also pays for sharing two cores with two dozen busy processes, and on a virtual 
 moves by the hour: the same code cost a hold 3.4 ms in one hour and 8.9 ms in another. This bench
 runs the booking services alone, one call at a time, so that a change to the code can be told
 from the machine's phase: run it before and after the change, interleaved, and compare the ratios
-to the reference loop printed beside them (pure Python, the machine's speed at that moment).
+to the reference loop printed beside them (pure Python, the machine's speed at that moment). The
+Python function calls of each call (cProfile, the median of three calls) do not move with the machine's
+speed at all: in a phase when even the ratios wander, they tell a change apart.
 
 Per fan, as the rush makes them: a hold that gets two seats, with the answer the API sends
 (reservation_with_seats, ReservationOutputSerializer); a hold of the same seats by the next fan,
@@ -25,7 +27,9 @@ and migrated with Django's test-database machinery, dropped at the end) seeded a
 """
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import secrets
 import statistics
@@ -38,6 +42,8 @@ from dataclasses import dataclass, field
 # settings load (the cache's key prefix is built from it then).
 RUN_ID = secrets.token_hex(4)
 CALLS = ("hold", "hold refused", "payment")
+# Fans whose calls count Python function calls (the median is printed), just before the last fan.
+PROFILED_FANS = 3
 
 
 @dataclass
@@ -45,13 +51,19 @@ class CallCost:
     name: str
     cpu_s: list[float] = field(default_factory=list)
     statements: int = 0
+    python_calls_seen: list[int] = field(default_factory=list)
+
+    @property
+    def python_calls(self) -> int:
+        return int(statistics.median(self.python_calls_seen)) if self.python_calls_seen else 0
 
     def line(self, reference_ms: float) -> str:
         cpu = sorted(self.cpu_s)
         median = statistics.median(cpu) * 1000
         p90 = cpu[int(0.9 * (len(cpu) - 1))] * 1000
         return (
-            f"{self.name:<18}{len(cpu):>6}{median:>10.2f}{p90:>10.2f}{self.statements:>8}{median / reference_ms:>12.2f}"
+            f"{self.name:<18}{len(cpu):>6}{median:>10.2f}{p90:>10.2f}{self.statements:>8}{self.python_calls:>10}"
+            f"{median / reference_ms:>12.2f}"
         )
 
 
@@ -161,7 +173,8 @@ def _bench_part(
     before: Callable[[int], object] | None = None,
 ) -> list[CallCost]:
     """Fan first_fan+i holds seats 2i and 2i+1, the next fan is refused them, and the first pays.
-    The last fan's three calls are not timed but counted (the statements' capture costs CPU)."""
+    The last fans' calls are not timed (counting costs CPU): PROFILED_FANS before the last count
+    the Python function calls each makes, the last its SQL statements."""
     hold, hold_refused, pay = calls
     costs = [CallCost(name) for name in names]
     for i in range(fans):
@@ -169,33 +182,45 @@ def _bench_part(
         if before is not None:
             before(fan)
             before(fan + 1)
-        counted, last = warm_up <= i < fans - 1, i == fans - 1
-        reservation_id = _measured(costs[0], counted, last, hold, fan, pair)
-        _measured(costs[1], counted, last, hold_refused, fan + 1, pair)
-        _measured(costs[2], counted, last, pay, fan, reservation_id)
+        if i < warm_up:
+            how = "warm-up"
+        elif i < fans - 1 - PROFILED_FANS:
+            how = "timed"
+        else:
+            how = "python calls" if i < fans - 1 else "statements"
+        reservation_id = _measured(costs[0], how, hold, fan, pair)
+        _measured(costs[1], how, hold_refused, fan + 1, pair)
+        _measured(costs[2], how, pay, fan, reservation_id)
     return costs
 
 
-def _measured(cost: CallCost, counted: bool, count_statements: bool, call: Callable, *args):
+def _measured(cost: CallCost, how: str, call: Callable, *args):
+    """Run the call; time it, count its Python function calls or its SQL statements (`how`)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    if count_statements:
+    if how == "statements":
         with CaptureQueriesContext(connection) as statements:
             result = call(*args)
         cost.statements = len(statements)
         return result
+    if how == "python calls":
+        # A count that does not move with the machine's speed: CPU in Python is mostly calls.
+        profiler = cProfile.Profile()
+        result = profiler.runcall(call, *args)
+        cost.python_calls_seen.append(pstats.Stats(profiler).total_calls)
+        return result
     start = time.thread_time()
     result = call(*args)
-    if counted:
+    if how == "timed":
         cost.cpu_s.append(time.thread_time() - start)
     return result
 
 
 def report(costs: list[CallCost], reference_ms: float, out) -> None:
     out.write(f"reference loop (pure Python, best of 3): {reference_ms:.2f} ms of CPU\n")
-    header = f"{'call':<18}{'n':>6}{'CPU p50':>10}{'CPU p90':>10}{'SQL':>8}{'p50 / ref':>12}"
-    out.write(header + "   (ms; SQL statements per call)\n")
+    header = f"{'call':<18}{'n':>6}{'CPU p50':>10}{'CPU p90':>10}{'SQL':>8}{'py calls':>10}{'p50 / ref':>12}"
+    out.write(header + "   (ms; SQL statements and Python function calls per call)\n")
     for cost in costs:
         out.write(cost.line(reference_ms) + "\n")
 
@@ -207,8 +232,9 @@ def main(argv: list[str] | None = None, stdout=None) -> int:
     )
     parser.add_argument("--warm-up", type=int, default=30, help="first fans not counted")
     args = parser.parse_args(argv)
-    if args.fans < 3 or not 0 <= args.warm_up < args.fans - 2:
-        parser.error("--fans must be at least 3, and --warm-up below --fans minus 2")
+    least = PROFILED_FANS + 2  # a timed fan, the profiled ones and the last
+    if args.fans < least or not 0 <= args.warm_up <= args.fans - least:
+        parser.error(f"--fans must be at least {least}, and --warm-up at most --fans minus {least}")
     out = stdout or sys.stdout
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
