@@ -78,9 +78,10 @@ SHOW_CANCEL_PERMISSION = "concerts.cancel_show"
 # Reservations whose seats are held or sold.
 _LIVE = [ReservationStatus.HELD, ReservationStatus.CONFIRMED]
 
-# The statements every hold and payment of a rush runs, written out. The ORM spends 0.5-1 ms of CPU
-# building and compiling each of them, two to four times what the statement itself costs (README
-# *Performance*); each says what its ORM form would, and the rest of the booking uses the ORM.
+# The statements every hold and payment of a rush runs, written out: the ORM spent 0.3-0.7 ms of
+# CPU building and compiling each, two to four times the statement's own cost (README
+# *Performance*). Each is the statement its ORM form sent, at the same step of the lock order;
+# the rest of the booking uses the ORM.
 # The asked seats of a show (a hold's first, unlocked read; then locked, in id order).
 _SQL_SHOW_SEATS = "SELECT * FROM concerts_showseat WHERE show_id = %s AND id = ANY(%s)"
 _SQL_SHOW_SEATS_LOCKED = _SQL_SHOW_SEATS + " ORDER BY id FOR UPDATE"

@@ -357,6 +357,32 @@ def test_without_a_live_hold_the_queue_still_decides_after_a_restart(show, fan):
     assert other.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN}).status_code == 404
 
 
+def test_an_admitted_fan_paying_a_reservation_not_theirs_gets_404_and_nothing_moves(
+    show, fan, django_capture_on_commit_callbacks
+):
+    """With the key and an ACTIVE token the guard reads no reservation (it would let any of the
+    fan's through): the payment service itself answers 404 for another fan's hold and for none."""
+    other = fan_with_points(1_000_000)
+    theirs = reservation_hold(user=other, show_id=show.pk, seat_ids=seats_of(show, "B-1"))
+    with django_capture_on_commit_callbacks(execute=True):
+        key = user_api_key_issue(user=fan)
+    api = APIClient()
+    api.credentials(
+        HTTP_AUTHORIZATION=f"Token {key}",
+        HTTP_X_QUEUE_TOKEN=queue_enter(user_id=fan.pk, concert_id=show.concert_id).token,
+    )
+    balance = api.get("/api/v1/wallet").json()["balance"]
+
+    for reservation_id in (theirs.pk, theirs.pk + 1000):
+        answer = api.post(f"/api/v1/reservations/{reservation_id}/payment", {"pin": DEFAULT_PIN})
+        assert (answer.status_code, answer.json()["code"]) == (404, "NOT_FOUND")
+
+    theirs.refresh_from_db()
+    assert theirs.status == "HELD"
+    assert api.get("/api/v1/wallet").json()["balance"] == balance
+    assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAYMENT).exists()
+
+
 def test_a_payment_with_an_api_key_reads_the_key_and_the_token_in_one_round_trip(
     show, fan, django_capture_on_commit_callbacks
 ):
