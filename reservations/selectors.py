@@ -34,13 +34,9 @@ def reservation_seconds_left_to_pay(*, reservation: Reservation) -> int:
     return max(0, int((reservation_payable_until(reservation=reservation) - clock.now()).total_seconds()))
 
 
-def hold_is_live_q(now: datetime) -> Q:
-    """Reservations that are holds which can still be paid at `now` (see reservation_payable_until)."""
-    return Q(status=ReservationStatus.HELD, hold_expires_at__gt=now, show__starts_at__gt=now)
-
-
-# hold_is_live_q for one fan and concert, written out: read after every payment of a rush, where
-# the ORM's building of it cost more CPU than the statement (reservations.services, _SQL_*).
+# The fan's holds of the concert that can still be paid (reservation_payable_until: before both the
+# hold's end and the show's start). Written out: read after every payment of a rush, where the
+# ORM's building of it cost more CPU than the statement (reservations.services, _SQL_*).
 _SQL_FAN_HAS_LIVE_HOLD = """
     SELECT EXISTS (
         SELECT 1 FROM reservations_reservation reservation

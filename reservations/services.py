@@ -481,7 +481,7 @@ def _refund_tickets(
         reservation=reservation, amount=amount, actor=actor, created_at=now, show_cancelled=show_cancelled
     )
     ReservationSeat.objects.filter(pk__in=[t.pk for t in chosen]).update(active=False, refund=refund)
-    ShowSeat.objects.filter(pk__in=[s.pk for s in seat_rows]).update(status=ShowSeatStatus.AVAILABLE, held_until=None)
+    _seats_set([s.pk for s in seat_rows], status=ShowSeatStatus.AVAILABLE, held_until=None)
     _seat_map_changed_on_commit(reservation.show_id)
     entry = wallet_credit(user=owner, amount=amount, reference=reservation.ledger_reference)
     metric_incr_on_commit("ticket_refunds")
