@@ -12,7 +12,7 @@ Python function calls of each call (cProfile, the median of three calls) do not 
 speed at all: in a phase when even the ratios wander, they tell a change apart.
 
 Per fan, as the rush makes them: a hold that gets two seats, with the answer the API sends
-(reservation_with_seats, ReservationOutputSerializer); a hold of the same seats by the next fan,
+(ReservationOutputSerializer of the reservation the hold returns with its seats); a hold of the same seats by the next fan,
 refused (most holds in a rush are); the payment with the PIN and an Idempotency-Key. Twice, with
 other fans and seats: through the services (the caller is the id-only user the API-key
 authentication gives the views, so the PIN's hash is read as in the API), then through the API
@@ -92,7 +92,6 @@ def bench(*, fans: int, warm_up: int) -> tuple[list[CallCost], float]:
     from queueing.services import queue_enter
     from reservations.apis import ReservationOutputSerializer
     from reservations.exceptions import SeatUnavailable
-    from reservations.selectors import reservation_with_seats
     from reservations.services import reservation_hold, reservation_pay
 
     # Every fan is admitted when entering: as many places as fans (and each leaves as it pays).
@@ -105,7 +104,7 @@ def bench(*, fans: int, warm_up: int) -> tuple[list[CallCost], float]:
 
     def hold(fan: int, seats: list[int]) -> int:
         reservation = reservation_hold(user=callers[fan], show_id=show_id, seat_ids=seats)
-        ReservationOutputSerializer(reservation_with_seats(reservation=reservation)).data  # noqa: B018
+        ReservationOutputSerializer(reservation).data  # noqa: B018
         return reservation.pk
 
     def hold_refused(fan: int, seats: list[int]) -> None:

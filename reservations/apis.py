@@ -38,7 +38,6 @@ from reservations.selectors import (
     reservation_payable_until,
     reservation_payment_attempts_left,
     reservation_seconds_left_to_pay,
-    reservation_with_seats,
     ticket_status,
 )
 from reservations.services import (
@@ -178,7 +177,7 @@ class ReservationListCreateApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        reservation = reservation_with_seats(reservation=reservation_hold(user=request.user, **self.hold_input))
+        reservation = reservation_hold(user=request.user, **self.hold_input)  # with its seats for the answer
         return Response(ReservationOutputSerializer(reservation).data, status=status.HTTP_201_CREATED)
 
 
