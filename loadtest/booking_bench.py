@@ -12,9 +12,9 @@ Python function calls of each call (cProfile, the median of three calls) do not 
 speed at all: in a phase when even the ratios wander, they tell a change apart.
 
 Per fan, as the rush makes them: a hold that gets two seats, with the answer the API sends
-(ReservationOutputSerializer of the reservation the hold returns with its seats); a hold of the same seats by the next fan,
-refused (most holds in a rush are); the payment with the PIN and an Idempotency-Key. Twice, with
-other fans and seats: through the services (the caller is the id-only user the API-key
+(ReservationOutputSerializer of the reservation the hold returns with its seats); a hold of the
+same seats by the next fan, refused (most holds in a rush are); the payment with the PIN and an
+Idempotency-Key. Twice, with other fans and seats: through the services (the caller is the id-only user the API-key
 authentication gives the views, so the PIN's hash is read as in the API), then through the API
 (`POST /api/v1/reservations` and `.../payment` with the API key and an ACTIVE queue token, in this
 process through Django's whole request handling: middleware, DRF, the booking guard; no HAProxy,

@@ -83,6 +83,8 @@ _LIVE = [ReservationStatus.HELD, ReservationStatus.CONFIRMED]
 # CPU building and compiling each, two to four times the statement's own cost (README
 # *Performance*). Each is the statement its ORM form sent, at the same step of the lock order;
 # the rest of the booking uses the ORM.
+# A reservation, locked (its show and concert come from the catalog memo: _lock_reservation).
+_SQL_RESERVATION_LOCKED = "SELECT * FROM reservations_reservation WHERE id = %s FOR UPDATE"
 # The asked seats of a show (a hold's first, unlocked read; then locked, in id order).
 _SQL_SHOW_SEATS = "SELECT * FROM concerts_showseat WHERE show_id = %s AND id = ANY(%s)"
 _SQL_SHOW_SEATS_LOCKED = _SQL_SHOW_SEATS + " ORDER BY id FOR UPDATE"
@@ -617,14 +619,14 @@ def _show_is_cancelled(show_id: int) -> bool:
 # Shared steps (each expects the reservation row locked by its caller)
 # --------------------------------------------------------------------------------------------
 def _lock_reservation(*, reservation_id: int) -> Reservation:
-    """The reservation row, locked, with its show and concert."""
-    # get(), not first(): first() sorts by the model's ordering, an ORDER BY to build (CPU on
-    # every payment) for one row read by its key.
-    try:
-        locked = Reservation.objects.select_for_update(of=("self",)).select_related("show__concert")
-        return locked.get(pk=reservation_id)
-    except Reservation.DoesNotExist:
-        raise ReservationNotFound() from None
+    """The reservation row, locked, with its show and concert. They come through the catalog memo,
+    as the booking guard and the hold read them (an organizer's edit shows within
+    CATALOG_CACHE_SECONDS); a cancellation is read fresh once the seats are locked."""
+    reservation = next(iter(Reservation.objects.raw(_SQL_RESERVATION_LOCKED, [reservation_id])), None)
+    if reservation is None:
+        raise ReservationNotFound()
+    reservation.show = show_get_cached(show_id=reservation.show_id)
+    return reservation
 
 
 def _lock_own_reservation(*, user: User, reservation_id: int) -> Reservation:
