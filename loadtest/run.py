@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 
+import psycopg
+
 from drills.seed import POOR_BALANCE
 from drills.stack import (
     ROOT,
@@ -205,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     result = json.loads(result_file.read_text())
     poor_share = sum(fan["balance"] == POOR_BALANCE for fan in seed_info["fans"]) / max(1, len(seed_info["fans"]))
-    server_side = server_figures(before, after, result, args, poor_share)
+    rounds_seen = abandoned_hold_rounds_seen(db_url(args.db), show_id=seed_info["show_id"])
+    server_side = server_figures(before, after, result, args, poor_share, rounds_seen)
     started, entered = result["rush_started_at"], result["rush_started_at"] + result["latency_by_phase"]["entered_by_s"]
     server_side["cores_by_phase"] = {
         "while_entering": timeline.cores_between(started, entered),
@@ -271,8 +274,32 @@ def client_calls(result: dict) -> dict[str, int]:
     return {name: figure.get("n", 0) for name, figure in result["latency"].items()}
 
 
+# The abandoned holds the last seat paid waited for: its holds that ended unpaid at their time.
+_SQL_ABANDONED_HOLDS_OF_THE_LAST_SEAT_PAID = """
+    SELECT count(*) FILTER (WHERE reservation.status = 'EXPIRED')
+    FROM reservations_reservationseat ticket
+    JOIN reservations_reservation reservation ON reservation.id = ticket.reservation_id
+    WHERE ticket.show_seat_id = (
+        SELECT last_ticket.show_seat_id FROM reservations_reservationseat last_ticket
+        JOIN reservations_reservation sale ON sale.id = last_ticket.reservation_id
+        WHERE sale.show_id = %s AND sale.status = 'CONFIRMED'
+        ORDER BY sale.confirmed_at DESC LIMIT 1)"""
+
+
+def abandoned_hold_rounds_seen(database_url: str, *, show_id: int) -> int | None:
+    """How many rounds of abandoned holds this run's sale had (figures.sell_out_versus_floor)."""
+    with psycopg.connect(database_url) as conn:
+        (rounds,) = conn.execute(_SQL_ABANDONED_HOLDS_OF_THE_LAST_SEAT_PAID, [show_id]).fetchone()
+    return rounds
+
+
 def server_figures(
-    before: server.Snapshot, after: server.Snapshot, result: dict, args: argparse.Namespace, poor_share: float
+    before: server.Snapshot,
+    after: server.Snapshot,
+    result: dict,
+    args: argparse.Namespace,
+    poor_share: float,
+    rounds_seen: int | None = None,
 ) -> dict:
     """The report's server-side sections (issue #12), from the snapshots around the rush."""
     metrics = server.metrics_delta(before, after)  # per gunicorn instance, and uvicorn
@@ -302,7 +329,7 @@ def server_figures(
             status_events=result["streams"]["status_events"],
         ),
         "sell_out": figures.sell_out_versus_floor(
-            result.get("time_to_every_seat_taken_s"), result["time_to_sell_out_s"], floor
+            result.get("time_to_every_seat_taken_s"), result["time_to_sell_out_s"], floor, rounds_seen=rounds_seen
         ),
         # Each process of the stack (with its children), e.g. each gunicorn pool on its own.
         "stack_process_cpu_s": {
@@ -513,6 +540,15 @@ def _sell_out_lines(so: dict | None) -> list[str]:
         f"buy them: {so['abandoned_hold_rounds']} rounds expected)",
         measured("sold out (every seat held or sold: SPEC)", so["taken_s"], so["taken_ratio"], so["taken_floor_s"]),
         measured("every seat paid", so["paid_s"], so["paid_ratio"], so["paid_floor_s"]),
+        *(
+            [
+                f"  every seat paid against the {so['abandoned_hold_rounds_seen']} rounds of abandoned holds this "
+                f"run's last seat paid waited for: {_num(so['paid_ratio_seen'])} x their floor "
+                f"{so['paid_floor_seen_s']} s (judged by this one)"
+            ]
+            if so.get("paid_ratio_seen") is not None
+            else []
+        ),
         f"  target <= {so['target_ratio']} x for both: {verdict}",
     ]
 

@@ -230,6 +230,9 @@ def test_measured_sell_out_against_the_floors():
         "taken_ratio": 1.45,
         "paid_s": 140.0,
         "paid_ratio": 1.4,
+        "abandoned_hold_rounds_seen": None,
+        "paid_floor_seen_s": None,
+        "paid_ratio_seen": None,
         "target_ratio": 1.5,
         "met": True,
     }
@@ -237,6 +240,21 @@ def test_measured_sell_out_against_the_floors():
     assert figures.sell_out_versus_floor(58.0, 160.0, floor)["met"] is False
     assert figures.sell_out_versus_floor(58.0, None, floor)["paid_ratio"] is None  # not within the run
     assert figures.sell_out_versus_floor(58.0, None, floor)["met"] is False
+
+
+def test_every_seat_paid_is_judged_against_the_rounds_of_abandoned_holds_the_run_had():
+    floor = figures.sell_out_floor(seats_total=1000, active_size=100, hold_seconds=60, poor_share=0.05)
+    four_rounds_s = floor["taken_floor_s"] + 4 * floor["abandoned_hold_round_s"]
+    late = 1.7 * floor["paid_floor_s"]  # over 1.5x the expected rounds' floor, under 1.5x four rounds'
+
+    judged = figures.sell_out_versus_floor(floor["taken_floor_s"], late, floor, rounds_seen=4)
+
+    assert judged["paid_ratio"] == pytest.approx(1.7, abs=0.01)
+    assert judged["paid_floor_seen_s"] == pytest.approx(four_rounds_s, abs=0.1)
+    assert judged["paid_ratio_seen"] == pytest.approx(late / four_rounds_s, abs=0.01)
+    assert judged["met"] is True
+    # One round fewer than expected lowers the floor: the same sale is then too slow.
+    assert figures.sell_out_versus_floor(floor["taken_floor_s"], late, floor, rounds_seen=1)["met"] is False
 
 
 @pytest.mark.parametrize(
