@@ -405,8 +405,8 @@ def sell_out_versus_floor(
 
     The paid floor counts the rounds of abandoned holds a sale has on average; `rounds_seen` is
     how many this run's last seat paid waited for (each ends only with its hold: no server can
-    sell that seat sooner). When it differs, every seat paid is judged against the floor of the
-    rounds seen (the same formula), and the expected one is printed beside it."""
+    sell that seat sooner). When it is given, every seat paid is judged against the floor of the
+    rounds seen (the same formula), and the expected rounds' ratio is kept beside it."""
 
     def ratio(measured_s: float | None, floor_s: float) -> float | None:
         return round(measured_s / floor_s, 2) if measured_s and floor_s > 0 else None

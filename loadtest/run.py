@@ -286,7 +286,7 @@ _SQL_ABANDONED_HOLDS_OF_THE_LAST_SEAT_PAID = """
         ORDER BY sale.confirmed_at DESC LIMIT 1)"""
 
 
-def abandoned_hold_rounds_seen(database_url: str, *, show_id: int) -> int | None:
+def abandoned_hold_rounds_seen(database_url: str, *, show_id: int) -> int:
     """How many rounds of abandoned holds this run's sale had (figures.sell_out_versus_floor)."""
     with psycopg.connect(database_url) as conn:
         (rounds,) = conn.execute(_SQL_ABANDONED_HOLDS_OF_THE_LAST_SEAT_PAID, [show_id]).fetchone()

@@ -1,11 +1,18 @@
 """scripts/loadtest itself: what it refuses before touching anything."""
 
 import os
+from datetime import timedelta
 
 import psycopg
+import pytest
+from django.db import connection
+from django.utils import timezone
 
+from concerts.models import ShowSeat
 from drills.stack import db_drop, db_recreate, db_url
 from loadtest import figures, run
+from reservations.models import Reservation, ReservationSeat, ReservationStatus
+from reservations.tests.factories import fan_with_points, make_show
 
 
 def test_a_load_test_refuses_a_database_another_one_is_using(capsys):
@@ -74,3 +81,27 @@ def test_the_load_generator_is_saturated_when_one_of_its_processes_is():
     # A report of one process (no per-process figures) is judged by its whole share.
     single = {"share_of_one_core": 0.9, "peak_10s_share_of_one_core": 0.5}
     assert figures.load_generator_saturated(single)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rounds_of_abandoned_holds_are_those_the_last_seat_paid_waited_for():
+    show = make_show()
+    fan = fan_with_points(1_000_000)
+    earlier_seat, last_seat = ShowSeat.objects.filter(show=show).order_by("pk")[:2]
+    now = timezone.now()
+
+    def reservation(seat: ShowSeat, status: str, confirmed_at=None) -> None:
+        made = Reservation.objects.create(
+            user=fan, show=show, status=status, amount=100_000, hold_expires_at=now, created_at=now,
+            confirmed_at=confirmed_at,
+        )  # fmt: skip
+        ReservationSeat.objects.create(reservation=made, show_seat=seat, price=100_000, active=status == "CONFIRMED")
+
+    reservation(earlier_seat, ReservationStatus.EXPIRED)
+    reservation(earlier_seat, ReservationStatus.CONFIRMED, confirmed_at=now - timedelta(seconds=60))
+    reservation(last_seat, ReservationStatus.EXPIRED)
+    reservation(last_seat, ReservationStatus.RELEASED)  # five wrong PINs: let go at once, not a round
+    reservation(last_seat, ReservationStatus.EXPIRED)
+    reservation(last_seat, ReservationStatus.CONFIRMED, confirmed_at=now)
+
+    assert run.abandoned_hold_rounds_seen(db_url(connection.settings_dict["NAME"]), show_id=show.pk) == 2
