@@ -43,6 +43,11 @@ def seat_is_free_q(now: datetime, prefix: str = "") -> Q:
     )
 
 
+def seat_map_position(seat: ShowSeat) -> tuple[int, int]:
+    """Where the seat comes on the show's map (the model's ordering), to sort seats already read."""
+    return seat.row_index, seat.number
+
+
 def seat_is_free(seat: ShowSeat, now: datetime) -> bool:
     """seat_is_free_q for a seat row already read (e.g. locked by the hold): the same rule."""
     if seat.status == ShowSeatStatus.AVAILABLE:

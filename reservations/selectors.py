@@ -14,7 +14,7 @@ from django.db.models.functions import Trunc
 
 from accounts.models import User
 from concerts.models import Show, ShowGradePrice, ShowSeat, ShowSeatStatus
-from concerts.selectors import GRADE_ORDER, seat_is_free_q
+from concerts.selectors import GRADE_ORDER, seat_is_free_q, seat_map_position
 from core.clock import clock
 from points.models import LedgerEntry
 from reservations.models import Reservation, ReservationSeat, ReservationStatus, TicketRefund, TicketStatus
@@ -125,7 +125,7 @@ def reservation_with_seats(*, reservation: Reservation, tickets: list[Reservatio
     seats' order on the map, where prefetch_related(_SEATS_FOR_ANSWER) would put them, so the
     answer reads them as it reads a listed reservation's."""
     seats = reservation.seats.all()  # not run: filled as Django's prefetching fills it
-    seats._result_cache = sorted(tickets, key=lambda ticket: (ticket.show_seat.row_index, ticket.show_seat.number))
+    seats._result_cache = sorted(tickets, key=lambda ticket: seat_map_position(ticket.show_seat))
     seats._prefetch_done = True
     reservation._prefetched_objects_cache = {"seats": seats}
     return reservation

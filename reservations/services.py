@@ -33,6 +33,7 @@ from concerts.prices import seat_price_is_valid
 from concerts.seat_map import seat_map_changed
 from concerts.selectors import (
     seat_is_free,
+    seat_map_position,
     show_get_cached,
     show_grade_prices_unless_cancelled,
     show_is_open,
@@ -128,7 +129,7 @@ def reservation_hold(*, user: User, show_id: int, seat_ids: list[int]) -> Reserv
         raise ShowNotBookable()
     # Unordered, then in the seats' order on the map, as the refusal names them.
     seats = ShowSeat.objects.raw(_SQL_SHOW_SEATS, [show.pk, wanted])
-    _refuse_unknown_or_taken(sorted(seats, key=lambda seat: (seat.row_index, seat.number)), wanted=wanted, now=now)
+    _refuse_unknown_or_taken(sorted(seats, key=seat_map_position), wanted=wanted, now=now)
     return _hold(user=user, show=show, wanted=wanted, now=now)
 
 
