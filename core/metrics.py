@@ -32,7 +32,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import multiprocess
 from prometheus_client.core import CounterMetricFamily, Metric, SummaryMetricFamily
 from redis import Redis
-from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 from redis.exceptions import RedisError
 
@@ -116,18 +115,16 @@ def metric_incr(name: str, amount: float = 1, **labels: object) -> None:
         logger.warning("metric %s not counted: Redis unavailable", name)
 
 
-async def ametric_incr(client: AsyncRedis, name: str, amount: float = 1, **labels: object) -> None:
-    """metric_incr on an event loop, through the loop's own asyncio client."""
-    try:
-        await client.hincrbyfloat(_counters_key(), _field(name, labels), amount)
-    except RedisError:
-        logger.warning("metric %s not counted: Redis unavailable", name)
+def metric_incr_command(name: str, amount: float = 1, **labels: object) -> tuple[object, ...]:
+    """The Redis command that adds to a domain counter, for a caller that sends it with others
+    (an event loop's batch of Redis calls: queueing.aio.redis_command_batched)."""
+    return ("HINCRBYFLOAT", _counters_key(), _field(name, labels), amount)
 
 
 def metric_incr_in(client: Redis | Pipeline, name: str, amount: float = 1, **labels: object) -> None:
     """Add to a domain counter through `client`: a pipeline sends it with the other writes of the
     same step (core.redis.redis_writes_on_commit)."""
-    client.hincrbyfloat(_counters_key(), _field(name, labels), amount)
+    client.execute_command(*metric_incr_command(name, amount, **labels))
 
 
 def metric_incr_on_commit(name: str, amount: float = 1, **labels: object) -> None:

@@ -124,6 +124,11 @@ async def redis_get_batched(key: str) -> bytes | None:
     return await _batched(("GET", key))
 
 
+async def redis_command_batched(*command: object) -> object:
+    """Any command of the plain Redis in this loop's next batch (see run_script_batched)."""
+    return await _batched(command)
+
+
 async def _batched(command: tuple[object, ...], alone: Callable[[], Awaitable[object]] | None = None) -> object:
     loop = asyncio.get_running_loop()
     if loop not in _batches:

@@ -190,10 +190,13 @@ async def queue_events_app(scope: dict, receive, send) -> None:
     previous, wait = None, 0
     try:
         while True:
-            await send({"type": "http.response.body", "body": status_event(current), "more_body": True})
+            # The last status ends the stream in the same write (far back, most streams are one
+            # status: an end of its own was a third write through uvicorn and the proxy).
+            last = current.status is QueueTokenStatus.ACTIVE or _too_far_back_to_hold(current)
+            await send({"type": "http.response.body", "body": status_event(current), "more_body": not last})
             STREAM_EVENTS.inc()
-            if current.status is QueueTokenStatus.ACTIVE or _too_far_back_to_hold(current):
-                break
+            if last:
+                return
             previous, wait = current, _next_status_in(current, previous, wait)
             if loop.time() + wait > ends_at or gone.is_set():
                 break
@@ -214,8 +217,8 @@ async def queue_events_app(scope: dict, receive, send) -> None:
             try:
                 current = await aqueue_status(user_id=user_id, token=token, batched=not admitted)
             except ApplicationError as exc:
-                await send({"type": "http.response.body", "body": error_event(exc), "more_body": True})
-                break
+                await send({"type": "http.response.body", "body": error_event(exc), "more_body": False})
+                return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     finally:
         OPEN_STREAMS.dec()

@@ -283,6 +283,25 @@ def test_a_leave_is_the_django_views_204_and_hands_the_place_to_the_next_at_once
     assert (stats.active, stats.waiting) == (1, 0)
 
 
+def test_a_leave_that_hands_on_its_place_counts_the_admission_in_a_batch_not_a_round_trip_of_its_own(
+    monkeypatch, settings
+):
+    concert = concert_on_sale(queue_active_size=1)
+    leaving, next_in_line = fan_key(), fan_key()
+    token = by_event_loop(leaving, concert.pk).body["token"]
+    by_event_loop(next_in_line, concert.pk)
+    batches = count_batches(monkeypatch)
+    admissions = f'stagegate_queue_admissions_total{{concert="{concert.pk}"}}'
+    counted = value(scrape(Client()), admissions)
+
+    assert leave_by_event_loop(leaving, token)[0] == 204
+
+    # The key's read, the leave script (alone on a Redis Cluster), then the count.
+    script = [] if settings.REDIS_CLUSTER_URL else [["EVALSHA"]]
+    assert batches == [["GET"], *script, ["HINCRBYFLOAT"]]
+    assert value(scrape(Client()), admissions) == counted + 1
+
+
 @pytest.mark.parametrize(
     ("refusal", "status", "code"),
     [
@@ -362,9 +381,10 @@ def test_entries_that_come_in_together_go_to_redis_together_and_each_gets_its_ow
         ("ACTIVE", 0), ("ACTIVE", 0), ("WAITING", 1), ("WAITING", 2), ("WAITING", 3),
     ]  # fmt: skip
     assert batches[0] == ["GET"] * 5  # the five keys' reads in one round trip
-    # The scripts too, but on a Redis Cluster (the key cache stays on the plain Redis): alone.
+    # The scripts too, but on a Redis Cluster (the key cache stays on the plain Redis): alone;
+    # the two admissions' counts (on the plain Redis) in a batch, not a round trip each.
     scripts = [] if settings.REDIS_CLUSTER_URL else ["EVALSHA"] * 5
-    assert sorted(name for batch in batches for name in batch) == scripts + ["GET"] * 5
+    assert sorted(name for batch in batches for name in batch) == scripts + ["GET"] * 5 + ["HINCRBYFLOAT"] * 2
 
 
 def test_entries_that_find_the_concerts_policy_stale_together_read_it_once(monkeypatch):

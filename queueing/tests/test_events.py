@@ -20,7 +20,7 @@ from concerts.tests.factories import ConcertFactory, make_show
 from config.asgi import application
 from core.exceptions import ServiceUnavailable
 from queueing import aio
-from queueing.events import EVENTS_PATH
+from queueing.events import EVENTS_PATH, error_event
 from queueing.exceptions import TokenNotFound
 from queueing.selectors import aqueue_status
 from queueing.services import queue_enter, queue_leave, queue_promote, queue_set_paused
@@ -59,6 +59,8 @@ class Stream:
         self.status: int | None = None
         self.headers: dict[bytes, bytes] = {}
         self.body = b""
+        self.body_messages = 0
+        self.ending = b""  # the body of the message that ended the stream
         self.ended = False
         self.disconnect = asyncio.Event()
         self.requested = False
@@ -75,7 +77,10 @@ class Stream:
             self.status, self.headers = message["status"], dict(message["headers"])
         else:
             self.body += message.get("body", b"")
+            self.body_messages += 1
             self.ended = not message.get("more_body", False)
+            if self.ended:
+                self.ending = message.get("body", b"")
 
     def events(self) -> list[tuple[str, dict]]:
         out = []
@@ -137,6 +142,7 @@ def test_far_back_in_the_line_the_stream_gives_one_status_and_when_to_connect_ag
 
     [(kind, data)] = far_stream.events()
     assert (kind, data["status"], data["position"]) == ("status", "WAITING", 2) and far_stream.ended
+    assert far_stream.body_messages == 1  # the status ends the stream: one write, not two
     assert f"retry: {data['refresh_after_seconds'] * 1000}\n".encode() in far_stream.body
     # Within the front, the stream is held until the fan is admitted.
     assert [data["status"] for _, data in near_stream.events()] == ["WAITING", "ACTIVE"]
@@ -149,7 +155,7 @@ def test_the_token_may_come_as_a_query_parameter_and_an_admitted_fan_gets_one_ev
     stream = run(Stream(api_key=api_key, query=f"token={token}"))
 
     assert [(kind, data["status"]) for kind, data in stream.events()] == [("status", "ACTIVE")]
-    assert stream.ended
+    assert stream.ended and stream.body_messages == 1
 
 
 def test_a_token_that_ends_mid_stream_gives_an_error_event_and_ends_the_stream(room):
@@ -162,6 +168,7 @@ def test_a_token_that_ends_mid_stream_gives_an_error_event_and_ends_the_stream(r
 
     kind, data = stream.events()[-1]
     assert (kind, data["code"]) == ("error", "TOKEN_NOT_FOUND") and stream.ended
+    assert stream.ending == error_event(TokenNotFound())  # the error ends the stream itself
 
 
 def test_the_stream_stops_when_the_fan_goes_away(room):
