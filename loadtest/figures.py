@@ -284,18 +284,17 @@ def _waiting_part_of_proxy_and_redis(
     return proxy + redis
 
 
-def waiting_share_of_cores(
+def waiting_cores(
     cores: dict[str, float | None],
     *,
     waiting_processes: tuple[str, ...],
     client_calls: dict[str, int],
     status_events: int,
-) -> float | None:
-    """The waiting fans' share, all in, of the server's CPU over one phase of the run (the cores
-    of each stack process, "proxy" and "redis" among them, as loadtest.server's timeline gives
-    them): the waiting room's own processes whole, and their fractions of the proxy and Redis as
-    over the whole run. Long runs spend their extra minutes after the entries, with the crowd
-    still waiting and the sale near idle: this tells that phase apart. None where unknown."""
+) -> tuple[float, float] | None:
+    """The waiting fans' cores, all in, and the server's, over one phase of the run (the cores of
+    each stack process, "proxy" and "redis" among them, as loadtest.server's timeline gives them):
+    the waiting room's own processes whole, and their fractions of the proxy and Redis as over the
+    whole run. None where unknown."""
     server = {
         name: value or 0.0
         for name, value in cores.items()
@@ -305,7 +304,38 @@ def waiting_share_of_cores(
     shared = _waiting_part_of_proxy_and_redis(server, client_calls, status_events)
     if shared is None or total <= 0:
         return None
-    return round((sum(server.get(name, 0.0) for name in waiting_processes) + shared) / total, 3)
+    return sum(server.get(name, 0.0) for name in waiting_processes) + shared, total
+
+
+def waiting_share_of_cores(
+    cores: dict[str, float | None],
+    *,
+    waiting_processes: tuple[str, ...],
+    client_calls: dict[str, int],
+    status_events: int,
+) -> float | None:
+    """The waiting fans' share, all in, of the server's CPU over one phase of the run (see
+    waiting_cores). Long runs spend their extra minutes after the entries, with the crowd still
+    waiting and the sale near idle: this tells that phase apart. None where unknown."""
+    both = waiting_cores(
+        cores, waiting_processes=waiting_processes, client_calls=client_calls, status_events=status_events
+    )
+    return round(both[0] / both[1], 3) if both else None
+
+
+def waiting_fan_cost(waiting_cores_used: float | None, waiting_fans: list[int]) -> dict | None:
+    """The waiting crowd's own cost over a phase: its cores, all in (waiting_cores), per fan
+    waiting then (the room's size, sampled through the phase), in microseconds of CPU per waiting
+    fan and second. Unlike the share of the server's CPU, it does not grow when the sale beside
+    the crowd goes quiet (the share's whole shrinks), so runs of any length compare by it."""
+    if waiting_cores_used is None or not waiting_fans or not sum(waiting_fans):
+        return None
+    mean_fans = sum(waiting_fans) / len(waiting_fans)
+    return {
+        "cores": round(waiting_cores_used, 4),
+        "mean_waiting_fans": round(mean_fans),
+        "us_per_fan_second": round(waiting_cores_used / mean_fans * 1e6, 2),
+    }
 
 
 # -- the sell-out floor ---------------------------------------------------------------------------

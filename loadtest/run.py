@@ -223,6 +223,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         for phase, cores in server_side["cores_by_phase"].items()
     }
+    # The crowd's own cost after the entries, per fan then waiting (the room's size as sampled).
+    after_waiting = figures.waiting_cores(
+        server_side["cores_by_phase"]["after"],
+        waiting_processes=(queue_pool.name, events_pool.name),
+        client_calls=client_calls(result),
+        status_events=result["streams"]["status_events"],
+    )
+    samples_t0 = result.get("samples_started_at", started)
+    server_side["waiting_fan_cost_after"] = figures.waiting_fan_cost(
+        after_waiting[0] if after_waiting else None,
+        [s["waiting"] for s in result["samples"] if s.get("waiting") is not None and samples_t0 + s["t"] >= entered],
+    )
 
     checks = {}
     for command in ("check_inventory", "check_ledger"):
@@ -403,6 +415,7 @@ def summary(r: dict) -> str:
         ),
         *_phase_lines(r.get("latency_by_phase")),
         *_cores_lines(r.get("cores_by_phase"), r.get("waiting_share_by_phase")),
+        *_waiting_fan_cost_lines(r.get("waiting_fan_cost_after")),
         f"freed place (answer to the payer) -> next admission: n={f.get('n')} p50 {f.get('p50_ms')} ms "
         f"p95 {f.get('p95_ms')} ms p99 {f.get('p99_ms')} ms",
         f"admission -> fan sees ACTIVE (poll): n={s.get('n')} p50 {s.get('p50_ms')} ms p95 {s.get('p95_ms')} ms",
@@ -485,6 +498,16 @@ def _cores_lines(cores: dict | None, waiting_shares: dict | None = None) -> list
             "(their parts of HAProxy and Redis as over the whole run)"
         )
     return lines
+
+
+def _waiting_fan_cost_lines(cost: dict | None) -> list[str]:
+    if not cost:
+        return []
+    return [
+        f"waiting fans' own cost after the entries, all in: {cost['us_per_fan_second']} us of CPU per waiting fan "
+        f"and second ({cost['cores']} of a core for {cost['mean_waiting_fans']} waiting on average; "
+        "a figure runs of any length compare by, unlike the share)"
+    ]
 
 
 def _split_lines(split: dict, lag: dict, gc_pauses: dict | None) -> list[str]:

@@ -686,6 +686,7 @@ def results(env: Environment, config: dict, started: float, ended: float) -> dic
         "web_instances": RUSH.hosts,
         "duration_s": round(ended - started, 1),
         "rush_started_at": rush_start,  # time.time() of the first entry: the run splits its CPU timeline here
+        "samples_started_at": RUSH.t0,  # time.time() that the samples' t counts from
         "stop_reason": RUSH.stop_reason or "every fan finished",
         "tokens_issued": per_second(enter_window),
         "polls": per_second([s for s, _ in RUSH.calls.get("poll", [])]),

@@ -301,3 +301,23 @@ def test_split_means_say_where_a_window_of_calls_spent_its_time():
 
     assert figures.split_means_ms(rows) == {"client": 750.0, "proxy_queue": 400.0, "app": 100.0, "rest": 250.0}
     assert figures.split_means_ms([]) == {}
+
+
+def test_the_waiting_crowds_own_cost_is_its_cores_per_fan_then_waiting():
+    after = {"web-events": 0.05, "web-booking": 0.04, "proxy": 0.04, "redis": 0.02, "locust": 0.2, "machine": 0.5}
+    calls = {"events": 300, "pay": 100}  # 3/4 of the proxy; with the status events 9/10 of Redis
+    used, server = figures.waiting_cores(
+        after, waiting_processes=("web-events",), client_calls=calls, status_events=600
+    )
+
+    cost = figures.waiting_fan_cost(used, [9_000, 8_000, 7_000])
+
+    assert (used, server) == (pytest.approx(0.05 + 0.03 + 0.018), pytest.approx(0.15))
+    assert cost == {"cores": 0.098, "mean_waiting_fans": 8_000, "us_per_fan_second": 12.25}
+    # A quieter sale beside the same crowd raises the share, not the crowd's own cost.
+    quieter = after | {"web-booking": 0.01}
+    share = figures.waiting_share_of_cores(
+        quieter, waiting_processes=("web-events",), client_calls=calls, status_events=600
+    )
+    assert share > used / server
+    assert figures.waiting_fan_cost(None, [9_000]) is None and figures.waiting_fan_cost(0.1, []) is None
