@@ -97,7 +97,7 @@ async def _aadmission_metrics_record(*, concert_id: int, admitted: int, abandone
     for name, n in _admission_counts(admitted=admitted, abandoned=abandoned):
         try:
             await redis_command_batched(*metric_incr_command(name, n, concert=concert_id))
-        except ServiceUnavailable:
+        except ServiceUnavailable:  # the batch's answer to any Redis error, the command's own too
             logger.warning("metric %s not counted: Redis unavailable", name)
 
 

@@ -302,6 +302,22 @@ def test_a_leave_that_hands_on_its_place_counts_the_admission_in_a_batch_not_a_r
     assert value(scrape(Client()), admissions) == counted + 1
 
 
+def test_a_count_redis_refuses_leaves_the_leave_done_and_answered(monkeypatch, caplog):
+    concert = concert_on_sale(queue_active_size=1)
+    leaving, next_in_line = fan_key(), fan_key()
+    token = by_event_loop(leaving, concert.pk).body["token"]
+    by_event_loop(next_in_line, concert.pk)
+    # A command Redis answers with an error (not a number to add).
+    monkeypatch.setattr(
+        "queueing.services.metric_incr_command", lambda name, n, **labels: ("HINCRBYFLOAT", "sgtest:x", name, "many")
+    )
+
+    assert leave_by_event_loop(leaving, token)[0] == 204
+
+    assert by_event_loop(next_in_line, concert.pk).body["status"] == "ACTIVE"
+    assert "metric queue_admissions not counted" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("refusal", "status", "code"),
     [
