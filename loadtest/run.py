@@ -214,23 +214,18 @@ def main(argv: list[str] | None = None) -> int:
         "while_entering": timeline.cores_between(started, entered),
         "after": timeline.cores_between(entered, started + result["duration_s"]),
     }
+    # Who the waiting crowd is in the timeline, and its parts of the proxy and Redis.
+    crowd = {
+        "waiting_processes": (queue_pool.name, events_pool.name),
+        "client_calls": client_calls(result),
+        "status_events": result["streams"]["status_events"],
+    }
     server_side["waiting_share_by_phase"] = {
-        phase: figures.waiting_share_of_cores(
-            cores,
-            waiting_processes=(queue_pool.name, events_pool.name),
-            client_calls=client_calls(result),
-            status_events=result["streams"]["status_events"],
-        )
-        for phase, cores in server_side["cores_by_phase"].items()
+        phase: figures.waiting_share_of_cores(cores, **crowd) for phase, cores in server_side["cores_by_phase"].items()
     }
     # The crowd's own cost after the entries, per fan then waiting (the room's size as sampled).
-    after_waiting = figures.waiting_cores(
-        server_side["cores_by_phase"]["after"],
-        waiting_processes=(queue_pool.name, events_pool.name),
-        client_calls=client_calls(result),
-        status_events=result["streams"]["status_events"],
-    )
-    samples_t0 = result.get("samples_started_at", started)
+    after_waiting = figures.waiting_cores(server_side["cores_by_phase"]["after"], **crowd)
+    samples_t0 = result["samples_started_at"]
     server_side["waiting_fan_cost_after"] = figures.waiting_fan_cost(
         after_waiting[0] if after_waiting else None,
         [s["waiting"] for s in result["samples"] if s.get("waiting") is not None and samples_t0 + s["t"] >= entered],
