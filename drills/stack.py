@@ -15,17 +15,18 @@ Nothing here imports Django, so a plain script can drive a stack without setting
 """
 
 import contextlib
+import http.client
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -500,6 +501,8 @@ class Proc:
     popen: subprocess.Popen
     log: Path
     port: int | None = None
+    # A pool behind the proxy listens on a unix socket instead of a port, as scripts/run deploys it.
+    unix_socket: Path | None = None
     slots: int = 0  # a web pool behind the proxy: requests it serves at once (workers x threads)
 
     @property
@@ -508,7 +511,26 @@ class Proc:
 
     @property
     def url(self) -> str:
+        """Its base URL over TCP (a process with a port: a web instance on its own, the proxy)."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def address(self) -> str:
+        """Where the proxy reaches it, in HAProxy's notation (config/haproxy/stagegate.cfg)."""
+        return f"unix@{self.unix_socket}" if self.unix_socket else f"127.0.0.1:{self.port}"
+
+    def get(self, path: str, *, headers: dict[str, str] | None = None, timeout: float = 2) -> tuple[int, bytes]:
+        """GET `path` from this process itself (over its unix socket or its port): status and body."""
+        if self.unix_socket:
+            conn: http.client.HTTPConnection = _UnixHTTPConnection(self.unix_socket, timeout=timeout)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -532,6 +554,19 @@ class Proc:
             return ""
 
 
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over a unix socket: the pools behind the proxy listen on one."""
+
+    def __init__(self, path: Path, *, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.unix_socket = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(str(self.unix_socket))
+
+
 class Stack:
     """The processes of one deployment of the service on this machine."""
 
@@ -539,6 +574,9 @@ class Stack:
         self.config = config
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        # The pools' unix sockets: a short path of their own (a socket's path has at most 107 bytes,
+        # which a test's log directory can exceed).
+        self.socket_dir = Path(tempfile.mkdtemp(prefix="stagegate-stack-"))
         self.procs: list[Proc] = []
         # Before any process starts: each inherits the limit (the proxy and uvicorn need it most).
         open_files_raise()
@@ -551,7 +589,16 @@ class Stack:
         self.stop_all()
 
     # -- processes ----------------------------------------------------------------------------
-    def _spawn(self, name: str, kind: str, argv: list[str], env: dict[str, str], port: int | None = None) -> Proc:
+    def _spawn(
+        self,
+        name: str,
+        kind: str,
+        argv: list[str],
+        env: dict[str, str],
+        *,
+        port: int | None = None,
+        unix_socket: Path | None = None,
+    ) -> Proc:
         log = self.log_dir / f"{name}.log"
         fh = open(log, "ab")  # noqa: SIM115 - kept by the child; closed below in the parent
         try:
@@ -566,7 +613,7 @@ class Stack:
             )
         finally:
             fh.close()
-        proc = Proc(name=name, kind=kind, popen=popen, log=log, port=port)
+        proc = Proc(name=name, kind=kind, popen=popen, log=log, port=port, unix_socket=unix_socket)
         self.procs.append(proc)
         return proc
 
@@ -582,52 +629,60 @@ class Stack:
         nice: int = 0,
     ) -> Proc:
         """gunicorn with config/gunicorn.py (gthread workers) on 127.0.0.1:port. Behind the proxy
-        (start_pool) it trusts one proxy's X-Forwarded-For and takes only as many connections per
-        worker as it has threads; `nice` lowers its CPU priority."""
-        port = port or free_port()
+        (start_pool) it listens on a unix socket instead, as scripts/run deploys it, trusts one
+        proxy's X-Forwarded-For and takes only as many connections per worker as it has threads;
+        `nice` lowers its CPU priority."""
         env = self.config.env()
         env.update(
             {
-                "GUNICORN_BIND": f"127.0.0.1:{port}",
                 "GUNICORN_WORKERS": str(workers),
                 "GUNICORN_THREADS": str(threads),
                 "GUNICORN_ACCESS_LOG": "-" if access_log else "/dev/null",
             }
         )
+        unix_socket = None
         if behind_proxy:
-            env.update({"GUNICORN_WORKER_CONNECTIONS": str(threads), "NUM_PROXIES": "1"})
+            port, unix_socket = None, self.socket_dir / f"{name}.sock"
+            env.update(
+                {
+                    "GUNICORN_BIND": f"unix:{unix_socket}",
+                    "GUNICORN_WORKER_CONNECTIONS": str(threads),
+                    "NUM_PROXIES": "1",
+                }
+            )
+        else:
+            port = port or free_port()
+            env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
         argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", str(ROOT / "config" / "gunicorn.py")]
         if nice:
             argv = at_priority(argv, nice)
-        proc = self._spawn(name, "web", argv, env, port=port)
+        proc = self._spawn(name, "web", argv, env, port=port, unix_socket=unix_socket)
         proc.slots = workers * threads
         return proc
 
-    def start_pool(
-        self, name: str, *, port: int | None = None, workers: int = 2, threads: int = 4, nice: int = 0
-    ) -> Proc:
-        """A gunicorn pool behind HAProxy (start_proxy). `nice` lowers its CPU priority (the
-        waiting room's pool yields the CPU to booking when both want it)."""
-        return self.start_web(name, port=port, workers=workers, threads=threads, behind_proxy=True, nice=nice)
+    def start_pool(self, name: str, *, workers: int = 2, threads: int = 4, nice: int = 0) -> Proc:
+        """A gunicorn pool behind HAProxy (start_proxy), on its unix socket. `nice` lowers its CPU
+        priority (the waiting room's pool yields the CPU to booking when both want it)."""
+        return self.start_web(name, workers=workers, threads=threads, behind_proxy=True, nice=nice)
 
-    def start_events(self, name: str, *, port: int | None = None, nice: int = 0) -> Proc:
-        """uvicorn with config/asgi.py on 127.0.0.1:port: the waiting fans' event streams and
-        API-key entries."""
-        return self._start_uvicorn(name, "events", port=port, nice=nice)
+    def start_events(self, name: str, *, nice: int = 0) -> Proc:
+        """uvicorn with config/asgi.py behind HAProxy, on its unix socket: the waiting fans' event
+        streams and API-key entries."""
+        return self._start_uvicorn(name, "events", nice=nice)
 
-    def start_booking_reads(self, name: str, *, port: int | None = None, nice: int = 0) -> Proc:
-        """uvicorn with config/asgi.py on 127.0.0.1:port: the admitted fans' shows and seat-map
-        reads (reservations.booking_reads). `nice` lowers its CPU priority."""
-        return self._start_uvicorn(name, "reads", port=port, nice=nice)
+    def start_booking_reads(self, name: str, *, nice: int = 0) -> Proc:
+        """uvicorn with config/asgi.py behind HAProxy, on its unix socket: the admitted fans' shows
+        and seat-map reads (reservations.booking_reads). `nice` lowers its CPU priority."""
+        return self._start_uvicorn(name, "reads", nice=nice)
 
-    def _start_uvicorn(self, name: str, kind: str, *, port: int | None, nice: int) -> Proc:
-        port = port or free_port()
+    def _start_uvicorn(self, name: str, kind: str, *, nice: int) -> Proc:
+        unix_socket = self.socket_dir / f"{name}.sock"
         env = self.config.env() | {"NUM_PROXIES": "1"}
-        argv = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+        argv = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--uds", str(unix_socket)]
         argv += ["--no-access-log", "--lifespan", "off", "--timeout-graceful-shutdown", "5"]
         if nice:
             argv = at_priority(argv, nice)
-        return self._spawn(name, kind, argv, env, port=port)
+        return self._spawn(name, kind, argv, env, unix_socket=unix_socket)
 
     def start_proxy(
         self, name: str, *, queue: Proc, booking: Proc, events: Proc, reads: Proc | None = None, port: int | None = None
@@ -637,12 +692,12 @@ class Stack:
         port = port or free_port()
         env = self.config.env() | proxy_env(
             listen=f"127.0.0.1:{port}",
-            queue_web=f"127.0.0.1:{queue.port}",
+            queue_web=queue.address,
             queue_slots=queue.slots,
-            booking_web=f"127.0.0.1:{booking.port}",
+            booking_web=booking.address,
             booking_slots=booking.slots,
-            events_web=f"127.0.0.1:{events.port}",
-            reads_web=f"127.0.0.1:{(reads or booking).port}",
+            events_web=events.address,
+            reads_web=(reads or booking).address,
             reads_slots=READS_SLOTS if reads else booking.slots,
         )
         argv = ["haproxy", "-db", "-f", str(ROOT / "config" / "haproxy" / "stagegate.cfg")]
@@ -699,10 +754,9 @@ class Stack:
                 raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.log_text()[-3000:]}")
             if proc.kind in ("web", "proxy", "events", "reads"):
                 try:
-                    with urllib.request.urlopen(proc.url + "/readyz", timeout=2) as resp:
-                        if resp.status == 200:
-                            return
-                except (urllib.error.URLError, OSError):
+                    if proc.get("/readyz")[0] == 200:
+                        return
+                except (OSError, http.client.HTTPException):
                     pass
             elif proc.kind in READY_MARKS and READY_MARKS[proc.kind] in proc.log_text():
                 return
@@ -746,6 +800,7 @@ class Stack:
                 self.stop(proc)
             except Exception:  # noqa: BLE001 - stop the others whatever happens to one
                 _killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
 
 
 def _killpg(pgid: int, sig: int) -> None:

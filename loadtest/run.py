@@ -5,8 +5,9 @@
 1. Recreates its own database (`stagegate_load`), clears its own Redis prefix (`sgload`),
    migrates, writes the beat schedule, seeds the venues, a concert with one 1,000-seat show at
    예술의 전당 콘서트장 (booking open now) and N fans with API tokens and charged wallets.
-2. Starts two gunicorn instances on two ports (config/gunicorn.py, gthread), a Celery worker and
-   Celery beat, all on that database and prefix (drills.stack).
+2. Starts the stack as scripts/run deploys it (drills.stack): HAProxy in front of the waiting
+   room's and booking's gunicorn pools and two uvicorn loops (the event streams, the booking
+   reads), each on its unix socket, a Celery worker and Celery beat, all on that database and prefix.
 3. Replays the rush with locust (loadtest.rush): N fans enter within --ramp-seconds, poll, hold,
    pay; the run ends --drain-seconds after sell-out, or at --max-seconds.
 4. Stops the stack, runs check_inventory and check_ledger on the load database, prints the
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.wait_all_ready(timeout=90)
         # What the kernel granted (a raise needs privilege), as for locust below.
         booking_nice, reads_nice = (os.getpriority(os.PRIO_PROCESS, pool.pid) for pool in (booking_pool, reads_pool))
-        say(f"stack up: {proxy.url} (HAProxy) -> {queue_pool.url} (waiting room), {booking_pool.url} (booking)")
+        say(f"stack up: {proxy.url} (HAProxy) -> {queue_pool.address} (waiting room), {booking_pool.address} (booking)")
 
         concert_tag = f"{{c{seed_info['concert_id']}}}"
         rush_config = {

@@ -9,17 +9,17 @@ ever ran in it, so a gunicorn worker recycled mid-rush (max_requests) is still c
 moves to the master's cutime when the master reaps it.
 """
 
+import http.client
 import os
 import resource
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 
 import psycopg
 import redis
 
-from drills.stack import Stack, child_pids
+from drills.stack import Proc, Stack, child_pids
 from loadtest.figures import Samples, parse_metrics, subtract_samples
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -111,11 +111,12 @@ def redis_cpu_seconds(redis_url: str) -> float | None:
     return sum(float(info.get(key, 0)) for key in keys)
 
 
-def scrape(url: str, token: str | None = None) -> Samples:
-    """/metrics of one gunicorn instance (the sum of its workers), with the stack's METRICS_TOKEN."""
-    request = urllib.request.Request(url + "/metrics", headers={"Authorization": f"Bearer {token}"} if token else {})
-    with urllib.request.urlopen(request, timeout=15) as resp:
-        return parse_metrics(resp.read().decode())
+def scrape(web: Proc, token: str | None = None) -> Samples:
+    """/metrics of one instance (a gunicorn pool: the sum of its workers), with the stack's METRICS_TOKEN."""
+    status, body = web.get("/metrics", headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=15)
+    if status != 200:
+        raise ValueError(f"/metrics answered {status}")
+    return parse_metrics(body.decode())
 
 
 def snapshot(stack: Stack, *, postmaster: int | None, redis_url: str) -> Snapshot:
@@ -134,9 +135,9 @@ def snapshot(stack: Stack, *, postmaster: int | None, redis_url: str) -> Snapsho
     metrics, errors = {}, []
     for web in webs:
         try:
-            metrics[web.name] = scrape(web.url, stack.config.extra_env.get("METRICS_TOKEN"))
-        except (OSError, ValueError) as exc:  # counted as nothing; the report lists it
-            errors.append(f"{web.name} {web.url}: {exc}")
+            metrics[web.name] = scrape(web, stack.config.extra_env.get("METRICS_TOKEN"))
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # counted as nothing; the report lists it
+            errors.append(f"{web.name} {web.address}: {exc}")
     return Snapshot(
         at=at,
         web_names=[web.name for web in webs if web.kind == "web"],
