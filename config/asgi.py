@@ -8,6 +8,7 @@ only its own calls."""
 import gc
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
@@ -21,6 +22,7 @@ from reservations.booking_reads import booking_read_app, booking_read_route  # n
 # Everything loaded so far (Django, the apps, their modules) lives as long as the process:
 # kept out of the garbage collector's full passes, which otherwise walk it all again and again.
 gc.freeze()
+gc.set_threshold(settings.ASGI_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 async def application(scope, receive, send) -> None:
