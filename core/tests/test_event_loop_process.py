@@ -20,11 +20,11 @@ def _started_process(**env: str) -> list[str]:
 
 
 def test_an_event_loop_process_collects_its_young_objects_at_the_configured_threshold():
-    enabled, threshold, untracked_after_freeze = _started_process()
+    enabled, threshold, collected_objects_at_start = _started_process()
 
     # Still collected (cycles are freed), but far less often than Python's 700 new objects.
     assert (enabled, int(threshold)) == ("True", settings.ASGI_GC_THRESHOLD)
     assert settings.ASGI_GC_THRESHOLD > 700
     # What was loaded at start is frozen, out of every pass (gc.get_objects skips frozen objects).
-    assert int(untracked_after_freeze) < 1_000
+    assert int(collected_objects_at_start) < 1_000
     assert _started_process(ASGI_GC_THRESHOLD="2500")[1] == "2500"
