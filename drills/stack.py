@@ -192,12 +192,13 @@ def proxy_env(
     reads_web: str,
     reads_slots: int,
     enter_slots: int = ENTER_SLOTS,
+    code_root: Path = ROOT,
 ) -> dict:
     """The environment config/haproxy/stagegate.cfg reads: where to listen, the pools and how
     many requests each takes at once (a gunicorn pool: its workers x threads; the event loop:
     `enter_slots` entries; the booking reads' loop: `reads_slots`)."""
     return {
-        "STAGEGATE_PROXY_DIR": str(ROOT / "config" / "haproxy"),
+        "STAGEGATE_PROXY_DIR": str(code_root / "config" / "haproxy"),
         "STAGEGATE_PROXY_MAXCONN": str(proxy_maxconn(resource.getrlimit(resource.RLIMIT_NOFILE)[0])),
         "STAGEGATE_LISTEN": listen,
         "STAGEGATE_QUEUE_WEB": queue_web,
@@ -470,6 +471,9 @@ class StackConfig:
     database_pooler: str = ""
     settings_module: str = "drills.settings"
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The checkout whose code the processes run: another one (a git worktree of an older commit)
+    # lets a benchmark run two versions side by side (loadtest.stream_bench --compare).
+    code_root: Path = ROOT
 
     def env(self) -> dict[str, str]:
         env = {
@@ -604,7 +608,7 @@ class Stack:
         try:
             popen = subprocess.Popen(
                 argv,
-                cwd=ROOT,
+                cwd=self.config.code_root,
                 env=env,
                 stdout=fh,
                 stderr=subprocess.STDOUT,
@@ -653,7 +657,8 @@ class Stack:
         else:
             port = port or free_port()
             env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
-        argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", str(ROOT / "config" / "gunicorn.py")]
+        gunicorn_config = self.config.code_root / "config" / "gunicorn.py"
+        argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", str(gunicorn_config)]
         if nice:
             argv = at_priority(argv, nice)
         proc = self._spawn(name, "web", argv, env, port=port, unix_socket=unix_socket)
@@ -699,8 +704,9 @@ class Stack:
             events_web=events.address,
             reads_web=(reads or booking).address,
             reads_slots=READS_SLOTS if reads else booking.slots,
+            code_root=self.config.code_root,
         )
-        argv = ["haproxy", "-db", "-f", str(ROOT / "config" / "haproxy" / "stagegate.cfg")]
+        argv = ["haproxy", "-db", "-f", str(self.config.code_root / "config" / "haproxy" / "stagegate.cfg")]
         return self._spawn(name, "proxy", argv, env, port=port)
 
     def start_deployed_layout(self, *, reads: bool = False) -> dict[str, Proc]:
@@ -738,7 +744,7 @@ class Stack:
         """python manage.py <args> with the stack's settings; output captured."""
         return subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT,
+            cwd=self.config.code_root,
             env=self.config.env(),
             capture_output=True,
             text=True,

@@ -10,7 +10,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def superuser_client():
     client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    # Its own phone and name: the factory's random Korean names sometimes match a test's search.
+    client.force_login(UserFactory(is_staff=True, is_superuser=True, phone="010-1234-5601", name="관리자"))
     return client
 
 
