@@ -146,7 +146,11 @@ async def refused(side: Side) -> None:
 
 async def hold(side: Side, fan: dict, token: str, counting: asyncio.Event, done: asyncio.Event, marker: bytes) -> None:
     """A held stream; counts its lines that start with `marker` while `counting` is set."""
-    reader, writer = await _http(side.port, "GET", EVENTS_PATH, _auth(fan, token))
+    try:
+        reader, writer = await _http(side.port, "GET", EVENTS_PATH, _auth(fan, token))
+    except OSError:
+        side.streams_lost += 1
+        return
     try:
         while not done.is_set():
             line = await reader.readline()
