@@ -324,6 +324,7 @@ class Bench:
         db_recreate(self.args.db)
         redis_prefix_clear(self.args.redis_url, self.args.prefix)
         stack = Stack(self.config(ROOT), self.log_dir / "setup")
+        self.stacks.append(stack)  # no process, but its socket directory goes with the others
         for step in SETUP_STEPS:
             done = stack.manage(*step)
             if done.returncode:
