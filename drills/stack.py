@@ -579,8 +579,9 @@ class Stack:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         # The pools' unix sockets: a short path of their own (a socket's path has at most 107 bytes,
-        # which a test's log directory can exceed).
-        self.socket_dir = Path(tempfile.mkdtemp(prefix="stagegate-stack-"))
+        # which a test's log directory can exceed), made with the first pool (a stack that only runs
+        # manage.py makes none).
+        self._socket_dir: Path | None = None
         self.procs: list[Proc] = []
         # Before any process starts: each inherits the limit (the proxy and uvicorn need it most).
         open_files_raise()
@@ -591,6 +592,11 @@ class Stack:
 
     def __exit__(self, *exc) -> None:
         self.stop_all()
+
+    def _socket_path(self, name: str) -> Path:
+        if self._socket_dir is None:
+            self._socket_dir = Path(tempfile.mkdtemp(prefix="stagegate-stack-"))
+        return self._socket_dir / f"{name}.sock"
 
     # -- processes ----------------------------------------------------------------------------
     def _spawn(
@@ -646,7 +652,7 @@ class Stack:
         )
         unix_socket = None
         if behind_proxy:
-            port, unix_socket = None, self.socket_dir / f"{name}.sock"
+            port, unix_socket = None, self._socket_path(name)
             env.update(
                 {
                     "GUNICORN_BIND": f"unix:{unix_socket}",
@@ -681,7 +687,7 @@ class Stack:
         return self._start_uvicorn(name, "reads", nice=nice)
 
     def _start_uvicorn(self, name: str, kind: str, *, nice: int) -> Proc:
-        unix_socket = self.socket_dir / f"{name}.sock"
+        unix_socket = self._socket_path(name)
         env = self.config.env() | {"NUM_PROXIES": "1"}
         argv = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--uds", str(unix_socket)]
         argv += ["--no-access-log", "--lifespan", "off", "--timeout-graceful-shutdown", "5"]
@@ -806,7 +812,9 @@ class Stack:
                 self.stop(proc)
             except Exception:  # noqa: BLE001 - stop the others whatever happens to one
                 _killpg(proc.pid, signal.SIGKILL)
-        shutil.rmtree(self.socket_dir, ignore_errors=True)
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
 
 
 def _killpg(pgid: int, sig: int) -> None:

@@ -53,6 +53,7 @@ from drills.stack import (
     db_url,
     redis_prefix_clear,
 )
+from loadtest.server import process_cpu_seconds
 
 # The stream settings of the held-stream phases (each phase's stacks are started with them), and
 # how long at least such a phase counts: two of those intervals.
@@ -67,18 +68,6 @@ HEARTBEATS_EVERY_INTERVAL = {  # and a status only every QUEUE_REFRESH_MAX_SECON
 }
 EVENTS_PATH = "/api/v1/queue-tokens/current/events"
 PROCESSES = ("event loop", "HAProxy", "Redis")
-
-
-def process_cpu_s(pid: int) -> float:
-    """CPU-seconds of a process and its direct children (user + system), from /proc."""
-    total = 0.0
-    for each in (pid, *child_pids(pid)):
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 @dataclass
@@ -97,7 +86,7 @@ class Side:
         self.calls, self.cpu_s = 0, dict.fromkeys(PROCESSES, 0.0)
 
     def cpu_now(self) -> dict[str, float]:
-        return {name: process_cpu_s(pid) for name, pid in self.pids.items()}
+        return {name: process_cpu_seconds([pid, *child_pids(pid)]) for name, pid in self.pids.items()}
 
     def add_cpu(self, before: dict[str, float], after: dict[str, float], shared: float = 1.0) -> None:
         for name in PROCESSES:
@@ -324,7 +313,6 @@ class Bench:
         db_recreate(self.args.db)
         redis_prefix_clear(self.args.redis_url, self.args.prefix)
         stack = Stack(self.config(ROOT), self.log_dir / "setup")
-        self.stacks.append(stack)  # no process, but its socket directory goes with the others
         for step in SETUP_STEPS:
             done = stack.manage(*step)
             if done.returncode:

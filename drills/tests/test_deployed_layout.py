@@ -20,5 +20,8 @@ def test_the_pools_listen_on_unix_sockets_behind_the_proxy_as_deployed(drill_sta
     with urllib.request.urlopen(layout["proxy"].url + "/readyz", timeout=10) as through_the_proxy:
         assert through_the_proxy.status == 200
 
+    socket_dir = pools["queue"].unix_socket.parent
+    assert {pool.unix_socket.parent for pool in pools.values()} == {socket_dir}
+
     drill_stack.stop_all()
-    assert not drill_stack.socket_dir.exists()
+    assert not socket_dir.exists()
