@@ -33,7 +33,6 @@ import argparse
 import dataclasses
 import json
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -44,11 +43,11 @@ from drills.burst import Burst, Fan, QueueSampler, call, http
 from drills.seed import FAN_PASSWORD
 from drills.stack import (
     ROOT,
-    SETUP_STEPS,
     PgBouncer,
     PgConnectionSampler,
     RedisClusterServers,
     RedisServer,
+    SetupFailed,
     Stack,
     StackConfig,
     db_recreate,
@@ -116,21 +115,14 @@ def run_drill(
             bouncer.start()
         redis_prefix_clear(redis_url, prefix)
         with Stack(config, run_dir) as stack:
-            for step in SETUP_STEPS:
-                done = Stack(direct_config, run_dir).manage(*step)
-                if done.returncode:
-                    sys.stderr.write(done.stdout + done.stderr)
-                    return 1
-            fans_file = run_dir / "fans.json"
-            seeded = subprocess.run(
-                [sys.executable, "-m", "drills.seed", "--fans", str(fans), "--active-size", str(active_size),
-                 "--venue", "스파르타 콘서트장", "--poor-share", "0", "--out", str(fans_file)],
-                cwd=ROOT, env=direct_config.env(), capture_output=True, text=True, timeout=300,
-            )  # fmt: skip
-            if seeded.returncode:
-                sys.stderr.write(seeded.stdout + seeded.stderr)
+            try:
+                world = Stack(direct_config, run_dir).prepare_and_seed(
+                    "--fans", str(fans), "--active-size", str(active_size),
+                    "--venue", "스파르타 콘서트장", "--poor-share", "0", out=run_dir / "fans.json", timeout=300,
+                )  # fmt: skip
+            except SetupFailed as exc:
+                sys.stderr.write(str(exc))
                 return 1
-            world = json.loads(fans_file.read_text())
             if name == "pooled":
                 webs = [stack.start_web(f"web{i}", workers=1, threads=4) for i in range(1, POOLED_WEBS + 1)]
             else:

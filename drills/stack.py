@@ -16,6 +16,7 @@ Nothing here imports Django, so a plain script can drive a stack without setting
 
 import contextlib
 import http.client
+import json
 import os
 import resource
 import shutil
@@ -458,6 +459,10 @@ class PgConnectionSampler(threading.Thread):
         self.join(timeout=10)
 
 
+class SetupFailed(RuntimeError):
+    """A step making a stack's database ready failed; the message is what it printed."""
+
+
 @dataclass
 class StackConfig:
     database_url: str
@@ -756,6 +761,26 @@ class Stack:
             text=True,
             timeout=timeout,
         )
+
+    def prepare_and_seed(self, *seed_args: str, out: Path, timeout: float = 900) -> dict:
+        """A new database made ready as scripts/run does (SETUP_STEPS), then seeded by
+        `python -m drills.seed <seed_args> --out <out>`; the seed's JSON (the concert, the fans).
+        A failing step raises SetupFailed with what it printed."""
+        for step in SETUP_STEPS:
+            done = self.manage(*step)
+            if done.returncode:
+                raise SetupFailed(done.stdout + done.stderr)
+        seeded = subprocess.run(
+            [sys.executable, "-m", "drills.seed", *seed_args, "--out", str(out)],
+            cwd=self.config.code_root,
+            env=self.config.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if seeded.returncode:
+            raise SetupFailed(seeded.stdout + seeded.stderr)
+        return json.loads(Path(out).read_text())
 
     # -- readiness ----------------------------------------------------------------------------
     def wait_ready(self, proc: Proc, *, timeout: float = 60) -> None:

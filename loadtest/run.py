@@ -30,7 +30,7 @@ import psycopg
 from drills.seed import POOR_BALANCE
 from drills.stack import (
     ROOT,
-    SETUP_STEPS,
+    SetupFailed,
     Stack,
     StackConfig,
     db_connection_count,
@@ -54,12 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue-workers", type=int, default=2, help="gunicorn workers of the waiting-room pool")
     parser.add_argument("--booking-workers", type=int, default=2, help="gunicorn workers of the booking pool")
     parser.add_argument("--web-threads", type=int, default=4, help="gunicorn threads per worker")
-    # Twice the waiting-room pool's, as scripts/run and compose run it (README *Performance*, 2026-12-04).
+    # Twice the waiting-room pool's, as scripts/run and compose run it (docs/performance-log.md, 2026-12-04).
     parser.add_argument("--booking-threads", type=int, default=8, help="threads per booking worker")
     parser.add_argument("--queue-nice", type=int, default=10, help="CPU niceness of the enter/poll pool")
     parser.add_argument("--events-nice", type=int, default=10, help="CPU niceness of the event-stream pool")
     # The admitted fans' path (holds, payments, seat maps) is raised where the kernel allows it (root or
-    # CAP_SYS_NICE; else it runs at 0 and the report's header says so): see README *Performance*,
+    # CAP_SYS_NICE; else it runs at 0 and the report's header says so): see docs/performance-log.md,
     # each call waits for a core at every wake-up after a round trip, and at nice 0 the pool's whole
     # session weighs as much as each PostgreSQL backend, which starts its own.
     parser.add_argument("--booking-nice", type=int, default=-5, help="CPU niceness of the booking pool")
@@ -122,23 +122,17 @@ def main(argv: list[str] | None = None) -> int:
     redis_prefix_clear(args.redis_url, args.prefix)
 
     with Stack(config, run_dir) as stack:
-        for step in SETUP_STEPS:
-            done = stack.manage(*step)
-            if done.returncode:
-                sys.stderr.write(done.stdout + done.stderr)
-                return 1
         say(f"seeding a 1,000-seat show and {args.fans} fans")
         fans_file = run_dir / "fans.json"
-        seeded = subprocess.run(
-            [sys.executable, "-m", "drills.seed", "--fans", str(args.fans), "--active-size", str(args.active_size),
-             "--hold-minutes", str(args.hold_minutes), "--out", str(fans_file)],
-            cwd=ROOT, env=config.env(), capture_output=True, text=True, timeout=900,
-        )  # fmt: skip
-        if seeded.returncode:
-            sys.stderr.write(seeded.stdout + seeded.stderr)
+        try:
+            seed_info = stack.prepare_and_seed(
+                "--fans", str(args.fans), "--active-size", str(args.active_size),
+                "--hold-minutes", str(args.hold_minutes), out=fans_file,
+            )  # fmt: skip
+        except SetupFailed as exc:
+            sys.stderr.write(str(exc))
             return 1
-        say(seeded.stdout.strip())
-        seed_info = json.loads(fans_file.read_text())
+        say(f"seeded concert {seed_info['concert_id']} show {seed_info['show_id']} ({seed_info['seats']} seats)")
 
         say("starting HAProxy, the waiting-room and booking pools, a Celery worker and beat")
         queue_pool = stack.start_pool(

@@ -33,7 +33,6 @@ import json
 import os
 import resource
 import secrets
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -44,7 +43,6 @@ import redis
 
 from drills.stack import (
     ROOT,
-    SETUP_STEPS,
     Stack,
     StackConfig,
     child_pids,
@@ -313,19 +311,10 @@ class Bench:
         db_recreate(self.args.db)
         redis_prefix_clear(self.args.redis_url, self.args.prefix)
         stack = Stack(self.config(ROOT), self.log_dir / "setup")
-        for step in SETUP_STEPS:
-            done = stack.manage(*step)
-            if done.returncode:
-                raise RuntimeError(done.stdout + done.stderr)
-        fans_file = self.log_dir / "fans.json"
-        seeded = subprocess.run(
-            [sys.executable, "-m", "drills.seed", "--fans", str(self.args.fans), "--active-size",
-             str(self.args.active_size), "--hold-minutes", "5", "--out", str(fans_file)],
-            cwd=ROOT, env=stack.config.env(), capture_output=True, text=True, timeout=900,
+        info = stack.prepare_and_seed(
+            "--fans", str(self.args.fans), "--active-size", str(self.args.active_size), "--hold-minutes", "5",
+            out=self.log_dir / "fans.json",
         )  # fmt: skip
-        if seeded.returncode:
-            raise RuntimeError(seeded.stdout + seeded.stderr)
-        info = json.loads(fans_file.read_text())
         return [fan | {"concert_id": info["concert_id"]} for fan in info["fans"]]
 
 

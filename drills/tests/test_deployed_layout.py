@@ -1,11 +1,16 @@
 """The drills and the load test run the service wired as scripts/run deploys it: HAProxy on a port
 in front of the pools, each pool on a unix socket of its own (only the proxy reaches them), and a
-stopped stack leaves no socket behind. Real processes (drills/stack.py)."""
+stopped stack leaves no socket behind; a stack makes its database ready as scripts/run does and
+seeds it. Real processes (drills/stack.py)."""
 
+import dataclasses
+import json
 import stat
 import urllib.request
 
 import pytest
+
+from drills.stack import SetupFailed, Stack
 
 
 @pytest.mark.drill
@@ -25,3 +30,18 @@ def test_the_pools_listen_on_unix_sockets_behind_the_proxy_as_deployed(drill_sta
 
     drill_stack.stop_all()
     assert not socket_dir.exists()
+
+
+@pytest.mark.drill
+def test_a_stack_makes_its_database_ready_and_seeds_it_or_says_what_failed(drill_stack, tmp_path):
+    config = dataclasses.replace(
+        drill_stack.config, extra_env=drill_stack.config.extra_env | {"DJANGO_STATIC_ROOT": str(tmp_path / "static")}
+    )
+    stack = Stack(config, tmp_path / "setup")
+
+    seeded = stack.prepare_and_seed("--fans", "3", "--active-size", "2", out=tmp_path / "fans.json")
+
+    assert len(seeded["fans"]) == 3 and seeded["seats"] > 0
+    assert json.loads((tmp_path / "fans.json").read_text()) == seeded
+    with pytest.raises(SetupFailed, match="--no-such-option"):
+        stack.prepare_and_seed("--no-such-option", out=tmp_path / "again.json")
