@@ -27,7 +27,7 @@ import gevent.monkey
 # Every fan connects to a numeric address (127.0.0.1). gevent's default resolver sends each
 # connection's getaddrinfo through a thread pool (about 0.1 ms of CPU and two thread hand-offs
 # each); the blocking one answers at once (locust's cores while 10,000 fans entered: 0.58-0.60
-# before, 0.51-0.58 after; README *Performance*, 2026-12-04 21:00).
+# before, 0.51-0.58 after; docs/performance-log.md, 2026-12-04 21:00).
 gevent.config.resolver = "block"
 gevent.monkey.patch_all()
 

@@ -108,7 +108,7 @@ if DATABASE_POOLER not in ("", "pgbouncer"):
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_POOLER == "pgbouncer"
 # Straight to PostgreSQL, a statement a connection has run DATABASE_PREPARE_THRESHOLD times (each
 # of a hold's and a payment's dozen) is prepared on the server, which then skips parsing and
-# planning it: a third less PostgreSQL CPU per hold or payment (README *Performance*, 2026-12-03
+# planning it: a third less PostgreSQL CPU per hold or payment (docs/performance-log.md, 2026-12-03
 # evening). Preparing needs server-side binding; through PgBouncer both stay off. 0: never prepare.
 DATABASE_PREPARE_THRESHOLD = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
 if DATABASE_POOLER != "pgbouncer" and DATABASE_PREPARE_THRESHOLD > 0:
