@@ -2,6 +2,7 @@
 closed sale and a place that ended."""
 
 import contextlib
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -26,7 +27,7 @@ from pages.booking import (
 from pages.common import fan_required, outage_page, waiting_room_url
 from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
 from queueing.selectors import QueueTokenStatus, queue_status
-from queueing.services import queue_enter, queue_leave
+from queueing.services import queue_enter, queue_leave, queue_stream_ticket_issue
 
 
 def _requested_show_id(request: HttpRequest, concert_id: int) -> int | None:
@@ -89,6 +90,10 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
         return render(request, "pages/queue_admitted.html", context)
     context["next_url"] = reverse("pages:seat-map", args=[show_id]) if show_id else waiting_room_url(concert.pk)
     context["poll_url"] = reverse("queue-token-current")
+    # Told instead of asking: the page follows an event stream, which the event loop serves
+    # without a session; the signed ticket names the fan and the token (polling stays the fallback).
+    ticket = queue_stream_ticket_issue(user_id=request.user.pk, token=current.token)
+    context["events_url"] = f"{reverse('queue-token-events')}?{urlencode({'ticket': ticket})}"
     # PREQUEUE (before booking opens): no position yet, a countdown to the opening instead.
     context["prequeue"] = current.status is QueueTokenStatus.PREQUEUE
     context["countdown"] = _countdown(current.seconds_until_open)

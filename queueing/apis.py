@@ -2,6 +2,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +23,7 @@ from queueing.events import status_event
 from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
 from queueing.permissions import QUEUE_TOKEN_HEADER
 from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status, queue_status_data, queue_status_for_api_key
-from queueing.services import queue_enter, queue_enter_for_api_key, queue_leave
+from queueing.services import queue_enter, queue_enter_for_api_key, queue_leave, queue_stream_ticket_caller
 from queueing.session import queue_token_to_session
 
 # The deferred authenticator checks the same `Authorization: Token` (or the session) as the rest.
@@ -65,7 +66,7 @@ class QueueStatusOutputSerializer(serializers.Serializer):
     active_seconds_left = serializers.IntegerField(allow_null=True, help_text="ACTIVE: seconds left")
     refresh_after_seconds = serializers.IntegerField(
         help_text="Ask again after this many seconds (add some jitter): about 2 s near the front of the line, "
-        "longer further back (at most 60 s by default); PREQUEUE: by the opening. A WAITING fan who does not "
+        "longer further back (at most 120 s by default); PREQUEUE: by the opening. A WAITING fan who does not "
         "ask for abandon_after_minutes (default 5) loses the place"
     )
     seconds_until_open = serializers.IntegerField(
@@ -208,14 +209,28 @@ class QueueTokenCurrentApi(LeanApiView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class _EventStreamNegotiation(BaseContentNegotiation):
+    """An EventSource asks for `Accept: text/event-stream`, which DRF's JSON-only negotiation
+    refused (406) before the view ran: the view answers the stream itself, and a refusal is JSON
+    whatever the client accepts, as the event loop's are."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class QueueTokenEventsApi(APIView):
     """Where I stand, as Server-Sent Events (queueing.events). Behind HAProxy this path is served
     by the ASGI pool, which keeps the stream open and sends a status every refresh_after_seconds
     until ACTIVE. Served here (gunicorn cannot hold a stream open) it sends one status event and
     ends; an EventSource then reconnects after the event's `retry`, which is polling in the
-    stream's format."""
+    stream's format. The caller: an API key, the waiting page's ?ticket=, or the session."""
 
     authentication_classes = [DeferredTokenAuthentication, SessionAuthentication]
+    permission_classes = []  # a ticket names its caller itself: get() refuses a call with none
+    content_negotiation_class = _EventStreamNegotiation
 
     @extend_schema(
         operation_id="queue_tokens_current_events",
@@ -224,10 +239,18 @@ class QueueTokenEventsApi(APIView):
         description="`text/event-stream`: `event: status` with the body of GET /queue-tokens/current, at once "
         "and then every refresh_after_seconds, until the status is ACTIVE (the stream then ends); "
         "`event: error` with {code, message} (TOKEN_NOT_FOUND, SERVICE_UNAVAILABLE) ends it too. The queue "
-        "token goes in X-Queue-Token or, for an EventSource, in ?token=.",
+        "token goes in X-Queue-Token or, for an EventSource, in ?token=. A browser's EventSource on the fan "
+        "pages sends neither a key nor a token: the waiting page's ?ticket= names both.",
         parameters=[
             OpenApiParameter(QUEUE_TOKEN_HEADER, str, OpenApiParameter.HEADER, required=False),
             OpenApiParameter("token", str, OpenApiParameter.QUERY, required=False, description="The queue token"),
+            OpenApiParameter(
+                "ticket",
+                str,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="The waiting page's signed stream ticket, instead of a key and a token",
+            ),
         ],
         responses={
             (200, "text/event-stream"): OpenApiResponse(description="Status events (see above)"),
@@ -236,8 +259,14 @@ class QueueTokenEventsApi(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         token = request.headers.get(QUEUE_TOKEN_HEADER) or request.query_params.get("token")
+        ticket = request.query_params.get("ticket")
         if isinstance(request.user, ApiKeyCaller):
             current = queue_status_for_api_key(api_key=request.user.api_key, token=token)
-        else:
+        elif ticket is not None:
+            user_id, token = queue_stream_ticket_caller(ticket=ticket)
+            current = queue_status(user_id=user_id, token=token)
+        elif request.user.is_authenticated:
             current = queue_status(user_id=request.user.pk, token=token)
+        else:
+            raise NotAuthenticated()
         return HttpResponse(status_event(current), content_type="text/event-stream")

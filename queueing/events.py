@@ -2,6 +2,9 @@
 
     GET /api/v1/queue-tokens/current/events   Authorization: Token <key>   X-Queue-Token: <token>
     (or ?token=<token>; an EventSource cannot set headers)
+    GET /api/v1/queue-tokens/current/events?ticket=<ticket>   the fan pages' EventSource: a signed
+    ticket of the fan's id and token from the waiting page (queueing.services.queue_stream_ticket_issue),
+    since this loop runs no Django session machinery
 
 A poll costs a whole HTTP request through gunicorn, Django's middleware and a view (about 1.5 ms
 of CPU here); with thousands waiting, polls took most of the server. A stream is opened once, and
@@ -60,6 +63,7 @@ from queueing.selectors import (
     aqueue_status,
     queue_status_data,
 )
+from queueing.services import queue_stream_ticket_caller
 
 logger = logging.getLogger(__name__)
 
@@ -149,25 +153,31 @@ async def queue_events_app(scope: dict, receive, send) -> None:
         await json_answer(send, 405, {"code": "METHOD_NOT_ALLOWED", "message": "Use GET."}, {"allow": "GET"})
         return
     api_key = plain_api_key(headers)
-    if api_key is None:
-        answer = error_answer(ApiKeyInvalid("Send Authorization: Token <key>."), challenge=KEYWORD)
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    ticket = (query.get("ticket") or [None])[0]
+    if api_key is None and ticket is None:
+        answer = error_answer(
+            ApiKeyInvalid("Send Authorization: Token <key>, or the waiting page's ?ticket=."), challenge=KEYWORD
+        )
         await json_answer(send, answer.status, answer.body, answer.headers)
         return
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     token = headers.get(_QUEUE_TOKEN) or (query.get("token") or [None])[0]
 
     wake = asyncio.Event()  # the fan went away, or was admitted
     try:
-        # Far back, fans connect again every minute or two: the key's read and the first status
-        # go in batches (alone, each opening's status cost the loop a tenth of its CPU).
-        user_id = await caller_id(api_key, batched=True)
+        if api_key is not None:
+            # Far back, fans connect again every minute or two: the key's read and the first status
+            # go in batches (alone, each opening's status cost the loop a tenth of its CPU).
+            user_id = await caller_id(api_key, batched=True)
+        else:  # a browser's EventSource: the waiting page's ticket names the fan and the token
+            user_id, token = queue_stream_ticket_caller(ticket=ticket)
         # Listen for the admission before reading the status: none can slip in between unheard.
         await _subscribe_to_admissions()
         _wakers[token or ""] = wake
         current = await aqueue_status(user_id=user_id, token=token, batched=True)
     except ApplicationError as exc:
         _forget_waker(token, wake)
-        answer = error_answer(exc)
+        answer = error_answer(exc, challenge=KEYWORD)  # a 401 says how to authenticate
         await json_answer(send, answer.status, answer.body, answer.headers)
         return
 

@@ -1,4 +1,4 @@
-from core.exceptions import ApplicationError, Conflict, NotFound
+from core.exceptions import ApplicationError, Conflict, NotAuthenticated, NotFound
 
 
 class BookingClosed(Conflict):
@@ -27,3 +27,9 @@ class QueueNotActive(ApplicationError):
     code = "QUEUE_NOT_ACTIVE"
     status = 403
     message = "Wait for your turn: this needs an ACTIVE queue token of this concert."
+
+
+class StreamTicketInvalid(NotAuthenticated):
+    """A waiting page's stream ticket that is forged, malformed or past its time."""
+
+    message = "The stream ticket is not valid or has expired. Load the waiting room page again."

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core import signing
 from django.utils import timezone
 
 from accounts.authentication import api_key_caller_id
@@ -31,6 +32,7 @@ from queueing.exceptions import (
     BookingClosed,
     QueueFull,
     QueueNotActive,
+    StreamTicketInvalid,
     TokenNotFound,
 )
 from queueing.scripts import (
@@ -64,6 +66,8 @@ logger = logging.getLogger(__name__)
 
 # Bytes of randomness of a queue token (secrets.token_urlsafe): 32 bytes = 256 bits.
 TOKEN_BYTES = 32
+# Tickets signed for one purpose cannot pass for another signed value of the project's.
+_STREAM_TICKET_SALT = "queueing.stream-ticket"
 
 
 @dataclass(frozen=True)
@@ -273,6 +277,27 @@ async def aqueue_leave_for_api_key(*, api_key: str, token: str | None) -> None:
     await _aadmission_metrics_record(concert_id=concert_id, admitted=left.admitted, abandoned=left.pruned)
     if not left.removed:
         raise TokenNotFound()
+
+
+def queue_stream_ticket_issue(*, user_id: int, token: str) -> str:
+    """A signed ticket that lets a browser's EventSource follow the user's queue `token` on the
+    event loop (queueing.events), which runs no session machinery: the waiting page puts it in the
+    stream's URL. Good for QUEUE_STREAM_TICKET_SECONDS; it tells only where the fan stands (and,
+    as any status does, that the fan is still there), so it is not ended with the session."""
+    expires_at = int(clock.timestamp()) + settings.QUEUE_STREAM_TICKET_SECONDS
+    return signing.dumps([user_id, token, expires_at], salt=_STREAM_TICKET_SALT)
+
+
+def queue_stream_ticket_caller(*, ticket: str) -> tuple[int, str]:
+    """The user id and queue token a stream ticket was issued for.
+    Raises StreamTicketInvalid for a forged, malformed or expired ticket."""
+    try:
+        user_id, token, expires_at = signing.loads(ticket, salt=_STREAM_TICKET_SALT)
+    except (signing.BadSignature, ValueError, TypeError):  # forged, or not a ticket's payload
+        raise StreamTicketInvalid() from None
+    if expires_at <= clock.timestamp():
+        raise StreamTicketInvalid()
+    return user_id, token
 
 
 @storage_boundary

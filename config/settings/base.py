@@ -400,6 +400,11 @@ QUEUE_EVENTS_STATUS_EVERY_REFRESHES = env.int("QUEUE_EVENTS_STATUS_EVERY_REFRESH
 # ends; the client connects again then, as an EventSource does. Every held stream costs the proxy
 # two file descriptors (the fan's and uvicorn's), and a process has a fixed number of them.
 QUEUE_EVENTS_HOLD_MAX_POSITION = env.int("QUEUE_EVENTS_HOLD_MAX_POSITION", default=4000)
+# A browser's EventSource cannot send `Authorization: Token`, and the event loop runs no Django
+# session machinery: the waiting page gives its stream a signed ticket (the fan's id and queue
+# token, queueing.services.queue_stream_ticket_issue), good for this many seconds; the page makes
+# a new one whenever it loads, and past it the page polls with its session instead.
+QUEUE_STREAM_TICKET_SECONDS = env.int("QUEUE_STREAM_TICKET_SECONDS", default=3600)
 # ... and the streams of one process share at most this many Redis connections.
 # The event loop's calls of the waiting crowd that can wait a moment (entries, leaves, the
 # streams' statuses due by the clock and their key reads) go to Redis in one pipeline per batch,

@@ -1,16 +1,22 @@
 """The drills and the load test run the service wired as scripts/run deploys it: HAProxy on a port
 in front of the pools, each pool on a unix socket of its own (only the proxy reaches them), and a
 stopped stack leaves no socket behind; a stack makes its database ready as scripts/run does and
-seeds it. Real processes (drills/stack.py)."""
+seeds it; the fan pages' event stream is held by the event loop. Real processes (drills/stack.py)."""
 
 import dataclasses
+import html
+import http.client
 import json
+import re
 import stat
 import urllib.request
 
 import pytest
 
+from accounts.models import User
 from drills.stack import SetupFailed, Stack
+from drills.tests.world import drill_world
+from queueing.services import queue_enter
 
 
 @pytest.mark.drill
@@ -45,3 +51,30 @@ def test_a_stack_makes_its_database_ready_and_seeds_it_or_says_what_failed(drill
     assert json.loads((tmp_path / "fans.json").read_text()) == seeded
     with pytest.raises(SetupFailed, match="--no-such-option"):
         stack.prepare_and_seed("--no-such-option", out=tmp_path / "again.json")
+
+
+@pytest.mark.drill
+def test_the_waiting_pages_stream_is_held_by_the_event_loop_behind_the_proxy(drill_stack, client):
+    """The fan pages' EventSource, as deployed: the page's signed ticket opens a stream that the
+    event loop holds (no session machinery there), not gunicorn's one-event answer."""
+    world = drill_world(fans=2, active_size=1)
+    queue_enter(user_id=world.fans[0].user_id, concert_id=world.concert.pk)  # takes the one place
+    client.force_login(User.objects.get(pk=world.fans[1].user_id))
+    client.post(f"/concerts/{world.concert.pk}/queue/")
+    waiting_page = client.get(f"/concerts/{world.concert.pk}/queue/").content.decode()
+    events_url = html.unescape(re.search(r'data-events-url="([^"]+)"', waiting_page).group(1))
+    layout = drill_stack.start_deployed_layout()
+
+    connection = http.client.HTTPConnection("127.0.0.1", layout["proxy"].port, timeout=20)
+    try:
+        connection.request("GET", events_url, headers={"Accept": "text/event-stream"})  # no key, no cookie
+        stream = connection.getresponse()
+        first_event = [stream.readline() for _ in range(3)]
+    finally:
+        connection.close()
+
+    assert stream.status == 200 and stream.getheader("Content-Type").startswith("text/event-stream")
+    assert stream.getheader("Content-Length") is None  # held open: gunicorn's answer has a length
+    assert first_event[0].startswith(b"retry: ") and first_event[1] == b"event: status\n"
+    status = json.loads(first_event[2].removeprefix(b"data: "))
+    assert (status["status"], status["position"]) == ("WAITING", 1)

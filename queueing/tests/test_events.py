@@ -4,10 +4,12 @@ real Redis and PostgreSQL, and the same path served by gunicorn (one event per r
 import asyncio
 import json
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 import redis.asyncio
 from django.conf import settings as django_settings
+from django.core import signing
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from rest_framework.authtoken.models import Token
@@ -23,7 +25,13 @@ from queueing import aio
 from queueing.events import EVENTS_PATH, error_event
 from queueing.exceptions import TokenNotFound
 from queueing.selectors import aqueue_status
-from queueing.services import queue_enter, queue_leave, queue_promote, queue_set_paused
+from queueing.services import (
+    queue_enter,
+    queue_leave,
+    queue_promote,
+    queue_set_paused,
+    queue_stream_ticket_issue,
+)
 from queueing.tests.helpers import count_batches
 
 # The app resolves API keys and reads statuses in its own event loop and threads: committed data.
@@ -456,3 +464,75 @@ def test_a_bug_in_a_batch_fails_its_callers_instead_of_leaving_them_waiting(room
     answers = asyncio.run(statuses())
 
     assert [str(answer) for answer in answers] == ["a bug", "a bug"]
+
+
+# -- the fan pages' EventSource: a signed ticket from the waiting page instead of a key ----------
+
+
+def test_a_waiting_pages_ticket_follows_the_fan_until_admitted_without_a_key(room):
+    first, _ = fan_with_key()
+    queue_enter(user_id=first.pk, concert_id=room.pk)  # takes the one place
+    fan = UserFactory()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+    ticket = queue_stream_ticket_issue(user_id=fan.pk, token=token)
+
+    stream = run(Stream(api_key=None, query=urlencode({"ticket": ticket})), during=lambda: queue_leave(
+        user_id=first.pk, token=queue_enter(user_id=first.pk, concert_id=room.pk).token
+    ))  # fmt: skip
+
+    assert stream.status == 200
+    statuses = [data["status"] for _, data in stream.events()]
+    assert statuses[0] == "WAITING" and statuses[-1] == "ACTIVE" and stream.ended
+    assert {data["token"] for _, data in stream.events()} == {token}
+
+
+@pytest.mark.security
+@pytest.mark.parametrize("ticket", ["forged", "another purpose", "expired", "malformed"])
+def test_a_ticket_that_is_forged_expired_or_not_a_ticket_gets_no_stream(room, ticket, settings, clock):
+    fan = UserFactory()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+    issued = queue_stream_ticket_issue(user_id=fan.pk, token=token)
+    if ticket == "forged":  # another fan's id under the same signature
+        payload, signature = issued.split(":", 1)
+        other = signing.dumps([fan.pk + 1, token, 2**40], salt="queueing.stream-ticket").split(":", 1)[0]
+        issued = f"{other}:{signature}"
+    elif ticket == "another purpose":  # the project's key signing the same payload for something else
+        issued = signing.dumps([fan.pk, token, 2**40])
+    elif ticket == "expired":
+        clock.advance(timedelta(seconds=settings.QUEUE_STREAM_TICKET_SECONDS))
+    else:
+        issued = signing.dumps("not a ticket", salt="queueing.stream-ticket")
+
+    stream = run(Stream(api_key=None, query=urlencode({"ticket": issued})))
+
+    assert (stream.status, json.loads(stream.body)["code"]) == (401, "NOT_AUTHENTICATED")
+    assert stream.headers[b"www-authenticate"] == b"Token"
+
+
+def test_a_ticket_of_a_place_that_ended_gets_token_not_found(room):
+    fan = UserFactory()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+    ticket = queue_stream_ticket_issue(user_id=fan.pk, token=token)
+    queue_leave(user_id=fan.pk, token=token)
+
+    stream = run(Stream(api_key=None, query=urlencode({"ticket": ticket})))
+
+    assert (stream.status, json.loads(stream.body)["code"]) == (404, "TOKEN_NOT_FOUND")
+
+
+def test_gunicorn_answers_an_event_source_with_a_ticket_and_refuses_a_call_with_no_caller(room):
+    fan = UserFactory()
+    token = queue_enter(user_id=fan.pk, concert_id=room.pk).token
+    anonymous = APIClient()
+
+    # As a browser's EventSource asks (DRF's negotiation refused it 406 before the view ran).
+    ticket = queue_stream_ticket_issue(user_id=fan.pk, token=token)
+    answered = anonymous.get(EVENTS_PATH, {"ticket": ticket}, HTTP_ACCEPT="text/event-stream")
+    refused = anonymous.get(EVENTS_PATH, {"token": token}, HTTP_ACCEPT="text/event-stream")
+
+    assert answered.status_code == 200 and '"status":"ACTIVE"' in answered.content.decode()
+    assert (refused.status_code, refused.json()["code"], refused["WWW-Authenticate"]) == (
+        401,
+        "NOT_AUTHENTICATED",
+        "Token",
+    )

@@ -1,13 +1,18 @@
-/* The waiting room: polls the queue endpoint when the server says to (refresh_after_seconds, plus
-   jitter so that thousands of pages do not ask in the same second), updates the numbers, and goes
-   to seat selection by itself when the fan is admitted. Before booking opens (PREQUEUE) it shows a
-   countdown to the opening and keeps polling: the fan's place appears once the pre-queue is placed.
-   Polling is also what keeps the place: a fan silent for a few minutes loses it. */
+/* The waiting room: follows the fan's event stream (told instead of asking: each status is pushed,
+   an admission at once; data-events-url carries the page's signed ticket, since an EventSource
+   sends no headers), updates the numbers, and goes to seat selection by itself when the fan is
+   admitted. Where the stream cannot be had (no EventSource, or the server refuses it: the ticket
+   past its time) it polls the queue endpoint when the server says to (refresh_after_seconds, plus
+   jitter so that thousands of pages do not ask in the same second). Both start after the page's
+   first refresh_after_seconds: the page already shows that status. Before booking opens
+   (PREQUEUE) it shows a countdown to the opening: the fan's place appears once the pre-queue is
+   placed. Each status is also what keeps the place: a fan silent for a few minutes loses it. */
 (function () {
   "use strict";
   var box = document.getElementById("queue");
   if (!box || !window.fetch) return;
   var pollUrl = box.getAttribute("data-poll-url");
+  var eventsUrl = box.getAttribute("data-events-url");
   var token = box.getAttribute("data-token");
   var nextUrl = box.getAttribute("data-next-url");
   var reloadUrl = box.getAttribute("data-reload-url");
@@ -82,6 +87,25 @@
     bar.textContent = done + "%";
   }
   function schedule(seconds) { setTimeout(poll, withJitter(seconds)); }
+  // One status, from a poll or the stream: the numbers, or seat selection once admitted.
+  // False once the page is leaving.
+  function show(data) {
+    failures = 0;
+    if (data.status === "ACTIVE") { window.location.assign(nextUrl); return false; }
+    if (data.status === "PREQUEUE") {
+      showPrequeue(data.seconds_until_open || 0);
+    } else {
+      showLine();
+    }
+    document.getElementById("queue-position").textContent = data.position === null ? "—" : data.position;
+    document.getElementById("queue-ahead").textContent = data.ahead === null ? "—" : data.ahead;
+    document.getElementById("queue-behind").textContent = data.behind === null || data.behind === undefined ? "—" : data.behind;
+    showWait(data);
+    showProgress(data.position);
+    var updated = document.getElementById("queue-updated");
+    updated.textContent = updated.getAttribute("data-text") + " " + new Date().toLocaleTimeString();
+    return true;
+  }
   function poll() {
     fetch(pollUrl, { credentials: "same-origin", headers: { "X-Queue-Token": token, "Accept": "application/json" } })
       .then(function (response) {
@@ -99,30 +123,34 @@
         return response.json();
       })
       .then(function (data) {
-        if (!data) return;
-        failures = 0;
-        if (data.status === "ACTIVE") { window.location.assign(nextUrl); return; }
-        if (data.status === "PREQUEUE") {
-          showPrequeue(data.seconds_until_open || 0);
-        } else {
-          showLine();
-        }
-        document.getElementById("queue-position").textContent = data.position === null ? "—" : data.position;
-        document.getElementById("queue-ahead").textContent = data.ahead === null ? "—" : data.ahead;
-        document.getElementById("queue-behind").textContent = data.behind === null || data.behind === undefined ? "—" : data.behind;
-        showWait(data);
-        showProgress(data.position);
-        var updated = document.getElementById("queue-updated");
-        updated.textContent = updated.getAttribute("data-text") + " " + new Date().toLocaleTimeString();
-        schedule(data.refresh_after_seconds || 5);
+        if (data && show(data)) schedule(data.refresh_after_seconds || 5);
       })
       .catch(function () {
         failures += 1; // back off while the network or the server is unwell
         schedule(Math.min(30, 2 * Math.pow(2, failures)));
       });
   }
+  // The stream: far back in the line the server ends it after each status, and the browser
+  // connects again after the status's `retry` (the refresh) by itself.
+  function follow() {
+    var source = new EventSource(eventsUrl);
+    source.addEventListener("status", function (event) {
+      if (!show(JSON.parse(event.data))) source.close();
+    });
+    source.addEventListener("error", function (event) {
+      if (event.data) { // the server's own `event: error` {code, message}
+        source.close();
+        var refusal = JSON.parse(event.data);
+        if (refusal.code === "TOKEN_NOT_FOUND") { window.location.assign(reloadUrl); return; } // it explains
+        setTimeout(follow, withJitter(refusal.retry_after_seconds || 5)); // SERVICE_UNAVAILABLE: a moment
+      } else if (source.readyState === EventSource.CLOSED) { // refused outright: poll instead
+        schedule(2);
+      } // else the connection dropped: the browser connects again by itself
+    });
+  }
   showProgress(parseInt(document.getElementById("queue-position").textContent, 10));
   var initial = parseInt(countdownEl.getAttribute("data-seconds"), 10);
   if (!prequeueEl.hidden && !isNaN(initial)) showPrequeue(initial);
-  schedule(parseInt(box.getAttribute("data-refresh-after"), 10) || 2);
+  var firstRefresh = parseInt(box.getAttribute("data-refresh-after"), 10) || 2;
+  setTimeout(eventsUrl && window.EventSource ? follow : poll, withJitter(firstRefresh));
 })();

@@ -1,0 +1,82 @@
+"""The waiting room page in real headless Chromium against a live server, the real PostgreSQL and
+Redis: the page follows the fan's event stream with its signed ticket and does not poll; refused
+its stream, it polls with its session instead. Either way it moves on to the seat map by itself
+once the fan is admitted. (The live server is Django alone, which answers the stream's path with
+one status per connection, as gunicorn does: the browser connects again after the status's
+`retry`. Behind HAProxy the event loop holds the stream open; queueing/tests/test_events.py.)
+"""
+
+import re
+import time
+
+import pytest
+from django.test import Client
+from playwright.sync_api import Page, expect
+
+from accounts.tests.factories import UserFactory
+from queueing.events import EVENTS_PATH
+from queueing.services import queue_enter, queue_leave, queue_promote
+from reservations.tests.factories import make_show
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+POLL_PATH = "/api/v1/queue-tokens/current"
+
+
+def wait_behind_another_fan(page: Page, live_server) -> tuple[object, object, list[str]]:
+    """A logged-in fan's tab in the waiting room of a show whose one place another fan holds;
+    the show, that other fan's place, and the paths the tab asks for from now on."""
+    show = make_show(queue_active_size=1)
+    first_fan = UserFactory()
+    first = queue_enter(user_id=first_fan.pk, concert_id=show.concert_id)
+    client = Client()
+    client.force_login(UserFactory())
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url.removeprefix(live_server.url)))
+    page.goto(f"/concerts/{show.concert_id}/")
+    page.get_by_test_id("book-show").first.click()
+    expect(page.get_by_test_id("queue-position")).to_have_text("1")
+    return show, (first_fan, first), asked
+
+
+def wait_until(page: Page, done, seconds: float = 15) -> None:
+    """Let the tab run (its requests are recorded meanwhile) until done() holds."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "the page did not ask for it in time"
+        page.wait_for_timeout(100)
+
+
+def admit_the_fan(show, first_place) -> None:
+    first_fan, first = first_place
+    queue_leave(user_id=first_fan.pk, token=first.token)
+    queue_promote(concert_id=show.concert_id)
+
+
+def test_the_waiting_page_follows_its_event_stream_and_does_not_poll(page: Page, live_server):
+    show, first_place, asked = wait_behind_another_fan(page, live_server)
+
+    # The page's first refresh (2 s) opens the stream; Django alone ends it after the status, and
+    # the browser connects again after the status's `retry` (2 s), with the same ticket.
+    wait_until(page, lambda: len([path for path in asked if path.startswith(EVENTS_PATH)]) >= 2)
+    admit_the_fan(show, first_place)
+
+    page.wait_for_url(re.compile(rf"/shows/{show.pk}/seats/$"), timeout=15_000)
+    streams = [path for path in asked if path.startswith(EVENTS_PATH)]
+    assert len(streams) >= 2 and all(path.startswith(f"{EVENTS_PATH}?ticket=") for path in streams)
+    assert len(set(streams)) == 1  # the ticket of the page, each time
+    assert not [path for path in asked if path.split("?")[0] == POLL_PATH]
+
+
+def test_refused_its_stream_the_waiting_page_polls_with_its_session(page: Page, live_server, settings):
+    settings.QUEUE_STREAM_TICKET_SECONDS = 0  # every ticket is past its time when it arrives
+    show, first_place, asked = wait_behind_another_fan(page, live_server)
+
+    wait_until(page, lambda: POLL_PATH in asked)
+    admit_the_fan(show, first_place)
+
+    page.wait_for_url(re.compile(rf"/shows/{show.pk}/seats/$"), timeout=15_000)
+    assert [path for path in asked if path.startswith(EVENTS_PATH)], "the page tried its stream first"
