@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -114,3 +115,19 @@ def test_english_pages_show_the_english_title_and_venue_beyond_the_catalog(paid,
         assert "여름 콘서트" in korean and "Summer Concert" not in korean
     fan_client.cookies["django_language"] = "en"
     assert "Test Hall One" in text_of(fan_client.get(reverse("pages:tickets")))
+
+
+def test_the_header_links_door_staff_to_the_door_and_reads_no_permissions_for_a_fan(door, paid):
+    fan, _ = paid
+    fan_client = Client()
+    fan_client.force_login(fan)
+
+    statements: list[str] = []
+    with connection.execute_wrapper(lambda execute, sql, *args: statements.append(sql) or execute(sql, *args)):
+        fan_page = text_of(fan_client.get(reverse("pages:tickets")))
+    staff_page = text_of(door.get(reverse("pages:tickets")))
+
+    door_link = f'href="{reverse("pages:door-shows")}"'
+    assert door_link in staff_page and door_link not in fan_page
+    # Every fan page has the header: a fan's has no permission queries (two per page before).
+    assert statements and not [sql for sql in statements if "auth_permission" in sql]
