@@ -1,7 +1,8 @@
 """The deployed layout serves entries and leaves with an API key from the event streams' pool
 (config/haproxy/stagegate.cfg, backend "enter": queueing.entering), and the rest of the waiting
 room's calls (polls, a session's entry) from the queue pool: with the queue pool stopped, a fan
-with an API key still enters and leaves, and a poll gets HAProxy's JSON 503. Real processes
+with an API key still enters and leaves, and a poll gets HAProxy's JSON 503. The website's crowd
+goes to the queue pool too, the admitted fans' pages to booking. Real processes
 (drills/stack.py)."""
 
 import json
@@ -10,6 +11,7 @@ import urllib.request
 
 import pytest
 
+from accounts.models import User
 from drills.tests.world import drill_world
 
 
@@ -39,3 +41,31 @@ def test_entries_and_leaves_with_an_api_key_go_to_the_event_loop_and_polls_to_th
     assert (status, json.loads(again)["code"]) == (404, "TOKEN_NOT_FOUND")
     status, poll = _call(proxy.port, "GET", "/queue-tokens/current", second | {"X-Queue-Token": second_token})
     assert (status, json.loads(poll)["code"]) == (503, "SERVICE_UNAVAILABLE")
+
+
+@pytest.mark.drill
+def test_the_crowds_pages_go_to_the_queue_pool_and_the_admitted_fans_to_booking(drill_stack, client):
+    """The website's crowd (the concerts' pages, the waiting room's page, logging in) is served
+    beside the waiting room's API calls: with the booking pool stopped they still answer, while
+    an admitted fan's page (the wallet) gets HAProxy's 503."""
+    world = drill_world(fans=1, active_size=1)
+    client.force_login(User.objects.get(pk=world.fans[0].user_id))
+    session = {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
+    layout = drill_stack.start_deployed_layout()
+    proxy = layout["proxy"]
+
+    drill_stack.stop(layout["booking"])
+
+    concert = f"/concerts/{world.concert.pk}/"
+    for path in ("/", concert, f"{concert}queue/", "/login/"):
+        assert _page(proxy.port, path, session)[0] == 200, path
+    assert _page(proxy.port, "/wallet/", session)[0] == 503
+
+
+def _page(port: int, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=20) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read()
