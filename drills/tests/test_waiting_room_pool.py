@@ -6,6 +6,7 @@ goes to the queue pool too, the admitted fans' pages to booking. Real processes
 (drills/stack.py)."""
 
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -45,9 +46,9 @@ def test_entries_and_leaves_with_an_api_key_go_to_the_event_loop_and_polls_to_th
 
 @pytest.mark.drill
 def test_the_crowds_pages_go_to_the_queue_pool_and_the_admitted_fans_to_booking(drill_stack, client):
-    """The website's crowd (the concerts' pages, the waiting room's page, logging in) is served
-    beside the waiting room's API calls: with the booking pool stopped they still answer, while
-    an admitted fan's page (the wallet) gets HAProxy's 503."""
+    """The website's crowd (the concerts' pages, the waiting room's page, their static files,
+    logging in) is served beside the waiting room's API calls: with the booking pool stopped they
+    still answer, while an admitted fan's page (the wallet) gets HAProxy's 503."""
     world = drill_world(fans=1, active_size=1)
     client.force_login(User.objects.get(pk=world.fans[0].user_id))
     session = {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
@@ -57,7 +58,9 @@ def test_the_crowds_pages_go_to_the_queue_pool_and_the_admitted_fans_to_booking(
     drill_stack.stop(layout["booking"])
 
     concert = f"/concerts/{world.concert.pk}/"
-    for path in ("/", concert, f"{concert}queue/", "/login/"):
+    home = _page(proxy.port, "/", session)[1].decode()
+    stylesheet = re.search(r'href="(/static/css/stagegate[^"]*\.css)"', home).group(1)
+    for path in ("/", concert, f"{concert}queue/", "/login/", stylesheet):
         assert _page(proxy.port, path, session)[0] == 200, path
     assert _page(proxy.port, "/wallet/", session)[0] == 503
 
