@@ -5,6 +5,7 @@ with an API key still enters and leaves, and a poll gets HAProxy's JSON 503. The
 goes to the queue pool too, the admitted fans' pages to booking. Real processes
 (drills/stack.py)."""
 
+import dataclasses
 import json
 import re
 import urllib.error
@@ -13,6 +14,7 @@ import urllib.request
 import pytest
 
 from accounts.models import User
+from drills.stack import Stack
 from drills.tests.world import drill_world
 
 
@@ -45,24 +47,29 @@ def test_entries_and_leaves_with_an_api_key_go_to_the_event_loop_and_polls_to_th
 
 
 @pytest.mark.drill
-def test_the_crowds_pages_go_to_the_queue_pool_and_the_admitted_fans_to_booking(drill_stack, client):
+def test_the_crowds_pages_go_to_the_queue_pool_and_the_admitted_fans_to_booking(drill_stack, client, tmp_path):
     """The website's crowd (the concerts' pages, the waiting room's page, their static files,
     logging in) is served beside the waiting room's API calls: with the booking pool stopped they
     still answer, while an admitted fan's page (the wallet) gets HAProxy's 503."""
     world = drill_world(fans=1, active_size=1)
     client.force_login(User.objects.get(pk=world.fans[0].user_id))
     session = {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
-    layout = drill_stack.start_deployed_layout()
-    proxy = layout["proxy"]
+    # The pages name their static files by the manifest collectstatic writes, as scripts/run does.
+    static_root = {"DJANGO_STATIC_ROOT": str(tmp_path / "static")}
+    config = dataclasses.replace(drill_stack.config, extra_env=drill_stack.config.extra_env | static_root)
+    with Stack(config, tmp_path / "stack") as stack:
+        assert stack.manage("collectstatic", "--noinput", "-v", "0").returncode == 0
+        layout = stack.start_deployed_layout()
+        proxy = layout["proxy"]
 
-    drill_stack.stop(layout["booking"])
+        stack.stop(layout["booking"])
 
-    concert = f"/concerts/{world.concert.pk}/"
-    home = _page(proxy.port, "/", session)[1].decode()
-    stylesheet = re.search(r'href="(/static/css/stagegate[^"]*\.css)"', home).group(1)
-    for path in ("/", concert, f"{concert}queue/", "/login/", stylesheet):
-        assert _page(proxy.port, path, session)[0] == 200, path
-    assert _page(proxy.port, "/wallet/", session)[0] == 503
+        home = _page(proxy.port, "/", session)[1].decode()
+        stylesheet = re.search(r'href="(/static/css/stagegate[^"]*\.css)"', home).group(1)
+        concert = f"/concerts/{world.concert.pk}/"
+        for path in ("/", concert, f"{concert}queue/", "/login/", stylesheet):
+            assert _page(proxy.port, path, session)[0] == 200, path
+        assert _page(proxy.port, "/wallet/", session)[0] == 503
 
 
 def _page(port: int, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
