@@ -753,14 +753,7 @@ class Stack:
 
     def manage(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         """python manage.py <args> with the stack's settings; output captured."""
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=self.config.code_root,
-            env=self.config.env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return self._python("manage.py", *args, timeout=timeout)
 
     def prepare_and_seed(self, *seed_args: str, out: Path, timeout: float = 900) -> dict:
         """A new database made ready as scripts/run does (SETUP_STEPS), then seeded by
@@ -770,17 +763,21 @@ class Stack:
             done = self.manage(*step)
             if done.returncode:
                 raise SetupFailed(done.stdout + done.stderr)
-        seeded = subprocess.run(
-            [sys.executable, "-m", "drills.seed", *seed_args, "--out", str(out)],
+        seeded = self._python("-m", "drills.seed", *seed_args, "--out", str(out), timeout=timeout)
+        if seeded.returncode:
+            raise SetupFailed(seeded.stdout + seeded.stderr)
+        return json.loads(Path(out).read_text())
+
+    def _python(self, *args: str, timeout: float) -> subprocess.CompletedProcess:
+        """This interpreter on `args` in the stack's checkout, with its settings; output captured."""
+        return subprocess.run(
+            [sys.executable, *args],
             cwd=self.config.code_root,
             env=self.config.env(),
             capture_output=True,
             text=True,
             timeout=timeout,
         )
-        if seeded.returncode:
-            raise SetupFailed(seeded.stdout + seeded.stderr)
-        return json.loads(Path(out).read_text())
 
     # -- readiness ----------------------------------------------------------------------------
     def wait_ready(self, proc: Proc, *, timeout: float = 60) -> None:

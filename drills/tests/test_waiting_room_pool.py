@@ -18,13 +18,21 @@ from drills.stack import Stack
 from drills.tests.world import drill_world
 
 
-def _call(port: int, method: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1{path}", method=method, headers=headers)
+def _request(port: int, method: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=20) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as refused:
         return refused.code, refused.read()
+
+
+def _call(port: int, method: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    return _request(port, method, f"/api/v1{path}", headers)
+
+
+def _page(port: int, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    return _request(port, "GET", path, headers)
 
 
 @pytest.mark.drill
@@ -70,12 +78,3 @@ def test_the_crowds_pages_go_to_the_queue_pool_and_the_admitted_fans_to_booking(
         for path in ("/", concert, f"{concert}queue/", "/login/", stylesheet):
             assert _page(proxy.port, path, session)[0] == 200, path
         assert _page(proxy.port, "/wallet/", session)[0] == 503
-
-
-def _page(port: int, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=20) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as refused:
-        return refused.code, refused.read()
