@@ -38,9 +38,13 @@ ENDPOINT_VIEWS: dict[tuple[str, str], str] = {
 }
 ENDPOINTS = list(ENDPOINT_VIEWS.values())
 # The waiting fans' calls: issue #12's goal is that they take at most a third of the server CPU.
-WAITING_CALLS = ("enter", "poll", "leave")
+WAITING_CALLS = ("enter", "poll")
 # The waiting fans' requests as the client counts them: "events" is a stream's opening.
 WAITING_CLIENT_CALLS = (*WAITING_CALLS, "events")
+# A leave is served by the waiting room's pools, but the load test's fans leave only once
+# admitted, after a sold-out answer (loadtest.rush; a waiting fan gives up without a call): the
+# sale's call, not the crowd's, and counted with the admitted fans since 2026-12-05.
+ADMITTED_LEAVE = "leave"
 # The admitted fans' calls, whose client latency issue #12 bounds.
 BOOKING_CALLS = ("shows", "seats", "hold", "pay")
 # Split at the moment the last fan got into line: the booking calls, and a stream's first event
@@ -234,10 +238,13 @@ def cpu_breakdown(
     waiting = [endpoints[name] for name in WAITING_CALLS if name in endpoints]
     waiting_cpu = sum(e["cpu_s"] for e in waiting)
     # The event streams' pool (uvicorn: queueing.events, queueing.entering: streams, entries and
-    # leaves with an API key) serves waiting fans only.
-    streams_cpu = groups.get("events") or 0.0
+    # leaves with an API key) serves the waiting fans, and the admitted fans' leaves.
+    events_cpu = groups.get("events") or 0.0
+    leaves_share = _admitted_leaves_part(client_calls or {}, status_events)
+    streams_cpu = events_cpu * (1 - leaves_share)
     narrow_waiting = waiting_cpu + sum(e["overhead_s"] for e in waiting) + streams_cpu
     shared_waiting = _waiting_part_of_proxy_and_redis(groups, client_calls or {}, status_events)
+    shared_leaves = _part_of_proxy_and_redis(groups, client_calls or {}, status_events, (ADMITTED_LEAVE,), 0)
     measured = server_total + (locust_s or 0.0)
     capacity = window_s * cores
     return {
@@ -267,6 +274,17 @@ def cpu_breakdown(
                 share(narrow_waiting + shared_waiting, server_total) if shared_waiting is not None else None
             ),
             "goal_max_share": round(WAITING_CALLS_GOAL, 3),
+            # The admitted fans' leaves (ADMITTED_LEAVE): their part of the event loop, the proxy and
+            # Redis, and the share all in as the report judged it until 2026-12-05, with them.
+            "admitted_leaves": (client_calls or {}).get(ADMITTED_LEAVE, 0),
+            "admitted_leaves_cpu_s": (
+                round(events_cpu * leaves_share + shared_leaves, 2) if shared_leaves is not None else None
+            ),
+            "share_of_server_cpu_all_in_with_admitted_leaves": (
+                share(narrow_waiting + shared_waiting + events_cpu * leaves_share + shared_leaves, server_total)
+                if shared_waiting is not None and shared_leaves is not None
+                else None
+            ),
         },
     }
 
@@ -275,26 +293,50 @@ def _waiting_part_of_proxy_and_redis(
     groups: dict[str, float | None], client_calls: dict[str, int], status_events: int
 ) -> float | None:
     """The waiting fans' part of the proxy's and Redis's CPU (see cpu_breakdown)."""
+    return _part_of_proxy_and_redis(groups, client_calls, status_events, WAITING_CLIENT_CALLS, status_events)
+
+
+def _part_of_proxy_and_redis(
+    groups: dict[str, float | None],
+    client_calls: dict[str, int],
+    status_events: int,
+    calls: tuple[str, ...],
+    own_status_events: int,
+) -> float | None:
+    """These calls' part of the proxy's CPU (their share of the client's requests) and of Redis's
+    (their share of the requests and status events, own_status_events theirs); None without counts."""
     requests = sum(client_calls.values())
     if not requests:
         return None
-    waiting = sum(n for name, n in client_calls.items() if name in WAITING_CLIENT_CALLS)
-    proxy = (groups.get("proxy") or 0.0) * waiting / requests
-    redis = (groups.get("redis") or 0.0) * (waiting + status_events) / (requests + status_events)
+    theirs = sum(n for name, n in client_calls.items() if name in calls)
+    proxy = (groups.get("proxy") or 0.0) * theirs / requests
+    redis = (groups.get("redis") or 0.0) * (theirs + own_status_events) / (requests + status_events)
     return proxy + redis
+
+
+def _admitted_leaves_part(client_calls: dict[str, int], status_events: int) -> float:
+    """The admitted fans' leaves' part of the event loop's CPU: their share of its requests (the
+    entries, stream openings and leaves) and status events, each counted as one. An estimate by
+    counts like the proxy's, and a low one: a leave costs the loop about what an entry does, two
+    to four status events' worth (scripts/bench-streams)."""
+    loop_calls = ("enter", "events", ADMITTED_LEAVE)
+    work = sum(client_calls.get(name, 0) for name in loop_calls) + status_events
+    return client_calls.get(ADMITTED_LEAVE, 0) / work if work else 0.0
 
 
 def waiting_cores(
     cores: dict[str, float | None],
     *,
     waiting_processes: tuple[str, ...],
+    loop_process: str,
     client_calls: dict[str, int],
     status_events: int,
 ) -> tuple[float, float] | None:
     """The waiting fans' cores, all in, and the server's, over one phase of the run (the cores of
     each stack process, "proxy" and "redis" among them, as loadtest.server's timeline gives them):
-    the waiting room's own processes whole, and their fractions of the proxy and Redis as over the
-    whole run. None where unknown."""
+    the waiting room's own processes but for the admitted fans' leaves' part of its event loop
+    (loop_process), and their fractions of the proxy and Redis, as over the whole run. None where
+    unknown."""
     server = {
         name: value or 0.0
         for name, value in cores.items()
@@ -304,13 +346,15 @@ def waiting_cores(
     shared = _waiting_part_of_proxy_and_redis(server, client_calls, status_events)
     if shared is None or total <= 0:
         return None
-    return sum(server.get(name, 0.0) for name in waiting_processes) + shared, total
+    leaves = server.get(loop_process, 0.0) * _admitted_leaves_part(client_calls, status_events)
+    return sum(server.get(name, 0.0) for name in waiting_processes) - leaves + shared, total
 
 
 def waiting_share_of_cores(
     cores: dict[str, float | None],
     *,
     waiting_processes: tuple[str, ...],
+    loop_process: str,
     client_calls: dict[str, int],
     status_events: int,
 ) -> float | None:
@@ -318,7 +362,11 @@ def waiting_share_of_cores(
     waiting_cores). Long runs spend their extra minutes after the entries, with the crowd still
     waiting and the sale near idle: this tells that phase apart. None where unknown."""
     both = waiting_cores(
-        cores, waiting_processes=waiting_processes, client_calls=client_calls, status_events=status_events
+        cores,
+        waiting_processes=waiting_processes,
+        loop_process=loop_process,
+        client_calls=client_calls,
+        status_events=status_events,
     )
     return round(both[0] / both[1], 3) if both else None
 

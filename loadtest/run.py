@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     # Who the waiting crowd is in the timeline, and its parts of the proxy and Redis.
     crowd = {
         "waiting_processes": (queue_pool.name, events_pool.name),
+        "loop_process": events_pool.name,
         "client_calls": client_calls(result),
         "status_events": result["streams"]["status_events"],
     }
@@ -485,7 +486,8 @@ def _cores_lines(cores: dict | None, waiting_shares: dict | None = None) -> list
         lines.append(
             "waiting fans' share of the server's CPU, all in, while fans were still entering | after: "
             f"{_pct(waiting_shares.get('while_entering'))} | {_pct(waiting_shares.get('after'))} "
-            "(their parts of HAProxy and Redis as over the whole run)"
+            "(their parts of HAProxy and Redis, and the admitted fans' leaves' part of the event loop, as over "
+            "the whole run)"
         )
     return lines
 
@@ -600,13 +602,20 @@ def _cpu_lines(cpu: dict | None, procs: dict[str, float | None]) -> list[str]:
     met = judged is not None and judged <= w["goal_max_share"]
     out.append(
         f"waiting fans ({' + '.join(w['calls'])} + event streams): {w['requests']} requests and "
-        f"{w.get('streams_cpu_s', 0)} CPU-s of the event loop (streams, API-key entries and leaves), "
+        f"{w.get('streams_cpu_s', 0)} CPU-s of the event loop (streams and API-key entries), "
         f"{w['cpu_s']} CPU-s of requests = "
         f"{_pct(w['share_of_request_cpu'])} of Django's request CPU, {_pct(w['share_of_server_cpu'])} of the "
         f"server's; with their part of HAProxy and Redis (by requests, status events counted for Redis) "
         f"{_num(w.get('proxy_and_redis_cpu_s'))} CPU-s more: {_pct(w.get('share_of_server_cpu_all_in'))} all in "
         f"(goal <= {_pct(w['goal_max_share'])}: {'met' if met else 'NOT met'})"
     )
+    if w.get("admitted_leaves"):
+        out.append(
+            f"  not in it: the {w['admitted_leaves']} leaves, made by admitted fans after a sold-out answer, "
+            f"{_num(w.get('admitted_leaves_cpu_s'))} CPU-s of the event loop, HAProxy and Redis (by requests "
+            f"and status events); counted with the waiting fans, as until 2026-12-05: "
+            f"{_pct(w.get('share_of_server_cpu_all_in_with_admitted_leaves'))}"
+        )
     return out
 
 

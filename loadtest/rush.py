@@ -368,6 +368,8 @@ class Fan(FastHttpUser):
         return None
 
     def _leave(self) -> None:
+        """Only admitted fans leave, after a sold-out answer (loadtest.figures.ADMITTED_LEAVE); a
+        waiting fan who gives up just goes."""
         start = time.time()
         status, _, _ = self.call("leave", "DELETE", "/queue-tokens/current")
         if status == 204:

@@ -120,43 +120,43 @@ def test_the_waiting_fans_take_their_part_of_the_proxy_and_redis():
         web=[(3.0, {"pay": {"requests": 100, "cpu_s": 2.0}})],
         groups={"proxy": 2.0, "redis": 1.0, "events": 3.0},
         locust_s=None,
-        # 300 of 400 requests are the waiting fans' (entries, leaves, stream openings).
+        # 250 of 400 requests are the waiting fans' (entries, stream openings); the 50 leaves are
+        # the admitted fans' (the load test's fans leave only after a sold-out answer).
         client_calls={"enter": 200, "leave": 50, "events": 50, "pay": 100},
         status_events=600,
     )
 
     waiting = cpu["waiting_calls"]
     assert cpu["server_total_s"] == 9.0
-    assert waiting["share_of_server_cpu"] == pytest.approx(3 / 9, abs=1e-3)  # the event loop alone
-    # The proxy by requests (3/4 of 2 s), Redis with the status events (900/1000 of 1 s).
-    assert waiting["proxy_and_redis_cpu_s"] == pytest.approx(1.5 + 0.9)
-    assert waiting["share_of_server_cpu_all_in"] == pytest.approx((3 + 2.4) / 9, abs=1e-3)
+    # The event loop but for the leaves' part: 50 of its 900 requests and status events.
+    loop = 3.0 * 850 / 900
+    assert waiting["share_of_server_cpu"] == pytest.approx(loop / 9, abs=1e-3)
+    # The proxy by requests (250/400 of 2 s), Redis with the status events (850/1000 of 1 s).
+    assert waiting["proxy_and_redis_cpu_s"] == pytest.approx(1.25 + 0.85)
+    assert waiting["share_of_server_cpu_all_in"] == pytest.approx((loop + 2.1) / 9, abs=1e-3)
+    # The leaves, their parts of the loop, the proxy and Redis; with them, the share as before.
+    assert waiting["admitted_leaves"] == 50
+    assert waiting["admitted_leaves_cpu_s"] == pytest.approx(3.0 * 50 / 900 + 0.25 + 0.05, abs=0.01)
+    assert waiting["share_of_server_cpu_all_in_with_admitted_leaves"] == pytest.approx((3 + 2.4) / 9, abs=1e-3)
 
 
-def test_the_waiting_fans_share_of_one_phase_counts_their_pools_whole_and_their_parts_of_proxy_and_redis():
+def test_the_waiting_fans_share_of_one_phase_counts_their_pools_and_their_parts_of_proxy_and_redis():
     # One phase's cores per stack process, as the timeline gives them (locust and the machine,
     # and the waits, are no part of the server).
     after = {
         "web-events": 0.05, "web-queue": 0.01, "web-booking": 0.04, "web-reads": 0.07, "proxy": 0.04,
         "redis": 0.02, "postgresql": None, "locust": 0.2, "machine": 0.5, "web-events waited": 0.03,
     }  # fmt: skip
-    # 300 of 400 requests are the waiting fans' (3/4 of the proxy); with the status events 900 of
-    # 1,000 of Redis's calls.
+    # 250 of 400 requests are the waiting fans' (5/8 of the proxy); with the status events 850 of
+    # 1,000 of Redis's calls; the admitted fans' 50 leaves are 50 of the event loop's 900.
     calls = {"enter": 200, "leave": 50, "events": 50, "pay": 100}
+    crowd = {"waiting_processes": ("web-events", "web-queue"), "loop_process": "web-events"}
 
-    share = figures.waiting_share_of_cores(
-        after, waiting_processes=("web-events", "web-queue"), client_calls=calls, status_events=600
-    )
+    share = figures.waiting_share_of_cores(after, **crowd, client_calls=calls, status_events=600)
 
-    assert share == pytest.approx((0.05 + 0.01 + 0.04 * 0.75 + 0.02 * 0.9) / 0.23, abs=1e-3)
-    assert (
-        figures.waiting_share_of_cores(after, waiting_processes=("web-events",), client_calls={}, status_events=0)
-        is None
-    )
-    assert (
-        figures.waiting_share_of_cores({}, waiting_processes=("web-events",), client_calls=calls, status_events=0)
-        is None
-    )
+    assert share == pytest.approx((0.05 * 850 / 900 + 0.01 + 0.04 * 5 / 8 + 0.02 * 0.85) / 0.23, abs=1e-3)
+    assert figures.waiting_share_of_cores(after, **crowd, client_calls={}, status_events=0) is None
+    assert figures.waiting_share_of_cores({}, **crowd, client_calls=calls, status_events=0) is None
 
 
 def test_cpu_breakdown_without_postgres_or_redis_figures():
@@ -306,9 +306,8 @@ def test_split_means_say_where_a_window_of_calls_spent_its_time():
 def test_the_waiting_crowds_own_cost_is_its_cores_per_fan_then_waiting():
     after = {"web-events": 0.05, "web-booking": 0.04, "proxy": 0.04, "redis": 0.02, "locust": 0.2, "machine": 0.5}
     calls = {"events": 300, "pay": 100}  # 3/4 of the proxy; with the status events 9/10 of Redis
-    used, server = figures.waiting_cores(
-        after, waiting_processes=("web-events",), client_calls=calls, status_events=600
-    )
+    crowd = {"waiting_processes": ("web-events",), "loop_process": "web-events"}
+    used, server = figures.waiting_cores(after, **crowd, client_calls=calls, status_events=600)
 
     cost = figures.waiting_fan_cost(used, [9_000, 8_000, 7_000])
 
@@ -316,8 +315,6 @@ def test_the_waiting_crowds_own_cost_is_its_cores_per_fan_then_waiting():
     assert cost == {"cores": 0.098, "mean_waiting_fans": 8_000, "us_per_fan_second": 12.25}
     # A quieter sale beside the same crowd raises the share, not the crowd's own cost.
     quieter = after | {"web-booking": 0.01}
-    share = figures.waiting_share_of_cores(
-        quieter, waiting_processes=("web-events",), client_calls=calls, status_events=600
-    )
+    share = figures.waiting_share_of_cores(quieter, **crowd, client_calls=calls, status_events=600)
     assert share > used / server
     assert figures.waiting_fan_cost(None, [9_000]) is None and figures.waiting_fan_cost(0.1, []) is None

@@ -57,6 +57,30 @@ def test_the_report_puts_the_busiest_process_of_the_opening_first_with_its_wait_
     assert lines[3] == "  web-booking 1.50 (1.00 ms) | -, locust 0.20 (0.50 ms) | 0.05 (0.10 ms)"
 
 
+def test_the_report_judges_the_waiting_fans_without_the_admitted_fans_leaves_and_shows_both():
+    cpu = figures.cpu_breakdown(
+        window_s=10.0,
+        cores=2,
+        machine_busy_s=None,
+        web=[(3.0, {"pay": {"requests": 100, "cpu_s": 2.0}})],
+        groups={"proxy": 2.0, "redis": 1.0, "events": 3.3},
+        locust_s=None,
+        client_calls={"enter": 100, "leave": 100, "events": 100, "pay": 100},
+        status_events=0,
+    )
+
+    lines = run._cpu_lines(cpu, {})
+
+    # Without the leaves: 2.2 s of the loop's 3.3 (100 of its 300 calls are leaves), and 1.0 + 0.5 s
+    # of the proxy and Redis (200 of 400 requests): 3.7 of 9.3 s.
+    assert lines[-2].endswith("1.5 CPU-s more: 39.8% all in (goal <= 33.3%: NOT met)")
+    assert lines[-1] == (
+        "  not in it: the 100 leaves, made by admitted fans after a sold-out answer, 1.85 CPU-s of the "
+        "event loop, HAProxy and Redis (by requests and status events); counted with the waiting fans, "
+        "as until 2026-12-05: 59.7%"
+    )
+
+
 def test_the_load_generator_is_saturated_when_one_of_its_processes_is():
     master = {"cpu_s": 2.0, "wall_s": 100.0, "peak_10s_share_of_one_core": 0.05, "peak_memory_mib": 100.0}
     worker = {"cpu_s": 30.0, "wall_s": 99.0, "peak_10s_share_of_one_core": 0.6, "peak_memory_mib": 900.0}
