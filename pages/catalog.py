@@ -6,10 +6,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from concerts.exceptions import ConcertNotFound
-from concerts.selectors import ShowStatus, concert_get, concert_list, show_list_for_concert
+from concerts.seat_map import show_list_for_booking
+from concerts.selectors import ShowStatus, concert_get_cached, concert_list
 from core.clock import clock
 from pages.booking import session_queue_token
-from queueing.selectors import concert_queue_policy
+from queueing.selectors import concert_queue_policy_cached
 
 
 def concert_list_page(request: HttpRequest) -> HttpResponse:
@@ -34,13 +35,17 @@ def _opening_context(policy, now: datetime) -> dict:
 
 
 def concert_detail(request: HttpRequest, concert_id: int) -> HttpResponse:
+    # The page the crowd reloads while it waits for the opening reads what the booking path keeps:
+    # the concert and its shows from the catalog memo, their remaining seats from the kept seat maps
+    # and the room's policy from its cache, so that it runs no SQL while they are fresh (an
+    # organizer's edit shows within seconds; the opening and bookability are decided by the clock).
     try:
-        concert = concert_get(concert_id=concert_id)
+        concert = concert_get_cached(concert_id=concert_id)
     except ConcertNotFound as exc:
         raise Http404 from exc
     now = clock.now()
-    shows = show_list_for_concert(concert=concert, now=now)
-    policy = concert_queue_policy(concert_id=concert.pk, now=now)
+    shows = show_list_for_booking(concert_id=concert.pk, now=now)
+    policy = concert_queue_policy_cached(concert_id=concert.pk, now=now)
     context = {
         "concert": concert,
         "now": now,

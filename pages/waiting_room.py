@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from concerts.exceptions import ConcertNotFound, ShowNotFound
-from concerts.selectors import concert_get, show_get, show_list_for_concert
+from concerts.seat_map import show_list_for_booking
+from concerts.selectors import concert_get_cached, show_get_cached
 from core.clock import clock
 from core.exception_handlers import refusal_headers_set
 from core.exceptions import RateLimited
@@ -35,7 +36,7 @@ def _requested_show_id(request: HttpRequest, concert_id: int) -> int | None:
     if not raw or not raw.isdigit():
         return None
     try:
-        show = show_get(show_id=int(raw))
+        show = show_get_cached(show_id=int(raw))
     except ShowNotFound:
         return None
     return show.pk if show.concert_id == concert_id else None
@@ -45,9 +46,11 @@ def _requested_show_id(request: HttpRequest, concert_id: int) -> int | None:
 @require_http_methods(["GET", "POST"])
 @outage_page
 def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
-    """POST enters the room (then shows it); GET shows where the fan stands, live."""
+    """POST enters the room (then shows it); GET shows where the fan stands, live. The crowd's
+    pages: the concert and its shows come from the catalog memo and the kept seat maps, as on
+    the booking path (pages.catalog.concert_detail)."""
     try:
-        concert = concert_get(concert_id=concert_id)
+        concert = concert_get_cached(concert_id=concert_id)
     except ConcertNotFound as exc:
         raise Http404 from exc
     show_id = _requested_show_id(request, concert.pk)
@@ -86,7 +89,7 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
         if show_id is not None:
             return redirect("pages:seat-map", show_id=show_id)
         context["now"] = clock.now()
-        context["shows"] = show_list_for_concert(concert=concert, now=context["now"])
+        context["shows"] = show_list_for_booking(concert_id=concert.pk, now=context["now"])
         return render(request, "pages/queue_admitted.html", context)
     context["next_url"] = reverse("pages:seat-map", args=[show_id]) if show_id else waiting_room_url(concert.pk)
     context["poll_url"] = reverse("queue-token-current")

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from redis import Redis
@@ -57,6 +58,26 @@ def test_concert_list_and_concert_page_show_venue_window_status_and_remaining_se
     opens = timezone.localtime(later.booking_opens_at)  # shown in Asia/Seoul
     assert f"{opens:%m-%d %H:%M}" in rows[1]
     assert "로그인하고 예매하기" in page  # anonymous: log in first
+
+
+def test_the_crowds_pages_read_the_concert_its_shows_and_seats_from_what_the_booking_path_keeps(
+    client, fan, show, settings
+):
+    # In the rush the crowd reloads the concert page and enters through it: with the catalog memo,
+    # the kept seat maps and the room's policy fresh, those pages run no SQL on the concert's
+    # tables (the fan's session, user and balance remain).
+    settings.CATALOG_CACHE_SECONDS = settings.QUEUE_POLICY_CACHE_SECONDS = settings.SEAT_MAP_REBUILD_SECONDS = 60
+    concert_page = reverse("pages:concert-detail", args=[show.concert_id])
+    waiting_room = reverse("pages:waiting-room", args=[show.concert_id])
+    client.get(concert_page)
+
+    statements: list[str] = []
+    with connection.execute_wrapper(lambda execute, sql, *args: statements.append(sql) or execute(sql, *args)):
+        page = text_of(client.get(concert_page))
+        entered = client.post(waiting_room, follow=True)
+
+    assert "20 / 20" in page and entered.status_code == 200
+    assert statements and not [sql for sql in statements if '"concerts_' in sql]
 
 
 def test_concert_page_before_the_sale_invites_to_the_pre_queue(client, fan, clock):
