@@ -7,12 +7,13 @@ charged wallets.
 The fans are written in bulk (a few seconds for 10,000): one password hash and one PIN hash are
 computed once and shared, every fan gets an API token, a wallet and one CHARGE ledger entry whose
 amount and balance_after equal the wallet's balance, exactly what wallet_charge would have written
-(so check_ledger holds). Writes the fans (user id, API token, PIN, balance) and the concert and
-show ids as JSON for the locust fans.
+(so check_ledger holds). Writes the fans (user id, API token, PIN, balance; with --web-share, a
+logged-in session for that share of them) and the concert and show ids as JSON for the locust fans.
 """
 
 import argparse
 import json
+import math
 import random
 import sys
 from datetime import timedelta
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold-minutes", type=int, default=1, help="concert.hold_minutes")
     parser.add_argument("--poor-share", type=float, default=0.05, help="fans charged too little to pay")
     parser.add_argument("--venue", default=LOAD_VENUE, help="one of the seed venues")
+    parser.add_argument(
+        "--web-share", type=float, default=0.0, help="fans logged in on the website too (a session each)"
+    )
     parser.add_argument("--out", required=True)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -39,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         poor_share=args.poor_share,
         venue_name=args.venue,
         rng=random.Random(args.seed),
+        web_share=args.web_share,
     )
     with open(args.out, "w") as fh:
         json.dump(seeded, fh)
@@ -59,7 +64,14 @@ PHONE_BASE = 50_000_000  # fans are 010-5000-0000, 010-5000-0001, ...
 
 
 def seed(
-    *, fans: int, active_size: int, hold_minutes: int, poor_share: float, rng: random.Random, venue_name: str = ""
+    *,
+    fans: int,
+    active_size: int,
+    hold_minutes: int,
+    poor_share: float,
+    rng: random.Random,
+    venue_name: str = "",
+    web_share: float = 0.0,
 ) -> dict:
     from django.contrib.auth.hashers import make_password
     from django.db import transaction
@@ -133,6 +145,11 @@ def seed(
                 {"user_id": user.pk, "token": token.key, "balance": balance}
                 for user, token, balance in zip(users, tokens, balances, strict=True)
             ]
+    # A share of the fans, spread evenly, also logged in on the website before the on-sale: they
+    # wait through the fan pages (loadtest.rush), with the session the log-in page would make.
+    for index, fan in enumerate(out):
+        if math.floor((index + 1) * web_share) > math.floor(index * web_share):
+            fan["session"] = web_session_create(fan["user_id"])
     return {
         "concert_id": concert.pk,
         "show_id": show.pk,
@@ -140,6 +157,24 @@ def seed(
         "pin": FAN_PIN,
         "fans": out,
     }
+
+
+def web_session_create(user_id: int) -> str:
+    """A logged-in session of the user, as django.contrib.auth.login stores it; its key."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    from accounts.models import User
+
+    user = User.objects.get(pk=user_id)
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
 
 
 def _phone(n: int) -> str:

@@ -35,10 +35,16 @@ ENDPOINT_VIEWS: dict[tuple[str, str], str] = {
     ("reservation-refund", "POST"): "refund",
     ("queue-token-current", "DELETE"): "leave",
     ("wallet-charges", "POST"): "charge",
+    # A website fan's way into the line (loadtest.run --web-share): the concert page, the waiting
+    # room's form and the waiting page it leads to.
+    ("pages:concert-detail", "GET"): "page_concert",
+    ("pages:waiting-room", "POST"): "page_enter",
+    ("pages:waiting-room", "GET"): "page_waiting",
 }
+PAGE_CALLS = ("page_concert", "page_enter", "page_waiting")
 ENDPOINTS = list(ENDPOINT_VIEWS.values())
 # The waiting fans' calls: issue #12's goal is that they take at most a third of the server CPU.
-WAITING_CALLS = ("enter", "poll")
+WAITING_CALLS = ("enter", "poll", *PAGE_CALLS)
 # The waiting fans' requests as the client counts them: "events" is a stream's opening.
 WAITING_CLIENT_CALLS = (*WAITING_CALLS, "events")
 # A leave is served by the waiting room's pools, but the load test's fans leave only once

@@ -87,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--polling", action="store_true", help="waiting fans poll instead of following the event stream"
     )
+    parser.add_argument(
+        "--web-share",
+        type=float,
+        default=0.0,
+        help="share of the fans who wait through the fan pages (logged in on the website: the concert page, "
+        "the waiting room's form and page, its event stream with the page's ticket), then book with the API",
+    )
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--db", default="stagegate_load", help="database (dropped and recreated)")
     parser.add_argument("--prefix", default="sgload", help="Redis key prefix (cleared)")
@@ -127,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             seed_info = stack.prepare_and_seed(
                 "--fans", str(args.fans), "--active-size", str(args.active_size),
-                "--hold-minutes", str(args.hold_minutes), out=fans_file,
+                "--hold-minutes", str(args.hold_minutes), "--web-share", str(args.web_share), out=fans_file,
             )  # fmt: skip
         except SetupFailed as exc:
             sys.stderr.write(str(exc))
@@ -384,10 +391,12 @@ def summary(r: dict) -> str:
         return f"  {name:<7} {c['n']:>8} {client}  | {v['n']:>8} {server_side}"
 
     t, polls, streams = r["tokens_issued"], r["polls"], r.get("streams", {})
+    web_share = r["parameters"].get("web_share")
     f, s = r["freed_place_to_next_admission"], r["admission_to_fan_sees_active"]
     out = [
         f"Stagegate load test {r['when_utc']} UTC: {r['fans']} fans, machine {r['machine']['cores']} cores "
-        f"{r['machine']['memory_gib']} GiB, {r['parameters']['gunicorn']}, active size {r['active_size']}",
+        f"{r['machine']['memory_gib']} GiB, {r['parameters']['gunicorn']}, active size {r['active_size']}"
+        + (f"; {r['parameters']['web_share']:.0%} of the fans wait through the fan pages" if web_share else ""),
         f"duration {r['duration_s']} s ({r['stop_reason']}); every seat held or sold "
         f"{r.get('time_to_every_seat_taken_s')} s, every seat paid {r['time_to_sell_out_s']} s after the first "
         f"enter; final seats {r['final_seats']}",
@@ -400,7 +409,7 @@ def summary(r: dict) -> str:
         "server = the view's time from /metrics (every gunicorn instance)",
         f"  {'call':<7} {'client n':>8} {'p50':>9} {'p95':>9} {'p99':>9}  | {'server n':>8} {'p50':>9} {'p95':>9} "
         f"{'p99':>9}",
-        *(latency_line(name) for name in figures.ENDPOINTS),
+        *(latency_line(name) for name in figures.ENDPOINTS if name not in figures.PAGE_CALLS or lat.get(name)),
         *_split_lines(
             r.get("latency_split", {}), r.get("load_generator_loop_lag", {}), r.get("load_generator_gc_pauses")
         ),

@@ -44,7 +44,9 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections import Counter, defaultdict  # noqa: E402
+from http.cookiejar import Cookie  # noqa: E402
 from pathlib import Path  # noqa: E402
+from urllib.parse import urlencode, urlsplit  # noqa: E402
 
 import gevent  # noqa: E402
 import orjson  # noqa: E402
@@ -55,7 +57,7 @@ from locust.contrib.fasthttp import FastHttpUser  # noqa: E402
 from locust.env import Environment  # noqa: E402
 from locust.exception import StopUser  # noqa: E402
 
-from loadtest import figures  # noqa: E402
+from loadtest import fan_pages, figures  # noqa: E402
 from loadtest.behaviour import (  # noqa: E402
     ABANDON_SHARE,
     EXHAUST_SHARE,
@@ -196,12 +198,18 @@ class Fan(FastHttpUser):
             # still ramps up): this user ends at its task without a journey.
             return
         index, fan = assigned
-        self.base = RUSH.hosts[index % len(RUSH.hosts)] + API
+        self.host = RUSH.hosts[index % len(RUSH.hosts)]
+        self.base = self.host + API
         self.fan = fan
         self.rng = random.Random(index)
         self.auth = {"Authorization": f"Token {fan['token']}"}
         self.token: str | None = None
         self.seat_map: tuple[str, list[dict]] | None = None  # (ETag, seats) of the last seat map
+        # A website fan (seeded with a session: --web-share) waits through the fan pages; its
+        # stream's URL carries the waiting page's ticket.
+        self.events_url: str | None = None
+        if fan.get("session"):
+            self.client.cookiejar.set_cookie(_cookie("sessionid", fan["session"], self.host))
 
     @task
     def journey(self) -> None:
@@ -252,6 +260,7 @@ class Fan(FastHttpUser):
         current = self._enter()
         if current is None:
             return "enter_failed"
+        web = bool(self.fan.get("session"))
         self._wait_refresh(current)
         polls = reenters = 0
         stream = RUSH.config.get("streams", True)  # told instead of asking; polling is the fallback
@@ -260,7 +269,7 @@ class Fan(FastHttpUser):
                 return "gave_up_waiting"
             if polls >= MAX_POLLS:
                 return "poll_limit"
-            if stream:
+            if stream or web:  # the fan pages follow the stream (polling only without EventSource)
                 status, data = self._listen()
                 polls += 1
                 stream = status in (200, 404)  # a stream refused or broken: poll once, then try again
@@ -308,11 +317,13 @@ class Fan(FastHttpUser):
         stream could not be opened or broke. "events" times the wait for the stream's first
         event; each status event is counted in RUSH.stream_events, each heartbeat (a comment line)
         in RUSH.stream_heartbeats."""
-        headers = {**self.auth, "X-Queue-Token": self.token or ""}
+        if self.events_url:  # the waiting page's EventSource: its ticket, no key
+            url, headers = self.host + self.events_url, {"Accept": "text/event-stream"}
+        else:
+            url, headers = self.base + "/queue-tokens/current/events", {**self.auth, "X-Queue-Token": self.token or ""}
         start = time.time()
         try:
-            resp = self.client.request("GET", self.base + "/queue-tokens/current/events", name="events",
-                                       headers=headers, stream=True)  # fmt: skip
+            resp = self.client.request("GET", url, name="events", headers=headers, stream=True)
         except Exception:  # noqa: BLE001 - a connection error is an answer like any other here
             resp = None
         status = (resp.status_code or 0) if resp is not None else 0
@@ -352,6 +363,71 @@ class Fan(FastHttpUser):
         return (200, {**last, "_retry_s": retry_s}) if last else (0, {})
 
     def _enter(self) -> dict | None:
+        if self.fan.get("session"):
+            return self._enter_through_pages()
+        return self._enter_with_api_key()
+
+    def _enter_through_pages(self) -> dict | None:
+        """A website fan: the concert page, its form's POST (with the page's CSRF token) and the
+        waiting page it leads to, whose stream URL (with its ticket) and first refresh the fan
+        follows as queue.js does. Admitted at once, the page has no stream: the fan asks the API
+        for its token (the same place) to book with."""
+        concert_page = f"/concerts/{RUSH.concert_id}/"
+        body = self._page_until_answered("page_concert", "GET", concert_page, expected=200)
+        csrf = fan_pages.form_token(body or b"")
+        if csrf is None:
+            return None
+        data = {"csrfmiddlewaretoken": csrf}
+        if self._page_until_answered("page_enter", "POST", concert_page + "queue/", data=data, expected=302) is None:
+            return None
+        body = self._page_until_answered("page_waiting", "GET", concert_page + "queue/", expected=200)
+        if body is None:
+            return None
+        waiting = fan_pages.waiting_room(body)
+        if waiting is None:  # the admitted page
+            self.events_url = None
+            return self._enter_with_api_key()
+        self.events_url, self.token = waiting["events_url"], waiting["token"]
+        RUSH.enter_ok.append(time.time())
+        RUSH.entered_waiting.add(self.token)
+        return {"status": "WAITING", "token": self.token, "refresh_after_seconds": waiting["refresh_after_seconds"]}
+
+    def _page_until_answered(
+        self, name: str, method: str, path: str, *, expected: int, data: dict | None = None
+    ) -> bytes | None:
+        """The page's HTML once it answers `expected`; a busy server (503, 429) or a broken
+        connection is tried again after a pause, as a fan reloads (at most MAX_ENTER_ATTEMPTS)."""
+        for _ in range(MAX_ENTER_ATTEMPTS):
+            if RUSH.time_left() <= 0:
+                return None
+            status, body = self.page(name, method, path, data=data)
+            if status == expected:
+                return body
+            if status not in (0, 429) and status < 500:
+                return None
+            self.pause(1, 3)
+        return None
+
+    def page(self, name: str, method: str, path: str, *, data: dict | None = None) -> tuple[int, bytes]:
+        """A fan page with the fan's session (cookies), as a browser asks for it: (status, HTML).
+        A redirect is not followed (the caller asks for what it leads to, as its own call)."""
+        headers = {"Referer": self.host + path}
+        if data is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        start = time.time()
+        resp = self.client.request(method, self.host + path, name=name, data=urlencode(data) if data else None,
+                                   allow_redirects=False, headers=headers)  # fmt: skip
+        latency = time.time() - start
+        RUSH.calls[name].append((start, latency))
+        timing = figures.proxy_timing(resp.headers.get("Server-Timing", "") if resp.headers else "")
+        if timing is not None:
+            RUSH.split[name].append((latency, *timing, start))
+        status = resp.status_code or 0
+        if status == 0 or status >= 400:
+            RUSH.errors[f"{name} {status}{' CONNECTION_ERROR' if status == 0 else ''}"] += 1
+        return status, resp.content or b""
+
+    def _enter_with_api_key(self) -> dict | None:
         for _ in range(MAX_ENTER_ATTEMPTS):
             if RUSH.time_left() <= 0:
                 return None
@@ -489,6 +565,12 @@ class Fan(FastHttpUser):
 
 def _idem() -> dict:
     return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+def _cookie(name: str, value: str, host_url: str) -> Cookie:
+    """A cookie the browser holds for the host (a website fan's session from its log-in)."""
+    host = urlsplit(host_url).hostname
+    return Cookie(0, name, value, None, False, host, False, False, "/", True, False, None, False, None, None, {})
 
 
 # -- the monitor ------------------------------------------------------------------------------

@@ -269,6 +269,9 @@ def test_every_seat_paid_is_judged_against_the_rounds_of_abandoned_holds_the_run
         ("POST", "/api/v1/reservations/1/payment", "pay"),
         ("POST", "/api/v1/reservations/1/refund", "refund"),
         ("POST", "/api/v1/wallet/charges", "charge"),
+        ("GET", "/concerts/1/", "page_concert"),
+        ("POST", "/concerts/1/queue/", "page_enter"),
+        ("GET", "/concerts/1/queue/", "page_waiting"),
     ],
 )
 def test_every_call_of_the_rush_maps_to_its_view(method: str, path: str, endpoint: str):
