@@ -44,6 +44,9 @@ def test_seed_month_by_title_then_by_id_is_idempotent():
 
 
 def test_seed_month_options(clock):
+    # Before December's first show: "--booking-opens now" must open before the shows start, which
+    # the real now stops doing on 2026-12-05 at 19:00 KST.
+    clock.freeze(datetime(2026, 11, 25, 12, 0, tzinfo=KST))
     concert = ConcertFactory()
     venue = VenueFactory(name="Other hall", layout=[("B", 5, "R")])
 

@@ -291,7 +291,8 @@ def test_month_seed_with_five_weekends_creates_ten_shows_and_is_idempotent():
 def test_month_seed_overrides_venue_prices_and_opening(clock):
     concert = ConcertFactory()
     other = VenueFactory(layout=[("B", 4, "VIP"), ("C", 4, "A")])
-    opens = clock.now()
+    # Before December's first show (a booking window must close by the start): not the real now.
+    opens = clock.freeze(datetime(2026, 11, 25, 12, 0, tzinfo=KST))
 
     result = month_shows_seed(
         concert=concert, year=2026, month=12, venue=other, prices={"VIP": 200_000}, booking_opens_at=opens
