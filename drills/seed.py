@@ -141,15 +141,14 @@ def seed(
             tokens = Token.objects.bulk_create(Token(key=api_key_new(user_id=user.pk), user=user) for user in users)
             for token in tokens:  # the fans logged in before the on-sale: log-in caches the key
                 api_key_remember(token.key, token.user_id, expires_at=api_key_expires_at(token.created))
-            out += [
-                {"user_id": user.pk, "token": token.key, "balance": balance}
-                for user, token, balance in zip(users, tokens, balances, strict=True)
-            ]
-    # A share of the fans, spread evenly, also logged in on the website before the on-sale: they
-    # wait through the fan pages (loadtest.rush), with the session the log-in page would make.
-    for index, fan in enumerate(out):
-        if math.floor((index + 1) * web_share) > math.floor(index * web_share):
-            fan["session"] = web_session_create(fan["user_id"])
+            for index, (user, token, balance) in enumerate(zip(users, tokens, balances, strict=True), start):
+                fan = {"user_id": user.pk, "token": token.key, "balance": balance}
+                # A share of the fans, spread evenly, also logged in on the website before the
+                # on-sale: they wait through the fan pages (loadtest.rush), with the session the
+                # log-in page would make.
+                if math.floor((index + 1) * web_share) > math.floor(index * web_share):
+                    fan["session"] = web_session_create(user)
+                out.append(fan)
     return {
         "concert_id": concert.pk,
         "show_id": show.pk,
@@ -159,16 +158,14 @@ def seed(
     }
 
 
-def web_session_create(user_id: int) -> str:
-    """A logged-in session of the user, as django.contrib.auth.login stores it; its key."""
+def web_session_create(user) -> str:
+    """A logged-in session of the user (an accounts.models.User), as django.contrib.auth.login
+    stores it; its key."""
     from importlib import import_module
 
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
-    from accounts.models import User
-
-    user = User.objects.get(pk=user_id)
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]

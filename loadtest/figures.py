@@ -251,6 +251,7 @@ def cpu_breakdown(
     narrow_waiting = waiting_cpu + sum(e["overhead_s"] for e in waiting) + streams_cpu
     shared_waiting = _waiting_part_of_proxy_and_redis(groups, client_calls or {}, status_events)
     shared_leaves = _part_of_proxy_and_redis(groups, client_calls or {}, status_events, (ADMITTED_LEAVE,), 0)
+    leaves_cpu = events_cpu * leaves_share + shared_leaves if shared_leaves is not None else None
     measured = server_total + (locust_s or 0.0)
     capacity = window_s * cores
     return {
@@ -283,12 +284,10 @@ def cpu_breakdown(
             # The admitted fans' leaves (ADMITTED_LEAVE): their part of the event loop, the proxy and
             # Redis, and the share all in as the report judged it until 2026-12-05, with them.
             "admitted_leaves": (client_calls or {}).get(ADMITTED_LEAVE, 0),
-            "admitted_leaves_cpu_s": (
-                round(events_cpu * leaves_share + shared_leaves, 2) if shared_leaves is not None else None
-            ),
+            "admitted_leaves_cpu_s": round(leaves_cpu, 2) if leaves_cpu is not None else None,
             "share_of_server_cpu_all_in_with_admitted_leaves": (
-                share(narrow_waiting + shared_waiting + events_cpu * leaves_share + shared_leaves, server_total)
-                if shared_waiting is not None and shared_leaves is not None
+                share(narrow_waiting + shared_waiting + leaves_cpu, server_total)
+                if shared_waiting is not None and leaves_cpu is not None
                 else None
             ),
         },

@@ -396,7 +396,7 @@ def summary(r: dict) -> str:
     out = [
         f"Stagegate load test {r['when_utc']} UTC: {r['fans']} fans, machine {r['machine']['cores']} cores "
         f"{r['machine']['memory_gib']} GiB, {r['parameters']['gunicorn']}, active size {r['active_size']}"
-        + (f"; {r['parameters']['web_share']:.0%} of the fans wait through the fan pages" if web_share else ""),
+        + (f"; {web_share:.0%} of the fans wait through the fan pages" if web_share else ""),
         f"duration {r['duration_s']} s ({r['stop_reason']}); every seat held or sold "
         f"{r.get('time_to_every_seat_taken_s')} s, every seat paid {r['time_to_sell_out_s']} s after the first "
         f"enter; final seats {r['final_seats']}",

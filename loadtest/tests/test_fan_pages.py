@@ -19,7 +19,7 @@ def test_a_seeded_website_fan_enters_through_the_form_and_finds_the_waiting_room
     queue_enter(user_id=UserFactory().pk, concert_id=show.concert_id)  # takes the only place
     fan = UserFactory()
     browser = Client(enforce_csrf_checks=True)
-    browser.cookies["sessionid"] = web_session_create(fan.pk)  # logged in before the on-sale
+    browser.cookies["sessionid"] = web_session_create(fan)  # logged in before the on-sale
     concert_page = f"/concerts/{show.concert_id}/"
 
     form_token = fan_pages.form_token(browser.get(concert_page).content)
