@@ -46,7 +46,7 @@ import uuid  # noqa: E402
 from collections import Counter, defaultdict  # noqa: E402
 from http.cookiejar import Cookie  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import urlencode, urlsplit  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
 
 import gevent  # noqa: E402
 import orjson  # noqa: E402
@@ -224,13 +224,18 @@ class Fan(FastHttpUser):
         raise StopUser()
 
     # -- HTTP ---------------------------------------------------------------------------------
-    def call(self, name: str, method: str, path: str, *, body=None, headers=None) -> tuple[int, dict, float]:
-        hdrs = dict(self.auth)
-        if self.token:
+    def call(
+        self, name: str, method: str, path: str, *, body=None, headers=None, by_page: bool = False
+    ) -> tuple[int, dict, float]:
+        """An API call with the fan's key (and queue token); `by_page`: a fan page's script's call,
+        `path` from the host and no key (the page's URL carries what names the fan)."""
+        hdrs = {} if by_page else dict(self.auth)
+        if self.token and not by_page:
             hdrs["X-Queue-Token"] = self.token
         hdrs.update(headers or {})
         start = time.time()
-        resp = self.client.request(method, self.base + path, name=name, json=body, headers=hdrs)
+        url = (self.host if by_page else self.base) + path
+        resp = self.client.request(method, url, name=name, json=body, headers=hdrs)
         latency = time.time() - start
         RUSH.calls[name].append((start, latency))
         status = resp.status_code or 0
@@ -368,39 +373,26 @@ class Fan(FastHttpUser):
         return self._enter_with_api_key()
 
     def _enter_through_pages(self) -> dict | None:
-        """A website fan: the concert page, its form's POST (with the page's CSRF token) and the
-        waiting page it leads to, whose stream URL (with its ticket) and first refresh the fan
-        follows as queue.js does. Admitted at once, the page has no stream: the fan asks the API
-        for its token (the same place) to book with."""
-        concert_page = f"/concerts/{RUSH.concert_id}/"
-        body = self._page_until_answered("page_concert", "GET", concert_page, expected=200)
-        csrf = fan_pages.form_token(body or b"")
-        if csrf is None:
+        """A website fan: the concert page, then its button's entry with the page's ticket (on the
+        event loop, as enter.js sends it; counted with the API's entries), whose answer names the
+        place's stream (with its ticket), followed as queue.js does. Admitted at once, the fan
+        books with the API and the answer's token (the fan pages' booking is not simulated)."""
+        body = self._page_until_answered("page_concert", "GET", f"/concerts/{RUSH.concert_id}/", expected=200)
+        entry_url = fan_pages.entry_url(body or b"")
+        if entry_url is None:
             return None
-        data = {"csrfmiddlewaretoken": csrf}
-        if self._page_until_answered("page_enter", "POST", concert_page + "queue/", data=data, expected=302) is None:
-            return None
-        body = self._page_until_answered("page_waiting", "GET", concert_page + "queue/", expected=200)
-        if body is None:
-            return None
-        waiting = fan_pages.waiting_room(body)
-        if waiting is None:  # the admitted page
-            self.events_url = None
-            return self._enter_with_api_key()
-        self.events_url, self.token = waiting["events_url"], waiting["token"]
-        RUSH.enter_ok.append(time.time())
-        RUSH.entered_waiting.add(self.token)
-        return {"status": "WAITING", "token": self.token, "refresh_after_seconds": waiting["refresh_after_seconds"]}
+        current = self._enter_at(entry_url, by_page=True)
+        if current is not None:
+            self.events_url = current["events_url"]
+        return current
 
-    def _page_until_answered(
-        self, name: str, method: str, path: str, *, expected: int, data: dict | None = None
-    ) -> bytes | None:
+    def _page_until_answered(self, name: str, method: str, path: str, *, expected: int) -> bytes | None:
         """The page's HTML once it answers `expected`; a busy server (503, 429) or a broken
         connection is tried again after a pause, as a fan reloads (at most MAX_ENTER_ATTEMPTS)."""
         for _ in range(MAX_ENTER_ATTEMPTS):
             if RUSH.time_left() <= 0:
                 return None
-            status, body = self.page(name, method, path, data=data)
+            status, body = self.page(name, method, path)
             if status == expected:
                 return body
             if status not in (0, 429) and status < 500:
@@ -408,15 +400,11 @@ class Fan(FastHttpUser):
             self.pause(1, 3)
         return None
 
-    def page(self, name: str, method: str, path: str, *, data: dict | None = None) -> tuple[int, bytes]:
+    def page(self, name: str, method: str, path: str) -> tuple[int, bytes]:
         """A fan page with the fan's session (cookies), as a browser asks for it: (status, HTML).
         A redirect is not followed (the caller asks for what it leads to, as its own call)."""
-        headers = {"Referer": self.host + path}
-        if data is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
         start = time.time()
-        resp = self.client.request(method, self.host + path, name=name, data=urlencode(data) if data else None,
-                                   allow_redirects=False, headers=headers)  # fmt: skip
+        resp = self.client.request(method, self.host + path, name=name, allow_redirects=False)
         latency = time.time() - start
         RUSH.calls[name].append((start, latency))
         timing = figures.proxy_timing(resp.headers.get("Server-Timing", "") if resp.headers else "")
@@ -428,10 +416,14 @@ class Fan(FastHttpUser):
         return status, resp.content or b""
 
     def _enter_with_api_key(self) -> dict | None:
+        return self._enter_at(f"/concerts/{RUSH.concert_id}/queue-tokens")
+
+    def _enter_at(self, path: str, *, by_page: bool = False) -> dict | None:
+        """Enter (a refusal of the moment is tried again, at most MAX_ENTER_ATTEMPTS): the place, or None."""
         for _ in range(MAX_ENTER_ATTEMPTS):
             if RUSH.time_left() <= 0:
                 return None
-            status, data, _ = self.call("enter", "POST", f"/concerts/{RUSH.concert_id}/queue-tokens")
+            status, data, _ = self.call("enter", "POST", path, by_page=by_page)
             if status in (200, 201):
                 self.token = data["token"]
                 RUSH.enter_ok.append(time.time())

@@ -1,9 +1,11 @@
 """The catalog: the concerts and a concert's shows, with when booking opens."""
 
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from concerts.exceptions import ConcertNotFound
 from concerts.seat_map import show_list_for_booking
@@ -11,6 +13,7 @@ from concerts.selectors import ShowStatus, concert_get_cached, concert_list
 from core.clock import clock
 from pages.booking import session_queue_token
 from queueing.selectors import concert_queue_policy_cached
+from queueing.services import queue_entry_ticket_issue
 
 
 def concert_list_page(request: HttpRequest) -> HttpResponse:
@@ -58,4 +61,10 @@ def concert_detail(request: HttpRequest, concert_id: int) -> HttpResponse:
         "booking_closes_at": max((s.show.booking_closes_at for s in shows), default=None),
         "in_queue": request.user.is_authenticated and session_queue_token(request, concert.pk) is not None,
     }
+    if request.user.is_authenticated and not context["in_queue"]:
+        # The page's buttons enter on the event loop (static/js/enter.js): in the rush, the form's
+        # POST and the waiting page it leads to cost Django more than this whole page.
+        ticket = queue_entry_ticket_issue(user_id=request.user.pk, concert_id=concert.pk)
+        context["entry_url"] = f"{reverse('queue-token-create', args=[concert.pk])}?{urlencode({'ticket': ticket})}"
+        context["poll_url"] = reverse("queue-token-current")
     return render(request, "pages/concert_detail.html", context)

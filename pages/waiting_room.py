@@ -2,7 +2,6 @@
 closed sale and a place that ended."""
 
 import contextlib
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -26,6 +25,7 @@ from pages.booking import (
     session_queue_token_store,
 )
 from pages.common import fan_required, outage_page, waiting_room_url
+from queueing.events import events_url
 from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
 from queueing.selectors import QueueTokenStatus, queue_status
 from queueing.services import queue_enter, queue_leave, queue_stream_ticket_issue
@@ -73,15 +73,23 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
         session_queue_token_store(request, concert.pk, current.token)
         return redirect(waiting_room_url(concert.pk, show_id))
 
-    token = session_queue_token(request, concert.pk)
+    # ?token=: the concert page entered without the session (static/js/enter.js) and hands the
+    # place over here, on a reload or once admitted; it counts only if it is the fan's, of this concert.
+    claimed = request.GET.get("token")
+    token = claimed or session_queue_token(request, concert.pk)
     if token is None:
         return render(request, "pages/queue_enter.html", context)
     try:
         current = queue_status(user_id=request.user.pk, token=token)
+        if current.concert_id != concert.pk:
+            raise TokenNotFound()
     except TokenNotFound:
         context["end_reason"] = session_queue_end_reason(request, concert.pk)
-        session_queue_token_forget(request, concert.pk)
+        if token == session_queue_token(request, concert.pk):
+            session_queue_token_forget(request, concert.pk)
         return render(request, "pages/queue_expired.html", context, status=410)
+    if claimed:
+        session_queue_token_store(request, concert.pk, claimed)
 
     context["queue"] = current
     if current.status is QueueTokenStatus.ACTIVE:
@@ -95,8 +103,7 @@ def waiting_room(request: HttpRequest, concert_id: int) -> HttpResponse:
     context["poll_url"] = reverse("queue-token-current")
     # Told instead of asking: the page follows an event stream, which the event loop serves
     # without a session; the signed ticket names the fan and the token (polling stays the fallback).
-    ticket = queue_stream_ticket_issue(user_id=request.user.pk, token=current.token)
-    context["events_url"] = f"{reverse('queue-token-events')}?{urlencode({'ticket': ticket})}"
+    context["events_url"] = events_url(queue_stream_ticket_issue(user_id=request.user.pk, token=current.token))
     # PREQUEUE (before booking opens): no position yet, a countdown to the opening instead.
     context["prequeue"] = current.status is QueueTokenStatus.PREQUEUE
     context["countdown"] = _countdown(current.seconds_until_open)
@@ -116,9 +123,10 @@ def _countdown(seconds: int | None) -> str:
 @require_POST
 @outage_page
 def waiting_room_leave(request: HttpRequest, concert_id: int) -> HttpResponse:
-    token = session_queue_token(request, concert_id)
+    # The form names the place: the concert page's waiting room entered without the session.
+    token = session_queue_token(request, concert_id) or request.POST.get("token") or None
     if token is not None:
-        with contextlib.suppress(TokenNotFound):  # already gone: leaving is done either way
+        with contextlib.suppress(TokenNotFound):  # already gone, or not the fan's: nothing to leave
             queue_leave(user_id=request.user.pk, token=token)
         session_queue_token_forget(request, concert_id)
     messages.info(request, _("You left the waiting room."))

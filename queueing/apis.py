@@ -19,11 +19,17 @@ from core.exception_handlers import error_response
 from core.exceptions import ApplicationError, NotAuthenticated, RateLimited, ServiceUnavailable
 from core.schema import error_responses
 from core.throttling import client_ip
-from queueing.events import status_event
+from queueing.events import status_event, ticket_entry_data
 from queueing.exceptions import BookingClosed, QueueFull, TokenNotFound
 from queueing.permissions import QUEUE_TOKEN_HEADER
 from queueing.selectors import QueueStatus, QueueTokenStatus, queue_status, queue_status_data, queue_status_for_api_key
-from queueing.services import queue_enter, queue_enter_for_api_key, queue_leave, queue_stream_ticket_caller
+from queueing.services import (
+    queue_enter,
+    queue_enter_for_api_key,
+    queue_enter_with_entry_ticket,
+    queue_leave,
+    queue_stream_ticket_caller,
+)
 from queueing.session import queue_token_to_session
 
 # The deferred authenticator checks the same `Authorization: Token` (or the session) as the rest.
@@ -129,6 +135,21 @@ class QueueTokenCreateApi(LeanApiView):
     authentication_classes = [DeferredTokenAuthentication, SessionAuthentication]
     lean_methods = frozenset({"POST"})
 
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # The concert page's button: its signed entry ticket names the fan (and stands for the
+        # form's CSRF token). Served by the event loop behind HAProxy (queueing.entering); here
+        # the same answer, for a server without it.
+        ticket = request.GET.get("ticket")
+        if request.method == "POST" and ticket is not None and _plain_api_key(request) is None:
+            try:
+                entry = queue_enter_with_entry_ticket(
+                    ticket=ticket, concert_id=kwargs["concert_id"], client_ip=client_ip(request)
+                )
+            except ApplicationError as exc:
+                return error_response(exc, challenge=KEYWORD)
+            return JsonResponse(ticket_entry_data(entry), status=_enter_status(entry.place))
+        return super().dispatch(request, *args, **kwargs)
+
     @extend_schema(
         operation_id="queue_tokens_create",
         auth=_AUTH,
@@ -144,7 +165,18 @@ class QueueTokenCreateApi(LeanApiView):
             ),
         },
         description="409 BOOKING_CLOSED carries `prequeue_opens_at` (ISO 8601, or null) when the pre-queue "
-        "opens later. 429 RATE_LIMITED and 503 QUEUE_FULL carry `retry_after_seconds` and a Retry-After header.",
+        "opens later. 429 RATE_LIMITED and 503 QUEUE_FULL carry `retry_after_seconds` and a Retry-After header. "
+        "The concert page's button sends neither a key nor a session: its ?ticket= names the fan, and the "
+        "answer adds `events_url`, the place's event stream (GET /queue-tokens/current/events with a ticket).",
+        parameters=[
+            OpenApiParameter(
+                "ticket",
+                str,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="The concert page's signed entry ticket, instead of a key or a session",
+            ),
+        ],
     )
     def post(self, request: Request, concert_id: int) -> Response:
         if isinstance(request.user, ApiKeyCaller):

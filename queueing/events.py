@@ -43,7 +43,7 @@ import json
 import logging
 import math
 import weakref
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import redis.asyncio
 from django.conf import settings
@@ -63,7 +63,7 @@ from queueing.selectors import (
     aqueue_status,
     queue_status_data,
 )
-from queueing.services import queue_stream_ticket_caller
+from queueing.services import TicketEntry, queue_stream_ticket_caller
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,16 @@ _QUEUE_TOKEN = QUEUE_TOKEN_HEADER.lower()  # request_headers() gives lower-case 
 
 STREAM_EVENTS = Counter("stagegate_queue_stream_events", "Status events sent to waiting fans' streams")
 OPEN_STREAMS = Gauge("stagegate_queue_streams_open", "Waiting fans' open streams", multiprocess_mode="livesum")
+
+
+def events_url(stream_ticket: str) -> str:
+    """The URL a browser's EventSource follows its place with (the stream ticket names fan and token)."""
+    return f"{EVENTS_PATH}?{urlencode({'ticket': stream_ticket})}"
+
+
+def ticket_entry_data(entry: TicketEntry) -> dict:
+    """The answer to an entry with a concert page's ticket: the API's, and the place's stream."""
+    return queue_status_data(entry.place) | {"events_url": events_url(entry.stream_ticket)}
 
 
 def status_event(current: QueueStatus) -> bytes:

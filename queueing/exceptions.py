@@ -33,3 +33,9 @@ class StreamTicketInvalid(NotAuthenticated):
     """A waiting page's stream ticket that is forged, malformed or past its time."""
 
     message = "The stream ticket is not valid or has expired. Load the waiting room page again."
+
+
+class EntryTicketInvalid(NotAuthenticated):
+    """A concert page's entry ticket that is forged, malformed, past its time or another concert's."""
+
+    message = "The entry ticket is not valid or has expired. Load the concert page again."

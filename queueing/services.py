@@ -30,6 +30,7 @@ from queueing.aio import caller_id, redis_command_batched, run_script_batched
 from queueing.enter_limits import enter_window
 from queueing.exceptions import (
     BookingClosed,
+    EntryTicketInvalid,
     QueueFull,
     QueueNotActive,
     StreamTicketInvalid,
@@ -68,6 +69,7 @@ logger = logging.getLogger(__name__)
 TOKEN_BYTES = 32
 # Tickets signed for one purpose cannot pass for another signed value of the project's.
 _STREAM_TICKET_SALT = "queueing.stream-ticket"
+_ENTRY_TICKET_SALT = "queueing.entry-ticket"
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,35 @@ async def aqueue_enter_for_api_key(*, api_key: str, concert_id: int, client_ip: 
     Raises what queue_enter_for_api_key raises."""
     # The crowd enters within seconds: its Redis calls go in batches (aio.run_script_batched).
     user_id = await caller_id(api_key, batched=True)
+    return await _aqueue_enter(user_id=user_id, concert_id=concert_id, client_ip=client_ip)
+
+
+@dataclass(frozen=True)
+class TicketEntry:
+    """An entry with a concert page's ticket: the place, and the stream ticket the page follows it with."""
+
+    place: QueueStatus
+    stream_ticket: str
+
+
+@storage_boundary
+def queue_enter_with_entry_ticket(*, ticket: str, concert_id: int, client_ip: str | None = None) -> TicketEntry:
+    """queue_enter for the fan a concert page's entry ticket names (queue_entry_ticket_issue).
+    Raises EntryTicketInvalid (before the enter script runs) and what queue_enter raises."""
+    user_id = queue_entry_ticket_caller(ticket=ticket, concert_id=concert_id)
+    place = queue_enter(user_id=user_id, concert_id=concert_id, client_ip=client_ip)
+    return TicketEntry(place, queue_stream_ticket_issue(user_id=user_id, token=place.token))
+
+
+async def aqueue_enter_with_entry_ticket(*, ticket: str, concert_id: int, client_ip: str) -> TicketEntry:
+    """queue_enter_with_entry_ticket on an event loop (queueing.entering): the concert page's
+    button enters there, as the app's fans do with their key. Raises what it raises."""
+    user_id = queue_entry_ticket_caller(ticket=ticket, concert_id=concert_id)
+    place = await _aqueue_enter(user_id=user_id, concert_id=concert_id, client_ip=client_ip)
+    return TicketEntry(place, queue_stream_ticket_issue(user_id=user_id, token=place.token))
+
+
+async def _aqueue_enter(*, user_id: int, concert_id: int, client_ip: str) -> QueueStatus:
     now = clock.now()
     policy = await aconcert_queue_policy_cached(concert_id=concert_id, now=now)
     call = _enter_call(user_id=user_id, policy=policy, now=now, client_ip=client_ip)
@@ -298,6 +329,28 @@ def queue_stream_ticket_caller(*, ticket: str) -> tuple[int, str]:
     if expires_at <= clock.timestamp():
         raise StreamTicketInvalid()
     return user_id, token
+
+
+def queue_entry_ticket_issue(*, user_id: int, concert_id: int) -> str:
+    """A signed ticket that lets the concert page's button enter the user into the concert's
+    waiting room on the event loop (queueing.entering), which runs no session machinery, as the
+    waiting page's stream ticket lets it follow the place. The page puts it in the entry's URL;
+    being unguessable and readable only by the page, it also stands for the form's CSRF token.
+    Good for QUEUE_ENTRY_TICKET_SECONDS (past it, the page's form enters with the session)."""
+    expires_at = int(clock.timestamp()) + settings.QUEUE_ENTRY_TICKET_SECONDS
+    return signing.dumps([user_id, concert_id, expires_at], salt=_ENTRY_TICKET_SALT)
+
+
+def queue_entry_ticket_caller(*, ticket: str, concert_id: int) -> int:
+    """The user id an entry ticket of this concert was issued for.
+    Raises EntryTicketInvalid for a forged, malformed or expired ticket, or another concert's."""
+    try:
+        user_id, ticket_concert_id, expires_at = signing.loads(ticket, salt=_ENTRY_TICKET_SALT)
+    except (signing.BadSignature, ValueError, TypeError):  # forged, or not a ticket's payload
+        raise EntryTicketInvalid() from None
+    if ticket_concert_id != concert_id or expires_at <= clock.timestamp():
+        raise EntryTicketInvalid()
+    return user_id
 
 
 @storage_boundary

@@ -405,6 +405,11 @@ QUEUE_EVENTS_HOLD_MAX_POSITION = env.int("QUEUE_EVENTS_HOLD_MAX_POSITION", defau
 # token, queueing.services.queue_stream_ticket_issue), good for this many seconds; the page makes
 # a new one whenever it loads, and past it the page polls with its session instead.
 QUEUE_STREAM_TICKET_SECONDS = env.int("QUEUE_STREAM_TICKET_SECONDS", default=3600)
+# The concert page's button enters the waiting room on the same event loop, with a signed entry
+# ticket (the fan's id and the concert, queueing.services.queue_entry_ticket_issue) in place of
+# the session and its CSRF token, good for this many seconds: a page opened long before the
+# opening still enters at once; past it, the page's form enters with the session.
+QUEUE_ENTRY_TICKET_SECONDS = env.int("QUEUE_ENTRY_TICKET_SECONDS", default=6 * 3600)
 # ... and the streams of one process share at most this many Redis connections.
 # The event loop's calls of the waiting crowd that can wait a moment (entries, leaves, the
 # streams' statuses due by the clock and their key reads) go to Redis in one pipeline per batch,

@@ -1,4 +1,4 @@
-"""The load test's website fans (--web-share) read the fan pages as a browser and queue.js do."""
+"""The load test's website fans (--web-share) read the concert page as a browser and enter.js do."""
 
 from urllib.parse import unquote
 
@@ -14,30 +14,25 @@ from reservations.tests.factories import make_show
 pytestmark = pytest.mark.django_db
 
 
-def test_a_seeded_website_fan_enters_through_the_form_and_finds_the_waiting_rooms_stream(clock):
+def test_a_seeded_website_fan_enters_with_the_concert_pages_button_and_gets_its_stream(clock):
     show = make_show(queue_active_size=1)
     queue_enter(user_id=UserFactory().pk, concert_id=show.concert_id)  # takes the only place
     fan = UserFactory()
     browser = Client(enforce_csrf_checks=True)
     browser.cookies["sessionid"] = web_session_create(fan)  # logged in before the on-sale
-    concert_page = f"/concerts/{show.concert_id}/"
 
-    form_token = fan_pages.form_token(browser.get(concert_page).content)
-    entered = browser.post(concert_page + "queue/", {"csrfmiddlewaretoken": form_token})
-    waiting = fan_pages.waiting_room(browser.get(entered["Location"]).content)
+    entry_url = fan_pages.entry_url(browser.get(f"/concerts/{show.concert_id}/").content)
+    entered = Client(enforce_csrf_checks=True).post(entry_url)  # the ticket is all it sends
 
-    assert entered.status_code == 302 and entered["Location"] == concert_page + "queue/"
-    path, _, ticket = waiting["events_url"].partition("?ticket=")
+    assert entered.status_code == 201
+    place = entered.json()
+    path, _, ticket = place["events_url"].partition("?ticket=")
     assert path == "/api/v1/queue-tokens/current/events"
-    assert queue_stream_ticket_caller(ticket=unquote(ticket)) == (fan.pk, waiting["token"])
-    assert waiting["refresh_after_seconds"] >= 1
+    assert queue_stream_ticket_caller(ticket=unquote(ticket)) == (fan.pk, place["token"])
+    assert place["status"] == "WAITING" and place["refresh_after_seconds"] >= 1
 
 
-def test_an_admitted_website_fans_page_has_no_stream(clock):
-    show = make_show(queue_active_size=1)
-    browser = Client()
-    browser.force_login(UserFactory())
+def test_a_logged_out_visitors_concert_page_has_no_entry(clock):
+    show = make_show()
 
-    admitted = browser.post(f"/concerts/{show.concert_id}/queue/", follow=True)
-
-    assert admitted.status_code == 200 and fan_pages.waiting_room(admitted.content) is None
+    assert fan_pages.entry_url(Client().get(f"/concerts/{show.concert_id}/").content) is None

@@ -68,7 +68,9 @@ def test_a_new_fan_books_pays_and_refunds_through_the_waiting_room(page: Page):
     expect(page.get_by_test_id("show-row")).to_contain_text("예매 가능")
     expect(page.get_by_test_id("show-row")).to_contain_text("20 / 20")
     page.get_by_test_id("book-show").click()
-    expect(page).to_have_url(re.compile(rf"/concerts/{concert.pk}/queue/\?show={show.pk}$"))
+    # The page became the waiting room (static/js/enter.js): its address is the waiting page's,
+    # with the place's token, so that a reload finds the place.
+    expect(page).to_have_url(re.compile(rf"/concerts/{concert.pk}/queue/\?token=[^&]+&show={show.pk}$"))
     expect(page.get_by_test_id("queue-position")).to_have_text("1")
     expect(page.get_by_test_id("queue-ahead")).to_have_text("0")
     expect(page.get_by_test_id("queue-wait")).not_to_be_empty()

@@ -1,9 +1,11 @@
 """The waiting room page in real headless Chromium against a live server, the real PostgreSQL and
-Redis: the page follows the fan's event stream with its signed ticket and does not poll; refused
-its stream, it polls with its session instead. Either way it moves on to the seat map by itself
-once the fan is admitted. (The live server is Django alone, which answers the stream's path with
-one status per connection, as gunicorn does: the browser connects again after the status's
-`retry`. Behind HAProxy the event loop holds the stream open; queueing/tests/test_events.py.)
+Redis: the concert page's button enters with the page's ticket and the page becomes the waiting
+room (its form is the fallback); the page follows the fan's event stream with its signed ticket
+and does not poll; refused its stream, it polls with its session instead. Either way it moves on
+to the seat map by itself once the fan is admitted. (The live server is Django alone, which
+answers the stream's path with one status per connection, as gunicorn does: the browser connects
+again after the status's `retry`. Behind HAProxy the event loop holds the stream open;
+queueing/tests/test_events.py.)
 """
 
 import re
@@ -15,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.tests.factories import UserFactory
 from queueing.events import EVENTS_PATH
+from queueing.selectors import queue_stats
 from queueing.services import queue_enter, queue_leave, queue_promote
 from reservations.tests.factories import make_show
 
@@ -80,3 +83,35 @@ def test_refused_its_stream_the_waiting_page_polls_with_its_session(page: Page, 
 
     page.wait_for_url(re.compile(rf"/shows/{show.pk}/seats/$"), timeout=15_000)
     assert [path for path in asked if path.startswith(EVENTS_PATH)], "the page tried its stream first"
+
+
+def test_the_concert_page_enters_with_its_ticket_and_a_reload_keeps_the_place(page: Page, live_server):
+    posted: list[str] = []
+    page.on("request", lambda request: request.method == "POST" and posted.append(request.url))
+    show, first_place, _asked = wait_behind_another_fan(page, live_server)
+
+    # The button entered with the page's ticket, not the form, and the page is the waiting room.
+    assert len(posted) == 1 and re.search(rf"/api/v1/concerts/{show.concert_id}/queue-tokens\?ticket=", posted[0])
+    expect(page).to_have_url(re.compile(rf"/concerts/{show.concert_id}/queue/\?token=[^&]+&show={show.pk}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("대기")
+    page.reload()  # the waiting page, from the server: the same place
+    expect(page.get_by_test_id("queue-position")).to_have_text("1")
+
+    page.get_by_role("button", name="대기열 나가기").click()
+    expect(page).to_have_url(re.compile(rf"/concerts/{show.concert_id}/$"))
+    assert queue_stats(concert_id=show.concert_id).waiting == 0
+
+
+def test_the_concert_page_with_its_ticket_expired_enters_with_its_form(page: Page, live_server, settings):
+    settings.QUEUE_ENTRY_TICKET_SECONDS = 0  # every entry ticket is past its time when it arrives
+    posted: list[str] = []
+    page.on("request", lambda request: request.method == "POST" and posted.append(request.url))
+    show, first_place, _asked = wait_behind_another_fan(page, live_server)
+
+    expect(page).to_have_url(re.compile(rf"/concerts/{show.concert_id}/queue/\?show={show.pk}$"))
+    assert [url.removeprefix(live_server.url).split("?")[0] for url in posted] == [
+        f"/api/v1/concerts/{show.concert_id}/queue-tokens",  # refused: 401
+        f"/concerts/{show.concert_id}/queue/",  # the form, with the session
+    ]
+    admit_the_fan(show, first_place)
+    page.wait_for_url(re.compile(rf"/shows/{show.pk}/seats/$"), timeout=15_000)

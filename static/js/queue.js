@@ -6,11 +6,17 @@
    jitter so that thousands of pages do not ask in the same second). Both start after the page's
    first refresh_after_seconds: the page already shows that status. Before booking opens
    (PREQUEUE) it shows a countdown to the opening: the fan's place appears once the pre-queue is
-   placed. Each status is also what keeps the place: a fan silent for a few minutes loses it. */
+   placed. Each status is also what keeps the place: a fan silent for a few minutes loses it.
+   The concert page draws the same room itself once its button entered (static/js/enter.js), and
+   starts it here with the entry's answer as the first status. */
 (function () {
   "use strict";
-  var box = document.getElementById("queue");
-  if (!box || !window.fetch) return;
+  if (!window.fetch) return;
+  window.stagegateWaitingRoom = start;
+  var waitingPageBox = document.getElementById("queue");
+  if (waitingPageBox) start(waitingPageBox, null);
+
+  function start(box, firstStatus) {
   var pollUrl = box.getAttribute("data-poll-url");
   var eventsUrl = box.getAttribute("data-events-url");
   var token = box.getAttribute("data-token");
@@ -148,9 +154,14 @@
       } // else the connection dropped: the browser connects again by itself
     });
   }
-  showProgress(parseInt(document.getElementById("queue-position").textContent, 10));
-  var initial = parseInt(countdownEl.getAttribute("data-seconds"), 10);
-  if (!prequeueEl.hidden && !isNaN(initial)) showPrequeue(initial);
+  if (firstStatus !== null) {
+    if (!show(firstStatus)) return;
+  } else {
+    showProgress(parseInt(document.getElementById("queue-position").textContent, 10));
+    var initial = parseInt(countdownEl.getAttribute("data-seconds"), 10);
+    if (!prequeueEl.hidden && !isNaN(initial)) showPrequeue(initial);
+  }
   var firstRefresh = parseInt(box.getAttribute("data-refresh-after"), 10) || 2;
   setTimeout(eventsUrl && window.EventSource ? follow : poll, withJitter(firstRefresh));
+  }
 })();
