@@ -78,3 +78,32 @@ def test_the_waiting_pages_stream_is_held_by_the_event_loop_behind_the_proxy(dri
     assert first_event[0].startswith(b"retry: ") and first_event[1] == b"event: status\n"
     status = json.loads(first_event[2].removeprefix(b"data: "))
     assert (status["status"], status["position"]) == ("WAITING", 1)
+
+
+@pytest.mark.drill
+def test_the_concert_pages_button_enters_on_the_event_loop_behind_the_proxy(drill_stack, client):
+    """The concert page's entry, as deployed: its signed ticket enters the fan on the event loop
+    (not Django: no session, no CSRF, none of the middleware's headers), and the answer's stream
+    URL opens the place's stream there."""
+    world = drill_world(fans=2, active_size=1)
+    queue_enter(user_id=world.fans[0].user_id, concert_id=world.concert.pk)  # takes the one place
+    client.force_login(User.objects.get(pk=world.fans[1].user_id))
+    concert_page = client.get(f"/concerts/{world.concert.pk}/").content.decode()
+    entry_url = html.unescape(re.search(r'data-enter-url="([^"]+)"', concert_page).group(1))
+    layout = drill_stack.start_deployed_layout()
+
+    connection = http.client.HTTPConnection("127.0.0.1", layout["proxy"].port, timeout=20)
+    try:
+        connection.request("POST", entry_url, headers={"Accept": "application/json"})  # no key, no cookie
+        entered = connection.getresponse()
+        place = json.loads(entered.read())
+        connection.request("GET", place["events_url"], headers={"Accept": "text/event-stream"})
+        stream = connection.getresponse()
+        first_event = [stream.readline() for _ in range(3)]
+    finally:
+        connection.close()
+
+    assert entered.status == 201 and (place["status"], place["position"]) == ("WAITING", 1)
+    assert entered.getheader("X-Frame-Options") is None  # Django's middleware sets it on every answer
+    assert stream.status == 200 and stream.getheader("Content-Length") is None  # held open by the loop
+    assert json.loads(first_event[2].removeprefix(b"data: "))["token"] == place["token"]
