@@ -355,7 +355,7 @@ CPU_ROWS = {
     "django_request_code": "Django request code (middleware)",
     "gunicorn_outside_django": "gunicorn outside Django",
     "proxy": "HAProxy (reverse proxy)",
-    "events": "uvicorn: waiting fans' event streams, API-key entries and leaves",
+    "events": "uvicorn: waiting fans' event streams, entries (API key, page ticket) and leaves",
     "reads": "uvicorn: admitted fans' shows and seat maps",
     "postgresql": "PostgreSQL (whole server)",
     "redis": "Redis (whole server)",

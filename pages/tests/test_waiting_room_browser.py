@@ -102,6 +102,19 @@ def test_the_concert_page_enters_with_its_ticket_and_a_reload_keeps_the_place(pa
     assert queue_stats(concert_id=show.concert_id).waiting == 0
 
 
+def test_the_language_switch_of_the_concert_pages_waiting_room_comes_back_to_the_place(page: Page, live_server):
+    show, _first_place, _asked = wait_behind_another_fan(page, live_server)
+
+    page.get_by_test_id("header-menu").locator("summary").click()  # a phone: the switch is in the menu
+    switch = page.locator("#language-select-menu")
+    switch.select_option("en")
+    switch.locator("xpath=ancestor::form").get_by_role("button").click()
+
+    expect(page).to_have_url(re.compile(rf"/concerts/{show.concert_id}/queue/\?token=[^&]+&show={show.pk}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Waiting room")
+    expect(page.get_by_test_id("queue-position")).to_have_text("1")
+
+
 def test_the_concert_page_with_its_ticket_expired_enters_with_its_form(page: Page, live_server, settings):
     settings.QUEUE_ENTRY_TICKET_SECONDS = 0  # every entry ticket is past its time when it arrives
     posted: list[str] = []

@@ -24,6 +24,10 @@
     box.setAttribute("data-refresh-after", String(place.refresh_after_seconds || 2));
     box.querySelector("input[name=token]").value = place.token;
     window.history.replaceState(null, "", waitingUrl);
+    // The header's language switch comes back to where the fan now is.
+    Array.prototype.forEach.call(document.querySelectorAll(".lang-switch input[name=next]"), function (next) {
+      next.value = waitingUrl;
+    });
     document.title = main.querySelector("h1").textContent + " · Stagegate";
     main.focus();
     window.stagegateWaitingRoom(box, place);
