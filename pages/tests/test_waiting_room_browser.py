@@ -10,12 +10,14 @@ queueing/tests/test_events.py.)
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from playwright.sync_api import Page, expect
 
 from accounts.tests.factories import UserFactory
+from concerts.models import Show
 from queueing.events import EVENTS_PATH
 from queueing.selectors import queue_stats
 from queueing.services import queue_enter, queue_leave, queue_promote
@@ -128,3 +130,27 @@ def test_the_concert_page_with_its_ticket_expired_enters_with_its_form(page: Pag
     ]
     admit_the_fan(show, first_place)
     page.wait_for_url(re.compile(rf"/shows/{show.pk}/seats/$"), timeout=15_000)
+
+
+def test_at_the_opening_the_concert_page_does_not_reload_and_its_button_enters(page: Page, live_server, clock):
+    show = make_show(queue_active_size=1)
+    Show.objects.filter(pk=show.pk).update(booking_opens_at=clock.now() + timedelta(seconds=3))
+    client = Client()
+    client.force_login(UserFactory())
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto(f"/concerts/{show.concert_id}/")
+    expect(page.get_by_test_id("opening-countdown")).to_be_visible()
+    page.evaluate("window.loadedOnce = true")  # gone if the page reloads
+
+    clock.advance(timedelta(seconds=4))  # the server's clock passes the opening with the page's countdown
+    expect(page.get_by_test_id("opening-countdown")).to_have_text("지금", timeout=6_000)
+    expect(page.locator("#not-open-note")).to_be_hidden()
+    page.wait_for_timeout(2_000)  # the reload, if any, came 1.5 s after zero
+    assert page.evaluate("window.loadedOnce === true")
+
+    page.get_by_test_id("enter-waiting-room").click()  # a free place: admitted at once, on to the shows
+    expect(page).to_have_url(re.compile(rf"/concerts/{show.concert_id}/queue/\?token=[^&]+$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("입장 차례입니다")
+    assert queue_stats(concert_id=show.concert_id).active == 1

@@ -1,6 +1,7 @@
 /* Live countdowns: <strong data-countdown="SECONDS_LEFT">. Counts from the seconds the server
    computed (so a wrong device clock does not matter); at zero shows data-expired-text and, with
-   data-reload-on-end, reloads so the server explains what happened. */
+   data-reload-on-end, reloads so the server explains what happened; data-hide-on-end names an
+   element that no longer holds then (the concert page's "not on sale yet"). */
 (function () {
   "use strict";
   // A page restored from the back/forward cache would show a stale countdown (e.g. a payment form
@@ -22,6 +23,8 @@
       if (el.getAttribute("data-done")) return;
       el.setAttribute("data-done", "1");
       el.textContent = el.getAttribute("data-expired-text") || "0:00";
+      var stale = document.getElementById(el.getAttribute("data-hide-on-end") || "");
+      if (stale) stale.hidden = true;
       if (el.getAttribute("data-reload-on-end")) setTimeout(function () { window.location.reload(); }, 1500);
     });
   }
