@@ -53,16 +53,25 @@ def test_a_stack_makes_its_database_ready_and_seeds_it_or_says_what_failed(drill
         stack.prepare_and_seed("--no-such-option", out=tmp_path / "again.json")
 
 
+def _second_fan_logged_in(client):
+    """A concert whose one place a first fan holds, and the client logged in as a second fan."""
+    world = drill_world(fans=2, active_size=1)
+    queue_enter(user_id=world.fans[0].user_id, concert_id=world.concert.pk)
+    client.force_login(User.objects.get(pk=world.fans[1].user_id))
+    return world.concert
+
+
+def _url_on_page(client, path: str, attribute: str) -> str:
+    return html.unescape(re.search(rf'{attribute}="([^"]+)"', client.get(path).content.decode()).group(1))
+
+
 @pytest.mark.drill
 def test_the_waiting_pages_stream_is_held_by_the_event_loop_behind_the_proxy(drill_stack, client):
     """The fan pages' EventSource, as deployed: the page's signed ticket opens a stream that the
     event loop holds (no session machinery there), not gunicorn's one-event answer."""
-    world = drill_world(fans=2, active_size=1)
-    queue_enter(user_id=world.fans[0].user_id, concert_id=world.concert.pk)  # takes the one place
-    client.force_login(User.objects.get(pk=world.fans[1].user_id))
-    client.post(f"/concerts/{world.concert.pk}/queue/")
-    waiting_page = client.get(f"/concerts/{world.concert.pk}/queue/").content.decode()
-    events_url = html.unescape(re.search(r'data-events-url="([^"]+)"', waiting_page).group(1))
+    concert = _second_fan_logged_in(client)
+    client.post(f"/concerts/{concert.pk}/queue/")
+    events_url = _url_on_page(client, f"/concerts/{concert.pk}/queue/", "data-events-url")
     layout = drill_stack.start_deployed_layout()
 
     connection = http.client.HTTPConnection("127.0.0.1", layout["proxy"].port, timeout=20)
@@ -85,11 +94,8 @@ def test_the_concert_pages_button_enters_on_the_event_loop_behind_the_proxy(dril
     """The concert page's entry, as deployed: its signed ticket enters the fan on the event loop
     (not Django: no session, no CSRF, none of the middleware's headers), and the answer's stream
     URL opens the place's stream there."""
-    world = drill_world(fans=2, active_size=1)
-    queue_enter(user_id=world.fans[0].user_id, concert_id=world.concert.pk)  # takes the one place
-    client.force_login(User.objects.get(pk=world.fans[1].user_id))
-    concert_page = client.get(f"/concerts/{world.concert.pk}/").content.decode()
-    entry_url = html.unescape(re.search(r'data-enter-url="([^"]+)"', concert_page).group(1))
+    concert = _second_fan_logged_in(client)
+    entry_url = _url_on_page(client, f"/concerts/{concert.pk}/", "data-enter-url")
     layout = drill_stack.start_deployed_layout()
 
     connection = http.client.HTTPConnection("127.0.0.1", layout["proxy"].port, timeout=20)
