@@ -35,13 +35,22 @@ ENDPOINT_VIEWS: dict[tuple[str, str], str] = {
     ("reservation-refund", "POST"): "refund",
     ("queue-token-current", "DELETE"): "leave",
     ("wallet-charges", "POST"): "charge",
-    # A website fan's way into the line (loadtest.run --web-share): the concert page, the waiting
-    # room's form and the waiting page it leads to.
+    # A website fan (loadtest.run --web-share): the concert page; the waiting room's form for a
+    # browser without scripts (the load test's fans enter with the page's button, as "enter"); the
+    # waiting page, which an admitted fan's page goes to (it takes the place over and leads to the
+    # seat map page); the seat map page and its form's hold; the payment page and its PIN.
     ("pages:concert-detail", "GET"): "page_concert",
     ("pages:waiting-room", "POST"): "page_enter",
     ("pages:waiting-room", "GET"): "page_waiting",
+    ("pages:seat-map", "GET"): "page_seats",
+    ("pages:seat-map", "POST"): "page_hold",
+    ("pages:payment", "GET"): "page_payment",
+    ("pages:payment", "POST"): "page_pay",
 }
-PAGE_CALLS = ("page_concert", "page_enter", "page_waiting")
+# The waiting crowd's pages, and the admitted website fans' (the waiting page: in the load test
+# only admitted fans load it, once, on their way to the seat map page).
+PAGE_CALLS = ("page_concert", "page_enter")
+BOOKING_PAGE_CALLS = ("page_waiting", "page_seats", "page_hold", "page_payment", "page_pay")
 ENDPOINTS = list(ENDPOINT_VIEWS.values())
 # The waiting fans' calls: issue #12's goal is that they take at most a third of the server CPU.
 WAITING_CALLS = ("enter", "poll", *PAGE_CALLS)

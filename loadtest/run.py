@@ -409,7 +409,11 @@ def summary(r: dict) -> str:
         "server = the view's time from /metrics (every gunicorn instance)",
         f"  {'call':<7} {'client n':>8} {'p50':>9} {'p95':>9} {'p99':>9}  | {'server n':>8} {'p50':>9} {'p95':>9} "
         f"{'p99':>9}",
-        *(latency_line(name) for name in figures.ENDPOINTS if name not in figures.PAGE_CALLS or lat.get(name)),
+        *(
+            latency_line(name)
+            for name in figures.ENDPOINTS
+            if name not in (*figures.PAGE_CALLS, *figures.BOOKING_PAGE_CALLS) or lat.get(name)
+        ),
         *_split_lines(
             r.get("latency_split", {}), r.get("load_generator_loop_lag", {}), r.get("load_generator_gc_pauses")
         ),

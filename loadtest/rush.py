@@ -46,7 +46,7 @@ import uuid  # noqa: E402
 from collections import Counter, defaultdict  # noqa: E402
 from http.cookiejar import Cookie  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import urlsplit  # noqa: E402
+from urllib.parse import urlencode, urlsplit  # noqa: E402
 
 import gevent  # noqa: E402
 import orjson  # noqa: E402
@@ -392,7 +392,7 @@ class Fan(FastHttpUser):
         for _ in range(MAX_ENTER_ATTEMPTS):
             if RUSH.time_left() <= 0:
                 return None
-            status, body = self.page(name, method, path)
+            status, body, _ = self.page(name, method, path)
             if status == expected:
                 return body
             if status not in (0, 429) and status < 500:
@@ -400,11 +400,16 @@ class Fan(FastHttpUser):
             self.pause(1, 3)
         return None
 
-    def page(self, name: str, method: str, path: str) -> tuple[int, bytes]:
-        """A fan page with the fan's session (cookies), as a browser asks for it: (status, HTML).
-        A redirect is not followed (the caller asks for what it leads to, as its own call)."""
+    def page(self, name: str, method: str, path: str, *, data: dict | None = None) -> tuple[int, bytes, str | None]:
+        """A fan page with the fan's session (cookies), as a browser asks for it (`data`: a form's
+        fields, posted): (status, HTML, where a redirect leads). A redirect is not followed (the
+        caller asks for what it leads to, as its own call)."""
+        headers = {"Referer": self.host + path}
+        if data is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         start = time.time()
-        resp = self.client.request(method, self.host + path, name=name, allow_redirects=False)
+        resp = self.client.request(method, self.host + path, name=name, allow_redirects=False, headers=headers,
+                                   data=urlencode(data, doseq=True) if data is not None else None)  # fmt: skip
         latency = time.time() - start
         RUSH.calls[name].append((start, latency))
         timing = figures.proxy_timing(resp.headers.get("Server-Timing", "") if resp.headers else "")
@@ -413,7 +418,8 @@ class Fan(FastHttpUser):
         status = resp.status_code or 0
         if status == 0 or status >= 400:
             RUSH.errors[f"{name} {status}{' CONNECTION_ERROR' if status == 0 else ''}"] += 1
-        return status, resp.content or b""
+        location = resp.headers.get("Location") if resp.headers else None
+        return status, resp.content or b"", location
 
     def _enter_with_api_key(self) -> dict | None:
         return self._enter_at(f"/concerts/{RUSH.concert_id}/queue-tokens")
@@ -466,6 +472,8 @@ class Fan(FastHttpUser):
             self.pause(*RETURNS_PAUSE)
 
     def _book(self) -> str:
+        if self.fan.get("session"):
+            return self._book_through_pages()
         self.pause(*SHOWS_PAUSE)
         status, data, _ = self.call("shows", "GET", f"/concerts/{RUSH.concert_id}/shows")
         if status != 200:
@@ -541,6 +549,66 @@ class Fan(FastHttpUser):
                 self._leave()
                 return "too_poor"
             return f"pay_{status}_{code}"
+        return "pay_loop_limit"
+
+    def _book_through_pages(self) -> str:
+        """A website fan, admitted, books as a browser does: its page goes to the waiting page with
+        the place's token (which takes the place over into the session and leads to the show's
+        seat map page), the fan picks seats and posts the map's form (a seat taken meanwhile: the
+        map again, as the answer), then the payment page and its PIN, with the same pauses,
+        abandoned holds and wrong PINs as the app's fans. Simplified: no refunds, no recharge,
+        and a map with no free seat is sold out (no waiting for returns)."""
+        waiting_page = f"/concerts/{RUSH.concert_id}/queue/?{urlencode({'token': self.token, 'show': RUSH.show_id})}"
+        status, _, seat_page = self.page("page_waiting", "GET", waiting_page)
+        if status != 302:
+            return f"page_waiting_{status}"
+        self.pause(*SHOWS_PAUSE)
+        status, body, _ = self.page("page_seats", "GET", seat_page)
+        payment_page = None
+        wanted = self.rng.choices(list(SEAT_COUNT_WEIGHTS), weights=list(SEAT_COUNT_WEIGHTS.values()))[0]
+        for _ in range(MAX_HOLD_ATTEMPTS):
+            if RUSH.time_left() <= 0:
+                return "time_limit"
+            free, token = fan_pages.free_seats(body), fan_pages.form_token(body)
+            if status not in (200, 409) or token is None:
+                return f"page_seats_{status}"
+            if not free:
+                self._leave()
+                return "sold_out_seen"
+            self.pause(*PICK_PAUSE)  # picking seats on the map
+            pick = self.rng.sample(free, min(wanted, len(free)))
+            status, body, payment_page = self.page(
+                "page_hold", "POST", seat_page, data={"csrfmiddlewaretoken": token, "seat_ids": pick}
+            )
+            if status == 302:
+                break
+        else:
+            self._leave()
+            return "no_seats_after_retries"
+
+        roll = self.rng.random()
+        if roll < ABANDON_SHARE:
+            return "abandoned_hold"
+        status, body, _ = self.page("page_payment", "GET", payment_page)
+        self.pause(*PIN_PAUSE)  # typing the PIN
+        wrong = 99 if roll < ABANDON_SHARE + EXHAUST_SHARE else 0
+        if ABANDON_SHARE + EXHAUST_SHARE <= roll < ABANDON_SHARE + EXHAUST_SHARE + WRONG_PIN_SHARE:
+            wrong = self.rng.randint(*WRONG_PINS)
+        for _attempt in range(8):
+            form = fan_pages.payment_form(body)
+            if status not in (200, 422) or form is None:
+                return "attempts_exceeded" if status == 422 else f"page_pay_{status}"
+            start = time.time()
+            pin = "000000" if wrong > 0 else RUSH.pin
+            status, body, _ = self.page("page_pay", "POST", payment_page, data={**form, "pin": pin})
+            if status == 302:
+                RUSH.freed.append((start, time.time()))  # paying takes the fan out of the active set
+                return "paid"
+            if status == 402:
+                self._leave()
+                return "too_poor"
+            wrong -= 1
+            self.pause(*WRONG_PIN_PAUSE)
         return "pay_loop_limit"
 
     def _pay(self, reservation_id: int, pin: str) -> tuple[int, dict]:

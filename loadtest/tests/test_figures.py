@@ -272,6 +272,10 @@ def test_every_seat_paid_is_judged_against_the_rounds_of_abandoned_holds_the_run
         ("GET", "/concerts/1/", "page_concert"),
         ("POST", "/concerts/1/queue/", "page_enter"),
         ("GET", "/concerts/1/queue/", "page_waiting"),
+        ("GET", "/shows/1/seats/", "page_seats"),
+        ("POST", "/shows/1/seats/", "page_hold"),
+        ("GET", "/reservations/1/pay/", "page_payment"),
+        ("POST", "/reservations/1/pay/", "page_pay"),
     ],
 )
 def test_every_call_of_the_rush_maps_to_its_view(method: str, path: str, endpoint: str):
