@@ -18,14 +18,14 @@ from redis.exceptions import RedisError
 from concerts.exceptions import ShowNotFound
 from concerts.models import SeatGrade
 from concerts.seat_map import show_seat_map
-from concerts.selectors import best_available_seats, show_availability_list, show_get, show_get_cached, show_seat_list
+from concerts.selectors import best_available_seats, show_availability_list, show_get, show_get_cached
 from core.clock import clock
 from core.exception_handlers import error_response
 from core.exceptions import ApplicationError, NotAuthenticated, ServiceUnavailable, ValidationFailed
 from pages.booking import booking_session
 from pages.common import fan_required, not_admitted, outage_page
 from pages.forms import BestAvailableForm, HoldForm, form_errors_from
-from pages.seat_layout import seat_zones
+from pages.seat_grid import seat_grid, seat_grid_html
 from queueing.exceptions import QueueNotActive
 from reservations.apis import seat_map_response
 from reservations.exceptions import SeatLimitExceeded, SeatUnavailable, ShowNotBookable
@@ -118,9 +118,9 @@ def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
         return not_admitted(request, concert.pk, show.pk)
 
     now = clock.now()
-    seats = list(show_seat_list(show=show, now=now))
-    form = HoldForm(request.POST if request.method == "POST" else None, seat_ids=[seat.pk for seat in seats])
-    status, error = 200, None
+    grid = seat_grid(show=show, seat_limit=concert.seats_per_user, now=now)
+    form = HoldForm(request.POST if request.method == "POST" else None, seat_ids=grid.seat_ids)
+    status, error, taken = 200, None, set()
     if request.method == "POST":
         status = 400
         if form.is_valid():
@@ -129,6 +129,7 @@ def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
                     user=request.user, show_id=show.pk, seat_ids=form.cleaned_data["seat_ids"]
                 )
             except SeatUnavailable as exc:
+                taken = {seat["id"] for seat in exc.extra.get("seats", [])}
                 labels = ", ".join(seat["label"] for seat in exc.extra.get("seats", []))
                 error = _("Sorry, these seats were just taken by someone else: %(seats)s. Choose others.") % {
                     "seats": labels
@@ -146,7 +147,7 @@ def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
                 form_errors_from(form, exc, _)
             else:
                 return redirect("pages:payment", reservation_id=reservation.pk)
-            seats = list(show_seat_list(show=show, now=clock.now()))
+            grid = seat_grid(show=show, seat_limit=concert.seats_per_user, now=clock.now())
         if error is None:
             error = " ".join(str(e) for errors in form.errors.values() for e in errors) or None
     availability = show_availability_list(shows=[show], now=now)[0]
@@ -154,13 +155,18 @@ def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
         "show": show,
         "concert": concert,
         "availability": availability,
-        "zones": seat_zones(seats, block_seats=settings.SEAT_MAP_BLOCK_SEATS),
-        "overview": len(seats) > settings.SEAT_MAP_OVERVIEW_MIN_SEATS,
+        # The seats drawn for every fan alike; this fan's choice ticked again after a refused hold
+        # (but the seats it was refused for).
+        "seat_grid": seat_grid_html(
+            grid,
+            chosen=[seat for seat in form.cleaned_data.get("seat_ids", []) if seat not in taken]
+            if form.is_bound and form.is_valid()
+            else [],
+        ),
         "poll_seconds": settings.SEAT_MAP_POLL_SECONDS,
         "form": form,
         "error": error,
         "session": session,
         "seat_limit": concert.seats_per_user,
-        "selected": set(form.cleaned_data.get("seat_ids", [])) if form.is_bound and form.is_valid() else set(),
     }
     return render(request, "pages/seat_map.html", context, status=status)

@@ -4,6 +4,8 @@ layout of big halls into sections, and best available."""
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from redis import Redis
 from redis.backoff import NoBackoff
@@ -203,3 +205,44 @@ def test_best_available_needs_a_booking_session(client, fan, show):
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("pages:waiting-room", args=[show.concert_id]))
     assert not Reservation.objects.exists()
+
+
+def _box(page: str, seat_id: int) -> str | None:
+    """The seat's checkbox on the page (None: drawn as taken)."""
+    found = re.search(rf'<input type="checkbox" name="seat_ids" value="{seat_id}"[^>]*>', page)
+    return found[0] if found else None
+
+
+def test_the_page_draws_the_seats_once_per_version_of_the_seat_map(
+    client, fan, show, django_capture_on_commit_callbacks
+):
+    admit(client, fan, show.concert_id)
+    b5, b6 = seats_of(show, "B-5", "B-6")
+    first = text_of(client.get(reverse("pages:seat-map", args=[show.pk])))
+    with CaptureQueriesContext(connection) as read:
+        again = text_of(client.get(reverse("pages:seat-map", args=[show.pk])))
+    with django_capture_on_commit_callbacks(execute=True):
+        reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=[b5, b6])
+    after_the_hold = text_of(client.get(reverse("pages:seat-map", args=[show.pk])))
+
+    assert _box(first, b5) and _box(again, b5)
+    assert not [query for query in read.captured_queries if "concerts_showseat" in query["sql"]]  # drawn already
+    assert _box(after_the_hold, b5) is None and _box(after_the_hold, b6) is None  # a new version: drawn again
+
+
+def test_a_refused_hold_shows_the_seats_taken_and_ticks_the_fans_other_choice(
+    client, fan, show, django_capture_on_commit_callbacks
+):
+    admit(client, fan, show.concert_id)
+    b4, b5 = seats_of(show, "B-4", "B-5")
+    client.get(reverse("pages:seat-map", args=[show.pk]))  # the fan's map, before another fan is faster
+    with django_capture_on_commit_callbacks(execute=True):
+        reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=[b5])
+
+    refused = client.post(reverse("pages:seat-map", args=[show.pk]), {"seat_ids": [b4, b5]})
+
+    page = text_of(refused)
+    assert refused.status_code == 409 and "B-5" in page
+    assert _box(page, b5) is None  # taken
+    assert "checked" in _box(page, b4)  # still the fan's choice
+    assert sum("checked" in box for box in re.findall(r'<input type="checkbox" name="seat_ids"[^>]*>', page)) == 1
