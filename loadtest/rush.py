@@ -14,8 +14,11 @@ concert, show and Redis keys, and the bounds. Each fan: enters the queue (all N 
 --polling, polls honouring refresh_after_seconds with +-30% jitter), and once ACTIVE browses
 the shows and the seat map, holds 1-4 seats (retrying on SEAT_UNAVAILABLE) and pays, with some
 wrong PINs, some fans exhausting their attempts, some abandoned holds, some too-poor wallets
-(half of them charge points and pay again) and some refunds right after paying. Every loop is
-bounded in count and in time; all traffic goes to 127.0.0.1.
+(half of them charge points and pay again) and some refunds right after paying. A website fan
+(--web-share, seeded with a session) does the same through the fan pages: the concert page and
+its button's entry, the stream the answer names, then the seat map page, its form and the
+payment page (loadtest.fan_pages reads them). Every loop is bounded in count and in time; all
+traffic goes to 127.0.0.1.
 
 A monitor greenlet samples Redis (active and waiting sizes, the admissions log) and the show's
 seats in PostgreSQL twice a second; it decides sell-out and ends the run.
@@ -375,8 +378,8 @@ class Fan(FastHttpUser):
     def _enter_through_pages(self) -> dict | None:
         """A website fan: the concert page, then its button's entry with the page's ticket (on the
         event loop, as enter.js sends it; counted with the API's entries), whose answer names the
-        place's stream (with its ticket), followed as queue.js does. Admitted at once, the fan
-        books with the API and the answer's token (the fan pages' booking is not simulated)."""
+        place's stream (with its ticket), followed as queue.js does; admitted, the fan books
+        through the pages (_book_through_pages)."""
         body = self._page_until_answered("page_concert", "GET", f"/concerts/{RUSH.concert_id}/", expected=200)
         entry_url = fan_pages.entry_url(body or b"")
         if entry_url is None:

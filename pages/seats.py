@@ -151,18 +151,14 @@ def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
         if error is None:
             error = " ".join(str(e) for errors in form.errors.values() for e in errors) or None
     availability = show_availability_list(shows=[show], now=now)[0]
+    chosen = form.cleaned_data["seat_ids"] if form.is_bound and form.is_valid() else []
     context = {
         "show": show,
         "concert": concert,
         "availability": availability,
         # The seats drawn for every fan alike; this fan's choice ticked again after a refused hold
         # (but the seats it was refused for).
-        "seat_grid": seat_grid_html(
-            grid,
-            chosen=[seat for seat in form.cleaned_data.get("seat_ids", []) if seat not in taken]
-            if form.is_bound and form.is_valid()
-            else [],
-        ),
+        "seat_grid": seat_grid_html(grid, chosen=[seat for seat in chosen if seat not in taken]),
         "poll_seconds": settings.SEAT_MAP_POLL_SECONDS,
         "form": form,
         "error": error,
