@@ -17,8 +17,8 @@ from redis.exceptions import RedisError
 
 from concerts.exceptions import ShowNotFound
 from concerts.models import SeatGrade
-from concerts.seat_map import show_seat_map
-from concerts.selectors import best_available_seats, show_availability_list, show_get, show_get_cached
+from concerts.seat_map import show_seat_map, shows_availability
+from concerts.selectors import best_available_seats, show_get, show_get_cached
 from core.clock import clock
 from core.exception_handlers import error_response
 from core.exceptions import ApplicationError, NotAuthenticated, ServiceUnavailable, ValidationFailed
@@ -150,7 +150,8 @@ def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
             grid = seat_grid(show=show, seat_limit=concert.seats_per_user, now=clock.now())
         if error is None:
             error = " ".join(str(e) for errors in form.errors.values() for e in errors) or None
-    availability = show_availability_list(shows=[show], now=now)[0]
+    # The legend's seats left per grade: counted from the kept seat map, as the booking API does.
+    availability = shows_availability(shows=[show], seat_maps=[show_seat_map(show=show, now=now)], now=now)[0]
     chosen = form.cleaned_data["seat_ids"] if form.is_bound and form.is_valid() else []
     context = {
         "show": show,
