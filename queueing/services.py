@@ -22,7 +22,7 @@ from accounts.authentication import api_key_caller_id
 from concerts.exceptions import ConcertNotFound
 from concerts.models import Concert
 from core.clock import clock
-from core.exceptions import RateLimited, ServiceUnavailable
+from core.exceptions import ApplicationError, RateLimited, ServiceUnavailable
 from core.metrics import metric_incr, metric_incr_command
 from core.outage import storage_boundary
 from core.redis import queue_redis
@@ -310,24 +310,35 @@ async def aqueue_leave_for_api_key(*, api_key: str, token: str | None) -> None:
         raise TokenNotFound()
 
 
+def _ticket_issue(values: list, *, salt: str, seconds: int) -> str:
+    """`values` and an expiry `seconds` from now, signed with SECRET_KEY for the one use `salt` names."""
+    return signing.dumps([*values, int(clock.timestamp()) + seconds], salt=salt)
+
+
+def _ticket_values(ticket: str, *, salt: str, size: int, invalid: type[ApplicationError]) -> list:
+    """The `size` values a live ticket of `salt`'s use carries. Raises `invalid` for a forged,
+    malformed or expired ticket, or one signed for another use."""
+    try:
+        *values, expires_at = signing.loads(ticket, salt=salt)
+    except (signing.BadSignature, ValueError, TypeError):  # forged, or not a ticket's payload
+        raise invalid() from None
+    if len(values) != size or expires_at <= clock.timestamp():
+        raise invalid()
+    return values
+
+
 def queue_stream_ticket_issue(*, user_id: int, token: str) -> str:
     """A signed ticket that lets a browser's EventSource follow the user's queue `token` on the
     event loop (queueing.events), which runs no session machinery: the waiting page puts it in the
     stream's URL. Good for QUEUE_STREAM_TICKET_SECONDS; it tells only where the fan stands (and,
     as any status does, that the fan is still there), so it is not ended with the session."""
-    expires_at = int(clock.timestamp()) + settings.QUEUE_STREAM_TICKET_SECONDS
-    return signing.dumps([user_id, token, expires_at], salt=_STREAM_TICKET_SALT)
+    return _ticket_issue([user_id, token], salt=_STREAM_TICKET_SALT, seconds=settings.QUEUE_STREAM_TICKET_SECONDS)
 
 
 def queue_stream_ticket_caller(*, ticket: str) -> tuple[int, str]:
     """The user id and queue token a stream ticket was issued for.
     Raises StreamTicketInvalid for a forged, malformed or expired ticket."""
-    try:
-        user_id, token, expires_at = signing.loads(ticket, salt=_STREAM_TICKET_SALT)
-    except (signing.BadSignature, ValueError, TypeError):  # forged, or not a ticket's payload
-        raise StreamTicketInvalid() from None
-    if expires_at <= clock.timestamp():
-        raise StreamTicketInvalid()
+    user_id, token = _ticket_values(ticket, salt=_STREAM_TICKET_SALT, size=2, invalid=StreamTicketInvalid)
     return user_id, token
 
 
@@ -337,18 +348,14 @@ def queue_entry_ticket_issue(*, user_id: int, concert_id: int) -> str:
     waiting page's stream ticket lets it follow the place. The page puts it in the entry's URL;
     being unguessable and readable only by the page, it also stands for the form's CSRF token.
     Good for QUEUE_ENTRY_TICKET_SECONDS (past it, the page's form enters with the session)."""
-    expires_at = int(clock.timestamp()) + settings.QUEUE_ENTRY_TICKET_SECONDS
-    return signing.dumps([user_id, concert_id, expires_at], salt=_ENTRY_TICKET_SALT)
+    return _ticket_issue([user_id, concert_id], salt=_ENTRY_TICKET_SALT, seconds=settings.QUEUE_ENTRY_TICKET_SECONDS)
 
 
 def queue_entry_ticket_caller(*, ticket: str, concert_id: int) -> int:
     """The user id an entry ticket of this concert was issued for.
     Raises EntryTicketInvalid for a forged, malformed or expired ticket, or another concert's."""
-    try:
-        user_id, ticket_concert_id, expires_at = signing.loads(ticket, salt=_ENTRY_TICKET_SALT)
-    except (signing.BadSignature, ValueError, TypeError):  # forged, or not a ticket's payload
-        raise EntryTicketInvalid() from None
-    if ticket_concert_id != concert_id or expires_at <= clock.timestamp():
+    user_id, ticket_concert_id = _ticket_values(ticket, salt=_ENTRY_TICKET_SALT, size=2, invalid=EntryTicketInvalid)
+    if ticket_concert_id != concert_id:
         raise EntryTicketInvalid()
     return user_id
 
