@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from concerts.models import Show
-from concerts.seat_map import show_seat_map
+from concerts.seat_map import SeatMap
 from concerts.selectors import show_seat_list
 from pages.seat_layout import seat_zones
 
@@ -37,9 +37,10 @@ _kept: dict[tuple[int, str], SeatGrid] = {}  # (show id, language) -> the last d
 _drawing = threading.Lock()  # one thread draws; the others wait for its drawing, not draw too
 
 
-def seat_grid(*, show: Show, seat_limit: int, now) -> SeatGrid:
-    """The show's seats as the seat map page draws them, current with its kept seat map."""
-    drawn_at = (show_seat_map(show=show, now=now).etag, seat_limit)
+def seat_grid(*, show: Show, seat_map: SeatMap, seat_limit: int, now) -> SeatGrid:
+    """The show's seats as the seat map page draws them, current with its kept `seat_map`
+    (concerts.seat_map.show_seat_map, which the page's legend counts from too)."""
+    drawn_at = (seat_map.etag, seat_limit)
     key = (show.pk, get_language())
     kept = _kept.get(key)
     if kept is not None and kept.drawn_at == drawn_at:

@@ -118,7 +118,8 @@ def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
         return not_admitted(request, concert.pk, show.pk)
 
     now = clock.now()
-    grid = seat_grid(show=show, seat_limit=concert.seats_per_user, now=now)
+    seat_map = show_seat_map(show=show, now=now)
+    grid = seat_grid(show=show, seat_map=seat_map, seat_limit=concert.seats_per_user, now=now)
     form = HoldForm(request.POST if request.method == "POST" else None, seat_ids=grid.seat_ids)
     status, error, taken = 200, None, set()
     if request.method == "POST":
@@ -147,11 +148,13 @@ def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
                 form_errors_from(form, exc, _)
             else:
                 return redirect("pages:payment", reservation_id=reservation.pk)
-            grid = seat_grid(show=show, seat_limit=concert.seats_per_user, now=clock.now())
+            refused_at = clock.now()  # the map again, with what the refusal changed
+            seat_map = show_seat_map(show=show, now=refused_at)
+            grid = seat_grid(show=show, seat_map=seat_map, seat_limit=concert.seats_per_user, now=refused_at)
         if error is None:
             error = " ".join(str(e) for errors in form.errors.values() for e in errors) or None
     # The legend's seats left per grade: counted from the kept seat map, as the booking API does.
-    availability = shows_availability(shows=[show], seat_maps=[show_seat_map(show=show, now=now)], now=now)[0]
+    availability = shows_availability(shows=[show], seat_maps=[seat_map], now=now)[0]
     chosen = form.cleaned_data["seat_ids"] if form.is_bound and form.is_valid() else []
     context = {
         "show": show,
