@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         "--web-share",
         type=float,
         default=0.0,
-        help="share of the fans who wait through the fan pages (logged in on the website: the concert page, "
-        "the waiting room's form and page, its event stream with the page's ticket), then book with the API",
+        help="share of the fans who wait and book through the fan pages (logged in on the website: the concert "
+        "page and its button's entry, the event stream, then the seat map page, its form and the payment page)",
     )
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--db", default="stagegate_load", help="database (dropped and recreated)")
