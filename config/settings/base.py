@@ -284,6 +284,9 @@ QUEUE_PROMOTION_INTERVAL_SECONDS = env.float("QUEUE_PROMOTION_INTERVAL_SECONDS",
 # The booking reads keep a show's concert and a concert's shows per process this long (an
 # organizer's edit of a show shows on the booking API within it; concerts.selectors).
 CATALOG_CACHE_SECONDS = env.float("CATALOG_CACHE_SECONDS", default=2.0)
+# Each web process draws a concert page's body (its shows, remaining seats, countdown) once per
+# this many seconds of the clock, for every fan alike (pages.catalog); 0: for every request.
+CONCERT_PAGE_KEEP_SECONDS = env.float("CONCERT_PAGE_KEEP_SECONDS", default=1.0)
 # Seat maps (concerts.seat_map): a web process rebuilds its kept map of a show at the latest after
 # this long, even if no change was announced (a safety net; changes replace it at once).
 SEAT_MAP_MAX_AGE_SECONDS = env.float("SEAT_MAP_MAX_AGE_SECONDS", default=10.0)

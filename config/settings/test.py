@@ -40,4 +40,5 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {scope: "100000/min" for scope in RES
 # Every enter reads the concert's queue policy afresh (tests change policies and shows at will).
 QUEUE_POLICY_CACHE_SECONDS = 0
 CATALOG_CACHE_SECONDS = 0
+CONCERT_PAGE_KEEP_SECONDS = 0
 SEAT_MAP_REBUILD_SECONDS = 0  # tests see every change of the seats at once

@@ -1,4 +1,4 @@
-"""Template helpers of the fan pages: won amounts per language, the header's balance."""
+"""Template helpers of the fan pages: won amounts per language, the site header."""
 
 import segno
 from django import template
@@ -7,7 +7,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from core.money import won_format
-from points.selectors import wallet_balance
+from pages.site_header import site_header_html
 from reservations.tickets import ticket_code
 
 register = template.Library()
@@ -35,13 +35,9 @@ def hmmss(seconds: int | None) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def header_balance(context) -> int | None:
-    """The logged-in fan's point balance for the header (None when nobody is logged in)."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return None
-    return wallet_balance(user=user)
+def site_header(context) -> SafeString:
+    """The page's header, filled in for the visitor from its kept drawing (pages.site_header)."""
+    return site_header_html(context.get("request"))
 
 
 @register.simple_tag
