@@ -156,12 +156,26 @@ class PinForm(IdempotentForm):
     )
 
 
-class HoldForm(forms.Form):
-    seat_ids = forms.TypedMultipleChoiceField(coerce=int, error_messages={"required": _("Choose at least one seat.")})
+class SeatIdsField(forms.TypedMultipleChoiceField):
+    """Seat ids, each one of `seat_ids` (the seats drawn on the page). Checked against the set, not
+    as Django's choices: a hall's thousand choices were normalised anew for every form, which cost
+    the seat map page more than everything else it does."""
 
-    def __init__(self, *args, seat_ids: list[int], **kwargs):
+    def __init__(self, **kwargs):
+        super().__init__(coerce=int, **kwargs)
+        self.seat_ids: frozenset[int] = frozenset()
+
+    def valid_value(self, value) -> bool:
+        # Digits only, as the page writes them (int() would also take "+1", " 1" or "1_0").
+        return value.isascii() and value.isdigit() and len(value) <= 18 and int(value) in self.seat_ids
+
+
+class HoldForm(forms.Form):
+    seat_ids = SeatIdsField(error_messages={"required": _("Choose at least one seat.")})
+
+    def __init__(self, *args, seat_ids: frozenset[int], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["seat_ids"].choices = [(seat_id, seat_id) for seat_id in seat_ids]
+        self.fields["seat_ids"].seat_ids = seat_ids
 
 
 class RefundForm(forms.Form):

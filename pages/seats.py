@@ -108,8 +108,10 @@ def seat_map_best(request: HttpRequest, show_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @outage_page
 def seat_map(request: HttpRequest, show_id: int) -> HttpResponse:
+    # The show (with its concert and venue) from the catalog memo, as the booking API reads it: every
+    # admitted website fan loads this page, and the hold service checks the show again under its locks.
     try:
-        show = show_get(show_id=show_id)
+        show = show_get_cached(show_id=show_id)
     except ShowNotFound as exc:
         raise Http404 from exc
     concert = show.concert

@@ -269,6 +269,18 @@ def test_holding_more_than_allowed_or_a_taken_seat_is_explained(client, fan, sho
     assert response.status_code == 400 and "좌석을 하나 이상 선택하세요." in text_of(response)
 
 
+@pytest.mark.parametrize("bad", ["abc", "+1", " 1", "1_0", "9" * 5000, "OTHER_SHOW"])
+def test_a_hold_of_seats_not_on_the_page_is_a_400_that_holds_nothing(client, fan, show, bad):
+    admit(client, fan, show.concert_id)
+    if bad == "OTHER_SHOW":  # a real seat, of another show
+        bad = str(seats_of(make_show(), "C-1")[0])
+
+    response = client.post(reverse("pages:seat-map", args=[show.pk]), {"seat_ids": [seats_of(show, "C-1")[0], bad]})
+
+    assert response.status_code == 400 and "선택가능항목에 없습니다" in text_of(response)
+    assert not Reservation.objects.exists()
+
+
 def test_an_unreachable_waiting_room_store_gets_a_try_again_page(client, fan, show, monkeypatch):
     admit(client, fan, show.concert_id)
     down = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
