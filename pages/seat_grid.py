@@ -6,10 +6,10 @@ answers the same map from the kept snapshot (concerts.seat_map) in 1-2 ms. In an
 every admitted website fan loads the page, and again after each refused hold, on the booking
 pool. So each web process keeps the drawn seats per show and language, with the kept seat map's
 ETag they were drawn at, and draws them again only when that ETag changes (pages.shells.Kept):
-the seats on the page are as current as the API's map (at most SEAT_MAP_REBUILD_SECONDS behind in the rush; the page's
-script greys out seats taken meanwhile, and the hold service checks every seat again under its
-locks). The drawing is the same for every fan: a fan's own choice (after a refused hold) is ticked
-in afterwards.
+the seats on the page are as current as the API's map (at most SEAT_MAP_REBUILD_SECONDS behind in
+the rush; the page's script greys out seats taken meanwhile, and the hold service checks every
+seat again under its locks). The drawing is the same for every fan: a fan's own choice (after a
+refused hold) is ticked in afterwards.
 """
 
 from dataclasses import dataclass
