@@ -65,6 +65,8 @@ class SeatMap:
     fresh_until: datetime | None  # first moment a hold in the body runs out
     built_at: float  # time.monotonic()
     grades: dict[str, GradeSummary]  # the priced grades: what the shows list shows
+    free_seat_ids: frozenset[int]  # the seats that read AVAILABLE
+    layout: int  # a hash of everything about the seats but their status: where, which grade, what price
 
     def is_current(self, *, version: str, now: datetime) -> bool:
         age = time.monotonic() - self.built_at
@@ -144,11 +146,14 @@ def _build_lock(show_id: int) -> threading.Lock:
 
 def _build(*, show: Show, version: str, now: datetime) -> SeatMap:
     rows = show_seat_list(show=show, now=now).values_list(
-        "id", "section", "row", "number", "aisle_after", "grade", "price", "effective_status", "held_until"
+        "id", "section", "row", "number", "aisle_after", "grade", "price", "effective_status", "held_until", "row_index"
     )
-    seats, fresh_until = [], None
+    seats, fresh_until, free_seat_ids, layout = [], None, [], []
     totals: dict[str, list[int]] = {}  # grade -> [price, seats, free seats]
-    for seat_id, section, row, number, aisle_after, grade, seat_price, status, held_until in rows:
+    for seat_id, section, row, number, aisle_after, grade, seat_price, status, held_until, row_index in rows:
+        layout.append((seat_id, section, row, number, aisle_after, grade, seat_price, row_index))
+        if status == ShowSeatStatus.AVAILABLE:
+            free_seat_ids.append(seat_id)
         # A live hold reads HELD until its end; from then on the seat reads AVAILABLE.
         if status == ShowSeatStatus.HELD and (fresh_until is None or held_until < fresh_until):
             fresh_until = held_until
@@ -163,7 +168,14 @@ def _build(*, show: Show, version: str, now: datetime) -> SeatMap:
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     grades = {grade: GradeSummary(*total) for grade, total in totals.items()}
     return SeatMap(
-        body=body, etag=etag, version=version, fresh_until=fresh_until, built_at=time.monotonic(), grades=grades
+        body=body,
+        etag=etag,
+        version=version,
+        fresh_until=fresh_until,
+        built_at=time.monotonic(),
+        grades=grades,
+        free_seat_ids=frozenset(free_seat_ids),
+        layout=hash(tuple(layout)),  # compared within this process only
     )
 
 

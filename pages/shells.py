@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 _MARK = "\ue000"
 _NONCE = secrets.token_hex(8)
-_HOLES = re.compile(f"{_MARK}([a-z_]+)\\.{_NONCE}{_MARK}")
+_HOLES = re.compile(f"{_MARK}([a-z0-9_]+)\\.{_NONCE}{_MARK}")
 
 
 def hole(name: str) -> str:

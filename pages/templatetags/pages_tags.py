@@ -2,7 +2,6 @@
 
 import segno
 from django import template
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -74,29 +73,3 @@ def wait_text(queue) -> str:
 def lookup(mapping: dict, key):
     """mapping[key], or None: templates cannot index a dict by a variable."""
     return mapping.get(key)
-
-
-@register.simple_tag
-def seat_on_map(seat) -> SafeString:
-    """One seat of the seat map page (pages/_seat_grid.html): a free seat's checkbox, or a taken
-    seat's mark with the same data for the page's script. Written here rather than in the
-    template: a hall's thousand seats in template tags and filters took 90 ms to draw, this 10."""
-    if seat.free:
-        price = won_format(seat.price)
-        return format_html(
-            '<label class="seat grade-{grade}" title="{label} · {grade} · {price}">'
-            '<input type="checkbox" name="seat_ids" value="{id}" data-price="{amount}" data-label="{label}" '
-            'data-grade="{grade}" data-number="{number}" data-section="{section}">'
-            '<span class="seat-num" aria-hidden="true">{number}</span>'
-            '<span class="visually-hidden">{label} {grade} {price}</span></label>',
-            grade=seat.grade, label=seat.label, price=price, id=seat.pk, amount=seat.price, number=seat.number,
-            section=seat.map_section,
-        )  # fmt: skip
-    return format_html(
-        '<span class="seat taken" title="{label} · {taken}" data-seat-id="{id}" data-price="{amount}" '
-        'data-label="{label}" data-grade="{grade}" data-number="{number}" data-section="{section}">'
-        '<span class="seat-num" aria-hidden="true">{number}</span><span class="visually-hidden">{label} {taken}</span>'
-        "</span>",
-        label=seat.label, taken=_("taken"), id=seat.pk, amount=seat.price, grade=seat.grade, number=seat.number,
-        section=seat.map_section,
-    )  # fmt: skip

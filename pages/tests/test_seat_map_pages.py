@@ -231,6 +231,32 @@ def test_the_page_draws_the_seats_once_per_version_of_the_seat_map(
     assert _box(after_the_hold, b5) is None and _box(after_the_hold, b6) is None  # a new version: drawn again
 
 
+def test_a_new_version_of_the_seat_map_is_filled_into_the_kept_hall_without_drawing_it_again(
+    client, fan, clock, settings, django_capture_on_commit_callbacks
+):
+    settings.SEAT_MAP_BLOCK_SEATS = 6
+    show = make_show(rows=BIG_HALL, prices={"VIP": 150_000, "R": 100_000})
+    admit(client, fan, show.concert_id)
+    b1, b2 = seats_of(show, "B-1", "B-2")
+    url = reverse("pages:seat-map", args=[show.pk])
+    first = text_of(client.get(url))
+    with django_capture_on_commit_callbacks(execute=True):
+        reservation_hold(user=UserFactory(), show_id=show.pk, seat_ids=[b1, b2])
+
+    statements: list[str] = []
+    with connection.execute_wrapper(lambda execute, sql, *args: statements.append(sql) or execute(sql, *args)):
+        after = text_of(client.get(url))
+
+    # The first section of the overview (VIP, rows B-D, seats 1-6): 18 seats left, then 16.
+    free_counts = r'data-section="1-1".*?data-free-count>(\d+)<.*?data-free-text[^>]*>(\d+)'
+    assert re.search(free_counts, first, re.S).groups() == ("18", "18")
+    assert re.search(free_counts, after, re.S).groups() == ("16", "16")
+    assert _box(first, b1) and _box(after, b1) is None and _box(after, b2) is None
+    assert after.count('class="seat taken"') == 2 and after.count('name="seat_ids"') == 318
+    # The seats are read once, by the kept seat map's rebuild: the hall is not drawn again.
+    assert len([sql for sql in statements if '"concerts_showseat"' in sql]) == 1
+
+
 def test_a_refused_hold_shows_the_seats_taken_and_ticks_the_fans_other_choice(
     client, fan, show, django_capture_on_commit_callbacks
 ):
