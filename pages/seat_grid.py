@@ -84,8 +84,10 @@ def _hall_draw(*, show: Show, seat_limit: int, now) -> _HallDrawing:
 
 def _grid_fill(hall: _HallDrawing, seat_map: SeatMap) -> SeatGrid:
     free = seat_map.free_seat_ids
-    # drawn[False] is the seat drawn free, drawn[True] drawn taken.
-    values: dict[str, object] = {f"seat{seat_id}": drawn[seat_id not in free] for seat_id, drawn in hall.seats.items()}
+    values: dict[str, object] = {
+        f"seat{seat_id}": as_free if seat_id in free else as_taken
+        for seat_id, (as_free, as_taken) in hall.seats.items()
+    }
     values |= {name: sum(seat_id in free for seat_id in seat_ids) for name, seat_ids in hall.sections.items()}
     return SeatGrid(html=shell_fill(hall.html, values), seat_ids=frozenset(hall.seats))
 
