@@ -487,7 +487,7 @@ class Fan(FastHttpUser):
             return "sold_out_seen"
 
         reservation = None
-        wanted = self.rng.choices(list(SEAT_COUNT_WEIGHTS), weights=list(SEAT_COUNT_WEIGHTS.values()))[0]
+        wanted = self._seats_wanted()
         for _ in range(MAX_HOLD_ATTEMPTS):
             if RUSH.time_left() <= 0:
                 return "time_limit"
@@ -519,11 +519,7 @@ class Fan(FastHttpUser):
         if roll < ABANDON_SHARE:
             return "abandoned_hold"
         self.pause(*PIN_PAUSE)  # typing the PIN
-        wrong = 0
-        if roll < ABANDON_SHARE + EXHAUST_SHARE:
-            wrong = 99
-        elif roll < ABANDON_SHARE + EXHAUST_SHARE + WRONG_PIN_SHARE:
-            wrong = self.rng.randint(*WRONG_PINS)
+        wrong = self._wrong_pins(roll)
         recharged = False
         for _attempt in range(8):
             pin = "000000" if wrong > 0 else RUSH.pin
@@ -568,7 +564,7 @@ class Fan(FastHttpUser):
         self.pause(*SHOWS_PAUSE)
         status, body, _ = self.page("page_seats", "GET", seat_page)
         payment_page = None
-        wanted = self.rng.choices(list(SEAT_COUNT_WEIGHTS), weights=list(SEAT_COUNT_WEIGHTS.values()))[0]
+        wanted = self._seats_wanted()
         for _ in range(MAX_HOLD_ATTEMPTS):
             if RUSH.time_left() <= 0:
                 return "time_limit"
@@ -594,9 +590,7 @@ class Fan(FastHttpUser):
             return "abandoned_hold"
         status, body, _ = self.page("page_payment", "GET", payment_page)
         self.pause(*PIN_PAUSE)  # typing the PIN
-        wrong = 99 if roll < ABANDON_SHARE + EXHAUST_SHARE else 0
-        if ABANDON_SHARE + EXHAUST_SHARE <= roll < ABANDON_SHARE + EXHAUST_SHARE + WRONG_PIN_SHARE:
-            wrong = self.rng.randint(*WRONG_PINS)
+        wrong = self._wrong_pins(roll)
         for _attempt in range(8):
             form = fan_pages.payment_form(body)
             if status not in (200, 422) or form is None:
@@ -613,6 +607,18 @@ class Fan(FastHttpUser):
             wrong -= 1
             self.pause(*WRONG_PIN_PAUSE)
         return "pay_loop_limit"
+
+    def _seats_wanted(self) -> int:
+        return self.rng.choices(list(SEAT_COUNT_WEIGHTS), weights=list(SEAT_COUNT_WEIGHTS.values()))[0]
+
+    def _wrong_pins(self, roll: float) -> int:
+        """How many wrong PINs the fan types before the right one, by the roll that decided it did
+        not abandon its hold: 99 for one who never gets it right (the attempts run out)."""
+        if roll < ABANDON_SHARE + EXHAUST_SHARE:
+            return 99
+        if roll < ABANDON_SHARE + EXHAUST_SHARE + WRONG_PIN_SHARE:
+            return self.rng.randint(*WRONG_PINS)
+        return 0
 
     def _pay(self, reservation_id: int, pin: str) -> tuple[int, dict]:
         key = _idem()

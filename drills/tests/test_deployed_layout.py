@@ -65,6 +65,13 @@ def _url_on_page(client, path: str, attribute: str) -> str:
     return html.unescape(re.search(rf'{attribute}="([^"]+)"', client.get(path).content.decode()).group(1))
 
 
+def _stream_opened(connection: http.client.HTTPConnection, url: str) -> tuple[http.client.HTTPResponse, list[bytes]]:
+    """The stream at `url` (no key, no cookie: its ticket stands for them) and its first event's lines."""
+    connection.request("GET", url, headers={"Accept": "text/event-stream"})
+    stream = connection.getresponse()
+    return stream, [stream.readline() for _ in range(3)]
+
+
 @pytest.mark.drill
 def test_the_waiting_pages_stream_is_held_by_the_event_loop_behind_the_proxy(drill_stack, client):
     """The fan pages' EventSource, as deployed: the page's signed ticket opens a stream that the
@@ -76,9 +83,7 @@ def test_the_waiting_pages_stream_is_held_by_the_event_loop_behind_the_proxy(dri
 
     connection = http.client.HTTPConnection("127.0.0.1", layout["proxy"].port, timeout=20)
     try:
-        connection.request("GET", events_url, headers={"Accept": "text/event-stream"})  # no key, no cookie
-        stream = connection.getresponse()
-        first_event = [stream.readline() for _ in range(3)]
+        stream, first_event = _stream_opened(connection, events_url)
     finally:
         connection.close()
 
@@ -103,9 +108,7 @@ def test_the_concert_pages_button_enters_on_the_event_loop_behind_the_proxy(dril
         connection.request("POST", entry_url, headers={"Accept": "application/json"})  # no key, no cookie
         entered = connection.getresponse()
         place = json.loads(entered.read())
-        connection.request("GET", place["events_url"], headers={"Accept": "text/event-stream"})
-        stream = connection.getresponse()
-        first_event = [stream.readline() for _ in range(3)]
+        stream, first_event = _stream_opened(connection, place["events_url"])
     finally:
         connection.close()
 
