@@ -101,4 +101,6 @@ def concert_detail(request: HttpRequest, concert_id: int) -> HttpResponse:
     if signed_in and not in_queue:
         ticket = queue_entry_ticket_issue(user_id=request.user.pk, concert_id=concert.pk)
         values["entry_url"] = f"{reverse('queue-token-create', args=[concert.pk])}?{urlencode({'ticket': ticket})}"
-    return render(request, "pages/concert_detail.html", {"concert": concert, "body": shell_fill(body, values)})
+    # The body's token serves the header too (pages.site_header): one masked token per page.
+    context = {"concert": concert, "body": shell_fill(body, values), "csrf_token": values["csrf_token"]}
+    return render(request, "pages/concert_detail.html", context)

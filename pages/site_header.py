@@ -3,7 +3,6 @@ a fan's request fills in the name, the point balance, the CSRF token and the way
 language switch."""
 
 from django.http import HttpRequest
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
@@ -21,8 +20,10 @@ def _header_draw(*, signed_in: bool, door_staff: bool) -> str:
     return render_to_string("pages/_site_header.html", context)
 
 
-def site_header_html(request: HttpRequest | None) -> SafeString:
-    """The header for this request's visitor (`request` None: an error page drawn without one)."""
+def site_header_html(request: HttpRequest | None, csrf_token: object = "") -> SafeString:
+    """The header for this request's visitor (`request` None: an error page drawn without one),
+    with the page's own CSRF token (Django's `csrf_token` of the page's context: one masked token
+    per page, not one more for the header)."""
     user = getattr(request, "user", None)
     signed_in = bool(user is not None and user.is_authenticated)
     # A door check-in is for staff (the door pages log in through the admin): a fan's page reads no permissions.
@@ -32,9 +33,9 @@ def site_header_html(request: HttpRequest | None) -> SafeString:
         None,  # nothing in it changes while the process runs
         lambda: _header_draw(signed_in=signed_in, door_staff=door_staff),
     )
-    values = {"csrf_token": "", "next_path": "", "fan_name": "", "balance": ""}
+    values = {"csrf_token": str(csrf_token), "next_path": "", "fan_name": "", "balance": ""}
     if request is not None:
-        values |= {"csrf_token": get_token(request), "next_path": request.get_full_path()}
+        values["next_path"] = request.get_full_path()
     if signed_in:
         values |= {"fan_name": user.name, "balance": won_format(wallet_balance(user=user))}
     return shell_fill(shell, values)

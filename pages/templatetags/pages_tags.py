@@ -36,7 +36,7 @@ def hmmss(seconds: int | None) -> str:
 @register.simple_tag(takes_context=True)
 def site_header(context) -> SafeString:
     """The page's header, filled in for the visitor from its kept drawing (pages.site_header)."""
-    return site_header_html(context.get("request"))
+    return site_header_html(context.get("request"), context.get("csrf_token", ""))
 
 
 @register.simple_tag
