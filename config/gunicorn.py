@@ -20,7 +20,9 @@ graceful_timeout = 10
 keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = 500
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# Empty: no access log. Pointing it at /dev/null is not the same: gunicorn still formats every
+# line (0.1 ms a request here, a sixth of a static file's whole cost through gunicorn).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 
 # Prometheus: the workers of this instance write their request metrics to one directory, which

@@ -652,7 +652,7 @@ class Stack:
             {
                 "GUNICORN_WORKERS": str(workers),
                 "GUNICORN_THREADS": str(threads),
-                "GUNICORN_ACCESS_LOG": "-" if access_log else "/dev/null",
+                "GUNICORN_ACCESS_LOG": "-" if access_log else "",
             }
         )
         unix_socket = None

@@ -478,7 +478,7 @@ class Bench:
             "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{bench_db}",
             "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
             "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_ACCESS_LOG": "/dev/null",
+            "GUNICORN_ACCESS_LOG": "",
             "GUNICORN_MAX_REQUESTS": "0",
             # Entering still runs the rate limits (their cost is part of an enter) but from one
             # address and for this many fans they would refuse: rates nobody reaches.
