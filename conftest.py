@@ -95,3 +95,18 @@ def _commit_hooks_run_when_a_service_commits(monkeypatch):
 
     monkeypatch.setattr(Atomic, "__enter__", enter)
     monkeypatch.setattr(Atomic, "__exit__", exit_)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """The test databases, dropped at the end even when a connection to one is still open: a
+    process a drill started (gunicorn, uvicorn, Celery) has gone, but its server process ends a
+    moment after it, and Django's DROP DATABASE refuses a database anyone is connected to (the
+    run's database was left behind, with a warning)."""
+    yield
+    from django.db import connections
+
+    from drills.stack import db_terminate_connections
+
+    for alias in connections:
+        db_terminate_connections(connections[alias].settings_dict["NAME"])
