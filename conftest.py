@@ -99,10 +99,10 @@ def _commit_hooks_run_when_a_service_commits(monkeypatch):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup):
-    """The test databases, dropped at the end even when a connection to one is still open: a
-    process a drill started (gunicorn, uvicorn, Celery) has gone, but its server process ends a
-    moment after it, and Django's DROP DATABASE refuses a database anyone is connected to (the
-    run's database was left behind, with a warning)."""
+    """The test databases, dropped at the end even when a connection to one is still open or
+    closing (for instance a drill's gunicorn, uvicorn or Celery has gone but its PostgreSQL server
+    process ends a moment later): Django's DROP DATABASE refuses a database anyone is connected
+    to, and the full suite's cluster phase left its database behind now and then, with a warning."""
     yield
     from django.db import connections
 
