@@ -26,8 +26,10 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 
 # Prometheus: the workers of this instance write their request metrics to one directory, which
-# /metrics sums (prometheus_client multiprocess mode). Set before the workers start.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="stagegate-prometheus-"))
+# /metrics sums (prometheus_client multiprocess mode). Set before the workers start; made only
+# where none is given (setdefault's argument would make an unused one every time this file is read).
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="stagegate-prometheus-")
 
 
 def child_exit(server, worker) -> None:
